@@ -1,0 +1,97 @@
+// Package stepuptest is an in-process OpenID provider for tests and demos
+// of APIs protected by step-up authentication.
+//
+// NewIssuer starts a real HTTP server on 127.0.0.1 at a free port that
+// serves what a verifier needs from an issuer:
+//
+//   - the OpenID Connect discovery document
+//     (/.well-known/openid-configuration) and the RFC 8414 authorization
+//     server metadata (/.well-known/oauth-authorization-server), with
+//     issuer, jwks_uri, token_endpoint, acr_values_supported and
+//     id_token_signing_alg_values_supported;
+//   - the JWKS (Content-Type application/jwk-set+json, Cache-Control
+//     max-age=300 by default) holding RS256 (2048-bit), ES256 and EdDSA
+//     keys generated at start, kid = the RFC 7638 thumbprint;
+//   - a token endpoint for non-interactive logins: POST a form with sub,
+//     acr_values, max_age, prompt, auth_time, scope, audience or resource,
+//     client_id, and get an access token back, as a client does after a
+//     step-up challenge.
+//
+// The issuer identifier (the iss of its tokens) is the base URL without a
+// trailing slash, "http://127.0.0.1:PORT"; WithIssuerPath("/") gives the
+// Auth0 form with the slash.
+//
+// # Testing an API
+//
+// Point the API's verifier at Issuer() (or JWKSURL()), then mint the tokens
+// each test needs:
+//
+//	iss, err := stepuptest.NewIssuer()
+//	if err != nil {
+//		t.Fatal(err)
+//	}
+//	defer iss.Close()
+//
+//	// ... build the API with issuer iss.Issuer(), audience iss.Audience() ...
+//
+//	mfa, _ := iss.Mint(stepuptest.Token{
+//		ACR:      claims.ACRMultiFactor,
+//		AMR:      []string{"pwd", "otp", "mfa"},
+//		AuthTime: time.Now(),
+//	})
+//	stale, _ := iss.Mint(stepuptest.Token{
+//		ACR:      claims.ACRMultiFactor,
+//		AuthTime: time.Now().Add(-time.Hour),
+//	})
+//
+// Mint's zero Token is a valid RFC 9068 access token (typ at+jwt, iss,
+// sub, aud, client_id, iat, exp five minutes later, random jti). Token
+// fields set acr, amr, auth_time, scopes and times; Token.Claims and
+// Token.Header override anything, so the same call also builds the tokens
+// a verifier must reject: expired, wrong audience, no typ, alg "none",
+// HS256 signed with the public key, a kid that does not exist, a removed
+// key, acr under a namespaced claim name.
+//
+// # Logging in
+//
+// Login posts to the token endpoint over HTTP, so a demo or an end-to-end
+// test really logs in again at the issuer when a challenge asks for it:
+//
+//	tok, err := iss.Login(ctx, stepuptest.LoginRequest{
+//		ACRValues: challenge.ACRValues, // e.g. claims.ACRMultiFactor
+//		MaxAge:    challenge.MaxAge,
+//	})
+//
+// The issuer logs in at the first requested acr it supports (WithACR maps
+// acr to amr; by default ACRPassword -> [pwd] and claims.ACRMultiFactor ->
+// [pwd otp mfa]). auth_time is now, unless LoginRequest.AuthTime backdates
+// the session and neither max_age nor prompt=login forces a new
+// authentication.
+//
+// # Keys and outages
+//
+// Rotate adds a new current key (the old one stays published unless
+// WithRotateRemovesOld), RemoveKey and RestoreKey take keys out of and back
+// into the JWKS, AddRawKey publishes a JWK verbatim (a bad key a client
+// must skip). SetFault makes the JWKS and discovery endpoints fail: 500,
+// slow, garbage JSON, a body over 1 MiB, connection closed (down), or an
+// HTML page; JWKSFetches and DiscoveryFetches count requests, so a test can
+// assert how often a client fetched.
+//
+// # Concurrency
+//
+// An Issuer is safe for concurrent use: Mint, Login, Rotate, SetFault and
+// the accessors may be called from any goroutine while the server answers
+// requests. Close ends held requests and waits for every handler, so no
+// goroutine of the issuer outlives it.
+//
+// Standards: OpenID Connect Discovery 1.0
+// (https://openid.net/specs/openid-connect-discovery-1_0.html), RFC 8414
+// (https://www.rfc-editor.org/rfc/rfc8414), RFC 7517 JWK
+// (https://www.rfc-editor.org/rfc/rfc7517), RFC 7515 JWS
+// (https://www.rfc-editor.org/rfc/rfc7515), RFC 9068 JWT access tokens
+// (https://www.rfc-editor.org/rfc/rfc9068), RFC 9470 step-up
+// (https://www.rfc-editor.org/rfc/rfc9470), RFC 8176 amr values
+// (https://www.rfc-editor.org/rfc/rfc8176), RFC 6749 §5 token responses
+// (https://www.rfc-editor.org/rfc/rfc6749#section-5).
+package stepuptest
