@@ -1,0 +1,73 @@
+package claims
+
+import "time"
+
+// Well-known acr values.
+const (
+	// ACRMultiFactor is the OpenID PAPE multi-factor policy URI, the acr
+	// value Auth0 and others use for MFA.
+	ACRMultiFactor = "http://schemas.openid.net/pape/policies/2007/06/multi-factor"
+)
+
+// Authentication method reference values registered by RFC 8176 §2, for the
+// amr claim.
+const (
+	AMRFace              = "face"   // facial recognition
+	AMRFingerprint       = "fpt"    // fingerprint biometric
+	AMRGeolocation       = "geo"    // use of geolocation information
+	AMRHardwareKey       = "hwk"    // proof of possession of a hardware-secured key
+	AMRIris              = "iris"   // iris scan biometric
+	AMRKnowledgeBased    = "kba"    // knowledge-based authentication
+	AMRMultiChannel      = "mca"    // multiple-channel authentication
+	AMRMFA               = "mfa"    // multiple-factor authentication
+	AMROTP               = "otp"    // one-time password
+	AMRPIN               = "pin"    // personal identification number or pattern
+	AMRProofOfPossession = "pop"    // proof of possession of a key
+	AMRPassword          = "pwd"    // password-based authentication
+	AMRRiskBased         = "rba"    // risk-based authentication
+	AMRRetina            = "retina" // retina scan biometric
+	AMRSmartCard         = "sc"     // smart card
+	AMRSMS               = "sms"    // confirmation by SMS
+	AMRSoftwareKey       = "swk"    // proof of possession of a software-secured key
+	AMRTelephone         = "tel"    // confirmation by telephone call
+	AMRUser              = "user"   // user presence test
+	AMRVoice             = "vbm"    // voice biometric
+	AMRWindowsIntegrated = "wia"    // Windows integrated authentication
+)
+
+// Requirement is what a route or RPC demands of a verified token. The zero
+// Requirement accepts any valid token. Every non-empty condition must hold;
+// AnyOf adds a disjunction on top of them.
+//
+// A Requirement is a value: safe to share and to evaluate concurrently once
+// built.
+type Requirement struct {
+	// ACR: the token's acr must be one of these (any-of, in preference order
+	// for the challenge).
+	ACR []string
+	// ACRMin: the token's acr must be at least this level in ACRLevels. A
+	// challenge then asks for ACRMin first, then the higher levels from the
+	// lowest up. With ACR too, both must hold.
+	ACRMin string
+	// ACRLevels orders acr values from the lowest to the highest (Keycloak
+	// style levels of assurance). Required with ACRMin.
+	ACRLevels []string
+	// AMRAll: every one of these must be in amr.
+	AMRAll []string
+	// AMRAny: at least one of these must be in amr.
+	AMRAny []string
+	// AMRACRValues are the acr_values a challenge asks for when an amr
+	// condition fails (amr itself cannot be requested, RFC 9470). Empty:
+	// the challenge carries no acr_values for the amr condition.
+	AMRACRValues []string
+	// MaxAge: auth_time must be no older than this (plus the leeway given
+	// to Evaluate). Zero means no limit.
+	MaxAge time.Duration
+	// Scopes: every one of these must be granted.
+	Scopes []string
+	// AnyOf: when non-empty, at least one of these must also be met.
+	AnyOf []Requirement
+	// Check is a custom predicate for what the fields cannot say. It runs
+	// after the other conditions hold and returns nil or the rejection.
+	Check func(c *Claims) *Error
+}
