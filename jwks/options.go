@@ -1,0 +1,131 @@
+package jwks
+
+import (
+	"net/http"
+	"time"
+)
+
+// Defaults of the Remote options.
+const (
+	DefaultTimeout          = 10 * time.Second
+	DefaultMinRefresh       = 5 * time.Minute
+	DefaultMaxRefresh       = time.Hour
+	DefaultCooldown         = 30 * time.Second
+	DefaultStaleness        = 24 * time.Hour
+	DefaultNegativeCacheLen = 1024
+	// MaxBodySize caps a JWKS or discovery response body (1 MiB).
+	MaxBodySize = 1 << 20
+)
+
+// Observer receives events of a Remote for metrics and logs. Every field
+// is optional. The functions are called synchronously from the fetching
+// goroutine, after waiting lookups have been released; they must be safe
+// for concurrent use and return quickly. The package never logs by itself.
+type Observer struct {
+	// FetchDone is called after every JWKS fetch attempt, after the other
+	// hooks for that fetch; err is nil on success. took is wall-clock time.
+	FetchDone func(url string, took time.Duration, err error)
+	// KeysChanged is called when a successful fetch changed the set; added
+	// and removed list kids (a key whose material changed under the same
+	// kid is in both).
+	KeysChanged func(url string, added, removed []string)
+	// KeyRejected is called for every key of a fetched set that was
+	// skipped (see ParseKey), on every fetch that contains it.
+	KeyRejected func(url, kid, reason string)
+	// Stale is called once per outage, when a lookup first finds the last
+	// good set older than the staleness bound; age is the time since the
+	// last successful fetch (zero if none ever succeeded).
+	Stale func(url string, age time.Duration)
+}
+
+// Option tunes a Remote (NewRemote, Discover).
+type Option func(*options)
+
+type options struct {
+	client        *http.Client
+	timeout       time.Duration
+	minRefresh    time.Duration
+	maxRefresh    time.Duration
+	cooldown      time.Duration
+	staleness     time.Duration
+	negativeLen   int
+	now           func() time.Time
+	observer      Observer
+	insecureHTTP  bool
+	jitterPercent int64
+}
+
+func defaultOptions() options {
+	return options{
+		timeout:       DefaultTimeout,
+		minRefresh:    DefaultMinRefresh,
+		maxRefresh:    DefaultMaxRefresh,
+		cooldown:      DefaultCooldown,
+		staleness:     DefaultStaleness,
+		negativeLen:   DefaultNegativeCacheLen,
+		now:           time.Now,
+		jitterPercent: 10,
+	}
+}
+
+func (o *options) validate() error {
+	switch {
+	case o.timeout <= 0:
+		return errorf("timeout must be positive")
+	case o.minRefresh <= 0 || o.maxRefresh < o.minRefresh:
+		return errorf("refresh bounds must satisfy 0 < min <= max")
+	case o.cooldown < 0:
+		return errorf("cooldown must not be negative")
+	case o.staleness < o.maxRefresh:
+		return errorf("staleness must be at least the maximum refresh interval")
+	case o.negativeLen < 0:
+		return errorf("negative cache size must not be negative")
+	case o.now == nil:
+		return errorf("clock must not be nil")
+	}
+	return nil
+}
+
+// WithHTTPClient sets the client used for fetches (default: a client on
+// http.DefaultTransport). The client is copied and its CheckRedirect is
+// replaced by this package's policy (same host only, at most 5 hops);
+// per-fetch timeouts come from WithTimeout.
+func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.client = c } }
+
+// WithTimeout bounds each fetch, and so the longest time a lookup waits for
+// one (default DefaultTimeout).
+func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// WithRefreshBounds clamps the refresh interval taken from the JWKS
+// response's Cache-Control max-age to [min, max] (defaults
+// DefaultMinRefresh, DefaultMaxRefresh). Without max-age, max is used.
+func WithRefreshBounds(min, max time.Duration) Option {
+	return func(o *options) { o.minRefresh, o.maxRefresh = min, max }
+}
+
+// WithCooldown sets the minimum time between the start of one fetch and a
+// fetch triggered by an unknown kid or a retry after a failure (default
+// DefaultCooldown). During the cooldown, misses fail fast.
+func WithCooldown(d time.Duration) Option { return func(o *options) { o.cooldown = d } }
+
+// WithStaleness sets how long after the last successful fetch the set is
+// still served while fetches fail (default DefaultStaleness). It must be
+// at least the maximum refresh interval.
+func WithStaleness(d time.Duration) Option { return func(o *options) { o.staleness = d } }
+
+// WithClock sets the clock used for refresh, cooldown and staleness
+// decisions (default time.Now). Fetch timeouts use real time.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithObserver installs event hooks.
+func WithObserver(obs Observer) Option { return func(o *options) { o.observer = obs } }
+
+// WithNegativeCacheSize bounds the cache of kids that stayed unknown after
+// a refresh (default DefaultNegativeCacheLen; 0 disables it).
+func WithNegativeCacheSize(n int) Option { return func(o *options) { o.negativeLen = n } }
+
+// WithInsecureAllowHTTP allows plain http URLs for hosts other than
+// loopback, for example an issuer on a private container network. Keys
+// fetched over http can be replaced by anyone on the path: never use it
+// across networks you do not control.
+func WithInsecureAllowHTTP() Option { return func(o *options) { o.insecureHTTP = true } }
