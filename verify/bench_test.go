@@ -1,0 +1,144 @@
+package verify
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/asn1"
+	"math/big"
+	"strings"
+	"testing"
+
+	"github.com/stepupauth/stepup/claims"
+)
+
+var benchAlgs = []string{"RS256", "ES256", "EdDSA"}
+
+// BenchmarkVerify is first-sight verification of a typical access token:
+// everything Verify does, with the in-memory key source. Compare each
+// sub-benchmark with the same one of BenchmarkRawSignature (target: at most
+// 1.2x, DESIGN §6).
+func BenchmarkVerify(b *testing.B) {
+	for _, alg := range benchAlgs {
+		b.Run(alg, func(b *testing.B) {
+			v := newTestVerifier(b, newTestSource(), nil)
+			raw := mint(alg, nil)
+			ctx := context.Background()
+			if _, err := v.Verify(ctx, raw); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := v.Verify(ctx, raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRawSignature is the bare standard-library signature check of the
+// same token: hash the signing input and verify, with the signature decoded
+// (and, for ES256, converted from r||s to ASN.1) outside the loop.
+func BenchmarkRawSignature(b *testing.B) {
+	for _, alg := range benchAlgs {
+		b.Run(alg, func(b *testing.B) {
+			raw := mint(alg, nil)
+			i := strings.LastIndexByte(raw, '.')
+			input := []byte(raw[:i])
+			sig := sigOf(raw)
+			m := testKeys()
+			var check func() bool
+			switch alg {
+			case "RS256":
+				check = func() bool {
+					d := sha256.Sum256(input)
+					return rsa.VerifyPKCS1v15(&m.rsa.PublicKey, crypto.SHA256, d[:], sig) == nil
+				}
+			case "ES256":
+				der := asn1Sig(sig)
+				check = func() bool {
+					d := sha256.Sum256(input)
+					return ecdsa.VerifyASN1(&m.p256.PublicKey, d[:], der)
+				}
+			case "EdDSA":
+				pub := m.ed.Public().(ed25519.PublicKey)
+				check = func() bool { return ed25519.Verify(pub, input, sig) }
+			}
+			if !check() {
+				b.Fatal("signature does not verify")
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if !check() {
+					b.Fatal("signature does not verify")
+				}
+			}
+		})
+	}
+}
+
+// asn1Sig converts a JWS r||s ECDSA signature to ASN.1 DER.
+func asn1Sig(sig []byte) []byte {
+	der, err := asn1.Marshal(struct{ R, S *big.Int }{
+		new(big.Int).SetBytes(sig[:len(sig)/2]),
+		new(big.Int).SetBytes(sig[len(sig)/2:]),
+	})
+	if err != nil {
+		panic(err)
+	}
+	return der
+}
+
+// BenchmarkReject is the cost of refusing garbage: the checks before the
+// signature must stay cheap.
+func BenchmarkReject(b *testing.B) {
+	v := newTestVerifier(b, newTestSource(), nil)
+	ctx := context.Background()
+	es := mint("ES256", nil)
+	for _, tc := range []struct{ name, raw string }{
+		{"too_large", strings.Repeat("A", 1<<20)},
+		{"malformed", es[:len(es)/2] + "!"},
+		{"alg_none", enc(`{"alg":"none","typ":"at+jwt"}`) + "." + enc(`{}`) + "."},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := v.Verify(ctx, tc.raw); err == nil {
+					b.Fatal("accepted")
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkVerifyParts splits the non-signature cost of Verify: the compact
+// JWS parsing and header rules of this package, and claims.Parse of the
+// payload.
+func BenchmarkVerifyParts(b *testing.B) {
+	v := newTestVerifier(b, newTestSource(), nil)
+	raw := mint("EdDSA", nil)
+	b.Run("jws_header", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, rej := parseCompact(raw, &v.pol); rej != nil {
+				b.Fatal(rej.err)
+			}
+		}
+	})
+	b.Run("claims_parse", func(b *testing.B) {
+		tok, rej := parseCompact(raw, &v.pol)
+		if rej != nil {
+			b.Fatal(rej.err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := claims.Parse(tok.payload, v.names); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -1,0 +1,80 @@
+// Package verify turns a raw bearer token into verified claims: it checks a
+// JWT access token (RFC 9068) carried as a compact JWS (RFC 7515) against the
+// keys of its issuer and the rules of RFC 8725, and evaluates step-up
+// requirements (RFC 9470) on the result. It is the one verification path
+// behind the HTTP middleware and the gRPC interceptors.
+//
+//	keys, _ := jwks.Discover(ctx, "https://tenant.example.com/")
+//	v, err := verify.New(keys, verify.Config{
+//		Issuer:   "https://tenant.example.com/",
+//		Audience: "https://api.example.com",
+//	})
+//	...
+//	c, err := v.Authorize(ctx, raw, claims.Requirement{ACR: []string{claims.ACRMultiFactor}})
+//
+// # Rules
+//
+//   - Size cap first (Config.MaxTokenSize, 8 KiB by default): a larger token
+//     is refused before any decoding.
+//   - Compact serialization only: exactly three parts of strict base64url
+//     (no padding, nothing outside the alphabet, no line breaks, zero
+//     trailing bits). The JSON serialization and 5-part JWE are refused.
+//   - Header: valid UTF-8 JSON object without duplicate members; alg a
+//     string from the allowlist (asymmetric only; "none" in any spelling and
+//     HS256/384/512 can never be enabled); typ "at+jwt" or
+//     "application/at+jwt", case-insensitively, unless Config.TokenTypes
+//     says otherwise; kid, when present, a string of at most 256 bytes
+//     without control characters.
+//   - Header parameters refused outright: crit (no extension is understood,
+//     so any crit is unmet, RFC 7515 §4.1.11), b64 (RFC 7797 unencoded
+//     payloads are not supported), and jwk, jku, x5u, x5c: the key always
+//     comes from the issuer's configured set, so a token naming or embedding
+//     its own key is refused rather than silently ignored, and nothing in a
+//     token ever causes a request. Other members (x5t, cty, ...) are ignored.
+//   - The claim set is parsed (claims.Parse) and its iss, still
+//     unverified, must be a configured issuer before any key lookup: an
+//     unknown issuer never causes a fetch. The key is then the kid's key in
+//     that issuer's own set (jwks.Source).
+//   - Key binding (RFC 8725 §3.1): the header alg must equal the JWK's alg
+//     when it has one, and fit the key type: RSA (at least 2048 bits) for
+//     RS*/PS*, EC on the alg's curve for ES256/384/512, OKP Ed25519 for
+//     EdDSA. Which keys are usable for signatures (use, key_ops) is decided
+//     by the jwks package when it loads the set.
+//   - Signature through the typed verifiers of github.com/lestrrat-go/dsig:
+//     an ECDSA signature must be exactly r||s of the curve's size, and
+//     crypto/ecdsa rejects r or s outside [1, N-1] (CVE-2022-21449).
+//   - Registered claims: aud contains Config.Audience; exp required and now
+//     before exp + leeway; nbf and iat, when present, not after now +
+//     leeway; the RFC 9068 required claims (iss exp aud sub client_id iat
+//     jti by default, Config.RequiredClaims).
+//
+// An OpenID Connect ID token presented as an access token is refused by
+// explicit typing (its typ is "JWT" or absent) and, when "JWT" is accepted
+// for an issuer that does not follow RFC 9068, by the required claims
+// (client_id and jti) and the audience. No rule looks at nonce or at_hash.
+//
+// # Errors
+//
+// Every rejection is a *claims.Error with Code claims.CodeInvalidToken and a
+// fixed description; its Err is a *TokenError whose Reason is one of a fixed
+// set and whose Err wraps one of the Err... variables (ErrSignature,
+// ErrExpired, ...). A key outage is not a rejection: the error then wraps
+// claims.ErrUnavailable, to be answered with 503 / Unavailable.
+//
+// # Speed
+//
+// Verification does its own parsing (no reflection on the header, one
+// allocation for the decoded parts) so that first-sight verification costs
+// little more than the signature check itself; see BenchmarkVerify and
+// BenchmarkRawSignature. Observer hooks report outcome, reason and duration;
+// the package never logs.
+//
+// References: RFC 7515 (JWS), RFC 7518 (JWA), RFC 7519 (JWT), RFC 8037
+// (EdDSA), RFC 8725 (JWT best current practices), RFC 9068 (JWT access
+// tokens), RFC 9470 (step-up authentication challenge).
+//
+//   - https://www.rfc-editor.org/rfc/rfc7515
+//   - https://www.rfc-editor.org/rfc/rfc8725
+//   - https://www.rfc-editor.org/rfc/rfc9068
+//   - https://www.rfc-editor.org/rfc/rfc9470
+package verify

@@ -1,0 +1,89 @@
+package verify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/stepupauth/stepup/claims"
+)
+
+// FuzzVerify feeds arbitrary tokens to Verify: it must never panic, and
+// every failure must be an invalid_token *claims.Error carrying a
+// *TokenError with a known reason.
+func FuzzVerify(f *testing.F) {
+	es := mint("ES256", nil)
+	f.Add(es)
+	f.Add(mint("EdDSA", nil))
+	f.Add(enc(`{"alg":"none"}`) + "." + enc(`{}`) + ".")
+	f.Add(enc(`{"alg":"ES256","kid":"p256","typ":"at+jwt","jwk":{"kty":"EC"}}`) + ".e30.AAAA")
+	f.Add(enc(`{"alg":"ES256","kid":["p256"],"typ":"at+jwt","a":{"b":[1,"\"",{}]}}`) + ".e30.AAAA")
+	f.Add(enc(`{"\u0061lg":"ES256","alg":"ES256"}`) + ".e30.AAAA")
+	f.Add(`{"payload":"e30","signatures":[]}`)
+	f.Add("a.b.c.d.e")
+	src := newTestSource()
+	v := newTestVerifier(f, src, nil)
+	known := Reasons()
+	f.Fuzz(func(t *testing.T, raw string) {
+		c, err := v.Verify(context.Background(), raw)
+		if err == nil {
+			if c == nil {
+				t.Fatal("nil claims without an error")
+			}
+			return
+		}
+		var ce *claims.Error
+		var te *TokenError
+		if !errors.As(err, &ce) || ce.Code != claims.CodeInvalidToken || !errors.As(err, &te) {
+			t.Fatalf("got %v, want an invalid_token rejection", err)
+		}
+		ok := false
+		for _, r := range known {
+			ok = ok || r == te.Reason
+		}
+		if !ok {
+			t.Fatalf("unknown reason %q", te.Reason)
+		}
+	})
+}
+
+// FuzzParseHeader checks the header reader against encoding/json on any
+// input: it must not panic, and whenever it accepts a header that
+// encoding/json also reads, both must agree on alg and kid.
+func FuzzParseHeader(f *testing.F) {
+	for _, h := range []string{
+		`{"alg":"ES256","kid":"p256","typ":"at+jwt"}`,
+		`{"alg":"ES256","kid":"p\u0032\"56","typ":"at+jwt","x":[{"y":"}"}]}`,
+		` { "alg" : "EdDSA" , "typ" : "AT+JWT" } `,
+		`{"alg":"ES256","alg":"ES256"}`,
+		`{"alg":"ES256","kid":1}`,
+	} {
+		f.Add([]byte(h))
+	}
+	pol := &policy{algs: joseAlgs}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var tok jwsToken
+		if rej := parseHeader(b, pol, &tok); rej != nil {
+			return
+		}
+		// A map, not a struct: encoding/json matches struct fields
+		// case-insensitively, JOSE names are case-sensitive.
+		var ref map[string]json.RawMessage
+		if err := json.Unmarshal(b, &ref); err != nil {
+			t.Fatalf("accepted %q, encoding/json refuses it: %v", b, err)
+		}
+		var alg, kid string
+		if err := json.Unmarshal(ref["alg"], &alg); err != nil {
+			t.Fatalf("accepted %q with a non-string alg: %v", b, err)
+		}
+		if k, ok := ref["kid"]; ok {
+			if err := json.Unmarshal(k, &kid); err != nil {
+				t.Fatalf("accepted %q with a non-string kid: %v", b, err)
+			}
+		}
+		if alg != tok.alg.name || kid != tok.kid {
+			t.Fatalf("%q: got alg %q kid %q, encoding/json reads %q %q", b, tok.alg.name, tok.kid, alg, kid)
+		}
+	})
+}

@@ -1,0 +1,492 @@
+package verify
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"hash"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/lestrrat-go/dsig"
+
+	"github.com/stepupauth/stepup/jwks"
+)
+
+// family is the signature scheme behind a JOSE alg.
+type family uint8
+
+const (
+	famRSA family = iota + 1
+	famRSAPSS
+	famECDSA
+	famEdDSA
+	famHMAC
+)
+
+// algInfo binds a JOSE alg name (RFC 7518 §3.1, RFC 8037) to the dsig
+// primitive that checks it and to the key it needs.
+type algInfo struct {
+	name    string
+	dsig    string // dsig algorithm name, documentation of the mapping
+	family  family
+	hash    crypto.Hash
+	newHash func() hash.Hash // HMAC only
+	curve   elliptic.Curve   // ECDSA only
+	keyType string           // JWK kty
+}
+
+// joseAlgs is every alg the verifier knows. "none" is absent on purpose:
+// nothing can enable it.
+var joseAlgs = map[string]*algInfo{
+	"RS256": {name: "RS256", dsig: dsig.RSAPKCS1v15WithSHA256, family: famRSA, hash: crypto.SHA256, keyType: "RSA"},
+	"RS384": {name: "RS384", dsig: dsig.RSAPKCS1v15WithSHA384, family: famRSA, hash: crypto.SHA384, keyType: "RSA"},
+	"RS512": {name: "RS512", dsig: dsig.RSAPKCS1v15WithSHA512, family: famRSA, hash: crypto.SHA512, keyType: "RSA"},
+	"PS256": {name: "PS256", dsig: dsig.RSAPSSWithSHA256, family: famRSAPSS, hash: crypto.SHA256, keyType: "RSA"},
+	"PS384": {name: "PS384", dsig: dsig.RSAPSSWithSHA384, family: famRSAPSS, hash: crypto.SHA384, keyType: "RSA"},
+	"PS512": {name: "PS512", dsig: dsig.RSAPSSWithSHA512, family: famRSAPSS, hash: crypto.SHA512, keyType: "RSA"},
+	"ES256": {name: "ES256", dsig: dsig.ECDSAWithP256AndSHA256, family: famECDSA, hash: crypto.SHA256, curve: elliptic.P256(), keyType: "EC"},
+	"ES384": {name: "ES384", dsig: dsig.ECDSAWithP384AndSHA384, family: famECDSA, hash: crypto.SHA384, curve: elliptic.P384(), keyType: "EC"},
+	"ES512": {name: "ES512", dsig: dsig.ECDSAWithP521AndSHA512, family: famECDSA, hash: crypto.SHA512, curve: elliptic.P521(), keyType: "EC"},
+	"EdDSA": {name: "EdDSA", dsig: dsig.EdDSA, family: famEdDSA, keyType: "OKP"},
+	"HS256": {name: "HS256", dsig: dsig.HMACWithSHA256, family: famHMAC, hash: crypto.SHA256, newHash: sha256.New, keyType: "oct"},
+	"HS384": {name: "HS384", dsig: dsig.HMACWithSHA384, family: famHMAC, hash: crypto.SHA384, newHash: sha512.New384, keyType: "oct"},
+	"HS512": {name: "HS512", dsig: dsig.HMACWithSHA512, family: famHMAC, hash: crypto.SHA512, newHash: sha512.New, keyType: "oct"},
+}
+
+// defaultAlgorithms is the allowlist used when Config.Algorithms is empty:
+// every asymmetric JWS algorithm of RFC 7518 and RFC 8037.
+var defaultAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+
+const (
+	maxKIDLen        = 256 // bytes; longer kids are rejected before any lookup
+	maxHeaderMembers = 64  // members of the protected header
+	minRSABits       = 2048
+)
+
+// policy is the header rule set of the JWS layer.
+type policy struct {
+	algs map[string]*algInfo
+	// checkType: typ must be one of types (normalised, see normType) or,
+	// when allowUntyped, absent. Off only in the conformance tests of the
+	// bare JWS layer, whose vectors carry no typ.
+	checkType    bool
+	types        []string
+	allowUntyped bool
+}
+
+// jwsToken is a decoded compact JWS whose header passed the policy.
+type jwsToken struct {
+	signingInput []byte // ASCII(BASE64URL(header) || '.' || BASE64URL(payload))
+	payload      []byte
+	sig          []byte
+	alg          *algInfo
+	kid          string
+}
+
+// b64 is the strict base64url decoding of RFC 7515 §2: no padding, no
+// characters outside the alphabet, zero trailing bits.
+var b64 = base64.RawURLEncoding.Strict()
+
+// compactChar marks the bytes allowed in a compact JWS: the base64url
+// alphabet and the '.' separator. The alphabet check also stops the CR and
+// LF that encoding/base64 would silently skip.
+var compactChar = func() (t [256]bool) {
+	for _, r := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_." {
+		t[r] = true
+	}
+	return t
+}()
+
+// parseCompact splits, decodes and checks raw against the header rules of
+// pol. It neither looks at the payload nor checks the signature.
+func parseCompact(raw string, pol *policy) (jwsToken, *rejection) {
+	var tok jwsToken
+	d1, d2 := -1, -1
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if !compactChar[c] {
+			return tok, rejMalformed
+		}
+		if c == '.' {
+			switch {
+			case d1 < 0:
+				d1 = i
+			case d2 < 0:
+				d2 = i
+			default: // a fourth part: JWE or garbage
+				return tok, rejMalformed
+			}
+		}
+	}
+	if d2 < 0 || d1 == 0 {
+		return tok, rejMalformed
+	}
+
+	// One allocation holds a copy of raw (whose first two parts are the
+	// signing input) and the three decoded parts.
+	hn, pn, sn := b64.DecodedLen(d1), b64.DecodedLen(d2-d1-1), b64.DecodedLen(len(raw)-d2-1)
+	buf := make([]byte, len(raw)+hn+pn+sn)
+	copy(buf, raw)
+	tok.signingInput = buf[:d2:d2]
+	rest := buf[len(raw):]
+	hdr, ok := decodePart(rest[:hn:hn], buf[:d1])
+	if !ok {
+		return tok, rejMalformed
+	}
+	rest = rest[hn:]
+	if tok.payload, ok = decodePart(rest[:pn:pn], buf[d1+1:d2]); !ok {
+		return tok, rejMalformed
+	}
+	if tok.sig, ok = decodePart(rest[pn:], buf[d2+1:len(raw)]); !ok {
+		return tok, rejMalformed
+	}
+	if rej := parseHeader(hdr, pol, &tok); rej != nil {
+		return tok, rej
+	}
+	if len(tok.sig) == 0 { // an unsecured JWS, or a stripped signature
+		return tok, rejSignature
+	}
+	return tok, nil
+}
+
+func decodePart(dst, src []byte) ([]byte, bool) {
+	n, err := b64.Decode(dst, src)
+	if err != nil {
+		return nil, false
+	}
+	return dst[:n], true
+}
+
+// Bits of the header members parseHeader tracks.
+const (
+	memAlg = 1 << iota
+	memTyp
+	memKID
+)
+
+// parseHeader reads the JOSE header (RFC 7515 §4) of a compact JWS into tok
+// and applies pol. It is a strict single-pass reader over input that
+// encoding/json has validated: duplicate member names (after unescaping) are
+// rejected, alg/typ/kid must be strings, crit, b64, jwk, jku, x5u and x5c are
+// refused, and every other member is ignored (RFC 7515 §4).
+func parseHeader(b []byte, pol *policy, tok *jwsToken) *rejection {
+	if !utf8.Valid(b) || !json.Valid(b) {
+		return rejMalformed
+	}
+	i := skipWS(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return rejMalformed
+	}
+	i = skipWS(b, i+1)
+
+	var (
+		seen    int
+		others  [8][]byte
+		other   = others[:0]
+		members int
+		alg     []byte
+		typ     []byte
+	)
+	for i < len(b) && b[i] != '}' {
+		if members++; members > maxHeaderMembers {
+			return rejMalformed
+		}
+		name, end, ok := readString(b, i)
+		if !ok {
+			return rejMalformed
+		}
+		i = skipWS(b, end)
+		i = skipWS(b, i+1) // ':'
+		valStart := i
+		i = skipValue(b, i)
+		if i < 0 {
+			return rejMalformed
+		}
+		val := b[valStart:i]
+
+		var bit int
+		switch string(name) {
+		case "alg":
+			bit = memAlg
+		case "typ":
+			bit = memTyp
+		case "kid":
+			bit = memKID
+		case "crit", "b64", "jwk", "jku", "x5u", "x5c":
+			// crit: we understand no extension, so any crit is unmet
+			// (RFC 7515 §4.1.11); b64 (RFC 7797) only makes sense with
+			// crit. jwk, jku, x5u and x5c would let the token choose its
+			// own key: never followed, and refused outright (RFC 8725
+			// §3.10) rather than silently ignored.
+			return rejHeader
+		default:
+			for _, o := range other {
+				if bytes.Equal(o, name) {
+					return rejMalformed
+				}
+			}
+			other = append(other, name)
+		}
+		if bit != 0 {
+			if seen&bit != 0 {
+				return rejMalformed
+			}
+			seen |= bit
+			s, _, ok := readString(val, 0)
+			switch {
+			case ok && bit == memAlg:
+				alg = s
+			case ok && bit == memTyp:
+				typ = s
+			case ok && bit == memKID:
+				if rej := checkKID(s); rej != nil {
+					return rej
+				}
+				tok.kid = string(s)
+			case bit == memKID:
+				return rejKeyID
+			default:
+				return rejMalformed
+			}
+		}
+
+		i = skipWS(b, i)
+		if i < len(b) && b[i] == ',' {
+			i = skipWS(b, i+1)
+		}
+	}
+
+	if seen&memAlg == 0 {
+		return rejAlgorithm
+	}
+	if tok.alg = pol.algs[string(alg)]; tok.alg == nil {
+		return rejAlgorithm
+	}
+	if pol.checkType {
+		if seen&memTyp == 0 {
+			if !pol.allowUntyped {
+				return rejType
+			}
+		} else if !typeAccepted(typ, pol.types) {
+			return rejType
+		}
+	}
+	return nil
+}
+
+// checkKID applies the kid hygiene of RFC 8725 §3.10: a bounded length and
+// no control characters. The kid is then only a map key in the issuer's own
+// set; it is never a path, URL or query.
+func checkKID(s []byte) *rejection {
+	if len(s) > maxKIDLen {
+		return rejKeyID
+	}
+	for _, c := range s {
+		if c < 0x20 || c == 0x7f {
+			return rejKeyID
+		}
+	}
+	return nil
+}
+
+// normType lower-cases a typ value and drops an "application/" prefix when
+// no other '/' follows, so that "at+jwt" and "application/at+jwt" compare
+// equal (RFC 7515 §4.1.9).
+func normType(t string) string {
+	t = strings.ToLower(t)
+	if rest, ok := strings.CutPrefix(t, "application/"); ok && !strings.Contains(rest, "/") {
+		return rest
+	}
+	return t
+}
+
+// typeAccepted compares typ with the normalised accepted types,
+// case-insensitively and without allocating.
+func typeAccepted(typ []byte, types []string) bool {
+	const prefix = "application/"
+	if len(typ) > len(prefix) && strings.EqualFold(string(typ[:len(prefix)]), prefix) &&
+		bytes.IndexByte(typ[len(prefix):], '/') < 0 {
+		typ = typ[len(prefix):]
+	}
+	for _, t := range types {
+		if strings.EqualFold(string(typ), t) {
+			return true
+		}
+	}
+	return false
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// readString reads the JSON string at b[i] and returns its unescaped
+// content and the index after the closing quote. Content without escapes is
+// a sub-slice of b.
+func readString(b []byte, i int) ([]byte, int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return nil, i, false
+	}
+	end, escaped := scanString(b, i)
+	if end < 0 {
+		return nil, i, false
+	}
+	if !escaped {
+		return b[i+1 : end-1], end, true
+	}
+	var s string
+	if err := json.Unmarshal(b[i:end], &s); err != nil {
+		return nil, i, false
+	}
+	return []byte(s), end, true
+}
+
+// scanString returns the index after the string starting at b[i] == '"' and
+// whether it holds escapes; -1 when unterminated.
+func scanString(b []byte, i int) (int, bool) {
+	escaped := false
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			escaped = true
+			i++
+		case '"':
+			return i + 1, escaped
+		}
+	}
+	return -1, escaped
+}
+
+// skipValue returns the index after the JSON value starting at b[i], or -1.
+// b is known to be valid JSON.
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		end, _ := scanString(b, i)
+		return end
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				end, _ := scanString(b, i)
+				if end < 0 {
+					return -1
+				}
+				i = end
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return -1
+	default: // number, true, false, null
+		for i < len(b) {
+			switch b[i] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				return i
+			}
+			i++
+		}
+		return i
+	}
+}
+
+// checkKey binds the key to the token's alg (RFC 8725 §3.1): the JWK's alg
+// when it has one, the key type, the curve, a minimum RSA size.
+func checkKey(alg *algInfo, key *jwks.Key, allowSymmetric bool) *rejection {
+	if key == nil || (key.Algorithm != "" && key.Algorithm != alg.name) ||
+		(key.KeyType != "" && key.KeyType != alg.keyType) {
+		return rejKeyMismatch
+	}
+	switch alg.family {
+	case famRSA, famRSAPSS:
+		pub, ok := key.Public.(*rsa.PublicKey)
+		if !ok || pub == nil || pub.N == nil || pub.N.BitLen() < minRSABits {
+			return rejKeyMismatch
+		}
+	case famECDSA:
+		pub, ok := key.Public.(*ecdsa.PublicKey)
+		if !ok || pub == nil || pub.Curve != alg.curve {
+			return rejKeyMismatch
+		}
+	case famEdDSA:
+		pub, ok := key.Public.(ed25519.PublicKey)
+		if !ok || len(pub) != ed25519.PublicKeySize {
+			return rejKeyMismatch
+		}
+	case famHMAC:
+		k, ok := key.Public.([]byte)
+		if !allowSymmetric || !ok || len(k) == 0 {
+			return rejKeyMismatch
+		}
+	default:
+		return rejKeyMismatch
+	}
+	return nil
+}
+
+// verifySignature checks tok's signature with key through dsig's typed
+// verifiers. checkKey must have accepted the key.
+func verifySignature(tok *jwsToken, key *jwks.Key) *rejection {
+	var err error
+	switch a := tok.alg; a.family {
+	case famRSA, famRSAPSS:
+		err = dsig.VerifyRSA(key.Public.(*rsa.PublicKey), tok.signingInput, tok.sig, a.hash, a.family == famRSAPSS)
+	case famECDSA:
+		// dsig checks the r||s length; crypto/ecdsa rejects r or s of 0
+		// or >= N (CVE-2022-21449).
+		err = dsig.VerifyECDSA(key.Public.(*ecdsa.PublicKey), tok.signingInput, tok.sig, a.hash)
+	case famEdDSA:
+		err = dsig.VerifyEdDSA(key.Public.(ed25519.PublicKey), tok.signingInput, tok.sig)
+	case famHMAC:
+		err = dsig.VerifyHMAC(key.Public.([]byte), tok.signingInput, tok.sig, a.newHash)
+	default:
+		return rejKeyMismatch
+	}
+	if err != nil {
+		return reject(ReasonSignature, fmt.Errorf("%w: %w", ErrSignature, err))
+	}
+	return nil
+}
+
+// verifyJWS is the bare JWS layer: header rules of pol, key binding and
+// signature, no claim checks. The conformance tests drive it directly.
+func verifyJWS(raw string, key *jwks.Key, pol *policy, allowSymmetric bool) ([]byte, *rejection) {
+	tok, rej := parseCompact(raw, pol)
+	if rej != nil {
+		return nil, rej
+	}
+	if rej := checkKey(tok.alg, key, allowSymmetric); rej != nil {
+		return nil, rej
+	}
+	if rej := verifySignature(&tok, key); rej != nil {
+		return nil, rej
+	}
+	return tok.payload, nil
+}

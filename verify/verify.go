@@ -1,0 +1,376 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/jwks"
+)
+
+// Defaults applied by New to zero Config fields.
+const (
+	DefaultLeeway       = 30 * time.Second
+	DefaultMaxTokenSize = 8 << 10 // bytes
+)
+
+// defaultTokenTypes is the typ accepted when Config.TokenTypes is empty
+// (RFC 9068 §2.1; "application/at+jwt" is the same type).
+var defaultTokenTypes = []string{"at+jwt"}
+
+// defaultRequiredClaims is the claim set RFC 9068 §2.2 requires of an access
+// token, used when Config.RequiredClaims is nil.
+var defaultRequiredClaims = []string{"iss", "exp", "aud", "sub", "client_id", "iat", "jti"}
+
+// Config is the security-relevant configuration of a Verifier. New checks
+// it once and copies it; later changes to the value have no effect.
+type Config struct {
+	// Issuer is the accepted iss, compared exactly (byte for byte). At
+	// least one of Issuer and Issuers is required.
+	Issuer string
+	// Issuers are further accepted issuers, for a key source serving
+	// several (jwks.Multi). A token's iss is checked against Issuer and
+	// Issuers before any key lookup, so an unknown issuer never causes a
+	// fetch.
+	Issuers []string
+	// Audience is required: the token's aud must contain it.
+	Audience string
+	// Algorithms is the alg allowlist (case-sensitive JOSE names). The
+	// default is every asymmetric algorithm: RS256, RS384, RS512, PS256,
+	// PS384, PS512, ES256, ES384, ES512 and EdDSA. Only these are accepted:
+	// "none" and HS256/384/512 make New fail.
+	Algorithms []string
+	// TokenTypes are the accepted typ header values, compared
+	// case-insensitively with any "application/" prefix dropped; default
+	// "at+jwt" (RFC 9068 §2.1). Add "JWT" only for an issuer that does
+	// not follow RFC 9068 (Auth0's default profile, Entra ID): it weakens
+	// the protection against ID tokens presented as access tokens, which
+	// then rests on RequiredClaims and Audience.
+	TokenTypes []string
+	// InsecureAllowMissingType accepts tokens without a typ header (RFC
+	// 8725 §3.11 explicit typing is then lost).
+	InsecureAllowMissingType bool
+	// Leeway is the clock skew allowed on exp, nbf and iat. Zero means
+	// DefaultLeeway; a negative value means none at all.
+	Leeway time.Duration
+	// MaxTokenSize caps the raw token length in bytes, checked before any
+	// decoding; zero means DefaultMaxTokenSize.
+	MaxTokenSize int
+	// ClaimNames remaps acr, amr and auth_time.
+	ClaimNames claims.Names
+	// RequiredClaims must be present in every token (JSON null counts as
+	// absent). Nil means the RFC 9068 §2.2 set: iss, exp, aud, sub,
+	// client_id, iat and jti; an empty non-nil slice requires nothing
+	// beyond iss, exp and aud, which are always required. Issuers that
+	// omit client_id or jti (Entra ID has azp/appid and uti) list what they
+	// do send.
+	RequiredClaims []string
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Observer receives the outcome of every Verify call. Optional.
+	Observer Observer
+}
+
+// Outcome is the result class of a verification, for metrics.
+type Outcome string
+
+// The outcomes of Verify.
+const (
+	OutcomeValid       Outcome = "valid"
+	OutcomeInvalid     Outcome = "invalid"
+	OutcomeUnavailable Outcome = "unavailable"
+)
+
+// Observer holds optional hooks; nil fields are skipped. Hooks run
+// synchronously on the request path and must be quick and safe for
+// concurrent use. The verifier itself never logs.
+type Observer struct {
+	// Verified is called once per Verify (and per Authorize that reaches
+	// verification) with the outcome, the reason (ReasonNone when valid)
+	// and the time verification took.
+	Verified func(outcome Outcome, reason Reason, d time.Duration)
+}
+
+// Verifier turns raw bearer tokens into verified claims. It is safe for
+// concurrent use; its configuration is fixed by New.
+type Verifier struct {
+	keys     jwks.Source
+	issuers  []string
+	audience string
+	required []string // beyond iss, exp, aud
+	leeway   time.Duration
+	maxSize  int
+	names    claims.Names
+	now      func() time.Time
+	observed func(Outcome, Reason, time.Duration)
+	pol      policy
+	// allowSymmetric lets HS* keys through checkKey. Never set by New;
+	// only the package's tests turn it on.
+	allowSymmetric bool
+}
+
+// New returns a Verifier that takes keys from keys. It returns an error
+// wrapping ErrConfig when cfg is incomplete or unsafe.
+func New(keys jwks.Source, cfg Config) (*Verifier, error) {
+	if keys == nil {
+		return nil, fmt.Errorf("%w: nil key source", ErrConfig)
+	}
+	v := &Verifier{
+		keys:     keys,
+		audience: cfg.Audience,
+		leeway:   cfg.Leeway,
+		maxSize:  cfg.MaxTokenSize,
+		names:    cfg.ClaimNames,
+		now:      cfg.Now,
+		observed: cfg.Observer.Verified,
+	}
+	if cfg.Issuer != "" {
+		v.issuers = append(v.issuers, cfg.Issuer)
+	}
+	for _, iss := range cfg.Issuers {
+		if iss == "" {
+			return nil, fmt.Errorf("%w: empty issuer in Issuers", ErrConfig)
+		}
+		if !slices.Contains(v.issuers, iss) {
+			v.issuers = append(v.issuers, iss)
+		}
+	}
+	if len(v.issuers) == 0 {
+		return nil, fmt.Errorf("%w: issuer required", ErrConfig)
+	}
+	if v.audience == "" {
+		return nil, fmt.Errorf("%w: audience required", ErrConfig)
+	}
+	switch {
+	case v.leeway == 0:
+		v.leeway = DefaultLeeway
+	case v.leeway < 0:
+		v.leeway = 0
+	}
+	switch {
+	case v.maxSize == 0:
+		v.maxSize = DefaultMaxTokenSize
+	case v.maxSize < 0:
+		return nil, fmt.Errorf("%w: negative MaxTokenSize", ErrConfig)
+	}
+	if v.now == nil {
+		v.now = time.Now
+	}
+
+	algs := cfg.Algorithms
+	if len(algs) == 0 {
+		algs = defaultAlgorithms
+	}
+	v.pol.algs = make(map[string]*algInfo, len(algs))
+	for _, name := range algs {
+		a, ok := joseAlgs[name]
+		if !ok {
+			return nil, fmt.Errorf("%w: unknown algorithm %q", ErrConfig, name)
+		}
+		if a.family == famHMAC {
+			return nil, fmt.Errorf("%w: symmetric algorithm %q cannot be used with a key set", ErrConfig, name)
+		}
+		v.pol.algs[name] = a
+	}
+
+	types := cfg.TokenTypes
+	if len(types) == 0 {
+		types = defaultTokenTypes
+	}
+	v.pol.checkType = true
+	v.pol.allowUntyped = cfg.InsecureAllowMissingType
+	for _, t := range types {
+		if t == "" {
+			return nil, fmt.Errorf("%w: empty token type", ErrConfig)
+		}
+		v.pol.types = append(v.pol.types, normType(t))
+	}
+
+	required := cfg.RequiredClaims
+	if required == nil {
+		required = defaultRequiredClaims
+	}
+	for _, name := range required {
+		switch name {
+		case "":
+			return nil, fmt.Errorf("%w: empty required claim name", ErrConfig)
+		case "iss", "exp", "aud": // always checked
+		default:
+			if !slices.Contains(v.required, name) {
+				v.required = append(v.required, name)
+			}
+		}
+	}
+	return v, nil
+}
+
+// Verify checks raw, a compact JWS access token (RFC 9068), and returns its
+// claims. Every rejection is a *claims.Error with Code
+// claims.CodeInvalidToken whose Err is a *TokenError; when the key source
+// reports an outage the error instead wraps claims.ErrUnavailable (and is not
+// a *claims.Error). Test with errors.As and errors.Is.
+//
+// The order is: size cap; compact form and strict base64url; header rules
+// (alg allowlist, typ, crit, no embedded or remote keys, kid hygiene); claim
+// set parsing; iss against the configured issuers; key lookup by kid in the
+// issuer's own set; key/alg binding; signature; aud; required claims; exp,
+// nbf and iat with leeway.
+func (v *Verifier) Verify(ctx context.Context, raw string) (*claims.Claims, error) {
+	var start time.Time
+	if v.observed != nil {
+		start = time.Now()
+	}
+	c, rej := v.verify(ctx, raw)
+	if v.observed != nil {
+		d := time.Since(start)
+		switch {
+		case rej == nil:
+			v.observed(OutcomeValid, ReasonNone, d)
+		case rej.reason == ReasonUnavailable:
+			v.observed(OutcomeUnavailable, ReasonUnavailable, d)
+		default:
+			v.observed(OutcomeInvalid, rej.reason, d)
+		}
+	}
+	if rej != nil {
+		if rej.reason == ReasonUnavailable {
+			return nil, rej.err
+		}
+		return nil, claims.InvalidToken(&TokenError{Reason: rej.reason, Err: rej.err})
+	}
+	return c, nil
+}
+
+// verify runs every check. A verified-token cache keyed by the exact raw
+// token belongs between the size cap and verifySigned: a hit skips
+// verifySigned (its result depends on raw and the key only) and still runs
+// checkTime.
+func (v *Verifier) verify(ctx context.Context, raw string) (*claims.Claims, *rejection) {
+	if len(raw) > v.maxSize {
+		return nil, rejTooLarge
+	}
+	c, rej := v.verifySigned(ctx, raw)
+	if rej != nil {
+		return nil, rej
+	}
+	if rej := v.checkTime(c, v.now()); rej != nil {
+		return nil, rej
+	}
+	return c, nil
+}
+
+// verifySigned does every check that does not depend on the clock.
+func (v *Verifier) verifySigned(ctx context.Context, raw string) (*claims.Claims, *rejection) {
+	tok, rej := parseCompact(raw, &v.pol)
+	if rej != nil {
+		return nil, rej
+	}
+	c, err := claims.Parse(tok.payload, v.names)
+	if err != nil {
+		return nil, reject(ReasonClaims, fmt.Errorf("%w: %w", ErrClaims, err))
+	}
+	// The issuer is read before the signature is checked, only to choose
+	// the key set; an issuer we do not serve is refused before any lookup.
+	if !slices.Contains(v.issuers, c.Issuer) {
+		return nil, rejIssuer
+	}
+	key, err := v.keys.Key(ctx, c.Issuer, tok.kid)
+	if err != nil {
+		return nil, keyLookupRejection(err)
+	}
+	if rej := checkKey(tok.alg, key, v.allowSymmetric); rej != nil {
+		return nil, rej
+	}
+	if rej := verifySignature(&tok, key); rej != nil {
+		return nil, rej
+	}
+	if !slices.Contains(c.Audience, v.audience) {
+		return nil, rejAudience
+	}
+	if !present(c, "exp") {
+		return nil, reject(ReasonMissingClaim, fmt.Errorf("%w: exp", ErrMissingClaim))
+	}
+	for _, name := range v.required {
+		if !present(c, name) {
+			return nil, reject(ReasonMissingClaim, fmt.Errorf("%w: %s", ErrMissingClaim, name))
+		}
+	}
+	return c, nil
+}
+
+// keyLookupRejection classifies a key source error: an outage (or a lookup
+// cut short by its deadline) is ReasonUnavailable and keeps
+// claims.ErrUnavailable in its chain; anything else means no usable key.
+func keyLookupRejection(err error) *rejection {
+	switch {
+	case errors.Is(err, claims.ErrUnavailable):
+		return reject(ReasonUnavailable, fmt.Errorf("verify: key lookup: %w", err))
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return reject(ReasonUnavailable, fmt.Errorf("verify: key lookup: %w: %w", claims.ErrUnavailable, err))
+	case errors.Is(err, jwks.ErrUnknownIssuer):
+		return reject(ReasonIssuer, fmt.Errorf("%w: %w", ErrIssuer, err))
+	default:
+		return reject(ReasonUnknownKey, fmt.Errorf("%w: %w", ErrUnknownKey, err))
+	}
+}
+
+// present reports whether the claim set has name with a non-null value.
+func present(c *claims.Claims, name string) bool {
+	v, ok := c.Raw[name]
+	return ok && string(v) != "null"
+}
+
+// checkTime applies exp, nbf and iat (RFC 7519 §4.1.4-6) at now with the
+// leeway.
+func (v *Verifier) checkTime(c *claims.Claims, now time.Time) *rejection {
+	if !now.Before(c.Expiry.Add(v.leeway)) {
+		return rejExpired
+	}
+	if !c.NotBefore.IsZero() && c.NotBefore.After(now.Add(v.leeway)) {
+		return rejNotYetValid
+	}
+	if !c.IssuedAt.IsZero() && c.IssuedAt.After(now.Add(v.leeway)) {
+		return rejIssuedInFuture
+	}
+	return nil
+}
+
+// Authorize is the one authorization path behind the HTTP middleware and the
+// gRPC interceptors: an empty raw gives claims.MissingToken(); then raw is
+// verified (see Verify) and req evaluated (see Evaluate).
+//
+// When req is not met, Authorize returns the verified claims together with
+// the *claims.Error, for logging and for challenges that depend on the
+// token; on every other failure the claims are nil.
+func (v *Verifier) Authorize(ctx context.Context, raw string, req claims.Requirement) (*claims.Claims, error) {
+	if raw == "" {
+		return nil, claims.MissingToken()
+	}
+	c, err := v.Verify(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.Evaluate(c, req); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// errNoClaims is the cause of evaluating nil claims.
+var errNoClaims = errors.New("verify: no claims to evaluate")
+
+// Evaluate checks verified claims against req with the verifier's clock and
+// leeway. It returns nil (an untyped nil) when req is met, otherwise the
+// *claims.Error from req.Evaluate. Nil claims fail as invalid_token.
+func (v *Verifier) Evaluate(c *claims.Claims, req claims.Requirement) error {
+	if c == nil {
+		return claims.InvalidToken(&TokenError{Reason: ReasonClaims, Err: errNoClaims})
+	}
+	if e := req.Evaluate(c, v.now(), v.leeway); e != nil {
+		return e
+	}
+	return nil
+}
