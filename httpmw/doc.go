@@ -1,0 +1,69 @@
+// Package httpmw enforces step-up authentication on net/http handlers.
+//
+// A Guard, built from a *verify.Verifier, takes the bearer token of a
+// request, verifies it and checks it against a claims.Requirement (acr, amr,
+// auth_time freshness, scopes). A request that passes reaches the next
+// handler with the verified claims in its context (claims.FromContext); any
+// other request is answered with the challenge that tells the client how to
+// recover:
+//
+//	keys, _ := jwks.Discover(ctx, "https://idp.example.com/")
+//	v, _ := verify.New(keys, verify.Config{Issuer: "https://idp.example.com/", Audience: "https://api.example.com"})
+//	guard, _ := httpmw.New(v, httpmw.WithRealm("api"))
+//	mux.Handle("GET /profile", guard.Require(claims.Requirement{}, profile))
+//	mux.Handle("POST /transfer", guard.Require(claims.Requirement{
+//		ACR: []string{claims.ACRMultiFactor}, MaxAge: 5 * time.Minute}, transfer))
+//
+// Three ways to attach requirements: Require wraps one handler; Mux builds a
+// ServeMux from a table of Go 1.22 patterns (for requirements kept in one
+// place or in a policy file; bad configuration is an error, not a panic);
+// RequireFunc lets a function of the request choose the requirement after the
+// token is verified ("transfers above 1,000 need a fresh multi-factor login").
+// Check is the bare decision, for callers that answer themselves (Status
+// maps its error to the HTTP status a Guard would answer).
+//
+// # Answers
+//
+//	no token (or credentials of another scheme)   401  Bearer realm="…", resource_metadata="…" (no error code)
+//	two Authorization headers, two tokens,
+//	  malformed Bearer credentials                400  error="invalid_request"
+//	bad token                                     401  error="invalid_token"
+//	acr / amr / auth_time short                   401  error="insufficient_user_authentication", acr_values="…", max_age=N
+//	scope short                                   403  error="insufficient_scope", scope="…"
+//	keys unavailable (claims.ErrUnavailable)      503  no challenge; Retry-After
+//	server fault (a RequireFunc chooser's error)  500  no challenge
+//
+// Error answers carry Cache-Control: no-store and an OAuth-style JSON body
+// ({"error", "error_description", "acr_values", "max_age", "scope"}, empty
+// members omitted; WithRenderer replaces it). The WWW-Authenticate value is
+// rendered by claims.Challenge.String with the guard's realm and
+// resource_metadata. Nothing of the token, the keys or an internal error
+// reaches a response: WithErrorHook receives the full error for logs.
+//
+// # Token extraction
+//
+// The token comes from the Authorization header with the Bearer scheme,
+// matched case-insensitively ("Bearer" 1*SP b64token, RFC 6750 §2.1). A
+// header whose scheme is Bearer but whose token is missing or has characters
+// outside the b64token grammar is malformed: 400 invalid_request. Credentials
+// of another scheme (Basic, DPoP) are not a bearer token: 401 without an
+// error code. The form-encoded body parameter access_token (RFC 6750 §2.2)
+// is read only with WithFormToken, bounded, and the body is left readable.
+// The query string is never read (RFC 9700 §2.4.2): a token only there gets
+// 401 without an error code.
+//
+// # Protected resource metadata
+//
+// MetadataHandler serves the RFC 9728 document; MetadataPath and MetadataURL
+// give its well-known location for a resource identifier, with the path
+// insertion of RFC 9728 §3.1, and MetadataURL's value is the argument of
+// WithResourceMetadata.
+//
+// Guards and the handlers they return are safe for concurrent use.
+//
+// Standards: RFC 6750 (https://www.rfc-editor.org/rfc/rfc6750),
+// RFC 9470 (https://www.rfc-editor.org/rfc/rfc9470),
+// RFC 9728 (https://www.rfc-editor.org/rfc/rfc9728),
+// RFC 9700 (https://www.rfc-editor.org/rfc/rfc9700),
+// RFC 9110 §11 (https://www.rfc-editor.org/rfc/rfc9110#section-11).
+package httpmw

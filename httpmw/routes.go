@@ -1,0 +1,102 @@
+package httpmw
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/stepupauth/stepup/claims"
+)
+
+// Route is one entry of a route table: a net/http ServeMux pattern (Go 1.22
+// syntax, such as "POST /transfer" or "GET /admin/"), what it demands and the
+// handler that serves it.
+type Route struct {
+	// Pattern is the ServeMux pattern.
+	Pattern string
+	// Public routes need no token; their Requirement must be zero. A token
+	// sent to a public route is not looked at.
+	Public bool
+	// Requirement is what a token must meet; the zero Requirement accepts
+	// any valid token.
+	Requirement claims.Requirement
+	// Handler serves the requests that pass.
+	Handler http.Handler
+}
+
+// RouteError reports a bad entry of a route table.
+type RouteError struct {
+	Pattern string
+	Err     error
+}
+
+// Error implements error.
+func (e *RouteError) Error() string {
+	return fmt.Sprintf("httpmw: route %q: %v", e.Pattern, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *RouteError) Unwrap() error { return e.Err }
+
+// Mux returns a ServeMux that serves every route of the table, each protected
+// by g as Require would, public routes as they are. A request that matches
+// no route gets the ServeMux's 404 (or 405): an unlisted path is never served.
+//
+// Unlike Require, Mux reports bad configuration as an error instead of
+// panicking, which suits tables read from a policy file: an empty, invalid or
+// conflicting pattern, the same pattern twice, a missing handler, an invalid
+// requirement, or a public route with a requirement. The error joins one
+// *RouteError per bad route (find the first with errors.As). The returned
+// ServeMux may be extended with more handlers.
+func (g *Guard) Mux(routes []Route) (*http.ServeMux, error) {
+	mux := http.NewServeMux()
+	var errs []error
+	seen := make(map[string]bool, len(routes))
+	for _, rt := range routes {
+		if err := g.handle(mux, rt, seen); err != nil {
+			errs = append(errs, &RouteError{Pattern: rt.Pattern, Err: err})
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return mux, nil
+}
+
+func (g *Guard) handle(mux *http.ServeMux, rt Route, seen map[string]bool) (err error) {
+	switch {
+	case rt.Pattern == "":
+		return errors.New("empty pattern")
+	case seen[rt.Pattern]:
+		return errors.New("duplicate pattern")
+	case rt.Handler == nil:
+		return errors.New("no handler")
+	case rt.Public && hasCondition(rt.Requirement):
+		return errors.New("public route with a requirement")
+	}
+	seen[rt.Pattern] = true
+	h := rt.Handler
+	if !rt.Public {
+		if err := rt.Requirement.Validate(); err != nil {
+			return fmt.Errorf("invalid requirement: %w", err)
+		}
+		h = g.Require(rt.Requirement, h)
+	}
+	// ServeMux.Handle panics on an invalid or conflicting pattern; turn
+	// that into an error.
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%v", p)
+		}
+	}()
+	mux.Handle(rt.Pattern, h)
+	return nil
+}
+
+// hasCondition reports whether req demands anything of a token. ACRLevels
+// and AMRACRValues only qualify other conditions.
+func hasCondition(req claims.Requirement) bool {
+	return len(req.ACR) > 0 || req.ACRMin != "" || len(req.AMRAll) > 0 ||
+		len(req.AMRAny) > 0 || req.MaxAge != 0 || len(req.Scopes) > 0 ||
+		len(req.AnyOf) > 0 || req.Check != nil
+}
