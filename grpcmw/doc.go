@@ -1,0 +1,87 @@
+// Package grpcmw enforces step-up authentication on gRPC servers and
+// surfaces its challenges on gRPC clients.
+//
+// On the server, UnaryServerInterceptor and StreamServerInterceptor look up
+// the called method in a Methods table, take the bearer token from the
+// "authorization" metadata and authorize it with verify.Verifier.Authorize,
+// the one path that net/http middleware (package httpmw) uses too. The
+// handler runs with the verified claims in its context (claims.FromContext),
+// for unary and streaming methods alike.
+//
+//	methods, err := grpcmw.NewMethods(
+//		grpcmw.Rule{Method: "/grpc.health.v1.Health/*", Public: true},
+//		grpcmw.Rule{Method: "/bank.v1.Bank/*"}, // any valid token
+//		grpcmw.Rule{Method: "/bank.v1.Bank/Transfer", Requirement: claims.Requirement{
+//			ACR: []string{claims.ACRMultiFactor}, MaxAge: 5 * time.Minute}},
+//	)
+//	...
+//	srv := grpc.NewServer(
+//		grpc.ChainUnaryInterceptor(grpcmw.UnaryServerInterceptor(v, methods, grpcmw.WithRealm("bank"))),
+//		grpc.ChainStreamInterceptor(grpcmw.StreamServerInterceptor(v, methods, grpcmw.WithRealm("bank"))))
+//
+// # Method table
+//
+// Keys are full methods, "/package.Service/Method", or service wildcards,
+// "/package.Service/*"; an exact entry beats its service's wildcard. A method
+// with no entry is denied (fail closed) with PermissionDenied, no challenge
+// and no details, before any token is looked at: no token can make the call
+// succeed, so the client is not invited to log in again. Public methods are
+// listed explicitly with Public: true; they need no token, the token of a
+// call that sends one is ignored, and the handler's context has no claims.
+//
+// # Answers
+//
+// The token is read from the single "authorization" metadata value
+// "Bearer <token>" (RFC 6750 §2.1; scheme case-insensitive). A value of
+// another scheme counts as no bearer token; two values, or a Bearer value
+// without a well-formed token, are a malformed request. A refused call ends
+// with the gRPC counterpart of the HTTP answer (RFC 6750 §3.1, RFC 9470 §3):
+//
+//	no token                       Unauthenticated   (challenge without error code, no ErrorInfo)
+//	two authorization values,
+//	  malformed Bearer credentials InvalidArgument   INVALID_REQUEST
+//	bad token                      Unauthenticated   INVALID_TOKEN
+//	acr / amr / auth_time short    Unauthenticated   INSUFFICIENT_USER_AUTHENTICATION
+//	scope short                    PermissionDenied  INSUFFICIENT_SCOPE
+//	keys unavailable               Unavailable       (no challenge: an outage is not the client's fault)
+//	method not in the table        PermissionDenied  (no challenge)
+//
+// A refusal with a challenge carries it three ways:
+//
+//   - the www-authenticate response header metadata holds the challenge
+//     exactly as the HTTP WWW-Authenticate header would (with realm and
+//     resource_metadata when configured, RFC 9728 §5.1). It is sent as
+//     header, not trailer, metadata: the interceptors decide before any
+//     message is sent, headers work the same for unary and streaming calls,
+//     and gateways that map header metadata to HTTP headers see it;
+//   - the status message is that same challenge string. grpc-gateway copies
+//     the message of an Unauthenticated status into the HTTP
+//     WWW-Authenticate header, which then is a correct RFC 6750 challenge.
+//     The challenge is built from fixed, client-safe descriptions: neither
+//     the token nor the internal cause of a rejection ever reaches the
+//     client (use WithErrorHook to log causes);
+//   - a google.rpc.ErrorInfo detail with Domain ErrorDomain, the Reason of
+//     the error code, and metadata acrValues, maxAge and scope.
+//
+// Answers without a challenge have fixed messages.
+//
+// # Client
+//
+// UnaryClientInterceptor and StreamClientInterceptor turn such statuses back
+// into *claims.Error values (ErrorFromStatus does it for a status at hand),
+// so a client application can errors.As the error, log in again with its
+// ACRValues and MaxAge, and retry:
+//
+//	var ce *claims.Error
+//	if errors.As(err, &ce) && ce.Code == claims.CodeInsufficientUserAuthentication {
+//		token = login(ce.ACRValues, ce.MaxAge)
+//	}
+//
+// All functions and types of this package are safe for concurrent use.
+//
+// References:
+//   - RFC 6750, Bearer token usage: https://www.rfc-editor.org/rfc/rfc6750
+//   - RFC 9470, OAuth 2.0 step-up authentication challenge: https://www.rfc-editor.org/rfc/rfc9470
+//   - RFC 9728, OAuth 2.0 protected resource metadata: https://www.rfc-editor.org/rfc/rfc9728
+//   - google.rpc.ErrorInfo: https://cloud.google.com/apis/design/errors#error_info
+package grpcmw

@@ -1,0 +1,152 @@
+package grpcmw_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	testgrpc "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
+
+	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/grpcmw"
+	"github.com/stepupauth/stepup/jwks"
+	"github.com/stepupauth/stepup/stepuptest"
+	"github.com/stepupauth/stepup/verify"
+)
+
+func ExampleNewMethods() {
+	methods, err := grpcmw.NewMethods(
+		grpcmw.Rule{Method: "/grpc.health.v1.Health/*", Public: true},
+		grpcmw.Rule{Method: "/bank.v1.Bank/*"}, // any valid token
+		grpcmw.Rule{Method: "/bank.v1.Bank/Transfer", Requirement: claims.Requirement{
+			ACR:    []string{claims.ACRMultiFactor},
+			MaxAge: 5 * time.Minute,
+		}},
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, m := range []string{
+		"/bank.v1.Bank/Transfer",
+		"/bank.v1.Bank/Balance",
+		"/grpc.health.v1.Health/Check",
+		"/bank.v1.Admin/Delete",
+	} {
+		r, ok := methods.Lookup(m)
+		switch {
+		case !ok:
+			fmt.Printf("%s: denied\n", m)
+		case r.Public:
+			fmt.Printf("%s: public\n", m)
+		default:
+			fmt.Printf("%s: rule %s\n", m, r.Method)
+		}
+	}
+
+	_, err = grpcmw.NewMethods(grpcmw.Rule{Method: "/bank.v1.Bank/Transfer/"})
+	fmt.Println(err)
+	// Output:
+	// /bank.v1.Bank/Transfer: rule /bank.v1.Bank/Transfer
+	// /bank.v1.Bank/Balance: rule /bank.v1.Bank/*
+	// /grpc.health.v1.Health/Check: public
+	// /bank.v1.Admin/Delete: denied
+	// grpcmw: rule 0 ("/bank.v1.Bank/Transfer/"): bad method name
+}
+
+func ExampleErrorFromStatus() {
+	// What a client receives when a login is too old for the method.
+	st := status.New(codes.Unauthenticated, "")
+	md := metadata.Pairs(grpcmw.WWWAuthenticateKey,
+		`Bearer realm="bank", error="insufficient_user_authentication", max_age=300`)
+
+	ce := grpcmw.ErrorFromStatus(st, md)
+	fmt.Println(ce.Code, ce.MaxAge)
+	// Output: insufficient_user_authentication 5m0s
+}
+
+// bankService answers UnaryCall with the verified caller's subject.
+type bankService struct {
+	testgrpc.UnimplementedTestServiceServer
+}
+
+func (bankService) UnaryCall(ctx context.Context, _ *testgrpc.SimpleRequest) (*testgrpc.SimpleResponse, error) {
+	c, _ := claims.FromContext(ctx)
+	return &testgrpc.SimpleResponse{Username: c.Subject}, nil
+}
+
+// Example_stepUp runs the step-up round trip over gRPC: a password login is
+// refused with a challenge, the client reads the typed error, logs in again
+// with the acr_values it asks for, and the retry succeeds.
+func Example_stepUp() {
+	ctx := context.Background()
+	iss, err := stepuptest.NewIssuer()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer iss.Close()
+
+	// Server: a verifier for the issuer, and the method table.
+	keys, err := jwks.NewStatic(iss.JWKS())
+	if err != nil {
+		log.Fatal(err)
+	}
+	v, err := verify.New(keys, verify.Config{Issuer: iss.Issuer(), Audience: iss.Audience()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	methods, err := grpcmw.NewMethods(grpcmw.Rule{
+		Method:      "/grpc.testing.TestService/UnaryCall",
+		Requirement: claims.Requirement{ACR: []string{claims.ACRMultiFactor}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	lis := bufconn.Listen(1 << 20)
+	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(grpcmw.UnaryServerInterceptor(v, methods, grpcmw.WithRealm("bank"))))
+	testgrpc.RegisterTestServiceServer(srv, bankService{})
+	go func() { _ = srv.Serve(lis) }()
+	defer srv.Stop()
+
+	// Client: the interceptor turns challenges into *claims.Error.
+	conn, err := grpc.NewClient("passthrough:///bank",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithChainUnaryInterceptor(grpcmw.UnaryClientInterceptor()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.Close()
+	bank := testgrpc.NewTestServiceClient(conn)
+	call := func(token string) (*testgrpc.SimpleResponse, error) {
+		ctx := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+		return bank.UnaryCall(ctx, &testgrpc.SimpleRequest{})
+	}
+
+	token, err := iss.Login(ctx, stepuptest.LoginRequest{}) // password only
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = call(token)
+	var ce *claims.Error
+	if errors.As(err, &ce) && ce.Code == claims.CodeInsufficientUserAuthentication {
+		fmt.Println(status.Code(err), ce.Code, ce.ACRValues)
+		token, err = iss.Login(ctx, stepuptest.LoginRequest{ACRValues: ce.ACRValues, MaxAge: ce.MaxAge})
+		if err != nil {
+			log.Fatal(err)
+		}
+	}
+	resp, err := call(token)
+	fmt.Println(resp.GetUsername(), status.Code(err))
+	// Output:
+	// Unauthenticated insufficient_user_authentication [http://schemas.openid.net/pape/policies/2007/06/multi-factor]
+	// alice OK
+}

@@ -1,0 +1,161 @@
+package grpcmw
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/stepupauth/stepup/claims"
+)
+
+// Rule is one entry of a method table: what a gRPC method, or every method
+// of a service, demands of the caller.
+type Rule struct {
+	// Method is a full method name, "/package.Service/Method", or a service
+	// wildcard, "/package.Service/*". An exact entry beats the wildcard of
+	// its service.
+	Method string
+	// Requirement is what a verified token must satisfy. The zero
+	// Requirement accepts any valid token.
+	Requirement claims.Requirement
+	// Public methods need no token: the interceptors let the call through
+	// without looking at the authorization metadata, and the handler's
+	// context carries no claims. A public rule must have a zero Requirement.
+	Public bool
+}
+
+// Methods is a validated per-method requirement table. A method with no
+// entry, exact or wildcard, is denied. Methods is immutable once built and
+// safe for concurrent use.
+type Methods struct {
+	exact   map[string]Rule // by full method "/pkg.Service/Method"
+	service map[string]Rule // by "/pkg.Service", from "/pkg.Service/*"
+}
+
+// Errors a RuleError wraps, to be tested with errors.Is.
+var (
+	// ErrBadMethod: Method is not "/package.Service/Method" or
+	// "/package.Service/*" with identifier syntax.
+	ErrBadMethod = errors.New("grpcmw: bad method name")
+	// ErrDuplicateMethod: two rules name the same method or wildcard.
+	ErrDuplicateMethod = errors.New("grpcmw: duplicate method")
+	// ErrPublicRequirement: a public rule also carries a requirement.
+	ErrPublicRequirement = errors.New("grpcmw: public method with a requirement")
+)
+
+// RuleError reports a rule NewMethods rejected. Err is ErrBadMethod,
+// ErrDuplicateMethod, ErrPublicRequirement or the error of
+// claims.Requirement.Validate.
+type RuleError struct {
+	Index  int    // position of the rule in the argument list
+	Method string // the rule's Method, as given
+	Err    error
+}
+
+// Error returns "grpcmw: rule N ("method"): " and the cause.
+func (e *RuleError) Error() string {
+	cause := "<nil>"
+	if e.Err != nil {
+		cause = strings.TrimPrefix(e.Err.Error(), "grpcmw: ")
+	}
+	return fmt.Sprintf("grpcmw: rule %d (%q): %s", e.Index, e.Method, cause)
+}
+
+// Unwrap returns the cause, for errors.Is and errors.As.
+func (e *RuleError) Unwrap() error { return e.Err }
+
+// NewMethods validates rules and builds the method table. It returns a
+// *RuleError for the first bad rule: a malformed method name, a duplicate,
+// a public rule with a requirement, or a requirement that
+// claims.Requirement.Validate rejects.
+func NewMethods(rules ...Rule) (*Methods, error) {
+	m := &Methods{exact: make(map[string]Rule), service: make(map[string]Rule)}
+	for i, r := range rules {
+		service, method, ok := splitMethod(r.Method)
+		if !ok || !validService(service) || (method != "*" && !validIdent(method)) {
+			return nil, &RuleError{Index: i, Method: r.Method, Err: ErrBadMethod}
+		}
+		if r.Public && !zeroRequirement(r.Requirement) {
+			return nil, &RuleError{Index: i, Method: r.Method, Err: ErrPublicRequirement}
+		}
+		if !r.Public {
+			if err := r.Requirement.Validate(); err != nil {
+				return nil, &RuleError{Index: i, Method: r.Method, Err: err}
+			}
+		}
+		table, key := m.exact, r.Method
+		if method == "*" {
+			table, key = m.service, service
+		}
+		if _, dup := table[key]; dup {
+			return nil, &RuleError{Index: i, Method: r.Method, Err: ErrDuplicateMethod}
+		}
+		table[key] = r
+	}
+	return m, nil
+}
+
+// Lookup returns the rule that governs fullMethod ("/pkg.Service/Method",
+// as in grpc.UnaryServerInfo.FullMethod): its exact entry, else its
+// service's wildcard. ok is false when neither exists; the interceptors then
+// deny the call.
+func (m *Methods) Lookup(fullMethod string) (r Rule, ok bool) {
+	if m == nil {
+		return Rule{}, false
+	}
+	if r, ok := m.exact[fullMethod]; ok {
+		return r, true
+	}
+	service, _, ok := splitMethod(fullMethod)
+	if !ok {
+		return Rule{}, false
+	}
+	r, ok = m.service[service]
+	return r, ok
+}
+
+// splitMethod splits "/svc/method" into "/svc" and "method".
+func splitMethod(full string) (service, method string, ok bool) {
+	if len(full) < 4 || full[0] != '/' {
+		return "", "", false
+	}
+	i := strings.LastIndexByte(full, '/')
+	if i <= 1 || i == len(full)-1 {
+		return "", "", false
+	}
+	return full[:i], full[i+1:], true
+}
+
+// validService reports whether "/a.b.C" is a slash and a dot-separated
+// protobuf full name.
+func validService(s string) bool {
+	for part := range strings.SplitSeq(s[1:], ".") {
+		if !validIdent(part) {
+			return false
+		}
+	}
+	return true
+}
+
+// validIdent reports whether s is a protobuf identifier.
+func validIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '_', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case '0' <= c && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func zeroRequirement(r claims.Requirement) bool {
+	return len(r.ACR) == 0 && r.ACRMin == "" && len(r.ACRLevels) == 0 &&
+		len(r.AMRAll) == 0 && len(r.AMRAny) == 0 && len(r.AMRACRValues) == 0 &&
+		r.MaxAge == 0 && len(r.Scopes) == 0 && len(r.AnyOf) == 0 && r.Check == nil
+}

@@ -1,0 +1,198 @@
+package grpcmw
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/stepupauth/stepup/claims"
+)
+
+// WWWAuthenticateKey is the response header metadata key that carries the
+// challenge, rendered exactly as the HTTP WWW-Authenticate header value
+// (claims.Challenge.String).
+const WWWAuthenticateKey = "www-authenticate"
+
+// ErrorDomain is the Domain of the google.rpc.ErrorInfo details the server
+// interceptors attach. The client side reads only ErrorInfo of this domain.
+const ErrorDomain = "stepup"
+
+// ErrorInfo reasons, one per OAuth error code (RFC 6750 §3.1, RFC 9470 §3).
+// A call without a token gets no ErrorInfo: as in HTTP, its challenge has no
+// error code.
+const (
+	ReasonInvalidRequest                 = "INVALID_REQUEST"
+	ReasonInvalidToken                   = "INVALID_TOKEN"
+	ReasonInsufficientUserAuthentication = "INSUFFICIENT_USER_AUTHENTICATION"
+	ReasonInsufficientScope              = "INSUFFICIENT_SCOPE"
+)
+
+// ErrorInfo metadata keys. Values: acr_values and scope space-separated,
+// max_age decimal seconds. A key is present only when the challenge has the
+// parameter.
+const (
+	MetadataACRValues = "acrValues"
+	MetadataMaxAge    = "maxAge"
+	MetadataScope     = "scope"
+)
+
+// Fixed status messages of the answers without a challenge.
+const (
+	msgUnavailable = "grpcmw: verification keys unavailable"
+	msgUnlisted    = "grpcmw: method not allowed"
+	msgInternal    = "grpcmw: authorization failed"
+)
+
+var reasons = map[claims.Code]string{
+	claims.CodeInvalidRequest:                 ReasonInvalidRequest,
+	claims.CodeInvalidToken:                   ReasonInvalidToken,
+	claims.CodeInsufficientUserAuthentication: ReasonInsufficientUserAuthentication,
+	claims.CodeInsufficientScope:              ReasonInsufficientScope,
+}
+
+var codesByReason = map[string]claims.Code{
+	ReasonInvalidRequest:                 claims.CodeInvalidRequest,
+	ReasonInvalidToken:                   claims.CodeInvalidToken,
+	ReasonInsufficientUserAuthentication: claims.CodeInsufficientUserAuthentication,
+	ReasonInsufficientScope:              claims.CodeInsufficientScope,
+}
+
+// grpcCode maps an OAuth error code to the gRPC code of DESIGN §2.
+func grpcCode(c claims.Code) codes.Code {
+	switch c {
+	case "", claims.CodeInvalidToken, claims.CodeInsufficientUserAuthentication:
+		return codes.Unauthenticated
+	case claims.CodeInvalidRequest:
+		return codes.InvalidArgument
+	default: // insufficient_scope, and any code a custom Check invents
+		return codes.PermissionDenied
+	}
+}
+
+// rejection is the answer to a refused call: the status, and the challenge
+// to send as www-authenticate header metadata ("" for none).
+type rejection struct {
+	st        *status.Status
+	challenge string
+}
+
+// reject turns an authorization error into the client's answer. The error
+// text never reaches the client: statuses carry fixed messages and the
+// challenge, built from the fixed Description.
+func (o *options) reject(ctx context.Context, err error) rejection {
+	if errors.Is(err, claims.ErrUnavailable) {
+		return rejection{st: status.New(codes.Unavailable, msgUnavailable)}
+	}
+	var ce *claims.Error
+	if errors.As(err, &ce) {
+		ch := ce.Challenge()
+		ch.Realm = o.realm
+		ch.ResourceMetadata = o.resourceMetadata
+		s := ch.String()
+		st := status.New(grpcCode(ce.Code), s)
+		if reason, ok := reasons[ce.Code]; ok {
+			if d, derr := st.WithDetails(errorInfo(reason, ch)); derr == nil {
+				st = d
+			}
+		}
+		return rejection{st: st, challenge: s}
+	}
+	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		return rejection{st: status.FromContextError(ctx.Err())}
+	}
+	return rejection{st: status.New(codes.Internal, msgInternal)}
+}
+
+func errorInfo(reason string, ch claims.Challenge) *errdetails.ErrorInfo {
+	md := make(map[string]string, 3)
+	if len(ch.ACRValues) > 0 {
+		md[MetadataACRValues] = strings.Join(ch.ACRValues, " ")
+	}
+	if ch.MaxAge != 0 {
+		md[MetadataMaxAge] = strconv.FormatInt(maxAgeSeconds(ch.MaxAge), 10)
+	}
+	if len(ch.Scope) > 0 {
+		md[MetadataScope] = strings.Join(ch.Scope, " ")
+	}
+	return &errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain, Metadata: md}
+}
+
+// maxAgeSeconds renders claims' MaxAge convention as max_age seconds, as
+// claims.Challenge.String does: negative means 0, whole seconds truncated.
+func maxAgeSeconds(d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return int64(d / time.Second)
+}
+
+// ErrorFromStatus returns the *claims.Error that a status from the server
+// interceptors stands for, or nil when st is not such a rejection. md is the
+// response metadata (header and trailer, see metadata.Join); its
+// www-authenticate challenge is preferred, the ErrorInfo details of
+// ErrorDomain are the fallback. The returned error's Err is st.Err(), so
+// status.Code still works on it.
+//
+// Only Unauthenticated, PermissionDenied and InvalidArgument statuses are
+// considered; an Unavailable key outage is left to the caller as the plain
+// status it is.
+func ErrorFromStatus(st *status.Status, md metadata.MD) *claims.Error {
+	switch st.Code() {
+	case codes.Unauthenticated, codes.PermissionDenied, codes.InvalidArgument:
+	default:
+		return nil
+	}
+	if vals := md.Get(WWWAuthenticateKey); len(vals) > 0 {
+		if chs, err := claims.ParseChallenges(vals...); err == nil {
+			for _, ch := range chs {
+				if ch.Scheme == "" || strings.EqualFold(ch.Scheme, "Bearer") {
+					ce := ch.Err()
+					ce.Err = st.Err()
+					return ce
+				}
+			}
+		}
+	}
+	for _, d := range st.Details() {
+		info, ok := d.(*errdetails.ErrorInfo)
+		if !ok || info.GetDomain() != ErrorDomain {
+			continue
+		}
+		code, ok := codesByReason[info.GetReason()]
+		if !ok {
+			continue
+		}
+		ce := &claims.Error{Code: code, Err: st.Err()}
+		m := info.GetMetadata()
+		ce.ACRValues = strings.Fields(m[MetadataACRValues])
+		ce.Scope = strings.Fields(m[MetadataScope])
+		if s, ok := m[MetadataMaxAge]; ok {
+			if n, err := strconv.ParseInt(s, 10, 64); err == nil && n >= 0 && n <= maxSeconds {
+				ce.MaxAge = time.Duration(n) * time.Second
+				if n == 0 {
+					ce.MaxAge = -time.Second // max_age=0, as claims.ParseChallenges gives it
+				}
+			}
+		}
+		if len(ce.ACRValues) == 0 {
+			ce.ACRValues = nil
+		}
+		if len(ce.Scope) == 0 {
+			ce.Scope = nil
+		}
+		return ce
+	}
+	return nil
+}
+
+// maxSeconds bounds max_age so that its Duration does not overflow.
+const maxSeconds = int64(1<<63-1) / int64(time.Second)
+
+var statusUnlisted = status.New(codes.PermissionDenied, msgUnlisted)
