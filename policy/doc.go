@@ -1,0 +1,78 @@
+// Package policy loads a policy file: which issuer and audience tokens must
+// have, how to verify them, and what each HTTP route and gRPC method
+// requires. The values it produces are the ones code would write by hand:
+// a verify.Config (Policy.VerifyConfig) and one claims.Requirement per rule,
+// for the examples to feed into httpmw's route table and grpcmw's method
+// table. The package imports neither middleware.
+//
+//	p, err := policy.Load("policy.yaml")
+//	if err != nil {
+//		log.Fatal(err) // policy: policy.yaml:14: rules[2] (http "GET /admin/"): acr_min: "gold" is not in acr_levels
+//	}
+//	v, err := verify.New(keys, p.VerifyConfig())
+//	for _, r := range p.HTTPRules() {
+//		// r.Public, r.HTTP, r.Requirement
+//	}
+//
+// # Schema
+//
+// A document is YAML or JSON with these fields; everything else is an
+// error, and so is a field given twice:
+//
+//	issuer: https://idp.example.com/        # required; https URL (http only for loopback), exact match with iss
+//	audience: https://api.example.com       # required
+//	jwks_uri: https://idp.example.com/jwks  # optional; default: discovered from issuer
+//	algorithms: [RS256, ES256, EdDSA]       # optional; RS256..512 PS256..512 ES256..512 EdDSA only
+//	token_types: [at+jwt]                   # optional; at+jwt, application/at+jwt, JWT
+//	leeway: 30s                             # optional; Go duration, 1s to 5m
+//	claim_names: {acr: acr, amr: amr, auth_time: auth_time}
+//	resource_metadata: https://api.example.com/.well-known/oauth-protected-resource
+//	acr_levels: [urn:example:loa:1, urn:example:loa:2]   # lowest first, no repeats
+//	rules:                                  # required, at least one
+//	  - http: "GET /public"                 # net/http ServeMux pattern
+//	    public: true                        # no token; no requirement fields allowed
+//	  - http: "POST /transfer"
+//	    grpc: /bank.v1.Bank/Transfer        # full method, or /pkg.Service/* for a whole service
+//	    acr: [http://schemas.openid.net/pape/policies/2007/06/multi-factor]  # any of
+//	    max_age: 5m                         # positive, whole seconds
+//	  - http: "GET /reports"
+//	    acr_min: urn:example:loa:2          # at least, by acr_levels
+//	  - http: "GET /admin/"
+//	    amr_all: [hwk]                      # amr_any: at least one of
+//	    acr_values: [urn:example:loa:2]     # asked for when amr_all / amr_any fails
+//	    scopes: [admin]                     # all of
+//
+// Rules map to claims.Requirement fields one to one: acr to ACR, acr_min to
+// ACRMin (with ACRLevels copied from acr_levels), amr_all to AMRAll, amr_any
+// to AMRAny, acr_values to AMRACRValues, max_age to MaxAge, scopes to
+// Scopes. A rule with none of them accepts any valid token. Because amr
+// cannot be requested in a challenge, acr_values only exists for amr_all
+// and amr_any and is an error without them (RFC 9470 §3). Lists must not be
+// empty (leave the field out instead) nor repeat a value; acr, amr and
+// level values are printable ASCII without spaces, scopes RFC 6749 §3.3
+// scope-tokens. YAML values must be of the right type: quote numbers
+// meant as strings (acr_levels: ["0", "1", "2"]).
+//
+// Two rules may not name the same ServeMux pattern (nor patterns that
+// ServeMux refuses to register together) or the same gRPC method. An exact
+// method and a /pkg.Service/* wildcard of the same service may coexist; the
+// method table decides which wins.
+//
+// The field name profile is reserved for identity-provider profiles and is
+// rejected by this version.
+//
+// # Errors
+//
+// Load and Parse return an *Error naming the file, the line (YAML node
+// positions; JSON token offsets), the rule (index and its http and grpc)
+// and the field.
+//
+// Standards: RFC 9470 (step-up challenge), RFC 9068 (JWT access tokens,
+// typ), RFC 8725 (algorithm allowlist), RFC 9728 (resource_metadata),
+// RFC 6749 §3.3 (scope-token), RFC 8176 (amr values).
+//
+//   - https://www.rfc-editor.org/rfc/rfc9470
+//   - https://www.rfc-editor.org/rfc/rfc9068
+//   - https://www.rfc-editor.org/rfc/rfc8725
+//   - https://www.rfc-editor.org/rfc/rfc9728
+package policy

@@ -1,0 +1,231 @@
+package policy
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/verify"
+)
+
+// maxSize bounds a policy document. Real policies are a few kilobytes.
+const maxSize = 1 << 20
+
+// Format is the syntax of a policy document.
+type Format int
+
+// The formats Parse understands.
+const (
+	// Detect treats a document whose first non-blank character is '{' as
+	// JSON and anything else as YAML.
+	Detect Format = iota
+	// YAML is a single YAML 1.2 document (go.yaml.in/yaml/v3).
+	YAML
+	// JSON is a single JSON object (RFC 8259).
+	JSON
+)
+
+// Policy is a loaded policy file: the verifier's settings and the rules per
+// HTTP route and gRPC method.
+//
+// A Policy is plain data. Once Load or Parse returned it, it is safe for
+// concurrent reads; treat it and the slices it holds as read-only.
+type Policy struct {
+	Issuer   string // issuer: exact match with the token's iss
+	Audience string // audience: must be in the token's aud
+	// JWKSURI is jwks_uri, the key set's URL; empty means "discover it from
+	// Issuer" (OpenID Connect Discovery, RFC 8414 fallback).
+	JWKSURI string
+	// Algorithms is the algorithms allowlist; nil means the verifier's
+	// default asymmetric set.
+	Algorithms []string
+	// TokenTypes is the accepted typ values, in canonical spelling
+	// ("at+jwt", "application/at+jwt", "JWT"); nil means the verifier's
+	// default (RFC 9068 at+jwt).
+	TokenTypes []string
+	// Leeway is the clock skew allowed on exp, nbf and iat; zero means the
+	// verifier's default.
+	Leeway time.Duration
+	// ClaimNames maps acr, amr and auth_time to the names the issuer uses.
+	ClaimNames claims.Names
+	// ResourceMetadata is the URL of the RFC 9728 protected resource
+	// metadata document, sent in challenges as resource_metadata; empty for
+	// none.
+	ResourceMetadata string
+	// ACRLevels orders acr values from the lowest to the highest, for
+	// acr_min rules.
+	ACRLevels []string
+	// Rules in file order.
+	Rules []Rule
+}
+
+// Rule is one entry of the rules list: a route, an RPC or both, and what
+// they require.
+type Rule struct {
+	Index int // position in the rules list, from 0
+	Line  int // line of the rule in the file; 0 when unknown
+
+	// HTTP is a net/http ServeMux pattern ("GET /profile", "/admin/");
+	// empty when the rule names no HTTP route.
+	HTTP string
+	// GRPC is a full method ("/bank.v1.Bank/Transfer") or every method of
+	// a service ("/bank.v1.Admin/*"); empty when the rule names no RPC.
+	GRPC string
+
+	// Public rules need no token at all. Their Requirement is the zero
+	// value, which on its own would demand a valid token: callers must
+	// test Public first.
+	Public bool
+
+	// Requirement is what a token must satisfy, exactly the value code
+	// would build: ACR, ACRMin (with ACRLevels copied from the policy),
+	// AMRAll, AMRAny, AMRACRValues (from acr_values), MaxAge and Scopes.
+	// AnyOf and Check have no file syntax and are left empty.
+	Requirement claims.Requirement
+}
+
+// Load reads and parses the policy file at path. The extension chooses the
+// format: .yaml and .yml are YAML, .json is JSON, anything else is
+// detected from the content. Files larger than 1 MiB are rejected.
+//
+// Every error is an *Error whose File is path.
+func Load(path string) (*Policy, error) {
+	format := Detect
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".yaml", ".yml":
+		format = YAML
+	case ".json":
+		format = JSON
+	}
+	data, err := readFile(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, &Error{File: path, Rule: -1, Err: err}
+	}
+	p, err := Parse(data, format)
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			e.File = path
+		}
+		return nil, err
+	}
+	return p, nil
+}
+
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxSize {
+		return nil, errTooLarge
+	}
+	return data, nil
+}
+
+var errTooLarge = fmt.Errorf("larger than %d bytes", maxSize)
+
+// Parse parses a policy document (see the package documentation for the
+// schema) and checks it: unknown fields, duplicate fields, values of the
+// wrong type, bad durations, URLs or algorithms, acr_min outside
+// acr_levels, rules with neither http nor grpc, and duplicate or
+// conflicting routes and methods are errors. Every Requirement produced
+// passes claims.Requirement.Validate.
+//
+// Every error is an *Error. The document must be valid UTF-8 (a leading
+// byte order mark is ignored) and at most 1 MiB.
+func Parse(data []byte, format Format) (*Policy, error) {
+	if len(data) > maxSize {
+		return nil, &Error{Rule: -1, Err: errTooLarge}
+	}
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	if !utf8.Valid(data) {
+		return nil, &Error{Rule: -1, Err: errors.New("not valid UTF-8")}
+	}
+	if format == Detect {
+		format = YAML
+		if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] == '{' {
+			format = JSON
+		}
+	}
+	var root *node
+	var err error
+	switch format {
+	case YAML:
+		root, err = parseYAML(data)
+	case JSON:
+		root, err = parseJSON(data)
+	default:
+		return nil, &Error{Rule: -1, Err: fmt.Errorf("unknown format %d", int(format))}
+	}
+	if err != nil {
+		var se *syntaxError
+		if errors.As(err, &se) {
+			return nil, &Error{Line: se.line, Rule: -1, Err: errors.New(se.msg)}
+		}
+		return nil, &Error{Rule: -1, Err: err}
+	}
+	return build(root)
+}
+
+// VerifyConfig returns the verify.Config the policy describes: Issuer,
+// Audience, Algorithms, TokenTypes, Leeway and ClaimNames. Fields the file
+// left out stay zero so that verify.New applies its defaults; MaxTokenSize
+// and Now are the caller's to set.
+func (p *Policy) VerifyConfig() verify.Config {
+	return verify.Config{
+		Issuer:     p.Issuer,
+		Audience:   p.Audience,
+		Algorithms: clone(p.Algorithms),
+		TokenTypes: clone(p.TokenTypes),
+		Leeway:     p.Leeway,
+		ClaimNames: p.ClaimNames,
+	}
+}
+
+// HTTPRules returns the rules that name an HTTP route, in file order.
+func (p *Policy) HTTPRules() []Rule {
+	var out []Rule
+	for _, r := range p.Rules {
+		if r.HTTP != "" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// GRPCRules returns the rules that name a gRPC method or service, in file
+// order.
+func (p *Policy) GRPCRules() []Rule {
+	var out []Rule
+	for _, r := range p.Rules {
+		if r.GRPC != "" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func clone(s []string) []string {
+	if s == nil {
+		return nil
+	}
+	return append([]string(nil), s...)
+}

@@ -1,0 +1,568 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/stepupauth/stepup/claims"
+)
+
+// maxLeeway bounds leeway: more than a few minutes of clock skew turns exp
+// into a suggestion.
+const maxLeeway = 5 * time.Minute
+
+// algorithms is the JOSE allowlist a file may narrow (RFC 7518 §3.1,
+// RFC 8037 §3.1): asymmetric signatures only.
+var algorithms = []string{
+	"RS256", "RS384", "RS512",
+	"PS256", "PS384", "PS512",
+	"ES256", "ES384", "ES512",
+	"EdDSA",
+}
+
+// tokenTypes maps a lower-case typ to its canonical spelling (RFC 9068 §2.1;
+// JWT for issuers that do not follow RFC 9068).
+var tokenTypes = map[string]string{
+	"at+jwt":             "at+jwt",
+	"application/at+jwt": "application/at+jwt",
+	"jwt":                "JWT",
+}
+
+// requirementFields are the rule fields that make up a Requirement, in
+// schema order.
+var requirementFields = []string{"acr", "acr_min", "amr_all", "amr_any", "acr_values", "max_age", "scopes"}
+
+// fileFields maps claims.Requirement fields to the rule fields that set
+// them.
+var fileFields = map[string]string{
+	"ACR":          "acr",
+	"ACRMin":       "acr_min",
+	"ACRLevels":    "acr_min",
+	"AMRAll":       "amr_all",
+	"AMRAny":       "amr_any",
+	"AMRACRValues": "acr_values",
+	"MaxAge":       "max_age",
+	"Scopes":       "scopes",
+}
+
+// posError is a reason with the line it applies to, before build adds the
+// field and rule.
+type posError struct {
+	line int
+	err  error
+}
+
+func (e *posError) Error() string { return e.err.Error() }
+
+func errAt(n *node, format string, args ...any) error {
+	return &posError{line: n.line, err: fmt.Errorf(format, args...)}
+}
+
+// topError wraps err, from a helper, as an *Error about a top-level field.
+func topError(field string, line int, err error) *Error {
+	var pe *posError
+	if errors.As(err, &pe) {
+		line, err = pe.line, pe.err
+	}
+	return &Error{Line: line, Rule: -1, Field: field, Err: err}
+}
+
+func build(root *node) (*Policy, error) {
+	if root.kind != kindMap {
+		return nil, &Error{Line: root.line, Rule: -1, Err: fmt.Errorf("want a mapping at the top level, got %v", root.kind)}
+	}
+	p := &Policy{}
+	var rules *node
+	seen := map[string]int{}
+	for i, k := range root.keys {
+		v := root.vals[i]
+		name := k.text
+		if first, ok := seen[name]; ok {
+			return nil, &Error{Line: k.line, Rule: -1, Field: name, Err: fmt.Errorf("duplicate field (first on line %d)", first)}
+		}
+		seen[name] = k.line
+		var err error
+		switch name {
+		case "issuer":
+			p.Issuer, err = urlField(v)
+		case "audience":
+			p.Audience, err = text(v)
+		case "jwks_uri":
+			p.JWKSURI, err = urlField(v)
+		case "algorithms":
+			p.Algorithms, err = algorithmList(v)
+		case "token_types":
+			p.TokenTypes, err = tokenTypeList(v)
+		case "leeway":
+			p.Leeway, err = leeway(v)
+		case "claim_names":
+			var field string
+			p.ClaimNames, field, err = claimNames(v)
+			if err != nil {
+				return nil, topError("claim_names"+field, v.line, err)
+			}
+		case "resource_metadata":
+			p.ResourceMetadata, err = urlField(v)
+		case "acr_levels":
+			p.ACRLevels, err = valueList(v, false)
+		case "rules":
+			if v.kind != kindList {
+				err = errAt(v, "want a list, got %v", v.kind)
+			} else if len(v.list) == 0 {
+				err = errAt(v, "must not be empty")
+			}
+			rules = v
+		case "profile":
+			err = errAt(k, "identity-provider profiles are not supported yet; spell out issuer, token_types and claim_names")
+		default:
+			err = errAt(k, "unknown field")
+		}
+		if err != nil {
+			return nil, topError(name, v.line, err)
+		}
+	}
+	for _, f := range []string{"issuer", "audience", "rules"} {
+		if _, ok := seen[f]; !ok {
+			return nil, &Error{Rule: -1, Field: f, Err: errors.New("required")}
+		}
+	}
+	httpIndex := map[string]int{}
+	grpcs := map[string]int{}
+	mux := http.NewServeMux()
+	for i, rn := range rules.list {
+		r, err := rule(p, i, rn)
+		if err != nil {
+			return nil, err
+		}
+		if r.HTTP != "" {
+			if j, ok := httpIndex[r.HTTP]; ok {
+				return nil, ruleError(r, r.Line, "http", fmt.Errorf("duplicate pattern, also in rules[%d]", j))
+			}
+			if err := registerPattern(mux, r.HTTP); err != nil {
+				if j, ok := conflicting(p.Rules, r.HTTP); ok {
+					err = fmt.Errorf("pattern conflicts with rules[%d] (http %q)", j, p.Rules[j].HTTP)
+				}
+				return nil, ruleError(r, r.Line, "http", err)
+			}
+			httpIndex[r.HTTP] = i
+		}
+		if r.GRPC != "" {
+			if j, ok := grpcs[r.GRPC]; ok {
+				return nil, ruleError(r, r.Line, "grpc", fmt.Errorf("duplicate method, also in rules[%d]", j))
+			}
+			grpcs[r.GRPC] = i
+		}
+		p.Rules = append(p.Rules, r)
+	}
+	return p, nil
+}
+
+// conflicting finds the earlier rule whose pattern cannot be registered
+// beside pattern on one ServeMux.
+func conflicting(rules []Rule, pattern string) (int, bool) {
+	for _, r := range rules {
+		if r.HTTP == "" {
+			continue
+		}
+		mux := http.NewServeMux()
+		if registerPattern(mux, r.HTTP) == nil && registerPattern(mux, pattern) != nil {
+			return r.Index, true
+		}
+	}
+	return 0, false
+}
+
+// registerPattern registers pattern on mux, turning the panic ServeMux
+// uses for invalid and conflicting patterns into an error.
+func registerPattern(mux *http.ServeMux, pattern string) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	mux.Handle(pattern, http.NotFoundHandler())
+	return nil
+}
+
+func ruleError(r Rule, line int, field string, err error) *Error {
+	var pe *posError
+	if errors.As(err, &pe) {
+		line, err = pe.line, pe.err
+	}
+	return &Error{Line: line, Rule: r.Index, HTTP: r.HTTP, GRPC: r.GRPC, Field: field, Err: err}
+}
+
+// rule parses and checks one entry of the rules list.
+func rule(p *Policy, i int, rn *node) (Rule, error) {
+	r := Rule{Index: i, Line: rn.line}
+	if rn.kind != kindMap {
+		return r, ruleError(r, rn.line, "", fmt.Errorf("want a mapping, got %v", rn.kind))
+	}
+	// Name the rule in messages by its routes, even for errors found before
+	// them.
+	for j, k := range rn.keys {
+		if v := rn.vals[j]; v.kind == kindString {
+			switch k.text {
+			case "http":
+				r.HTTP = v.text
+			case "grpc":
+				r.GRPC = v.text
+			}
+		}
+	}
+	label := r
+	r.HTTP, r.GRPC = "", ""
+
+	var req claims.Requirement
+	var public bool
+	seen := map[string]int{}
+	for j, k := range rn.keys {
+		v := rn.vals[j]
+		name := k.text
+		if first, ok := seen[name]; ok {
+			return r, ruleError(label, k.line, name, fmt.Errorf("duplicate field (first on line %d)", first))
+		}
+		seen[name] = k.line
+		var err error
+		switch name {
+		case "http":
+			if r.HTTP, err = text(v); err == nil {
+				err = checkPattern(v)
+			}
+		case "grpc":
+			if r.GRPC, err = text(v); err == nil {
+				err = checkMethod(v)
+			}
+		case "public":
+			if v.kind != kindBool {
+				err = errAt(v, "want true or false, got %v", v.kind)
+			}
+			public = strings.EqualFold(v.text, "true")
+		case "acr":
+			req.ACR, err = valueList(v, false)
+		case "acr_min":
+			if req.ACRMin, err = value(v, false); err == nil {
+				switch {
+				case len(p.ACRLevels) == 0:
+					err = errAt(v, "needs acr_levels at the top level")
+				case !slices.Contains(p.ACRLevels, req.ACRMin):
+					err = errAt(v, "%q is not in acr_levels", req.ACRMin)
+				default:
+					req.ACRLevels = clone(p.ACRLevels)
+				}
+			}
+		case "amr_all":
+			req.AMRAll, err = valueList(v, false)
+		case "amr_any":
+			req.AMRAny, err = valueList(v, false)
+		case "acr_values":
+			req.AMRACRValues, err = valueList(v, false)
+		case "max_age":
+			req.MaxAge, err = maxAge(v)
+		case "scopes":
+			req.Scopes, err = valueList(v, true)
+		case "profile":
+			err = errAt(k, "identity-provider profiles are set at the top level, and are not supported yet")
+		default:
+			err = errAt(k, "unknown field")
+		}
+		if err != nil {
+			return r, ruleError(label, v.line, name, err)
+		}
+	}
+	if r.HTTP == "" && r.GRPC == "" {
+		return r, ruleError(r, rn.line, "", errors.New("needs http or grpc"))
+	}
+	if public {
+		for _, f := range requirementFields {
+			if line, ok := seen[f]; ok {
+				return r, ruleError(r, line, f, errors.New("a public rule takes no requirement"))
+			}
+		}
+	}
+	if line, ok := seen["acr_values"]; ok && req.AMRAll == nil && req.AMRAny == nil {
+		return r, ruleError(r, line, "acr_values", errors.New("is what a challenge asks for when amr_all or amr_any fails, and needs one of them (for an acr requirement use acr)"))
+	}
+	if err := req.Validate(); err != nil {
+		field, line := "", rn.line
+		var re *claims.RequirementError
+		if errors.As(err, &re) {
+			name, _, _ := strings.Cut(re.Field, "[")
+			if f, ok := fileFields[name]; ok && seen[f] > 0 {
+				field, line = f, seen[f]
+			}
+		}
+		return r, ruleError(r, line, field, err)
+	}
+	r.Public = public
+	r.Requirement = req
+	return r, nil
+}
+
+// text is a non-empty string without surrounding white space or control
+// characters.
+func text(n *node) (string, error) {
+	if n.kind != kindString {
+		return "", errAt(n, "want a string, got %v", n.kind)
+	}
+	s := n.text
+	switch {
+	case s == "":
+		return "", errAt(n, "must not be empty")
+	case strings.TrimSpace(s) != s:
+		return "", errAt(n, "%q has surrounding white space", s)
+	case strings.IndexFunc(s, unicode.IsControl) >= 0:
+		return "", errAt(n, "%q contains a control character", s)
+	}
+	return s, nil
+}
+
+// value is one acr, amr, scope or level value: non-empty printable ASCII
+// without spaces, since challenges list them space-separated (RFC 9470
+// §3); scopes must also be RFC 6749 §3.3 scope-tokens.
+func value(n *node, scope bool) (string, error) {
+	if n.kind != kindString {
+		return "", errAt(n, "want a string, got %v (quote it)", n.kind)
+	}
+	s := n.text
+	if s == "" {
+		return "", errAt(n, "empty value")
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x21 || c > 0x7e {
+			return "", errAt(n, "%q is not printable ASCII without spaces", s)
+		}
+		if scope && (c == '"' || c == '\\') {
+			return "", errAt(n, "%q is not a scope-token (RFC 6749 §3.3)", s)
+		}
+	}
+	return s, nil
+}
+
+// valueList is a non-empty list of distinct values.
+func valueList(n *node, scope bool) ([]string, error) {
+	if n.kind != kindList {
+		return nil, errAt(n, "want a list, got %v", n.kind)
+	}
+	if len(n.list) == 0 {
+		return nil, errAt(n, "must not be empty (leave the field out instead)")
+	}
+	out := make([]string, 0, len(n.list))
+	seen := make(map[string]bool, len(n.list))
+	for _, e := range n.list {
+		s, err := value(e, scope)
+		if err != nil {
+			return nil, err
+		}
+		if seen[s] {
+			return nil, errAt(e, "duplicate value %q", s)
+		}
+		seen[s] = true
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func algorithmList(n *node) ([]string, error) {
+	list, err := valueList(n, false)
+	if err != nil {
+		return nil, err
+	}
+	for i, a := range list {
+		switch {
+		case slices.Contains(algorithms, a):
+		case strings.EqualFold(a, "none"):
+			return nil, errAt(n.list[i], "%q is never accepted (RFC 8725 §3.1)", a)
+		case strings.HasPrefix(strings.ToUpper(a), "HS"):
+			return nil, errAt(n.list[i], "%q is symmetric; only asymmetric algorithms work with a JWKS", a)
+		default:
+			return nil, errAt(n.list[i], "unknown algorithm %q (want one of %s)", a, strings.Join(algorithms, " "))
+		}
+	}
+	return list, nil
+}
+
+func tokenTypeList(n *node) ([]string, error) {
+	if n.kind != kindList {
+		return nil, errAt(n, "want a list, got %v", n.kind)
+	}
+	if len(n.list) == 0 {
+		return nil, errAt(n, "must not be empty (leave the field out instead)")
+	}
+	var out []string
+	for _, e := range n.list {
+		s, err := value(e, false)
+		if err != nil {
+			return nil, err
+		}
+		c, ok := tokenTypes[strings.ToLower(s)]
+		if !ok {
+			return nil, errAt(e, "unknown token type %q (want at+jwt, application/at+jwt or JWT)", s)
+		}
+		if slices.Contains(out, c) {
+			return nil, errAt(e, "duplicate value %q", s)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func duration(n *node) (time.Duration, error) {
+	if n.kind != kindString {
+		return 0, errAt(n, "want a duration such as \"30s\" or \"5m\", got %v", n.kind)
+	}
+	d, err := time.ParseDuration(n.text)
+	if err != nil {
+		return 0, errAt(n, "invalid duration %q (want a Go duration such as \"30s\" or \"5m\")", n.text)
+	}
+	return d, nil
+}
+
+func leeway(n *node) (time.Duration, error) {
+	d, err := duration(n)
+	switch {
+	case err != nil:
+		return 0, err
+	case d < 0:
+		return 0, errAt(n, "%s is negative", n.text)
+	case d == 0:
+		// verify.Config treats a zero Leeway as "use the default".
+		return 0, errAt(n, "0 would mean the verifier's default (30s); use at least 1s, or leave leeway out")
+	case d > maxLeeway:
+		return 0, errAt(n, "%s is more than %v", n.text, maxLeeway)
+	}
+	return d, nil
+}
+
+func maxAge(n *node) (time.Duration, error) {
+	d, err := duration(n)
+	switch {
+	case err != nil:
+		return 0, err
+	case d <= 0:
+		return 0, errAt(n, "%s is not positive", n.text)
+	case d%time.Second != 0:
+		return 0, errAt(n, "%s is not a whole number of seconds (max_age is sent in seconds)", n.text)
+	}
+	return d, nil
+}
+
+// urlField is an absolute https URL without user information or fragment;
+// plain http only for a loopback host.
+func urlField(n *node) (string, error) {
+	s, err := text(n)
+	if err != nil {
+		return "", err
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "", errAt(n, "%q is not a URL", s)
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	case u.Scheme == "http":
+		return "", errAt(n, "%q: http is allowed only for a loopback host; use https", s)
+	default:
+		return "", errAt(n, "%q is not an https URL", s)
+	}
+	switch {
+	case u.Host == "" || u.Opaque != "":
+		return "", errAt(n, "%q has no host", s)
+	case u.User != nil:
+		return "", errAt(n, "%q must not carry user information", s)
+	case u.Fragment != "" || strings.Contains(s, "#"):
+		return "", errAt(n, "%q must not have a fragment", s)
+	}
+	return s, nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func claimNames(n *node) (claims.Names, string, error) {
+	var names claims.Names
+	if n.kind != kindMap {
+		return names, "", errAt(n, "want a mapping, got %v", n.kind)
+	}
+	seen := map[string]int{}
+	for i, k := range n.keys {
+		v := n.vals[i]
+		if first, ok := seen[k.text]; ok {
+			return names, "." + k.text, errAt(k, "duplicate field (first on line %d)", first)
+		}
+		seen[k.text] = k.line
+		s, err := text(v)
+		if err != nil {
+			return names, "." + k.text, err
+		}
+		switch k.text {
+		case "acr":
+			names.ACR = s
+		case "amr":
+			names.AMR = s
+		case "auth_time":
+			names.AuthTime = s
+		default:
+			return names, "." + k.text, errAt(k, "unknown field (want acr, amr or auth_time)")
+		}
+	}
+	return names, "", nil
+}
+
+// checkPattern checks an http value is a pattern net/http.ServeMux accepts.
+func checkPattern(n *node) error {
+	if err := registerPattern(http.NewServeMux(), n.text); err != nil {
+		return errAt(n, "invalid ServeMux pattern: %v", err)
+	}
+	return nil
+}
+
+// checkMethod checks a grpc value is "/package.Service/Method" or
+// "/package.Service/*".
+func checkMethod(n *node) error {
+	bad := errAt(n, "%q is not a full method (want \"/package.Service/Method\" or \"/package.Service/*\")", n.text)
+	rest, ok := strings.CutPrefix(n.text, "/")
+	if !ok {
+		return bad
+	}
+	service, method, ok := strings.Cut(rest, "/")
+	if !ok || (method != "*" && !isIdent(method)) {
+		return bad
+	}
+	for part := range strings.SplitSeq(service, ".") {
+		if !isIdent(part) {
+			return bad
+		}
+	}
+	return nil
+}
+
+// isIdent reports whether s is a protobuf identifier.
+func isIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case c == '_', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && '0' <= c && c <= '9':
+		default:
+			return false
+		}
+	}
+	return true
+}
