@@ -1,0 +1,250 @@
+// Command grpcapi serves the example banking gRPC API (package bankpb) with
+// the gRPC rules of a stepup policy file enforced.
+//
+//	go run ./examples/grpcapi -addr 127.0.0.1:9090 -policy examples/policies/demo.yaml -dev
+//
+// The services, on an in-memory ledger with the accounts alice-checking,
+// alice-savings and bob-checking:
+//
+//	bank.v1.Bank/GetBalance         unary
+//	bank.v1.Bank/Transfer           unary
+//	bank.v1.Bank/WatchTransactions  server streaming
+//	bank.v1.Bank/UploadTransfers    client streaming
+//	bank.v1.Bank/TransferSession    bidirectional streaming
+//	bank.v1.Admin/FreezeAccount     unary
+//
+// Every call goes through grpcmw's unary or stream server interceptor with
+// the method table built from the policy's grpc rules: a method the policy
+// does not list is denied with PermissionDenied (fail closed), a refused call
+// gets Unauthenticated or PermissionDenied with the challenge in the
+// www-authenticate header metadata, the status message and
+// google.rpc.ErrorInfo details (see package grpcmw), and the handlers read the
+// verified caller with claims.FromContext.
+//
+// Server reflection (grpc.reflection.v1 and v1alpha) is on, so that grpcurl
+// and similar tools can list and call the services without the .proto file.
+// The program adds the reflection services to the method table as public
+// methods, in code: the policy describes the API, reflection is the
+// program's. A policy that lists them itself is an error (duplicate method).
+// Reflection reveals the API's shape, never its data; drop it in production
+// if the shape is private.
+//
+// Keys come from the policy's jwks_uri, or else from OpenID Connect discovery
+// on its issuer, and are fetched at start-up. Refusals are logged to stderr
+// with their internal cause. SIGINT or SIGTERM stops the server gracefully:
+// calls in flight get ShutdownTimeout to finish.
+//
+// Flags:
+//
+//	-addr ADDR           listen address (default 127.0.0.1:9090)
+//	-policy FILE         policy file, YAML or JSON (required)
+//	-issuer URL          replace the policy's issuer; keys are discovered from it
+//	-audience AUD        replace the policy's audience
+//	-realm REALM         realm of the challenges (default "stepup-example")
+//	-metrics-addr ADDR   also serve Prometheus metrics at http://ADDR/metrics
+//	                     (default empty: off)
+//	-dev                 start an in-process test issuer (package stepuptest)
+//	                     and use it instead of the policy's issuer; print
+//	                     tokens at each acr level and a grpcurl command per
+//	                     method
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"syscall"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/stepupauth/stepup/examples/internal/app"
+	"github.com/stepupauth/stepup/examples/internal/bankpb"
+	"github.com/stepupauth/stepup/grpcmw"
+	"github.com/stepupauth/stepup/policy"
+)
+
+// reflectionRules make server reflection reachable without a token.
+var reflectionRules = []grpcmw.Rule{
+	{Method: "/grpc.reflection.v1.ServerReflection/*", Public: true},
+	{Method: "/grpc.reflection.v1alpha.ServerReflection/*", Public: true},
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil)
+	stop()
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "grpcapi:", err)
+		os.Exit(1)
+	}
+}
+
+// run is the program: it parses args, serves until ctx is done and returns
+// nil after a clean shutdown. ready, when not nil, is called once calls can
+// be served, with the gRPC listening address and the metrics one ("" without
+// -metrics-addr).
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(addr, metricsAddr string)) error {
+	fs := flag.NewFlagSet("grpcapi", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg app.Config
+	cfg.RegisterFlags(fs, "127.0.0.1:9090", "stepup-example")
+	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at http://`ADDR`/metrics (empty: off)")
+	if err := cfg.ParseFlags(fs, args); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+
+	a, err := app.Open(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	srv, methods, err := newServer(a)
+	if err != nil {
+		return err
+	}
+
+	lis, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	var mlis net.Listener
+	if *metricsAddr != "" {
+		if mlis, err = net.Listen("tcp", *metricsAddr); err != nil {
+			_ = lis.Close()
+			return err
+		}
+	}
+	closeAll := func() {
+		_ = lis.Close()
+		if mlis != nil {
+			_ = mlis.Close()
+		}
+	}
+	addr := lis.Addr().String()
+
+	fmt.Fprintf(stdout, "grpcapi: serving %s on %s (issuer %s, audience %s)\n",
+		cfg.PolicyPath, addr, a.Policy.Issuer, a.Policy.Audience)
+	for _, m := range serviceMethods(srv) {
+		fmt.Fprintf(stdout, "  %-45s %s\n", m, describeMethod(methods, a.Policy, m))
+	}
+	maddr := ""
+	if mlis != nil {
+		maddr = mlis.Addr().String()
+		fmt.Fprintf(stdout, "  metrics on http://%s/metrics\n", maddr)
+	}
+	if a.Dev != nil {
+		scopes := app.Scopes(a.Policy)
+		tokens, err := app.DevTokens(ctx, a.Dev, scopes)
+		if err != nil {
+			closeAll()
+			return err
+		}
+		app.PrintDev(stdout, a.Dev, tokens, scopes)
+		printGRPCurl(stdout, addr, serviceMethods(srv), tokens)
+	}
+	if ready != nil {
+		ready(addr, maddr)
+	}
+
+	// Both servers stop when ctx is done or when either fails.
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	servers := 1
+	go func() { errc <- app.ServeGRPC(sctx, lis, srv) }()
+	if mlis != nil {
+		servers++
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", a.MetricsHandler())
+		go func() { errc <- app.ServeHTTP(sctx, mlis, mux, log) }()
+	}
+	var serveErr error
+	for range servers {
+		if err := <-errc; err != nil && serveErr == nil {
+			serveErr = err
+			cancel()
+		}
+	}
+	log.Info("stopped")
+	return serveErr
+}
+
+// newServer builds the gRPC server: the bank services, reflection and the
+// stepup interceptors with the policy's method table plus reflectionRules.
+func newServer(a *app.App) (*grpc.Server, *grpcmw.Methods, error) {
+	methods, err := a.Methods(reflectionRules...)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := a.GRPCOptions()
+	srv := grpc.NewServer(
+		grpc.ChainUnaryInterceptor(grpcmw.UnaryServerInterceptor(a.Verifier, methods, opts...)),
+		grpc.ChainStreamInterceptor(grpcmw.StreamServerInterceptor(a.Verifier, methods, opts...)),
+	)
+	app.RegisterBank(srv, app.NewLedger())
+	reflection.Register(srv)
+	return srv, methods, nil
+}
+
+// serviceMethods returns the full method names srv serves, sorted, without
+// the reflection services.
+func serviceMethods(srv *grpc.Server) []string {
+	var out []string
+	for svc, info := range srv.GetServiceInfo() {
+		if svc == "grpc.reflection.v1.ServerReflection" || svc == "grpc.reflection.v1alpha.ServerReflection" {
+			continue
+		}
+		for _, m := range info.Methods {
+			out = append(out, "/"+svc+"/"+m.Name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// describeMethod says what the method table demands of full method m.
+func describeMethod(methods *grpcmw.Methods, p *policy.Policy, m string) string {
+	r, ok := methods.Lookup(m)
+	if !ok {
+		return "denied: not in the policy"
+	}
+	return app.Describe(policy.Rule{GRPC: r.Method, Public: r.Public, Requirement: r.Requirement})
+}
+
+// sampleRequests are request bodies for the grpcurl commands of -dev.
+var sampleRequests = map[string]string{
+	bankpb.Bank_GetBalance_FullMethodName:        `{"account":"alice-checking"}`,
+	bankpb.Bank_Transfer_FullMethodName:          `{"from":"alice-checking","to":"bob-checking","cents":1500}`,
+	bankpb.Bank_WatchTransactions_FullMethodName: `{"account":"alice-checking","limit":5}`,
+	bankpb.Bank_UploadTransfers_FullMethodName:   `{"from":"alice-checking","to":"bob-checking","cents":100} {"from":"alice-checking","to":"bob-checking","cents":200}`,
+	bankpb.Bank_TransferSession_FullMethodName:   `{"from":"alice-savings","to":"alice-checking","cents":700}`,
+	bankpb.Admin_FreezeAccount_FullMethodName:    `{"account":"bob-checking"}`,
+}
+
+// printGRPCurl prints a grpcurl command per method with the weakest dev
+// token (the first).
+func printGRPCurl(w io.Writer, addr string, methods []string, tokens []app.DevToken) {
+	if len(tokens) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "# try the methods with grpcurl (swap the token variable to see the answers change):")
+	for _, m := range methods {
+		body := sampleRequests[m]
+		if body == "" {
+			body = "{}"
+		}
+		fmt.Fprintf(w, "grpcurl -plaintext -H \"authorization: Bearer $%s\" -d '%s' %s %s\n", tokens[0].Var, body, addr, m[1:])
+	}
+}

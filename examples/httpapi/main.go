@@ -1,0 +1,195 @@
+// Command httpapi serves the HTTP rules of a stepup policy file: a playground
+// to try a policy against real tokens.
+//
+//	go run ./examples/httpapi -addr 127.0.0.1:8080 -policy examples/policies/demo.yaml -dev
+//
+// Every http rule of the policy becomes a route of a net/http ServeMux
+// protected by an httpmw.Guard (httpmw.Mux):
+//
+//   - a protected route answers 200 with the verified caller as JSON,
+//     {"route", "sub", "acr", "amr", "auth_time", "scope"}, and a refused
+//     request gets the guard's answer: 401 with a WWW-Authenticate challenge
+//     (insufficient_user_authentication with acr_values and max_age for a
+//     step-up), 403 insufficient_scope, 400 invalid_request, or 503 when the
+//     issuer's keys are unavailable;
+//   - a public route answers 200 with {"route", "public": true};
+//   - GET /metrics serves Prometheus metrics (Go and process collectors);
+//   - the RFC 9728 protected resource metadata document of the policy's
+//     audience is served at its well-known path (httpmw.MetadataPath), when
+//     the audience is an https URL (or http on loopback);
+//   - any other path is 404 (405 for a known path with another method).
+//
+// Keys come from the policy's jwks_uri, or else from OpenID Connect discovery
+// (RFC 8414 as fallback) on its issuer; they are fetched at start-up, and a
+// failure stops the program. Refusals are logged to stderr with their
+// internal cause, which never reaches the client. SIGINT or SIGTERM shuts the
+// server down gracefully (in-flight requests get ShutdownTimeout).
+//
+// Flags:
+//
+//	-addr ADDR       listen address (default 127.0.0.1:8080)
+//	-policy FILE     policy file, YAML or JSON (required)
+//	-issuer URL      replace the policy's issuer; keys are discovered from it
+//	-audience AUD    replace the policy's audience
+//	-realm REALM     realm of the challenges (default "stepup-example")
+//	-dev             start an in-process test issuer (package stepuptest) and
+//	                 use it instead of the policy's issuer: it mints tokens
+//	                 for the policy's audience, honours its claim names, token
+//	                 type and algorithms, and the program prints tokens at
+//	                 each acr level and a curl command per route
+//
+// A policy route that collides with /metrics or the metadata path is an
+// error. See examples/policies for policy files and package policy for the
+// schema.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/stepupauth/stepup/examples/internal/app"
+	"github.com/stepupauth/stepup/httpmw"
+	"github.com/stepupauth/stepup/policy"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil)
+	stop()
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "httpapi:", err)
+		os.Exit(1)
+	}
+}
+
+// run is the program: it parses args, serves until ctx is done and returns
+// nil after a clean shutdown. ready, when not nil, is called with the
+// listening address once requests can be served.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(addr string)) error {
+	fs := flag.NewFlagSet("httpapi", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg app.Config
+	cfg.RegisterFlags(fs, "127.0.0.1:8080", "stepup-example")
+	if err := cfg.ParseFlags(fs, args); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+
+	a, err := app.Open(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	h, err := handler(a)
+	if err != nil {
+		return err
+	}
+	lis, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	addr := lis.Addr().String()
+
+	fmt.Fprintf(stdout, "httpapi: serving %s on http://%s (issuer %s, audience %s)\n",
+		cfg.PolicyPath, addr, a.Policy.Issuer, a.Policy.Audience)
+	for _, r := range a.Policy.HTTPRules() {
+		fmt.Fprintf(stdout, "  %-28s %s\n", r.HTTP, app.Describe(r))
+	}
+	if a.Dev != nil {
+		scopes := app.Scopes(a.Policy)
+		tokens, err := app.DevTokens(ctx, a.Dev, scopes)
+		if err != nil {
+			_ = lis.Close()
+			return err
+		}
+		app.PrintDev(stdout, a.Dev, tokens, scopes)
+		printCurl(stdout, addr, a.Policy.HTTPRules(), tokens)
+	}
+	if ready != nil {
+		ready(addr)
+	}
+	err = app.ServeHTTP(ctx, lis, h, log)
+	log.Info("stopped")
+	return err
+}
+
+// handler returns the ServeMux of the policy's http rules, /metrics and the
+// RFC 9728 document, all in one httpmw route table so that a collision is an
+// error rather than a ServeMux panic.
+func handler(a *app.App) (http.Handler, error) {
+	guard, err := httpmw.New(a.Verifier, a.GuardOptions()...)
+	if err != nil {
+		return nil, err
+	}
+	routes := a.HTTPRoutes(func(r policy.Rule) http.Handler {
+		if r.Public {
+			return app.PublicHandler(r.HTTP)
+		}
+		return app.CallerHandler(r.HTTP)
+	})
+	routes = append(routes, httpmw.Route{Pattern: "GET /metrics", Public: true, Handler: a.MetricsHandler()})
+	if meta, ok, err := a.MetadataRoute(); ok {
+		routes = append(routes, meta)
+	} else {
+		a.Log.Warn("no RFC 9728 metadata document", "audience", a.Policy.Audience, "err", err)
+	}
+	return guard.Mux(routes)
+}
+
+// printCurl prints a curl command per http rule, with the weakest dev token
+// (the first) on protected routes.
+func printCurl(w io.Writer, addr string, rules []policy.Rule, tokens []app.DevToken) {
+	fmt.Fprintln(w, "# try the routes (swap the token variable to see the answers change):")
+	for _, r := range rules {
+		method, host, path := samplePath(r.HTTP)
+		var b strings.Builder
+		b.WriteString("curl -i")
+		if method != "GET" {
+			fmt.Fprintf(&b, " -X %s", method)
+		}
+		if host != "" {
+			fmt.Fprintf(&b, " -H 'Host: %s'", host)
+		}
+		fmt.Fprintf(&b, " http://%s%s", addr, path)
+		if !r.Public && len(tokens) > 0 {
+			fmt.Fprintf(&b, ` -H "Authorization: Bearer $%s"`, tokens[0].Var)
+		}
+		fmt.Fprintf(w, "%-100s # %s\n", b.String(), app.Describe(r))
+	}
+}
+
+// samplePath splits a ServeMux pattern ("[METHOD ][HOST]/PATH") into a
+// method (GET when none), a host and a concrete path matching it: wildcards
+// {name} and {name...} become "x", {$} is dropped.
+func samplePath(pattern string) (method, host, path string) {
+	method, rest, ok := strings.Cut(pattern, " ")
+	if !ok {
+		method, rest = "GET", pattern
+	}
+	rest = strings.TrimLeft(rest, " \t")
+	if i := strings.IndexByte(rest, '/'); i > 0 {
+		host, rest = rest[:i], rest[i:]
+	}
+	segs := strings.Split(rest, "/")
+	for i, s := range segs {
+		switch {
+		case s == "{$}":
+			segs[i] = ""
+		case strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}"):
+			segs[i] = "x"
+		}
+	}
+	return method, host, strings.Join(segs, "/")
+}

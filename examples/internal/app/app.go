@@ -1,0 +1,336 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+
+	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/grpcmw"
+	"github.com/stepupauth/stepup/httpmw"
+	"github.com/stepupauth/stepup/jwks"
+	"github.com/stepupauth/stepup/policy"
+	"github.com/stepupauth/stepup/stepuptest"
+	"github.com/stepupauth/stepup/verify"
+)
+
+// ShutdownTimeout bounds a graceful shutdown: requests and streams still
+// running after it are cut.
+const ShutdownTimeout = 10 * time.Second
+
+// Config is what the example servers' common flags set.
+type Config struct {
+	Addr       string // -addr: listen address
+	PolicyPath string // -policy: the policy file (required)
+	Issuer     string // -issuer: replaces the policy's issuer (and drops its jwks_uri)
+	Audience   string // -audience: replaces the policy's audience
+	Realm      string // -realm: realm of the challenges
+	Dev        bool   // -dev: in-process issuer (see NewDevIssuer)
+}
+
+// RegisterFlags defines the common flags on fs, storing into c, with the
+// given default listen address and realm.
+func (c *Config) RegisterFlags(fs *flag.FlagSet, addr, realm string) {
+	fs.StringVar(&c.Addr, "addr", addr, "listen `address` (host:port; port 0 picks a free one)")
+	fs.StringVar(&c.PolicyPath, "policy", "", "policy `file` (YAML or JSON), required")
+	fs.StringVar(&c.Issuer, "issuer", "", "replace the policy's issuer with this `URL`; keys are then discovered from it (the policy's jwks_uri is ignored)")
+	fs.StringVar(&c.Audience, "audience", "", "replace the policy's audience with this `value`")
+	fs.StringVar(&c.Realm, "realm", realm, "realm of the WWW-Authenticate challenges (empty for none)")
+	fs.BoolVar(&c.Dev, "dev", false, "start an in-process test issuer on 127.0.0.1, use it instead of the policy's issuer and print ready-to-use tokens")
+}
+
+// ParseFlags parses args with the common flags (plus whatever the caller
+// defined on fs) and checks them. Positional arguments are an error.
+func (c *Config) ParseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return fmt.Errorf("unexpected arguments: %q", fs.Args())
+	case c.PolicyPath == "":
+		return errors.New("-policy is required")
+	case c.Dev && c.Issuer != "":
+		return errors.New("-dev and -issuer exclude each other: -dev uses its own issuer")
+	}
+	return nil
+}
+
+// App is the wiring the example servers share: the effective policy, its key
+// source and verifier, a Prometheus registry, a logger and, with -dev, the
+// in-process issuer. Close releases it.
+type App struct {
+	// Policy is the policy file with the -issuer, -audience and -dev
+	// overrides applied. Read-only.
+	Policy *policy.Policy
+	// Verifier checks tokens against Policy.VerifyConfig and the keys.
+	Verifier *verify.Verifier
+	// Registry is the Prometheus registry /metrics serves: Go and process
+	// collectors; the place for the stepup metrics collectors.
+	Registry *prometheus.Registry
+	// Dev is the in-process issuer with -dev, nil otherwise.
+	Dev *stepuptest.Issuer
+	// Log receives the refusals (with their internal causes, which never
+	// reach a client) and the servers' events.
+	Log *slog.Logger
+
+	realm string
+	keys  *jwks.Remote
+}
+
+// Open loads the policy, applies the overrides of c, starts the dev issuer
+// when asked, builds the key source (the policy's jwks_uri, else OpenID
+// Connect / RFC 8414 discovery on the issuer) and the verifier. It fails fast:
+// a policy error, an issuer that cannot be reached or a JWKS that cannot be
+// fetched at start-up is an error, not a server answering 503.
+func Open(ctx context.Context, c Config, log *slog.Logger) (_ *App, err error) {
+	p, err := policy.Load(c.PolicyPath)
+	if err != nil {
+		return nil, err
+	}
+	eff := *p
+	if c.Audience != "" {
+		eff.Audience = c.Audience
+	}
+	if c.Issuer != "" {
+		eff.Issuer, eff.JWKSURI = c.Issuer, ""
+	}
+	a := &App{Policy: &eff, Log: log, realm: c.Realm}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	if c.Dev {
+		a.Dev, err = NewDevIssuer(eff.Audience, DevOptions(&eff)...)
+		if err != nil {
+			return nil, fmt.Errorf("dev issuer: %w", err)
+		}
+		eff.Issuer, eff.JWKSURI = a.Dev.Issuer(), ""
+	}
+	if a.Registry, err = NewRegistry(); err != nil {
+		return nil, err
+	}
+	if eff.JWKSURI != "" {
+		if a.keys, err = jwks.NewRemote(eff.JWKSURI); err != nil {
+			return nil, err
+		}
+		if err = a.keys.Refresh(ctx); err != nil {
+			return nil, fmt.Errorf("fetching %s: %w", eff.JWKSURI, err)
+		}
+	} else if a.keys, err = jwks.Discover(ctx, eff.Issuer); err != nil {
+		return nil, fmt.Errorf("discovering the keys of %s: %w", eff.Issuer, err)
+	}
+	if a.Verifier, err = verify.New(a.keys, eff.VerifyConfig()); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Close stops the key source and the dev issuer.
+func (a *App) Close() {
+	if a.keys != nil {
+		_ = a.keys.Close()
+	}
+	if a.Dev != nil {
+		a.Dev.Close()
+	}
+}
+
+// NewRegistry returns a fresh Prometheus registry with the Go runtime and
+// process collectors.
+func NewRegistry() (*prometheus.Registry, error) {
+	reg := prometheus.NewRegistry()
+	for _, c := range []prometheus.Collector{
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return reg, nil
+}
+
+// MetricsHandler serves the registry in the Prometheus exposition format.
+func (a *App) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{})
+}
+
+// GuardOptions are the httpmw options the policy and flags ask for: realm,
+// resource_metadata and an error hook that logs every refusal.
+func (a *App) GuardOptions() []httpmw.Option {
+	var opts []httpmw.Option
+	if a.realm != "" {
+		opts = append(opts, httpmw.WithRealm(a.realm))
+	}
+	if a.Policy.ResourceMetadata != "" {
+		opts = append(opts, httpmw.WithResourceMetadata(a.Policy.ResourceMetadata))
+	}
+	return append(opts, httpmw.WithErrorHook(func(r *http.Request, err error) {
+		a.Log.Info("refused", "method", r.Method, "path", r.URL.Path, "status", httpmw.Status(err), "err", err)
+	}))
+}
+
+// GRPCOptions are the grpcmw counterpart of GuardOptions.
+func (a *App) GRPCOptions() []grpcmw.Option {
+	var opts []grpcmw.Option
+	if a.realm != "" {
+		opts = append(opts, grpcmw.WithRealm(a.realm))
+	}
+	if a.Policy.ResourceMetadata != "" {
+		opts = append(opts, grpcmw.WithResourceMetadata(a.Policy.ResourceMetadata))
+	}
+	return append(opts, grpcmw.WithErrorHook(func(_ context.Context, method string, err error) {
+		a.Log.Info("refused", "method", method, "err", err)
+	}))
+}
+
+// HTTPRoutes returns an httpmw route table entry per http rule of the
+// policy, served by handler(rule).
+func (a *App) HTTPRoutes(handler func(policy.Rule) http.Handler) []httpmw.Route {
+	rules := a.Policy.HTTPRules()
+	routes := make([]httpmw.Route, 0, len(rules))
+	for _, r := range rules {
+		routes = append(routes, httpmw.Route{
+			Pattern:     r.HTTP,
+			Public:      r.Public,
+			Requirement: r.Requirement,
+			Handler:     handler(r),
+		})
+	}
+	return routes
+}
+
+// MetadataRoute returns a public route serving the RFC 9728 protected
+// resource metadata of the policy's audience at its well-known path
+// (httpmw.MetadataPath), naming the policy's issuer as authorization server
+// and the scopes its rules use. ok is false, with the reason in err, when
+// the audience is not a resource identifier (an https URL, or http on
+// loopback): such an API has no RFC 9728 document.
+func (a *App) MetadataRoute() (r httpmw.Route, ok bool, err error) {
+	p := a.Policy
+	path, err := httpmw.MetadataPath(p.Audience)
+	if err != nil {
+		return httpmw.Route{}, false, err
+	}
+	h, err := httpmw.MetadataHandler(httpmw.ResourceMetadata{
+		Resource:               p.Audience,
+		AuthorizationServers:   []string{p.Issuer},
+		ScopesSupported:        Scopes(p),
+		BearerMethodsSupported: []string{"header"},
+		ResourceName:           "stepup example API",
+	})
+	if err != nil {
+		return httpmw.Route{}, false, err
+	}
+	return httpmw.Route{Pattern: "GET " + path, Public: true, Handler: h}, true, nil
+}
+
+// Methods returns the grpcmw method table of the policy's grpc rules plus
+// extra (rules the program adds in code, such as public reflection). A rule
+// of extra that repeats a policy method is an error.
+func (a *App) Methods(extra ...grpcmw.Rule) (*grpcmw.Methods, error) {
+	rules := a.Policy.GRPCRules()
+	all := make([]grpcmw.Rule, 0, len(rules)+len(extra))
+	for _, r := range rules {
+		all = append(all, grpcmw.Rule{Method: r.GRPC, Public: r.Public, Requirement: r.Requirement})
+	}
+	return grpcmw.NewMethods(append(all, extra...)...)
+}
+
+// Scopes returns every scope the policy's rules require, in rule order,
+// without repeats.
+func Scopes(p *policy.Policy) []string {
+	var out []string
+	seen := map[string]bool{}
+	var add func(r claims.Requirement)
+	add = func(r claims.Requirement) {
+		for _, s := range r.Scopes {
+			if !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
+		}
+		for _, b := range r.AnyOf {
+			add(b)
+		}
+	}
+	for _, r := range p.Rules {
+		add(r.Requirement)
+	}
+	return out
+}
+
+// ServeHTTP serves h on lis until ctx is done, then shuts the server down
+// gracefully (at most ShutdownTimeout) and returns nil. A server that fails
+// earlier returns its error.
+func ServeHTTP(ctx context.Context, lis net.Listener, h http.Handler, log *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	if log != nil {
+		srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(lis) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if err != nil {
+		_ = srv.Close()
+	}
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	return err
+}
+
+// ServeGRPC serves srv on lis until ctx is done, then stops it gracefully:
+// calls in flight may finish for ShutdownTimeout, after which they are cut.
+// It returns nil after a shutdown asked by ctx, or the server's error.
+func ServeGRPC(ctx context.Context, lis net.Listener, srv *grpc.Server) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(lis) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	stopped := make(chan struct{})
+	go func() {
+		srv.GracefulStop()
+		close(stopped)
+	}()
+	t := time.NewTimer(ShutdownTimeout)
+	defer t.Stop()
+	select {
+	case <-stopped:
+	case <-t.C:
+		srv.Stop()
+		<-stopped
+	}
+	if err := <-errc; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+		return err
+	}
+	return nil
+}
