@@ -96,38 +96,20 @@ type jwsToken struct {
 // characters outside the alphabet, zero trailing bits.
 var b64 = base64.RawURLEncoding.Strict()
 
-// compactChar marks the bytes allowed in a compact JWS: the base64url
-// alphabet and the '.' separator. The alphabet check also stops the CR and
-// LF that encoding/base64 would silently skip.
-var compactChar = func() (t [256]bool) {
-	for _, r := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_." {
-		t[r] = true
-	}
-	return t
-}()
-
 // parseCompact splits, decodes and checks raw against the header rules of
 // pol. It neither looks at the payload nor checks the signature.
 func parseCompact(raw string, pol *policy) (jwsToken, *rejection) {
 	var tok jwsToken
-	d1, d2 := -1, -1
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if !compactChar[c] {
-			return tok, rejMalformed
-		}
-		if c == '.' {
-			switch {
-			case d1 < 0:
-				d1 = i
-			case d2 < 0:
-				d2 = i
-			default: // a fourth part: JWE or garbage
-				return tok, rejMalformed
-			}
-		}
+	// Exactly two dots (a fourth part is a JWE or garbage). The strict
+	// decoder below refuses every byte outside the base64url alphabet
+	// except CR and LF, which encoding/base64 silently skips: refuse those
+	// here. Count and IndexByte are vectorised.
+	if strings.Count(raw, ".") != 2 || strings.IndexByte(raw, '\r') >= 0 || strings.IndexByte(raw, '\n') >= 0 {
+		return tok, rejMalformed
 	}
-	if d2 < 0 || d1 == 0 {
+	d1 := strings.IndexByte(raw, '.')
+	d2 := d1 + 1 + strings.IndexByte(raw[d1+1:], '.')
+	if d1 == 0 {
 		return tok, rejMalformed
 	}
 
@@ -457,11 +439,13 @@ func verifySignature(tok *jwsToken, key *jwks.Key) *rejection {
 	var err error
 	switch a := tok.alg; a.family {
 	case famRSA, famRSAPSS:
-		err = dsig.VerifyRSA(key.Public.(*rsa.PublicKey), tok.signingInput, tok.sig, a.hash, a.family == famRSAPSS)
+		var buf [sha512.Size]byte
+		err = dsig.VerifyRSADigest(key.Public.(*rsa.PublicKey), digest(buf[:0], a.hash, tok.signingInput), tok.sig, a.hash, a.family == famRSAPSS)
 	case famECDSA:
 		// dsig checks the r||s length; crypto/ecdsa rejects r or s of 0
 		// or >= N (CVE-2022-21449).
-		err = dsig.VerifyECDSA(key.Public.(*ecdsa.PublicKey), tok.signingInput, tok.sig, a.hash)
+		var buf [sha512.Size]byte
+		err = dsig.VerifyECDSADigest(key.Public.(*ecdsa.PublicKey), digest(buf[:0], a.hash, tok.signingInput), tok.sig)
 	case famEdDSA:
 		err = dsig.VerifyEdDSA(key.Public.(ed25519.PublicKey), tok.signingInput, tok.sig)
 	case famHMAC:
@@ -473,6 +457,26 @@ func verifySignature(tok *jwsToken, key *jwks.Key) *rejection {
 		return reject(ReasonSignature, fmt.Errorf("%w: %w", ErrSignature, err))
 	}
 	return nil
+}
+
+// digest appends the hash of msg to dst, without allocating for the
+// SHA-2 functions of the JOSE algorithms (dsig's VerifyRSA and VerifyECDSA
+// allocate a hash.Hash per call).
+func digest(dst []byte, h crypto.Hash, msg []byte) []byte {
+	switch h {
+	case crypto.SHA256:
+		d := sha256.Sum256(msg)
+		return append(dst, d[:]...)
+	case crypto.SHA384:
+		d := sha512.Sum384(msg)
+		return append(dst, d[:]...)
+	case crypto.SHA512:
+		d := sha512.Sum512(msg)
+		return append(dst, d[:]...)
+	}
+	hh := h.New()
+	hh.Write(msg)
+	return hh.Sum(dst)
 }
 
 // verifyJWS is the bare JWS layer: header rules of pol, key binding and

@@ -70,6 +70,24 @@ type Config struct {
 	RequiredClaims []string
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// TokenCacheSize bounds the verified-token cache, in tokens. Zero
+	// means DefaultTokenCacheSize; a negative value turns the cache off.
+	//
+	// The cache keeps tokens that verified, keyed by their exact bytes,
+	// so that a token seen again costs a map lookup instead of a
+	// signature check. A hit still checks exp, nbf and iat with Now and
+	// Leeway, and asks the key source again for the token's (iss, kid):
+	// unless it returns the very *jwks.Key that verified the token (a
+	// jwks source keeps the same pointer while a key is unchanged), the
+	// entry is dropped and the token verified afresh. Entries never
+	// outlive exp + Leeway. Failed verifications are never cached.
+	// Requirements are not cached: Authorize evaluates them on every call.
+	TokenCacheSize int
+	// TokenCacheBytes bounds the approximate memory of the cache (tokens
+	// and their claims). Zero means DefaultTokenCacheBytes; negative is a
+	// config error. A token larger than 1/32 of it is verified but not
+	// cached.
+	TokenCacheBytes int
 	// Observer receives the outcome of every Verify call. Optional.
 	Observer Observer
 }
@@ -92,6 +110,11 @@ type Observer struct {
 	// verification) with the outcome, the reason (ReasonNone when valid)
 	// and the time verification took.
 	Verified func(outcome Outcome, reason Reason, d time.Duration)
+	// TokenCache is called on each lookup in the verified-token cache
+	// (see Config.TokenCacheSize) with whether it was a hit. A hit whose
+	// entry is then dropped (expired, or its key left the set) is reported
+	// as a miss. Not called when the cache is disabled.
+	TokenCache func(hit bool)
 }
 
 // Verifier turns raw bearer tokens into verified claims. It is safe for
@@ -106,6 +129,8 @@ type Verifier struct {
 	names    claims.Names
 	now      func() time.Time
 	observed func(Outcome, Reason, time.Duration)
+	cacheObs func(hit bool)
+	cache    *tokenCache // nil when disabled
 	pol      policy
 	// allowSymmetric lets HS* keys through checkKey. Never set by New;
 	// only the package's tests turn it on.
@@ -126,6 +151,7 @@ func New(keys jwks.Source, cfg Config) (*Verifier, error) {
 		names:    cfg.ClaimNames,
 		now:      cfg.Now,
 		observed: cfg.Observer.Verified,
+		cacheObs: cfg.Observer.TokenCache,
 	}
 	if cfg.Issuer != "" {
 		v.issuers = append(v.issuers, cfg.Issuer)
@@ -158,6 +184,19 @@ func New(keys jwks.Source, cfg Config) (*Verifier, error) {
 	}
 	if v.now == nil {
 		v.now = time.Now
+	}
+	if cfg.TokenCacheBytes < 0 {
+		return nil, fmt.Errorf("%w: negative TokenCacheBytes", ErrConfig)
+	}
+	if cfg.TokenCacheSize >= 0 {
+		size, bytes := cfg.TokenCacheSize, cfg.TokenCacheBytes
+		if size == 0 {
+			size = DefaultTokenCacheSize
+		}
+		if bytes == 0 {
+			bytes = DefaultTokenCacheBytes
+		}
+		v.cache = newTokenCache(size, bytes)
 	}
 
 	algs := cfg.Algorithms
@@ -217,7 +256,12 @@ func New(keys jwks.Source, cfg Config) (*Verifier, error) {
 // (alg allowlist, typ, crit, no embedded or remote keys, kid hygiene); claim
 // set parsing; iss against the configured issuers; key lookup by kid in the
 // issuer's own set; key/alg binding; signature; aud; required claims; exp,
-// nbf and iat with leeway.
+// nbf and iat with leeway. A token that verified before is answered from the
+// verified-token cache (see Config.TokenCacheSize) after the size cap, a
+// check that its key is still the source's, and the time checks.
+//
+// The returned claims may be shared with other callers presenting the same
+// token (the cache holds them): they must not be modified.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*claims.Claims, error) {
 	var start time.Time
 	if v.observed != nil {
@@ -244,61 +288,116 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*claims.Claims, erro
 	return c, nil
 }
 
-// verify runs every check. A verified-token cache keyed by the exact raw
-// token belongs between the size cap and verifySigned: a hit skips
-// verifySigned (its result depends on raw and the key only) and still runs
-// checkTime.
+// verify runs every check. The verified-token cache sits between the size
+// cap and verifySigned: a hit skips verifySigned (whose result depends only
+// on raw and the key, which the hit re-checks) and still runs checkTime.
 func (v *Verifier) verify(ctx context.Context, raw string) (*claims.Claims, *rejection) {
 	if len(raw) > v.maxSize {
 		return nil, rejTooLarge
 	}
-	c, rej := v.verifySigned(ctx, raw)
+	if v.cache != nil {
+		if c, rej, ok := v.cached(ctx, raw); ok {
+			return c, rej
+		}
+	}
+	c, key, kid, rej := v.verifySigned(ctx, raw)
 	if rej != nil {
 		return nil, rej
 	}
-	if rej := v.checkTime(c, v.now()); rej != nil {
+	now := v.now()
+	if rej := v.checkTime(c, now); rej != nil {
 		return nil, rej
+	}
+	if v.cache != nil {
+		v.cache.put(raw, &cacheEntry{
+			claims: c, key: key, kid: kid,
+			expiry: c.Expiry.Add(v.leeway),
+			cost:   entryCost(raw),
+		}, now)
 	}
 	return c, nil
 }
 
-// verifySigned does every check that does not depend on the clock.
-func (v *Verifier) verifySigned(ctx context.Context, raw string) (*claims.Claims, *rejection) {
+// cached answers from the verified-token cache. ok is false on a miss, and
+// when the entry's key is no longer the one the source returns: the entry
+// is then dropped and the caller verifies raw in full. The source lookup
+// is for a kid the source knew, so it is a map read and never waits on a
+// fetch, unless the key has since left the set, in which case a full
+// verification would make the same lookup; its error is returned as such.
+func (v *Verifier) cached(ctx context.Context, raw string) (c *claims.Claims, rej *rejection, ok bool) {
+	e := v.cache.get(raw)
+	if e == nil {
+		v.observeCache(false)
+		return nil, nil, false
+	}
+	key, err := v.keys.Key(ctx, e.claims.Issuer, e.kid)
+	if err != nil {
+		v.cache.remove(raw, e)
+		v.observeCache(false)
+		return nil, keyLookupRejection(err), true
+	}
+	if key != e.key {
+		v.cache.remove(raw, e)
+		v.observeCache(false)
+		return nil, nil, false
+	}
+	now := v.now()
+	if !now.Before(e.expiry) {
+		v.cache.remove(raw, e)
+		v.observeCache(false)
+		return nil, rejExpired, true
+	}
+	v.observeCache(true)
+	if rej := v.checkTime(e.claims, now); rej != nil {
+		return nil, rej, true
+	}
+	return e.claims, nil, true
+}
+
+func (v *Verifier) observeCache(hit bool) {
+	if v.cacheObs != nil {
+		v.cacheObs(hit)
+	}
+}
+
+// verifySigned does every check that does not depend on the clock. It
+// returns the claims and the key (and kid) that verified the signature.
+func (v *Verifier) verifySigned(ctx context.Context, raw string) (*claims.Claims, *jwks.Key, string, *rejection) {
 	tok, rej := parseCompact(raw, &v.pol)
 	if rej != nil {
-		return nil, rej
+		return nil, nil, "", rej
 	}
 	c, err := claims.Parse(tok.payload, v.names)
 	if err != nil {
-		return nil, reject(ReasonClaims, fmt.Errorf("%w: %w", ErrClaims, err))
+		return nil, nil, "", reject(ReasonClaims, fmt.Errorf("%w: %w", ErrClaims, err))
 	}
 	// The issuer is read before the signature is checked, only to choose
 	// the key set; an issuer we do not serve is refused before any lookup.
 	if !slices.Contains(v.issuers, c.Issuer) {
-		return nil, rejIssuer
+		return nil, nil, "", rejIssuer
 	}
 	key, err := v.keys.Key(ctx, c.Issuer, tok.kid)
 	if err != nil {
-		return nil, keyLookupRejection(err)
+		return nil, nil, "", keyLookupRejection(err)
 	}
 	if rej := checkKey(tok.alg, key, v.allowSymmetric); rej != nil {
-		return nil, rej
+		return nil, nil, "", rej
 	}
 	if rej := verifySignature(&tok, key); rej != nil {
-		return nil, rej
+		return nil, nil, "", rej
 	}
 	if !slices.Contains(c.Audience, v.audience) {
-		return nil, rejAudience
+		return nil, nil, "", rejAudience
 	}
 	if !present(c, "exp") {
-		return nil, reject(ReasonMissingClaim, fmt.Errorf("%w: exp", ErrMissingClaim))
+		return nil, nil, "", reject(ReasonMissingClaim, fmt.Errorf("%w: exp", ErrMissingClaim))
 	}
 	for _, name := range v.required {
 		if !present(c, name) {
-			return nil, reject(ReasonMissingClaim, fmt.Errorf("%w: %s", ErrMissingClaim, name))
+			return nil, nil, "", reject(ReasonMissingClaim, fmt.Errorf("%w: %s", ErrMissingClaim, name))
 		}
 	}
-	return c, nil
+	return c, key, tok.kid, nil
 }
 
 // keyLookupRejection classifies a key source error: an outage (or a lookup

@@ -1,0 +1,486 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/jwks"
+)
+
+// testClock is a settable clock, safe for concurrent use.
+type testClock struct{ ns atomic.Int64 }
+
+func newTestClock(t time.Time) *testClock {
+	c := &testClock{}
+	c.set(t)
+	return c
+}
+
+func (c *testClock) now() time.Time  { return time.Unix(0, c.ns.Load()) }
+func (c *testClock) set(t time.Time) { c.ns.Store(t.UnixNano()) }
+
+// cacheCounter counts Observer.TokenCache calls.
+type cacheCounter struct{ hits, misses atomic.Int64 }
+
+func (c *cacheCounter) observe(hit bool) {
+	if hit {
+		c.hits.Add(1)
+	} else {
+		c.misses.Add(1)
+	}
+}
+
+func (c *cacheCounter) String() string {
+	return fmt.Sprintf("%d hits, %d misses", c.hits.Load(), c.misses.Load())
+}
+
+// setKey replaces (or, with a nil key, removes) kid in testIssuer's set.
+func (s *mapSource) setKey(kid string, k *jwks.Key) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	set := make(map[string]*jwks.Key, len(s.keys[testIssuer]))
+	for id, old := range s.keys[testIssuer] {
+		set[id] = old
+	}
+	if k == nil {
+		delete(set, kid)
+	} else {
+		set[kid] = k
+	}
+	s.keys[testIssuer] = set
+}
+
+func (s *mapSource) key(kid string) *jwks.Key {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.keys[testIssuer][kid]
+}
+
+func (s *mapSource) setErr(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.err = err
+}
+
+// cachedVerifier returns a verifier with the cache on, a settable clock
+// and a cache counter.
+func cachedVerifier(t *testing.T, src jwks.Source, mod func(*Config)) (*Verifier, *testClock, *cacheCounter) {
+	t.Helper()
+	clk := newTestClock(testNow)
+	cnt := &cacheCounter{}
+	v := newTestVerifier(t, src, func(c *Config) {
+		c.Now = clk.now
+		c.Observer.TokenCache = cnt.observe
+		if mod != nil {
+			mod(c)
+		}
+	})
+	return v, clk, cnt
+}
+
+func TestTokenCacheHit(t *testing.T) {
+	for _, alg := range benchAlgs {
+		t.Run(alg, func(t *testing.T) {
+			src := newTestSource()
+			v, _, cnt := cachedVerifier(t, src, nil)
+			raw := mint(alg, nil)
+			first, err := v.Verify(context.Background(), raw)
+			if err != nil {
+				t.Fatalf("first Verify: %v", err)
+			}
+			second, err := v.Verify(context.Background(), raw)
+			if err != nil {
+				t.Fatalf("second Verify: %v", err)
+			}
+			if first != second {
+				t.Errorf("got new claims on the second Verify, want the cached *Claims")
+			}
+			if cnt.hits.Load() != 1 || cnt.misses.Load() != 1 {
+				t.Errorf("got %v, want 1 hit, 1 miss", cnt)
+			}
+			if got, want := src.lookups(), 2; got != want {
+				t.Errorf("got %d key lookups, want %d (the hit re-checks the key)", got, want)
+			}
+			// A token differing in one byte of its signature is not the
+			// cached one.
+			forged := raw[:len(raw)-2] + otherChar(raw[len(raw)-2]) + raw[len(raw)-1:]
+			if got := rejectionOf(t, verifyErr(v, forged)); got != ReasonSignature && got != ReasonMalformed {
+				t.Errorf("forged: got %q, want %q", got, ReasonSignature)
+			}
+		})
+	}
+}
+
+func otherChar(c byte) string {
+	if c == 'A' {
+		return "B"
+	}
+	return "A"
+}
+
+func verifyErr(v *Verifier, raw string) error {
+	_, err := v.Verify(context.Background(), raw)
+	return err
+}
+
+func TestTokenCacheTimeOnHit(t *testing.T) {
+	exp := testNow.Add(5 * time.Minute)
+	for _, tc := range []struct {
+		name  string
+		at    time.Time
+		want  Reason
+		kept  bool // the entry stays
+		valid bool
+	}{
+		{"within exp", exp.Add(-time.Second), ReasonNone, true, true},
+		{"within leeway", exp.Add(DefaultLeeway - time.Second), ReasonNone, true, true},
+		{"past exp and leeway", exp.Add(DefaultLeeway), ReasonExpired, false, false},
+		{"long past exp", exp.Add(24 * time.Hour), ReasonExpired, false, false},
+		// The clock stepped back: nbf (one minute before testNow) and iat
+		// are in the future again.
+		{"nbf in the future", testNow.Add(-time.Hour), ReasonNotYetValid, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, clk, cnt := cachedVerifier(t, newTestSource(), nil)
+			raw := mint("ES256", func(m map[string]any) { m["nbf"] = testNow.Add(-time.Minute).Unix() })
+			if err := verifyErr(v, raw); err != nil {
+				t.Fatalf("first Verify: %v", err)
+			}
+			clk.set(tc.at)
+			err := verifyErr(v, raw)
+			if tc.valid {
+				if err != nil {
+					t.Fatalf("got %v, want valid", err)
+				}
+				if cnt.hits.Load() != 1 {
+					t.Errorf("got %v, want a hit", cnt)
+				}
+			} else if got := rejectionOf(t, err); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+			if got := v.cache.len(); (got == 1) != tc.kept {
+				t.Errorf("got %d entries, want kept=%v", got, tc.kept)
+			}
+		})
+	}
+}
+
+func TestTokenCacheKeyLeavesSet(t *testing.T) {
+	m := testKeys()
+	for _, tc := range []struct {
+		name   string
+		change func(s *mapSource)
+		want   Reason // ReasonNone: valid again, from a full verification
+	}{
+		{"kid removed", func(s *mapSource) { s.setKey("p256", nil) }, ReasonUnknownKey},
+		{"kid now names another key", func(s *mapSource) {
+			s.setKey("p256", &jwks.Key{ID: "p256", Algorithm: "ES256", KeyType: "EC", Public: &m.attacker.PublicKey})
+		}, ReasonSignature},
+		{"same material, new *Key", func(s *mapSource) {
+			s.setKey("p256", &jwks.Key{ID: "p256", Algorithm: "ES256", KeyType: "EC", Public: &m.p256.PublicKey})
+		}, ReasonNone},
+		{"source outage", func(s *mapSource) { s.setErr(fmt.Errorf("jwks: down: %w", claims.ErrUnavailable)) }, ReasonUnavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := newTestSource()
+			v, _, cnt := cachedVerifier(t, src, nil)
+			raw := mint("ES256", nil)
+			if err := verifyErr(v, raw); err != nil {
+				t.Fatalf("first Verify: %v", err)
+			}
+			tc.change(src)
+			before := src.lookups()
+			err := verifyErr(v, raw)
+			switch tc.want {
+			case ReasonNone:
+				if err != nil {
+					t.Fatalf("got %v, want valid after a full verification", err)
+				}
+				// The hit's check and the full verification's lookup.
+				if got := src.lookups() - before; got != 2 {
+					t.Errorf("got %d lookups, want 2", got)
+				}
+				if e := v.cache.get(raw); e == nil || e.key != src.key("p256") {
+					t.Errorf("got entry %+v, want one holding the new key", e)
+				}
+			case ReasonUnavailable:
+				if !errors.Is(err, claims.ErrUnavailable) {
+					t.Fatalf("got %v, want claims.ErrUnavailable", err)
+				}
+			default:
+				if got := rejectionOf(t, err); got != tc.want {
+					t.Errorf("got %q, want %q", got, tc.want)
+				}
+				if got := v.cache.len(); got != 0 {
+					t.Errorf("got %d entries, want the entry dropped", got)
+				}
+			}
+			if cnt.hits.Load() != 0 {
+				t.Errorf("got %v, want no hit once the key changed", cnt)
+			}
+		})
+	}
+}
+
+func TestTokenCacheStoresOnlySuccess(t *testing.T) {
+	m := testKeys()
+	for _, tc := range []struct {
+		name string
+		raw  string
+		src  func(*mapSource)
+	}{
+		{"bad signature", sign("ES256", m.attacker, stdHeader("ES256"), mustJSON(claimSet(nil))), nil},
+		{"expired", mint("ES256", func(c map[string]any) { c["exp"] = testNow.Add(-time.Hour).Unix() }), nil},
+		{"not yet valid", mint("ES256", func(c map[string]any) { c["nbf"] = testNow.Add(time.Hour).Unix() }), nil},
+		{"wrong audience", mint("ES256", func(c map[string]any) { c["aud"] = "https://other.example.com" }), nil},
+		{"missing claim", mint("ES256", func(c map[string]any) { delete(c, "jti") }), nil},
+		{"unknown key", mint("ES256", nil), func(s *mapSource) { s.setKey("p256", nil) }},
+		{"outage", mint("ES256", nil), func(s *mapSource) { s.setErr(claims.ErrUnavailable) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := newTestSource()
+			if tc.src != nil {
+				tc.src(src)
+			}
+			v, _, cnt := cachedVerifier(t, src, nil)
+			for i := range 2 {
+				if err := verifyErr(v, tc.raw); err == nil {
+					t.Fatalf("Verify #%d: got nil error, want a rejection", i+1)
+				}
+			}
+			if got := v.cache.len(); got != 0 {
+				t.Errorf("got %d cache entries, want 0", got)
+			}
+			if cnt.hits.Load() != 0 {
+				t.Errorf("got %v, want no hit", cnt)
+			}
+		})
+	}
+}
+
+// TestTokenCacheRequirementOnHit: the cache covers verification only; a
+// token short of a requirement is challenged on every request.
+func TestTokenCacheRequirementOnHit(t *testing.T) {
+	v, _, cnt := cachedVerifier(t, newTestSource(), nil)
+	raw := mint("EdDSA", nil) // acr urn:example:loa:2, auth_time two minutes ago
+	for _, tc := range []struct {
+		name string
+		req  claims.Requirement
+		want claims.Code
+	}{
+		{"acr", claims.Requirement{ACR: []string{"urn:example:loa:3"}}, claims.CodeInsufficientUserAuthentication},
+		{"max_age", claims.Requirement{MaxAge: time.Minute}, claims.CodeInsufficientUserAuthentication},
+		{"scope", claims.Requirement{Scopes: []string{"admin"}}, claims.CodeInsufficientScope},
+		{"met", claims.Requirement{ACR: []string{"urn:example:loa:2"}, Scopes: []string{"read"}}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for i := range 2 {
+				c, err := v.Authorize(context.Background(), raw, tc.req)
+				if c == nil {
+					t.Fatalf("Authorize #%d: got nil claims (err %v)", i+1, err)
+				}
+				if tc.want == "" {
+					if err != nil {
+						t.Fatalf("Authorize #%d: got %v, want nil", i+1, err)
+					}
+					continue
+				}
+				var ce *claims.Error
+				if !errors.As(err, &ce) || ce.Code != tc.want {
+					t.Fatalf("Authorize #%d: got %v, want code %q", i+1, err, tc.want)
+				}
+			}
+		})
+	}
+	if got := cnt.misses.Load(); got != 1 {
+		t.Errorf("got %v, want exactly one miss (every later call a hit)", cnt)
+	}
+}
+
+func TestTokenCacheDisabled(t *testing.T) {
+	src := newTestSource()
+	v, _, cnt := cachedVerifier(t, src, func(c *Config) { c.TokenCacheSize = -1 })
+	if v.cache != nil {
+		t.Fatal("got a cache, want none with TokenCacheSize -1")
+	}
+	raw := mint("EdDSA", nil)
+	a, err := v.Verify(context.Background(), raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := v.Verify(context.Background(), raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a == b {
+		t.Error("got the same *Claims twice, want a fresh verification")
+	}
+	if cnt.hits.Load()+cnt.misses.Load() != 0 {
+		t.Errorf("got %v, want no cache observations", cnt)
+	}
+}
+
+func TestTokenCacheConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		size, byts int
+		wantErr    bool
+		wantLen    int // capacity in entries; 0 when disabled
+	}{
+		{"defaults", 0, 0, false, DefaultTokenCacheSize},
+		{"one entry", 1, 0, false, 1},
+		{"odd size", 33, 0, false, 33},
+		{"disabled", -1, 0, false, 0},
+		{"negative bytes", 0, -1, true, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := New(newTestSource(), Config{Issuer: testIssuer, Audience: testAudience,
+				TokenCacheSize: tc.size, TokenCacheBytes: tc.byts})
+			if tc.wantErr {
+				if !errors.Is(err, ErrConfig) {
+					t.Fatalf("got %v, want ErrConfig", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := 0
+			if v.cache != nil {
+				for i := range v.cache.shards {
+					got += v.cache.shards[i].maxLen
+				}
+			}
+			if got != tc.wantLen {
+				t.Errorf("got capacity %d, want %d", got, tc.wantLen)
+			}
+		})
+	}
+}
+
+// syntheticEntry is a cache entry with no token behind it, for the bound
+// tests: they fill the cache through its internal API rather than signing
+// a million tokens.
+func syntheticEntry(raw string, exp time.Time) *cacheEntry {
+	return &cacheEntry{claims: &claims.Claims{Issuer: testIssuer, Expiry: exp}, kid: "k", expiry: exp, cost: entryCost(raw)}
+}
+
+// TestTokenCacheBoundedEntries inserts boundTestTokens distinct tokens
+// (1,000,000; fewer under the race detector, see race_test.go) and checks
+// that the entry count and the byte count never exceed their bounds.
+func TestTokenCacheBoundedEntries(t *testing.T) {
+	const size = 10_000
+	c := newTokenCache(size, DefaultTokenCacheBytes)
+	exp := testNow.Add(time.Hour)
+	prefix := mint("ES256", nil) // a realistic length
+	for i := range boundTestTokens {
+		raw := prefix + strconv.Itoa(i)
+		c.put(raw, syntheticEntry(raw, exp), testNow)
+		if i%size == 0 {
+			if n := c.len(); n > size {
+				t.Fatalf("after %d inserts: got %d entries, want at most %d", i+1, n, size)
+			}
+		}
+	}
+	if n := c.len(); n != size {
+		t.Errorf("got %d entries at the end, want %d (full)", n, size)
+	}
+	if b := c.size(); b > DefaultTokenCacheBytes {
+		t.Errorf("got %d bytes, want at most %d", b, DefaultTokenCacheBytes)
+	}
+}
+
+func TestTokenCacheBoundedBytes(t *testing.T) {
+	const maxBytes = 1 << 20
+	c := newTokenCache(DefaultTokenCacheSize, maxBytes)
+	exp := testNow.Add(time.Hour)
+	long := string(make([]byte, 4000))
+	for i := range 10_000 {
+		raw := long + strconv.Itoa(i)
+		c.put(raw, syntheticEntry(raw, exp), testNow)
+		if b := c.size(); b > maxBytes {
+			t.Fatalf("after %d inserts: got %d bytes, want at most %d", i+1, b, maxBytes)
+		}
+	}
+	if n, max := c.len(), maxBytes/entryCost(long); n == 0 || n > max {
+		t.Errorf("got %d entries, want between 1 and %d", n, max)
+	}
+	// Larger than a shard's share: verified, never cached.
+	huge := string(make([]byte, maxBytes/maxCacheShards))
+	c.put(huge, syntheticEntry(huge, exp), testNow)
+	if c.get(huge) != nil {
+		t.Error("got an entry for a token larger than a shard's budget")
+	}
+}
+
+// TestTokenCacheEvictsExpiredFirst: a full shard gives up an expired entry
+// before a live one when it meets one.
+func TestTokenCacheEvictsExpiredFirst(t *testing.T) {
+	c := newTokenCache(2, DefaultTokenCacheBytes) // two shards of one
+	c = &tokenCache{seed: c.seed, mask: 0, shards: c.shards[:1]}
+	c.shards[0].maxLen = 2
+	c.put("live", syntheticEntry("live", testNow.Add(time.Hour)), testNow)
+	c.put("dead", syntheticEntry("dead", testNow.Add(-time.Hour)), testNow)
+	c.put("new", syntheticEntry("new", testNow.Add(time.Hour)), testNow)
+	if c.get("live") == nil || c.get("new") == nil || c.get("dead") != nil {
+		t.Errorf("got live=%v new=%v dead=%v, want the expired entry evicted",
+			c.get("live") != nil, c.get("new") != nil, c.get("dead") != nil)
+	}
+}
+
+// TestTokenCacheConcurrent hammers one small cache from several goroutines
+// with repeated and distinct tokens while the key set changes; run it with
+// -race. Every answer must be right for the state at the time.
+func TestTokenCacheConcurrent(t *testing.T) {
+	src := newTestSource()
+	v, _, cnt := cachedVerifier(t, src, func(c *Config) { c.TokenCacheSize = 4 })
+	var tokens []string
+	for i := range 8 {
+		tokens = append(tokens, mint("EdDSA", func(m map[string]any) { m["jti"] = "t" + strconv.Itoa(i) }))
+	}
+	ed := src.key("ed")
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 200 {
+				raw := tokens[(g+i)%len(tokens)]
+				c, err := v.Verify(context.Background(), raw)
+				switch {
+				case err == nil && c.Subject != "user-1":
+					errs <- fmt.Errorf("got subject %q", c.Subject)
+				case err != nil && !errors.Is(err, jwks.ErrUnknownKey):
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for i := range 50 {
+			if i%2 == 0 {
+				src.setKey("ed", nil)
+			} else {
+				src.setKey("ed", ed)
+			}
+		}
+		src.setKey("ed", ed)
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := v.cache.len(); n > 4 {
+		t.Errorf("got %d entries, want at most 4", n)
+	}
+	if cnt.hits.Load() == 0 {
+		t.Errorf("got %v, want some hits", cnt)
+	}
+}
