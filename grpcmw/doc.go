@@ -65,6 +65,14 @@
 //
 // Answers without a challenge have fixed messages.
 //
+// # Observability
+//
+// WithErrorHook (several may be given) receives every refusal with its full
+// error, for logs and metrics; WithLogger logs each decision at Debug
+// without the token or any claim value. Package metrics turns the hooks into
+// Prometheus metrics labelled by the governing rule's Method, never by a
+// method name the client made up. Nothing logs by default.
+//
 // # Client
 //
 // UnaryClientInterceptor and StreamClientInterceptor turn such statuses back

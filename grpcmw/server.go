@@ -3,6 +3,7 @@ package grpcmw
 import (
 	"context"
 	"errors"
+	"log/slog"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -21,7 +22,8 @@ type Option func(*options)
 type options struct {
 	realm            string
 	resourceMetadata string
-	hook             func(ctx context.Context, fullMethod string, err error)
+	hooks            []func(ctx context.Context, fullMethod string, err error)
+	logger           *slog.Logger // nil: no logs
 }
 
 // WithRealm sets the realm of every challenge (RFC 6750 §3). Default: none.
@@ -42,8 +44,27 @@ func WithResourceMetadata(url string) Option {
 // unexpected error of the verifier. It is for logs and metrics; it runs on
 // the request path and must be safe for concurrent use. The error text is
 // never sent to the client.
+//
+// fullMethod is the method the client called; it is in the method table
+// unless err is ErrUnlistedMethod (with a wildcard rule, Methods.Lookup
+// gives the rule and its configured Method). The option may be given
+// several times: every hook runs, in order; a nil hook is ignored.
 func WithErrorHook(hook func(ctx context.Context, fullMethod string, err error)) Option {
-	return func(o *options) { o.hook = hook }
+	return func(o *options) {
+		if hook != nil {
+			o.hooks = append(o.hooks, hook)
+		}
+	}
+}
+
+// WithLogger logs every decision of the interceptors to l at level Debug:
+// the called method and its rule, the gRPC status code, the OAuth error
+// code, the verify.Reason of a rejected token, the challenge parameters
+// (which come from the rule) and, for Unavailable and Internal answers
+// only, the error text. It never logs the token or a claim value (not even
+// sub, which is personal data). A nil l, the default, logs nothing.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) { o.logger = l }
 }
 
 // authorizer is the one decision behind the unary and stream interceptors.
@@ -74,30 +95,37 @@ func (a *authorizer) authorize(ctx context.Context, fullMethod string) (context.
 	rule, ok := a.m.Lookup(fullMethod)
 	if !ok {
 		a.report(ctx, fullMethod, ErrUnlistedMethod)
-		return nil, &rejection{st: statusUnlisted}
+		r := rejection{st: statusUnlisted}
+		a.logRefused(ctx, fullMethod, "", &r, ErrUnlistedMethod)
+		return nil, &r
 	}
 	if rule.Public {
+		a.logAllowed(ctx, fullMethod, rule.Method)
 		return ctx, nil
 	}
 	raw, err := bearerToken(ctx)
 	if err != nil {
-		ce := claims.InvalidRequest(err)
-		a.report(ctx, fullMethod, ce)
-		r := a.reject(ctx, ce)
-		return nil, &r
+		return nil, a.refuse(ctx, fullMethod, rule.Method, claims.InvalidRequest(err))
 	}
 	c, err := a.v.Authorize(ctx, raw, rule.Requirement)
 	if err != nil {
-		a.report(ctx, fullMethod, err)
-		r := a.reject(ctx, err)
-		return nil, &r
+		return nil, a.refuse(ctx, fullMethod, rule.Method, err)
 	}
+	a.logAllowed(ctx, fullMethod, rule.Method)
 	return claims.NewContext(ctx, c), nil
 }
 
+// refuse reports err to the hooks and the logger and builds the answer.
+func (a *authorizer) refuse(ctx context.Context, fullMethod, ruleMethod string, err error) *rejection {
+	a.report(ctx, fullMethod, err)
+	r := a.reject(ctx, err)
+	a.logRefused(ctx, fullMethod, ruleMethod, &r, err)
+	return &r
+}
+
 func (a *authorizer) report(ctx context.Context, fullMethod string, err error) {
-	if a.hook != nil {
-		a.hook(ctx, fullMethod, err)
+	for _, hook := range a.hooks {
+		hook(ctx, fullMethod, err)
 	}
 }
 

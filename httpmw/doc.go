@@ -52,6 +52,14 @@
 // The query string is never read (RFC 9700 §2.4.2): a token only there gets
 // 401 without an error code.
 //
+// # Observability
+//
+// WithErrorHook (several may be given) receives every rejection with its
+// full error, for logs and metrics; r.Pattern names the ServeMux route,
+// a label from configuration. WithLogger logs each decision at Debug
+// without the token or any claim value. Package metrics turns the hooks
+// into Prometheus metrics. Nothing logs by default.
+//
 // # Protected resource metadata
 //
 // MetadataHandler serves the RFC 9728 document; MetadataPath and MetadataURL

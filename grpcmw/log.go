@@ -1,0 +1,65 @@
+package grpcmw
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/verify"
+)
+
+// logAllowed logs a call that passed (WithLogger).
+func (a *authorizer) logAllowed(ctx context.Context, fullMethod, ruleMethod string) {
+	if !a.debug(ctx) {
+		return
+	}
+	a.logger.LogAttrs(ctx, slog.LevelDebug, "grpcmw: call allowed",
+		slog.String("method", fullMethod),
+		slog.String("rule", ruleMethod),
+		slog.String("grpc_code", codes.OK.String()))
+}
+
+// logRefused logs a refused call (WithLogger). Only values from the
+// configuration or from fixed sets are logged, plus the error text of
+// server-side failures, which holds no token content.
+func (a *authorizer) logRefused(ctx context.Context, fullMethod, ruleMethod string, r *rejection, err error) {
+	if !a.debug(ctx) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 8)
+	attrs = append(attrs,
+		slog.String("method", fullMethod),
+		slog.String("rule", ruleMethod),
+		slog.String("grpc_code", r.st.Code().String()))
+	var ce *claims.Error
+	switch {
+	case errors.Is(err, ErrUnlistedMethod):
+	case errors.As(err, &ce) && !errors.Is(err, claims.ErrUnavailable):
+		attrs = append(attrs, slog.String("code", string(ce.Code)))
+		var te *verify.TokenError
+		if errors.As(err, &te) {
+			attrs = append(attrs, slog.String("reason", string(te.Reason)))
+		}
+		if len(ce.ACRValues) > 0 {
+			attrs = append(attrs, slog.String("acr_values", strings.Join(ce.ACRValues, " ")))
+		}
+		if ce.MaxAge != 0 {
+			attrs = append(attrs, slog.String("max_age", strconv.FormatInt(maxAgeSeconds(ce.MaxAge), 10)))
+		}
+		if len(ce.Scope) > 0 {
+			attrs = append(attrs, slog.String("scope", strings.Join(ce.Scope, " ")))
+		}
+	default:
+		attrs = append(attrs, slog.String("error", err.Error()))
+	}
+	a.logger.LogAttrs(ctx, slog.LevelDebug, "grpcmw: call refused", attrs...)
+}
+
+func (a *authorizer) debug(ctx context.Context) bool {
+	return a.logger != nil && a.logger.Enabled(ctx, slog.LevelDebug)
+}

@@ -1,0 +1,82 @@
+package grpcmw_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/grpcmw"
+)
+
+// TestHooksAndLogger: every WithErrorHook runs, in order (nil ones are
+// ignored), and WithLogger logs each decision at Debug without the token.
+func TestHooksAndLogger(t *testing.T) {
+	is := newIssuer(t, "k1")
+	v := newVerifier(t, is)
+	m, err := grpcmw.NewMethods(
+		grpcmw.Rule{Method: methodUnary, Requirement: transfer},
+		grpcmw.Rule{Method: "/grpc.testing.TestService/*"},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	hook := func(name string) grpcmw.Option {
+		return grpcmw.WithErrorHook(func(_ context.Context, method string, err error) {
+			got = append(got, name+" "+method)
+		})
+	}
+	var buf bytes.Buffer
+	l := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{
+		Level: slog.LevelDebug,
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+	intercept := grpcmw.UnaryServerInterceptor(v, m, hook("first"), grpcmw.WithErrorHook(nil), hook("second"), grpcmw.WithLogger(l))
+	tok := is.mint(t, token{acr: claims.ACRMultiFactor, scope: scopeTransfer, authTime: testNow.Add(-time.Minute), sub: "subject-PII-2"})
+	weak := is.mint(t, token{sub: "subject-PII-2"})
+	call := func(method, tok string) {
+		md := metadata.MD{}
+		if tok != "" {
+			md.Append("authorization", "Bearer "+tok)
+		}
+		ctx := metadata.NewIncomingContext(context.Background(), md)
+		_, _ = intercept(ctx, nil, &grpc.UnaryServerInfo{FullMethod: method}, func(context.Context, any) (any, error) { return nil, nil })
+	}
+	call(methodUnary, tok)
+	call(methodUnary, weak)
+	call(methodEmpty, "")
+	call("/other.Service/Method", tok)
+
+	wantHooks := []string{"first " + methodUnary, "second " + methodUnary, "first " + methodEmpty, "second " + methodEmpty, "first /other.Service/Method", "second /other.Service/Method"}
+	if strings.Join(got, "|") != strings.Join(wantHooks, "|") {
+		t.Errorf("hooks: got %q, want %q", got, wantHooks)
+	}
+	logs := buf.String()
+	for _, want := range []string{
+		`level=DEBUG msg="grpcmw: call allowed" method=` + methodUnary + ` rule=` + methodUnary + ` grpc_code=OK`,
+		`level=DEBUG msg="grpcmw: call refused" method=` + methodUnary + ` rule=` + methodUnary + ` grpc_code=Unauthenticated code=insufficient_user_authentication`,
+		`level=DEBUG msg="grpcmw: call refused" method=` + methodEmpty + ` rule=/grpc.testing.TestService/* grpc_code=Unauthenticated code=""`,
+		`level=DEBUG msg="grpcmw: call refused" method=/other.Service/Method rule="" grpc_code=PermissionDenied`,
+	} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %q\nlogs:\n%s", want, logs)
+		}
+	}
+	for _, secret := range []string{tok, weak, "subject-PII-2"} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("logs contain %q", secret)
+		}
+	}
+}

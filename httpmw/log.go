@@ -1,0 +1,61 @@
+package httpmw
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/verify"
+)
+
+// allowed logs a request that passed (WithLogger).
+func (g *Guard) allowed(r *http.Request) {
+	if !g.debug(r.Context()) {
+		return
+	}
+	g.logger.LogAttrs(r.Context(), slog.LevelDebug, "httpmw: request allowed",
+		slog.String("method", r.Method),
+		slog.String("route", r.Pattern),
+		slog.Int("status", http.StatusOK))
+}
+
+// logRefused logs a refused request (WithLogger). Only values from the
+// configuration or from fixed sets are logged, plus the error text of
+// server-side failures (503, 500), which holds no token content.
+func (g *Guard) logRefused(r *http.Request, status int, ce *claims.Error, err error) {
+	if !g.debug(r.Context()) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 8)
+	attrs = append(attrs,
+		slog.String("method", r.Method),
+		slog.String("route", r.Pattern),
+		slog.Int("status", status))
+	if ce != nil {
+		attrs = append(attrs, slog.String("code", string(ce.Code)))
+		var te *verify.TokenError
+		if errors.As(err, &te) {
+			attrs = append(attrs, slog.String("reason", string(te.Reason)))
+		}
+		if len(ce.ACRValues) > 0 {
+			attrs = append(attrs, slog.String("acr_values", strings.Join(ce.ACRValues, " ")))
+		}
+		if ma := maxAgeSeconds(ce.MaxAge); ma != nil {
+			attrs = append(attrs, slog.String("max_age", strconv.FormatInt(*ma, 10)))
+		}
+		if len(ce.Scope) > 0 {
+			attrs = append(attrs, slog.String("scope", strings.Join(ce.Scope, " ")))
+		}
+	} else {
+		attrs = append(attrs, slog.String("error", err.Error()))
+	}
+	g.logger.LogAttrs(r.Context(), slog.LevelDebug, "httpmw: request refused", attrs...)
+}
+
+func (g *Guard) debug(ctx context.Context) bool {
+	return g.logger != nil && g.logger.Enabled(ctx, slog.LevelDebug)
+}

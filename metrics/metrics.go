@@ -1,0 +1,434 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/grpcmw"
+	"github.com/stepupauth/stepup/httpmw"
+	"github.com/stepupauth/stepup/jwks"
+	"github.com/stepupauth/stepup/verify"
+)
+
+// Values of the result label of stepup_jwks_fetches_total.
+const (
+	FetchOK              = "ok"               // the set was fetched and parsed
+	FetchTimeout         = "timeout"          // the fetch timed out
+	FetchNetwork         = "network"          // connection or transport failure
+	FetchHTTPStatus      = "http_status"      // the server answered with a status other than 200
+	FetchInvalidResponse = "invalid_response" // wrong content type, too large, malformed, no usable key, redirect refused
+	FetchError           = "error"            // anything else (for example the Remote was closed)
+)
+
+// Values of the code label of stepup_http_rejections_total and
+// stepup_grpc_rejections_total, besides the four OAuth error codes
+// (invalid_request, invalid_token, insufficient_user_authentication,
+// insufficient_scope).
+const (
+	CodeNone        = "none"        // no token sent: a challenge without error code
+	CodeUnavailable = "unavailable" // keys unavailable: 503 / Unavailable
+	CodeUnlisted    = "unlisted"    // gRPC method not in the method table
+	CodeCanceled    = "canceled"    // the caller's context ended during verification
+	CodeInternal    = "internal"    // any other error (a RequireFunc chooser's, ...)
+	CodeOther       = "other"       // a *claims.Error with a code that is not registered
+)
+
+// Fixed values of the route and method labels.
+const (
+	// RouteUnmatched is the route label of a request that no ServeMux
+	// routed (r.Pattern is empty).
+	RouteUnmatched = "unmatched"
+	// MethodUnlisted is the method label of a gRPC call whose method has no
+	// rule in the method table.
+	MethodUnlisted = "unlisted"
+)
+
+// Option configures New.
+type Option func(*options)
+
+type options struct {
+	logger *slog.Logger
+}
+
+// WithLogger makes the JWKS observers log key-set events to l: a failed
+// fetch and a rejected key at Warn, a changed key set at Info (with the
+// added and removed kids, which come from the issuer's own JWKS), keys that
+// became unavailable at Warn, a successful fetch at Debug. Nothing logs
+// without it. For request decisions use httpmw.WithLogger and
+// grpcmw.WithLogger.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) { o.logger = l }
+}
+
+// Metrics holds the collectors of this package, registered on one
+// Registerer. It is safe for concurrent use, and so are the observers and
+// hooks it returns.
+type Metrics struct {
+	log *slog.Logger
+
+	fetches       *prometheus.CounterVec
+	fetchDuration *prometheus.HistogramVec
+	keys          *prometheus.GaugeVec
+	lastSuccess   *prometheus.GaugeVec
+	servingStale  *prometheus.GaugeVec
+	unavailable   *prometheus.GaugeVec
+	keysRejected  *prometheus.CounterVec
+
+	verifications *prometheus.CounterVec
+	verifyLatency *prometheus.HistogramVec
+	tokenCache    *prometheus.CounterVec
+
+	httpRejections *prometheus.CounterVec
+	grpcRejections *prometheus.CounterVec
+}
+
+// VerificationBuckets are the buckets of
+// stepup_token_verification_duration_seconds: 50µs to 1s. A cache hit
+// lands in the first, a signature check in the next few, a lookup that
+// waits for a JWKS fetch in the last.
+var VerificationBuckets = []float64{
+	0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+	0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+}
+
+// FetchBuckets are the buckets of stepup_jwks_fetch_duration_seconds:
+// 5ms to 10s (the default fetch timeout).
+var FetchBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+
+// New creates the collectors and registers them on reg. It returns an
+// error, and registers nothing, when reg is nil or refuses a collector
+// (for example because a Metrics is already registered on it).
+func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
+	if reg == nil {
+		return nil, errors.New("metrics: nil registerer")
+	}
+	var o options
+	for _, opt := range opts {
+		if opt == nil {
+			return nil, errors.New("metrics: nil option")
+		}
+		opt(&o)
+	}
+	m := &Metrics{
+		log: o.logger,
+		fetches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stepup_jwks_fetches_total",
+			Help: "JWKS fetch attempts by issuer and result.",
+		}, []string{"issuer", "result"}),
+		fetchDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "stepup_jwks_fetch_duration_seconds",
+			Help:    "Duration of JWKS fetch attempts.",
+			Buckets: FetchBuckets,
+		}, []string{"issuer"}),
+		keys: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "stepup_jwks_keys",
+			Help: "Usable keys in the issuer's current key set.",
+		}, []string{"issuer"}),
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "stepup_jwks_last_success_timestamp_seconds",
+			Help: "Unix time of the last successful JWKS fetch (0: none yet).",
+		}, []string{"issuer"}),
+		servingStale: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "stepup_jwks_serving_stale",
+			Help: "1 while the last JWKS fetch failed and the last good key set is still served.",
+		}, []string{"issuer"}),
+		unavailable: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "stepup_jwks_unavailable",
+			Help: "1 while the last good key set is older than the staleness bound and no fetch succeeded since.",
+		}, []string{"issuer"}),
+		keysRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stepup_jwks_keys_rejected_total",
+			Help: "Keys skipped in fetched key sets (counted on every fetch that contains them).",
+		}, []string{"issuer"}),
+		verifications: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stepup_token_verifications_total",
+			Help: "Token verifications by outcome and reason.",
+		}, []string{"outcome", "reason"}),
+		verifyLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "stepup_token_verification_duration_seconds",
+			Help:    "Duration of token verifications by outcome.",
+			Buckets: VerificationBuckets,
+		}, []string{"outcome"}),
+		tokenCache: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stepup_token_cache_lookups_total",
+			Help: "Lookups in the verified-token cache by result (hit, miss).",
+		}, []string{"result"}),
+		httpRejections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stepup_http_rejections_total",
+			Help: "Refused HTTP requests by route pattern and error code.",
+		}, []string{"route", "code"}),
+		grpcRejections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stepup_grpc_rejections_total",
+			Help: "Refused gRPC calls by method rule and error code.",
+		}, []string{"method", "code"}),
+	}
+
+	// Pre-declare the fixed series so that dashboards see zeros.
+	for _, r := range verify.Reasons() {
+		m.verifications.WithLabelValues(string(outcomeOf(r)), string(r))
+	}
+	for _, oc := range []verify.Outcome{verify.OutcomeValid, verify.OutcomeInvalid, verify.OutcomeUnavailable} {
+		m.verifyLatency.WithLabelValues(string(oc))
+	}
+	m.tokenCache.WithLabelValues("hit")
+	m.tokenCache.WithLabelValues("miss")
+
+	cs := []prometheus.Collector{
+		m.fetches, m.fetchDuration, m.keys, m.lastSuccess, m.servingStale,
+		m.unavailable, m.keysRejected, m.verifications, m.verifyLatency,
+		m.tokenCache, m.httpRejections, m.grpcRejections,
+	}
+	for i, c := range cs {
+		if err := reg.Register(c); err != nil {
+			for _, done := range cs[:i] {
+				reg.Unregister(done)
+			}
+			return nil, fmt.Errorf("metrics: register: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// outcomeOf is the outcome a verifier reports with r.
+func outcomeOf(r verify.Reason) verify.Outcome {
+	switch r {
+	case verify.ReasonNone:
+		return verify.OutcomeValid
+	case verify.ReasonUnavailable:
+		return verify.OutcomeUnavailable
+	}
+	return verify.OutcomeInvalid
+}
+
+// VerifyObserver returns hooks for verify.Config.Observer that feed
+// stepup_token_verifications_total{outcome,reason},
+// stepup_token_verification_duration_seconds{outcome} and
+// stepup_token_cache_lookups_total{result}.
+func (m *Metrics) VerifyObserver() verify.Observer {
+	return verify.Observer{
+		Verified: func(oc verify.Outcome, r verify.Reason, d time.Duration) {
+			// The verifier reports only its fixed Outcome and Reason sets.
+			m.verifications.WithLabelValues(string(oc), string(r)).Inc()
+			m.verifyLatency.WithLabelValues(string(oc)).Observe(d.Seconds())
+		},
+		TokenCache: func(hit bool) {
+			if hit {
+				m.tokenCache.WithLabelValues("hit").Inc()
+			} else {
+				m.tokenCache.WithLabelValues("miss").Inc()
+			}
+		},
+	}
+}
+
+// JWKSObserver returns hooks for jwks.WithObserver that feed the
+// stepup_jwks_* metrics under the label issuer="<issuer>". issuer is a
+// label value from configuration (the issuer, or the JWKS URL, as the
+// application names the source); it is never taken from a token.
+//
+// Give each Remote its own observer: the key count
+// (stepup_jwks_keys) is the running sum of the keys each successful fetch
+// added and removed, so two Remotes under one observer would add up.
+func (m *Metrics) JWKSObserver(issuer string) jwks.Observer {
+	s := &jwksState{m: m, issuer: issuer}
+	for _, r := range []string{FetchOK, FetchTimeout, FetchNetwork, FetchHTTPStatus, FetchInvalidResponse, FetchError} {
+		m.fetches.WithLabelValues(issuer, r)
+	}
+	s.keys = m.keys.WithLabelValues(issuer)
+	s.lastSuccess = m.lastSuccess.WithLabelValues(issuer)
+	s.stale = m.servingStale.WithLabelValues(issuer)
+	s.unavailable = m.unavailable.WithLabelValues(issuer)
+	s.rejected = m.keysRejected.WithLabelValues(issuer)
+	s.duration = m.fetchDuration.WithLabelValues(issuer)
+	return jwks.Observer{
+		FetchDone:   s.fetchDone,
+		KeysChanged: s.keysChanged,
+		KeyRejected: s.keyRejected,
+		Stale:       s.staleEvent,
+	}
+}
+
+// jwksState is the per-Remote state behind a JWKSObserver. The hooks of
+// two fetches of one Remote may overlap, hence the mutex.
+type jwksState struct {
+	m      *Metrics
+	issuer string
+
+	keys, lastSuccess, stale, unavailable prometheus.Gauge
+	rejected                              prometheus.Counter
+	duration                              prometheus.Observer
+
+	mu      sync.Mutex
+	nkeys   int
+	last    time.Time
+	hasKeys bool // a fetch succeeded once
+	expired bool // Stale reported and no success since
+}
+
+func (s *jwksState) fetchDone(url string, took time.Duration, err error) {
+	result := fetchResult(err)
+	s.m.fetches.WithLabelValues(s.issuer, result).Inc()
+	s.duration.Observe(took.Seconds())
+
+	s.mu.Lock()
+	if err == nil {
+		now := time.Now()
+		if now.After(s.last) {
+			s.last = now
+			s.lastSuccess.Set(float64(now.UnixNano()) / 1e9)
+		}
+		s.hasKeys, s.expired = true, false
+		s.stale.Set(0)
+		s.unavailable.Set(0)
+	} else if s.hasKeys && !s.expired {
+		s.stale.Set(1)
+	}
+	s.mu.Unlock()
+
+	if l := s.m.log; l != nil {
+		if err != nil {
+			l.LogAttrs(context.Background(), slog.LevelWarn, "metrics: jwks fetch failed",
+				slog.String("issuer", s.issuer), slog.String("url", url),
+				slog.String("result", result), slog.Duration("took", took),
+				slog.String("error", err.Error()))
+		} else {
+			l.LogAttrs(context.Background(), slog.LevelDebug, "metrics: jwks fetched",
+				slog.String("issuer", s.issuer), slog.String("url", url), slog.Duration("took", took))
+		}
+	}
+}
+
+func (s *jwksState) keysChanged(url string, added, removed []string) {
+	s.mu.Lock()
+	s.nkeys += len(added) - len(removed)
+	n := s.nkeys
+	s.keys.Set(float64(n))
+	s.mu.Unlock()
+	if l := s.m.log; l != nil {
+		// kids come from the issuer's own key set, not from tokens.
+		l.LogAttrs(context.Background(), slog.LevelInfo, "metrics: jwks key set changed",
+			slog.String("issuer", s.issuer), slog.String("url", url),
+			slog.Any("added", added), slog.Any("removed", removed), slog.Int("keys", n))
+	}
+}
+
+func (s *jwksState) keyRejected(url, kid, reason string) {
+	s.rejected.Inc()
+	if l := s.m.log; l != nil {
+		l.LogAttrs(context.Background(), slog.LevelWarn, "metrics: jwks key rejected",
+			slog.String("issuer", s.issuer), slog.String("url", url),
+			slog.String("kid", kid), slog.String("reason", reason))
+	}
+}
+
+func (s *jwksState) staleEvent(url string, age time.Duration) {
+	s.mu.Lock()
+	s.expired = true
+	s.stale.Set(0) // past the bound the set is no longer served
+	s.unavailable.Set(1)
+	s.mu.Unlock()
+	if l := s.m.log; l != nil {
+		l.LogAttrs(context.Background(), slog.LevelWarn, "metrics: jwks keys unavailable, last good set too old",
+			slog.String("issuer", s.issuer), slog.String("url", url), slog.Duration("age", age))
+	}
+}
+
+// fetchResult classifies a fetch error into the fixed result set.
+func fetchResult(err error) string {
+	if err == nil {
+		return FetchOK
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return FetchTimeout
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return FetchNetwork // the server closed the connection
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		if ne.Timeout() {
+			return FetchTimeout
+		}
+		return FetchNetwork
+	}
+	var fe *jwks.FetchError
+	if errors.As(err, &fe) {
+		if fe.StatusCode != 0 {
+			return FetchHTTPStatus
+		}
+		if errors.Is(err, context.Canceled) || errors.Is(err, jwks.ErrClosed) {
+			return FetchError
+		}
+		return FetchInvalidResponse
+	}
+	return FetchError
+}
+
+// HTTPOption returns an httpmw option (an error hook) that counts refused
+// requests in stepup_http_rejections_total{route,code}. route is the
+// ServeMux pattern that routed the request (r.Pattern, as registered by
+// httpmw.Guard.Mux or by the application's mux.Handle), or "unmatched"
+// when no ServeMux routed it; the raw URL path is never a label.
+func (m *Metrics) HTTPOption() httpmw.Option {
+	return httpmw.WithErrorHook(func(r *http.Request, err error) {
+		route := r.Pattern
+		if route == "" {
+			route = RouteUnmatched
+		}
+		m.httpRejections.WithLabelValues(route, codeOf(err)).Inc()
+	})
+}
+
+// GRPCOption returns a grpcmw option (an error hook) that counts refused
+// calls in stepup_grpc_rejections_total{method,code}. methods must be the
+// table given to the interceptors: method is the Method of the rule that
+// governs the call (a full method, or a "/pkg.Service/*" wildcard), or
+// "unlisted" for a method without a rule, so a client calling made-up
+// method names cannot create series. It panics if methods is nil.
+func (m *Metrics) GRPCOption(methods *grpcmw.Methods) grpcmw.Option {
+	if methods == nil {
+		panic("metrics: GRPCOption: nil *grpcmw.Methods")
+	}
+	return grpcmw.WithErrorHook(func(_ context.Context, fullMethod string, err error) {
+		label := MethodUnlisted
+		if rule, ok := methods.Lookup(fullMethod); ok {
+			label = rule.Method
+		}
+		m.grpcRejections.WithLabelValues(label, codeOf(err)).Inc()
+	})
+}
+
+// codeOf maps a rejection to the fixed code label set.
+func codeOf(err error) string {
+	if errors.Is(err, claims.ErrUnavailable) {
+		return CodeUnavailable
+	}
+	if errors.Is(err, grpcmw.ErrUnlistedMethod) {
+		return CodeUnlisted
+	}
+	var ce *claims.Error
+	if errors.As(err, &ce) && ce != nil {
+		switch ce.Code {
+		case "":
+			return CodeNone
+		case claims.CodeInvalidRequest, claims.CodeInvalidToken,
+			claims.CodeInsufficientUserAuthentication, claims.CodeInsufficientScope:
+			return string(ce.Code)
+		}
+		return CodeOther
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return CodeCanceled
+	}
+	return CodeInternal
+}
