@@ -188,7 +188,7 @@ func newServer(a *app.App) (*grpc.Server, *grpcmw.Methods, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := a.GRPCOptions()
+	opts := a.GRPCOptions(methods)
 	srv := grpc.NewServer(
 		grpc.ChainUnaryInterceptor(grpcmw.UnaryServerInterceptor(a.Verifier, methods, opts...)),
 		grpc.ChainStreamInterceptor(grpcmw.StreamServerInterceptor(a.Verifier, methods, opts...)),

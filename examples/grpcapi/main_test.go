@@ -250,6 +250,15 @@ func TestSmoke(t *testing.T) {
 	if mresp.StatusCode != http.StatusOK || !strings.Contains(string(body), "go_goroutines") {
 		t.Errorf("GET /metrics: %d, want 200 with Go metrics", mresp.StatusCode)
 	}
+	for _, series := range []string{
+		`stepup_grpc_rejections_total{code="insufficient_user_authentication",method=`,
+		`stepup_grpc_rejections_total{code="unlisted",method="unlisted"}`,
+		`stepup_token_verifications_total{outcome="valid",reason="none"}`,
+	} {
+		if !strings.Contains(string(body), series) {
+			t.Errorf("GET /metrics lacks %s", series)
+		}
+	}
 
 	if out := s.stdout.String(); !strings.Contains(out, "/bank.v1.Bank/UploadTransfers") || !strings.Contains(out, "denied: not in the policy") {
 		t.Errorf("start-up listing lacks the denied method:\n%s", out)

@@ -194,6 +194,16 @@ func TestSmoke(t *testing.T) {
 			if a.status != http.StatusOK || !strings.Contains(a.body, "go_goroutines") {
 				t.Errorf("GET /metrics: %d, want 200 with Go metrics:\n%.300s", a.status, a.body)
 			}
+			for _, series := range []string{
+				`stepup_http_rejections_total{code="insufficient_user_authentication",route="POST /transfer"}`,
+				`stepup_http_rejections_total{code="none",route="GET /profile"}`,
+				`stepup_token_verifications_total{outcome="valid",reason="none"}`,
+				`stepup_jwks_fetches_total{issuer="` + iss.Issuer() + `",result="ok"}`,
+			} {
+				if !strings.Contains(a.body, series+" ") {
+					t.Errorf("GET /metrics lacks %s", series)
+				}
+			}
 
 			a = get(t, http.MethodGet, s.url+"/.well-known/oauth-protected-resource", "")
 			var doc struct {

@@ -19,6 +19,7 @@ import (
 	"github.com/stepupauth/stepup/grpcmw"
 	"github.com/stepupauth/stepup/httpmw"
 	"github.com/stepupauth/stepup/jwks"
+	"github.com/stepupauth/stepup/metrics"
 	"github.com/stepupauth/stepup/policy"
 	"github.com/stepupauth/stepup/stepuptest"
 	"github.com/stepupauth/stepup/verify"
@@ -76,8 +77,11 @@ type App struct {
 	// Verifier checks tokens against Policy.VerifyConfig and the keys.
 	Verifier *verify.Verifier
 	// Registry is the Prometheus registry /metrics serves: Go and process
-	// collectors; the place for the stepup metrics collectors.
+	// collectors and the stepup collectors of Metrics.
 	Registry *prometheus.Registry
+	// Metrics feeds Registry from the key source, the verifier, the guard
+	// and the interceptors.
+	Metrics *metrics.Metrics
 	// Dev is the in-process issuer with -dev, nil otherwise.
 	Dev *stepuptest.Issuer
 	// Log receives the refusals (with their internal causes, which never
@@ -121,17 +125,23 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (_ *App, err error) {
 	if a.Registry, err = NewRegistry(); err != nil {
 		return nil, err
 	}
+	if a.Metrics, err = metrics.New(a.Registry, metrics.WithLogger(log)); err != nil {
+		return nil, err
+	}
+	observe := jwks.WithObserver(a.Metrics.JWKSObserver(eff.Issuer))
 	if eff.JWKSURI != "" {
-		if a.keys, err = jwks.NewRemote(eff.JWKSURI); err != nil {
+		if a.keys, err = jwks.NewRemote(eff.JWKSURI, observe); err != nil {
 			return nil, err
 		}
 		if err = a.keys.Refresh(ctx); err != nil {
 			return nil, fmt.Errorf("fetching %s: %w", eff.JWKSURI, err)
 		}
-	} else if a.keys, err = jwks.Discover(ctx, eff.Issuer); err != nil {
+	} else if a.keys, err = jwks.Discover(ctx, eff.Issuer, observe); err != nil {
 		return nil, fmt.Errorf("discovering the keys of %s: %w", eff.Issuer, err)
 	}
-	if a.Verifier, err = verify.New(a.keys, eff.VerifyConfig()); err != nil {
+	cfg := eff.VerifyConfig()
+	cfg.Observer = a.Metrics.VerifyObserver()
+	if a.Verifier, err = verify.New(a.keys, cfg); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -168,9 +178,9 @@ func (a *App) MetricsHandler() http.Handler {
 }
 
 // GuardOptions are the httpmw options the policy and flags ask for: realm,
-// resource_metadata and an error hook that logs every refusal.
+// resource_metadata, the metrics and an error hook that logs every refusal.
 func (a *App) GuardOptions() []httpmw.Option {
-	var opts []httpmw.Option
+	opts := []httpmw.Option{a.Metrics.HTTPOption()}
 	if a.realm != "" {
 		opts = append(opts, httpmw.WithRealm(a.realm))
 	}
@@ -182,9 +192,10 @@ func (a *App) GuardOptions() []httpmw.Option {
 	}))
 }
 
-// GRPCOptions are the grpcmw counterpart of GuardOptions.
-func (a *App) GRPCOptions() []grpcmw.Option {
-	var opts []grpcmw.Option
+// GRPCOptions are the grpcmw counterpart of GuardOptions, for the method
+// table the interceptors enforce (it names the metrics' method labels).
+func (a *App) GRPCOptions(methods *grpcmw.Methods) []grpcmw.Option {
+	opts := []grpcmw.Option{a.Metrics.GRPCOption(methods)}
 	if a.realm != "" {
 		opts = append(opts, grpcmw.WithRealm(a.realm))
 	}
