@@ -1,0 +1,23 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+// TestRunSmall runs every scenario with tiny bounds and checks the output
+// lines cmd/report reads.
+func TestRunSmall(t *testing.T) {
+	var out bytes.Buffer
+	args := []string{"-duration", "2s", "-workers", "2", "-max", "50", "-distinct", "20", "-alg", "EdDSA", "-rounds", "1"}
+	if err := run(context.Background(), args, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"load public requests=50 errors=0", "load protected_reused_token requests=50 errors=0", "load protected_distinct_tokens requests=20 errors=0"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("got output\n%s\nwant a line starting %q", out.String(), want)
+		}
+	}
+}
