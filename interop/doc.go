@@ -1,0 +1,40 @@
+// Package interop is stepup's interoperability suite: its tests run the
+// library and the example servers against software nobody on the stepup
+// team wrote, all on 127.0.0.1.
+//
+//   - A certified OpenID Provider, panva's oidc-provider (provider.mjs, run
+//     with Node), issuing RFC 9068 JWT access tokens for the API through
+//     resource indicators (RFC 8707), with acr, amr and auth_time of the login
+//     copied into them, client credentials, and authorization code with PKCE
+//     (RFC 7636). A login driver in the script completes logins at the level
+//     a test asks for; the test is the browser.
+//   - Clients: golang.org/x/oauth2 (authorization code with PKCE, its
+//     transport, client credentials), grpc-go with grpcmw's client
+//     interceptor, grpcurl built from its pinned release, and an @grpc/grpc-js
+//     client (grpc-client.mjs).
+//   - Servers: examples/httpapi and examples/grpcapi, built from this checkout
+//     with the race detector and run as subprocesses with a policy file
+//     naming the provider as issuer.
+//
+// The scenarios: discovery and code-flow tokens verified by the library
+// directly; client credentials tokens; the provider's ID token presented as
+// an access token; the RFC 9470 step-up loop over HTTP, grpc-go, grpcurl and
+// grpc-js; a stale login and its max_age challenge; a signing-key rotation.
+// See README.md for how to run the suite.
+//
+// The module is separate from github.com/stepupauth/stepup so that its
+// dependencies (golang.org/x/oauth2) never enter the library's go.mod; it
+// has no non-test code besides this comment.
+//
+// Standards exercised:
+//   - RFC 9470 OAuth 2.0 Step Up Authentication Challenge Protocol:
+//     https://www.rfc-editor.org/rfc/rfc9470
+//   - RFC 9068 JWT Profile for OAuth 2.0 Access Tokens:
+//     https://www.rfc-editor.org/rfc/rfc9068
+//   - RFC 8707 Resource Indicators for OAuth 2.0:
+//     https://www.rfc-editor.org/rfc/rfc8707
+//   - RFC 7636 Proof Key for Code Exchange: https://www.rfc-editor.org/rfc/rfc7636
+//   - RFC 6750 Bearer Token Usage: https://www.rfc-editor.org/rfc/rfc6750
+//   - OpenID Connect Core 1.0 and Discovery 1.0:
+//     https://openid.net/specs/openid-connect-core-1_0.html
+package interop
