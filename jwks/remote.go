@@ -25,9 +25,12 @@ import (
 //     background and is served from the current set without waiting.
 //   - A refresh replaces the whole set: a key removed at the issuer is no
 //     longer returned. A key left unchanged keeps its *Key pointer.
-//   - An unknown kid joins the in-flight fetch, or starts one unless a
-//     fetch started less than the cooldown ago; during the cooldown misses
-//     fail fast with ErrUnknownKey. Kids still unknown after a successful
+//   - An unknown kid joins the in-flight fetch, or starts one unless
+//     another unknown kid started one less than the cooldown ago; during
+//     the cooldown misses fail fast with ErrUnknownKey. Only fetches started
+//     by unknown kids count: a key the issuer starts signing with just after
+//     the start-up fetch or a scheduled refresh is found at once, while a
+//     flood of made-up kids still causes at most one fetch per cooldown. Kids still unknown after a successful
 //     refresh go to a bounded negative cache and fail fast until the next
 //     successful fetch. An empty kid never triggers a fetch.
 //   - A failed fetch keeps the last good set, which is served until the
@@ -44,6 +47,7 @@ type Remote struct {
 	mu            sync.Mutex
 	inflight      *fetchCall
 	lastAttempt   time.Time // clock time the last fetch started
+	lastMiss      time.Time // clock time the last fetch for an unknown kid started
 	lastErr       error
 	staleReported bool
 	closed        bool
@@ -167,11 +171,12 @@ func (r *Remote) miss(ctx context.Context, kid string, s *snapshot, now time.Tim
 	}
 	c := r.inflight
 	if c == nil {
-		if now.Sub(r.lastAttempt) < r.o.cooldown {
+		if now.Sub(r.lastMiss) < r.o.cooldown {
 			r.mu.Unlock()
 			return nil, ErrUnknownKey
 		}
 		c = r.startLocked(now)
+		r.lastMiss = now
 	}
 	r.mu.Unlock()
 
