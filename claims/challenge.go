@@ -58,10 +58,19 @@ var standardParams = [...]string{"realm", "error", "error_description", "scope",
 //     and so are scope and acr values left empty. Extra values are
 //     rendered even when empty ("").
 //   - The scheme and Extra names keep only token characters (tchar); an
-//     Extra name left empty, or equal (case-insensitively) to a typed
-//     parameter or an earlier Extra name, is dropped, since a name may
-//     appear only once per challenge. An Extra with one Param of empty
-//     Name and no other parameters renders as a token68 credential.
+//     Extra name left empty, or equal (case-insensitively) to an earlier
+//     Extra name, is dropped, since a name may appear only once per
+//     challenge. An Extra with one Param of empty Name and no other
+//     parameters renders as a token68 credential.
+//   - An Extra name equal (case-insensitively) to a typed parameter moves
+//     that parameter to its place among Extra: it is rendered there, in
+//     lower case, with the typed field's value when the field is set and
+//     with the Param's Value, even empty, otherwise. A provider-specific
+//     challenge fixes its own order this way; Entra ID's claims challenge
+//     is Extra realm "", authorization_uri, error (the typed Error) and
+//     claims, rendered as
+//     Bearer realm="", authorization_uri="…", error="insufficient_claims", claims="…".
+//     Without such names, the order above is unchanged.
 func (c Challenge) String() string {
 	var b strings.Builder
 	scheme := keepTchar(c.Scheme)
@@ -86,31 +95,64 @@ func (c Challenge) String() string {
 		b.WriteString(v)
 		b.WriteByte('"')
 	}
-	if v := quoteContent(c.Realm, false); v != "" {
-		quoted("realm", v)
-	}
-	if v := keep6750(string(c.Error), false); v != "" {
-		quoted("error", v)
-	}
-	if v := keep6750(c.Description, false); v != "" {
-		quoted("error_description", v)
-	}
-	if v := joinValues(c.Scope, func(s string) string { return keep6750(s, true) }); v != "" {
-		quoted("scope", v)
-	}
-	if v := joinValues(c.ACRValues, func(s string) string { return quoteContent(s, true) }); v != "" {
-		quoted("acr_values", v)
-	}
-	if c.MaxAge != 0 {
-		param("max_age")
-		secs := int64(0)
-		if c.MaxAge > 0 {
-			secs = int64(c.MaxAge / time.Second)
+	// placed: the typed parameters Extra moves to its own position.
+	var placed uint8
+	for _, p := range c.Extra {
+		if i := standardIndex(strings.ToLower(keepTchar(p.Name))); i >= 0 {
+			placed |= 1 << i
 		}
-		b.WriteString(strconv.FormatInt(secs, 10))
 	}
-	if v := quoteContent(c.ResourceMetadata, false); v != "" {
-		quoted("resource_metadata", v)
+	// typed renders the typed parameter i when it is set, reporting
+	// whether it did.
+	typed := func(i int) bool {
+		switch standardParams[i] {
+		case "realm":
+			if v := quoteContent(c.Realm, false); v != "" {
+				quoted("realm", v)
+				return true
+			}
+		case "error":
+			if v := keep6750(string(c.Error), false); v != "" {
+				quoted("error", v)
+				return true
+			}
+		case "error_description":
+			if v := keep6750(c.Description, false); v != "" {
+				quoted("error_description", v)
+				return true
+			}
+		case "scope":
+			if v := joinValues(c.Scope, func(s string) string { return keep6750(s, true) }); v != "" {
+				quoted("scope", v)
+				return true
+			}
+		case "acr_values":
+			if v := joinValues(c.ACRValues, func(s string) string { return quoteContent(s, true) }); v != "" {
+				quoted("acr_values", v)
+				return true
+			}
+		case "max_age":
+			if c.MaxAge != 0 {
+				param("max_age")
+				secs := int64(0)
+				if c.MaxAge > 0 {
+					secs = int64(c.MaxAge / time.Second)
+				}
+				b.WriteString(strconv.FormatInt(secs, 10))
+				return true
+			}
+		case "resource_metadata":
+			if v := quoteContent(c.ResourceMetadata, false); v != "" {
+				quoted("resource_metadata", v)
+				return true
+			}
+		}
+		return false
+	}
+	for i := range standardParams {
+		if placed&(1<<i) == 0 {
+			typed(i)
+		}
 	}
 	if len(c.Extra) == 1 && c.Extra[0].Name == "" && n == 0 {
 		if t := keepToken68(c.Extra[0].Value); t != "" {
@@ -122,22 +164,29 @@ func (c Challenge) String() string {
 	var seen []string
 	for _, p := range c.Extra {
 		name := strings.ToLower(keepTchar(p.Name))
-		if name == "" || isStandardParam(name) || contains(seen, name) {
+		if name == "" || contains(seen, name) {
 			continue
 		}
 		seen = append(seen, name)
+		if i := standardIndex(name); i >= 0 {
+			if !typed(i) {
+				quoted(name, quoteContent(p.Value, false))
+			}
+			continue
+		}
 		quoted(keepTchar(p.Name), quoteContent(p.Value, false))
 	}
 	return b.String()
 }
 
-func isStandardParam(lower string) bool {
-	for _, s := range standardParams {
+// standardIndex returns the index of lower in standardParams, or -1.
+func standardIndex(lower string) int {
+	for i, s := range standardParams {
 		if s == lower {
-			return true
+			return i
 		}
 	}
-	return false
+	return -1
 }
 
 func contains(list []string, s string) bool {
@@ -252,8 +301,10 @@ func isToken68Char(c byte) bool {
 }
 
 // Err returns the typed error the challenge stands for, as a client sees
-// it: Code, Description, Scope, ACRValues and MaxAge copied. A challenge
-// without an error parameter gives Code "" (no token was accepted).
+// it: Code, Description, Scope, ACRValues, MaxAge and Extra copied (Extra
+// holds, for example, the claims request of an Entra ID insufficient_claims
+// challenge). A challenge without an error parameter gives Code "" (no
+// token was accepted).
 func (c Challenge) Err() *Error {
 	return &Error{
 		Code:        c.Error,
@@ -261,5 +312,13 @@ func (c Challenge) Err() *Error {
 		ACRValues:   cloneStrings(c.ACRValues),
 		MaxAge:      c.MaxAge,
 		Scope:       cloneStrings(c.Scope),
+		Extra:       cloneParams(c.Extra),
 	}
+}
+
+func cloneParams(p []Param) []Param {
+	if len(p) == 0 {
+		return nil
+	}
+	return append([]Param(nil), p...)
 }

@@ -172,7 +172,18 @@ func TestChallengeSanitize(t *testing.T) {
 		{"negative max_age is 0", claims.Challenge{MaxAge: -time.Second}, "Bearer max_age=0"},
 		{"sub-second max_age is 0", claims.Challenge{MaxAge: time.Millisecond}, "Bearer max_age=0"},
 		{"max_age truncated", claims.Challenge{MaxAge: 1999 * time.Millisecond}, "Bearer max_age=1"},
-		{"extra duplicates and standard names dropped", claims.Challenge{Realm: "r", Extra: []claims.Param{
+		{"entra claims challenge order", claims.Challenge{Error: claims.CodeInsufficientClaims, Extra: []claims.Param{
+			{Name: "realm"}, {Name: "authorization_uri", Value: "https://login.microsoftonline.com/common/oauth2/authorize"},
+			{Name: "error"}, {Name: "claims", Value: "eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEifX19"}}},
+			`Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEifX19"`},
+		{"placed realm takes the typed value", claims.Challenge{Realm: "api", Error: claims.CodeInvalidToken, ResourceMetadata: "https://r/m",
+			Extra: []claims.Param{{Name: "x", Value: "1"}, {Name: "REALM", Value: "ignored"}}},
+			`Bearer error="invalid_token", resource_metadata="https://r/m", x="1", realm="api"`},
+		{"placed max_age stays a token", claims.Challenge{MaxAge: 300 * time.Second, Extra: []claims.Param{{Name: "max_age", Value: "9"}, {Name: "x", Value: "1"}}},
+			`Bearer max_age=300, x="1"`},
+		{"placed parameter without typed value", claims.Challenge{Extra: []claims.Param{{Name: "scope", Value: "a b"}, {Name: "error"}}},
+			`Bearer scope="a b", error=""`},
+		{"extra duplicates dropped, standard names placed", claims.Challenge{Realm: "r", Extra: []claims.Param{
 			{Name: "Realm", Value: "x"}, {Name: "a", Value: "1"}, {Name: "A", Value: "2"}, {Name: "", Value: "t"}, {Name: "b c", Value: "3"}}},
 			`Bearer realm="r", a="1", bc="3"`},
 		{"extra empty value", claims.Challenge{Extra: []claims.Param{{Name: "x", Value: ""}}}, `Bearer x=""`},

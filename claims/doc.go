@@ -30,6 +30,12 @@
 // the verification keys is ErrUnavailable instead (503, never the client's
 // fault).
 //
+// Codes are the registered OAuth ones, with one documented,
+// provider-specific exception: CodeInsufficientClaims, Microsoft Entra ID's
+// claims challenge, which package idp builds (Error.Extra carries its
+// authorization_uri and claims, and Challenge.String renders them in
+// Microsoft's order).
+//
 // # Choices
 //
 //   - acr "at least" (ACRMin over ACRLevels) asks, in acr_values, for ACRMin

@@ -19,6 +19,16 @@ const (
 	CodeInsufficientUserAuthentication Code = "insufficient_user_authentication"
 )
 
+// CodeInsufficientClaims is Microsoft Entra ID's error code for a claims
+// challenge: the token lacks claims (for step-up, a Conditional Access
+// authentication context in acrs) and the client must request a new one
+// with the claims request the challenge carries. It is not a registered
+// OAuth error code; the library sends it only as the documented,
+// provider-specific exception an Entra ID profile asks for (see
+// https://learn.microsoft.com/entra/identity-platform/claims-challenge).
+// HTTP answers it 401, gRPC Unauthenticated.
+const CodeInsufficientClaims Code = "insufficient_claims"
+
 // ErrUnavailable reports that the keys needed to verify a token cannot be had
 // (the issuer is down beyond the staleness bound). It is never the client's
 // fault: middleware answers 503 / Unavailable, never invalid_token. Test for
@@ -40,7 +50,12 @@ type Error struct {
 	// max_age=0.
 	MaxAge time.Duration
 	Scope  []string // scope needed (RFC 6750 §3)
-	Err    error
+	// Extra holds provider-specific auth-params of the challenge, such as
+	// Entra ID's authorization_uri and claims; Challenge copies them to
+	// Challenge.Extra, whose documentation says how they render. Values
+	// are client-visible: never put a cause there.
+	Extra []Param
+	Err   error
 }
 
 // Fixed client-safe descriptions. They use only the characters RFC 6750 §3
@@ -122,6 +137,7 @@ func (e *Error) Challenge() Challenge {
 		Scope:       cloneStrings(e.Scope),
 		ACRValues:   cloneStrings(e.ACRValues),
 		MaxAge:      e.MaxAge,
+		Extra:       cloneParams(e.Extra),
 	}
 }
 

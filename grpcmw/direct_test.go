@@ -19,7 +19,7 @@ func TestUnaryDirect(t *testing.T) {
 	is := newIssuer(t, "k1")
 	v := newVerifier(t, is)
 	custom := claims.Requirement{Check: func(*claims.Claims) *claims.Error {
-		return &claims.Error{Code: "insufficient_claims", Description: "Claims are missing"}
+		return &claims.Error{Code: "insufficient_funds", Description: "Funds are missing"}
 	}}
 	m, err := grpcmw.NewMethods(
 		grpcmw.Rule{Method: methodUnary, Requirement: transfer},
@@ -44,7 +44,7 @@ func TestUnaryDirect(t *testing.T) {
 		{"bearer with two tokens", methodUnary, []string{"Bearer a b"}, codes.InvalidArgument, "", 1},
 		{"two authorization values", methodUnary, []string{"Bearer a", "Basic b"}, codes.InvalidArgument, "", 1},
 		{"not a JWT", methodUnary, []string{"Bearer abc"}, codes.Unauthenticated, "", 1},
-		{"code of a custom check", methodCacheable, []string{"Bearer " + tok}, codes.PermissionDenied, `Bearer error="insufficient_claims", error_description="Claims are missing"`, 0},
+		{"code of a custom check", methodCacheable, []string{"Bearer " + tok}, codes.PermissionDenied, `Bearer error="insufficient_funds", error_description="Funds are missing"`, 0},
 		{"unlisted", methodEmpty, []string{"Bearer " + tok}, codes.PermissionDenied, "grpcmw: method not allowed", 0},
 	}
 	for _, tt := range tests {

@@ -43,8 +43,14 @@
 //	bad token                      Unauthenticated   INVALID_TOKEN
 //	acr / amr / auth_time short    Unauthenticated   INSUFFICIENT_USER_AUTHENTICATION
 //	scope short                    PermissionDenied  INSUFFICIENT_SCOPE
+//	Entra ID claims challenge      Unauthenticated   INSUFFICIENT_CLAIMS (metadata claims, authorizationUri)
 //	keys unavailable               Unavailable       (no challenge: an outage is not the client's fault)
 //	method not in the table        PermissionDenied  (no challenge)
+//
+// The Entra ID claims challenge (idp.Profile.AuthContext) uses Microsoft's
+// unregistered insufficient_claims code; it is sent only to clients that
+// declared the cp1 capability, and ErrorFromStatus returns it with the
+// claims and authorization_uri in claims.Error.Extra.
 //
 // A refusal with a challenge carries it three ways:
 //

@@ -32,6 +32,11 @@ const (
 	ReasonInvalidToken                   = "INVALID_TOKEN"
 	ReasonInsufficientUserAuthentication = "INSUFFICIENT_USER_AUTHENTICATION"
 	ReasonInsufficientScope              = "INSUFFICIENT_SCOPE"
+	// ReasonInsufficientClaims goes with Microsoft Entra ID's
+	// insufficient_claims claims challenge (claims.CodeInsufficientClaims,
+	// not a registered OAuth code): the status is Unauthenticated and the
+	// metadata carries claims and authorizationUri.
+	ReasonInsufficientClaims = "INSUFFICIENT_CLAIMS"
 )
 
 // ErrorInfo metadata keys. Values: acr_values and scope space-separated,
@@ -41,6 +46,11 @@ const (
 	MetadataACRValues = "acrValues"
 	MetadataMaxAge    = "maxAge"
 	MetadataScope     = "scope"
+	// MetadataClaims and MetadataAuthorizationURI carry the claims
+	// (base64 claims request) and authorization_uri of an Entra ID claims
+	// challenge, reason ReasonInsufficientClaims.
+	MetadataClaims           = "claims"
+	MetadataAuthorizationURI = "authorizationUri"
 )
 
 // Fixed status messages of the answers without a challenge.
@@ -55,6 +65,7 @@ var reasons = map[claims.Code]string{
 	claims.CodeInvalidToken:                   ReasonInvalidToken,
 	claims.CodeInsufficientUserAuthentication: ReasonInsufficientUserAuthentication,
 	claims.CodeInsufficientScope:              ReasonInsufficientScope,
+	claims.CodeInsufficientClaims:             ReasonInsufficientClaims,
 }
 
 var codesByReason = map[string]claims.Code{
@@ -62,12 +73,20 @@ var codesByReason = map[string]claims.Code{
 	ReasonInvalidToken:                   claims.CodeInvalidToken,
 	ReasonInsufficientUserAuthentication: claims.CodeInsufficientUserAuthentication,
 	ReasonInsufficientScope:              claims.CodeInsufficientScope,
+	ReasonInsufficientClaims:             claims.CodeInsufficientClaims,
+}
+
+// extraMetadata maps the challenge parameters of an Entra ID claims
+// challenge to their ErrorInfo metadata keys.
+var extraMetadata = map[string]string{
+	"claims":            MetadataClaims,
+	"authorization_uri": MetadataAuthorizationURI,
 }
 
 // grpcCode maps an OAuth error code to the gRPC code of DESIGN §2.
 func grpcCode(c claims.Code) codes.Code {
 	switch c {
-	case "", claims.CodeInvalidToken, claims.CodeInsufficientUserAuthentication:
+	case "", claims.CodeInvalidToken, claims.CodeInsufficientUserAuthentication, claims.CodeInsufficientClaims:
 		return codes.Unauthenticated
 	case claims.CodeInvalidRequest:
 		return codes.InvalidArgument
@@ -120,6 +139,13 @@ func errorInfo(reason string, ch claims.Challenge) *errdetails.ErrorInfo {
 	}
 	if len(ch.Scope) > 0 {
 		md[MetadataScope] = strings.Join(ch.Scope, " ")
+	}
+	if reason == ReasonInsufficientClaims {
+		for _, p := range ch.Extra {
+			if key, ok := extraMetadata[strings.ToLower(p.Name)]; ok {
+				md[key] = p.Value
+			}
+		}
 	}
 	return &errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain, Metadata: md}
 }
@@ -186,6 +212,13 @@ func ErrorFromStatus(st *status.Status, md metadata.MD) *claims.Error {
 		}
 		if len(ce.Scope) == 0 {
 			ce.Scope = nil
+		}
+		if code == claims.CodeInsufficientClaims {
+			for _, name := range []string{"authorization_uri", "claims"} {
+				if v, ok := m[extraMetadata[name]]; ok {
+					ce.Extra = append(ce.Extra, claims.Param{Name: name, Value: v})
+				}
+			}
 		}
 		return ce
 	}

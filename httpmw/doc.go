@@ -30,6 +30,7 @@
 //	bad token                                     401  error="invalid_token"
 //	acr / amr / auth_time short                   401  error="insufficient_user_authentication", acr_values="…", max_age=N
 //	scope short                                   403  error="insufficient_scope", scope="…"
+//	Entra ID auth context short, cp1 client       401  realm="", authorization_uri="…", error="insufficient_claims", claims="…"
 //	keys unavailable (claims.ErrUnavailable)      503  no challenge; Retry-After
 //	server fault (a RequireFunc chooser's error)  500  no challenge
 //

@@ -28,6 +28,7 @@
 //	claim_names: {acr: acr, amr: amr, auth_time: auth_time}
 //	resource_metadata: https://api.example.com/.well-known/oauth-protected-resource
 //	acr_levels: [urn:example:loa:1, urn:example:loa:2]   # lowest first, no repeats
+//	profile: {provider: okta, domain: example.okta.com}  # optional, see Profiles
 //	rules:                                  # required, at least one
 //	  - http: "GET /public"                 # net/http ServeMux pattern
 //	    public: true                        # no token; no requirement fields allowed
@@ -41,11 +42,13 @@
 //	    amr_all: [hwk]                      # amr_any: at least one of
 //	    acr_values: [urn:example:loa:2]     # asked for when amr_all / amr_any fails
 //	    scopes: [admin]                     # all of
+//	  - http: "POST /invoices/{id}/approve"
+//	    auth_context: [c1]                  # Entra ID profile only: acrs holds one of these
 //
 // Rules map to claims.Requirement fields one to one: acr to ACR, acr_min to
 // ACRMin (with ACRLevels copied from acr_levels), amr_all to AMRAll, amr_any
 // to AMRAny, acr_values to AMRACRValues, max_age to MaxAge, scopes to
-// Scopes. A rule with none of them accepts any valid token. Because amr
+// Scopes, auth_context to Check (see Profiles). A rule with none of them accepts any valid token. Because amr
 // cannot be requested in a challenge, acr_values only exists for amr_all
 // and amr_any and is an error without them (RFC 9470 §3). Lists must not be
 // empty (leave the field out instead) nor repeat a value; acr, amr and
@@ -58,8 +61,26 @@
 // method and a /pkg.Service/* wildcard of the same service may coexist; the
 // method table decides which wins.
 //
-// The field name profile is reserved for identity-provider profiles and is
-// rejected by this version.
+// # Profiles
+//
+// profile names an identity provider (package idp) and its parameters, so
+// that the file need not spell out what that provider needs:
+//
+//	profile: {provider: auth0, domain: example.us.auth0.com, namespace: "https://example.com/", rfc9068: false}
+//	profile: {provider: okta, domain: example.okta.com, authorization_server: default}
+//	profile: {provider: entra, tenant_id: 11111111-2222-3333-4444-555555555555, tenants: [...], authority: "https://login.microsoftonline.us"}
+//	profile: {provider: keycloak, base_url: "https://sso.example.com", realm: bank, levels: ["0", "1", "2"]}
+//
+// domain (auth0, okta), tenant_id (entra; a GUID, or organizations / common
+// for any tenant), base_url and realm (keycloak) are required; the rest is
+// optional. Unknown parameters are errors. With a profile, issuer may be
+// left out; issuer, jwks_uri, token_types, claim_names and acr_levels take
+// the profile's values unless the file sets them, and the file's values
+// win. The profile's required claims and values, and its other issuers
+// (Entra ID allowlist) or issuer template (Entra ID any tenant), go into
+// VerifyConfig. A rule's auth_context (c1..c99) needs the entra profile
+// and becomes the Requirement's Check (idp.Profile.AuthContext): the Entra
+// ID claims challenge for clients that declared cp1.
 //
 // # Errors
 //

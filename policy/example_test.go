@@ -68,7 +68,7 @@ func ExampleLoad() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(p.Issuer, p.TokenTypes)
+	fmt.Println(p.Profile.Provider, p.Issuer, p.TokenTypes)
 	for _, r := range p.Rules {
 		if r.Requirement.ACRMin != "" {
 			fmt.Printf("rules[%d] line %d: http %q grpc %q: acr at least %q of %q\n",
@@ -76,8 +76,8 @@ func ExampleLoad() {
 		}
 	}
 	// Output:
-	// https://sso.example.com/realms/bank [JWT]
-	// rules[1] line 31: http "GET /accounts" grpc "": acr at least "1" of ["0" "1" "2"]
-	// rules[2] line 35: http "POST /payments" grpc "/bank.v1.Payments/Create": acr at least "2" of ["0" "1" "2"]
-	// rules[3] line 41: http "" grpc "/bank.v1.Admin/*": acr at least "2" of ["0" "1" "2"]
+	// keycloak https://sso.example.com/realms/bank [JWT]
+	// rules[1] line 36: http "GET /accounts" grpc "": acr at least "1" of ["0" "1" "2"]
+	// rules[2] line 40: http "POST /payments" grpc "/bank.v1.Payments/Create": acr at least "2" of ["0" "1" "2"]
+	// rules[3] line 46: http "" grpc "/bank.v1.Admin/*": acr at least "2" of ["0" "1" "2"]
 }

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/idp"
 	"github.com/stepupauth/stepup/verify"
 )
 
@@ -39,7 +40,7 @@ const (
 // A Policy is plain data. Once Load or Parse returned it, it is safe for
 // concurrent reads; treat it and the slices it holds as read-only.
 type Policy struct {
-	Issuer   string // issuer: exact match with the token's iss
+	Issuer   string // issuer: exact match with the token's iss; the profile's first issuer when the file has none
 	Audience string // audience: must be in the token's aud
 	// JWKSURI is jwks_uri, the key set's URL; empty means "discover it from
 	// Issuer" (OpenID Connect Discovery, RFC 8414 fallback).
@@ -63,6 +64,12 @@ type Policy struct {
 	// ACRLevels orders acr values from the lowest to the highest, for
 	// acr_min rules.
 	ACRLevels []string
+	// Profile is the identity-provider profile the file names (the
+	// profile field), nil when it names none. Parse has already copied
+	// into the fields above what the file left out: Issuer (the profile's
+	// first exact issuer), JWKSURI (when discovery cannot find the keys),
+	// TokenTypes, ClaimNames and ACRLevels. VerifyConfig adds the rest.
+	Profile *idp.Profile
 	// Rules in file order.
 	Rules []Rule
 }
@@ -87,9 +94,14 @@ type Rule struct {
 
 	// Requirement is what a token must satisfy, exactly the value code
 	// would build: ACR, ACRMin (with ACRLevels copied from the policy),
-	// AMRAll, AMRAny, AMRACRValues (from acr_values), MaxAge and Scopes.
-	// AnyOf and Check have no file syntax and are left empty.
+	// AMRAll, AMRAny, AMRACRValues (from acr_values), MaxAge and Scopes;
+	// Check is the Entra ID authentication context check of auth_context
+	// (idp.Profile.AuthContext). AnyOf has no file syntax and is left
+	// empty.
 	Requirement claims.Requirement
+	// AuthContext lists the rule's Entra ID authentication contexts
+	// (auth_context), which Requirement.Check enforces; nil without.
+	AuthContext []string
 }
 
 // Load reads and parses the policy file at path. The extension chooses the
@@ -189,8 +201,15 @@ func Parse(data []byte, format Format) (*Policy, error) {
 // Audience, Algorithms, TokenTypes, Leeway and ClaimNames. Fields the file
 // left out stay zero so that verify.New applies its defaults; MaxTokenSize
 // and Now are the caller's to set.
+//
+// With a profile, it also sets what the profile requires of every token
+// (RequiredClaims, RequiredValues, InsecureAllowMissingType) and, while
+// Issuer is still the profile's own (or empty, for Entra ID's any-tenant
+// template), the profile's other issuers and issuer templates. A caller
+// that replaces Issuer after Load (a test issuer, say) gets exactly that
+// issuer.
 func (p *Policy) VerifyConfig() verify.Config {
-	return verify.Config{
+	cfg := verify.Config{
 		Issuer:     p.Issuer,
 		Audience:   p.Audience,
 		Algorithms: clone(p.Algorithms),
@@ -198,6 +217,19 @@ func (p *Policy) VerifyConfig() verify.Config {
 		Leeway:     p.Leeway,
 		ClaimNames: p.ClaimNames,
 	}
+	if p.Profile == nil {
+		return cfg
+	}
+	pc := p.Profile.Config(p.Audience)
+	cfg.RequiredClaims = pc.RequiredClaims
+	cfg.RequiredValues = pc.RequiredValues
+	cfg.InsecureAllowMissingType = pc.InsecureAllowMissingType
+	if p.Issuer == "" || p.Issuer == pc.Issuer {
+		cfg.Issuer = pc.Issuer
+		cfg.Issuers = pc.Issuers
+		cfg.IssuerTemplates = pc.IssuerTemplates
+	}
+	return cfg
 }
 
 // HTTPRules returns the rules that name an HTTP route, in file order.

@@ -320,8 +320,8 @@ func TestParseErrors(t *testing.T) {
 		// Top-level fields.
 		{"unknown field", policy.YAML, head + "issuers: x\n" + r, "policy: line 3: issuers: unknown field"},
 		{"duplicate field", policy.YAML, head + "audience: api2\n" + r, "policy: line 3: audience: duplicate field (first on line 2)"},
-		{"profile", policy.YAML, head + "profile: auth0\n" + r, "policy: line 3: profile: identity-provider profiles are not supported yet; spell out issuer, token_types and claim_names"},
-		{"no issuer", policy.YAML, "audience: api\n" + r, "policy: issuer: required"},
+		{"profile", policy.YAML, head + "profile: auth0\n" + r, "policy: line 3: profile: want a mapping such as {provider: auth0, domain: example.us.auth0.com}, got a string"},
+		{"no issuer", policy.YAML, "audience: api\n" + r, "policy: issuer: required (or a profile)"},
 		{"no audience", policy.YAML, "issuer: https://a/\n" + r, "policy: audience: required"},
 		{"no rules", policy.YAML, head, "policy: rules: required"},
 		{"issuer null", policy.YAML, "issuer:\naudience: api\n" + r, "policy: line 1: issuer: want a string, got null"},
@@ -367,7 +367,7 @@ func TestParseErrors(t *testing.T) {
 		// Rules.
 		{"rule not a mapping", policy.YAML, head + "rules:\n  - GET /a\n", "policy: line 4: rules[0]: want a mapping, got a string"},
 		{"rule unknown field", policy.YAML, head + "rules:\n  - http: GET /a\n    acrs: [c1]\n", `policy: line 5: rules[0] (http "GET /a"): acrs: unknown field`},
-		{"rule profile", policy.YAML, head + "rules:\n  - http: GET /a\n    profile: entra\n", `policy: line 5: rules[0] (http "GET /a"): profile: identity-provider profiles are set at the top level, and are not supported yet`},
+		{"rule profile", policy.YAML, head + "rules:\n  - http: GET /a\n    profile: entra\n", `policy: line 5: rules[0] (http "GET /a"): profile: identity-provider profiles are set at the top level`},
 		{"rule duplicate field", policy.YAML, head + "rules:\n  - http: GET /a\n    grpc: /S/M\n    http: GET /b\n", `policy: line 6: rules[0] (http "GET /b", grpc "/S/M"): http: duplicate field (first on line 4)`},
 		{"rule without route", policy.YAML, head + "rules:\n  - acr: [x]\n", "policy: line 4: rules[0]: needs http or grpc"},
 		{"rule empty", policy.JSON, `{"issuer": "https://a/", "audience": "api", "rules": [{}]}`, "policy: line 1: rules[0]: needs http or grpc"},

@@ -37,7 +37,7 @@ var tokenTypes = map[string]string{
 
 // requirementFields are the rule fields that make up a Requirement, in
 // schema order.
-var requirementFields = []string{"acr", "acr_min", "amr_all", "amr_any", "acr_values", "max_age", "scopes"}
+var requirementFields = []string{"acr", "acr_min", "amr_all", "amr_any", "acr_values", "max_age", "scopes", "auth_context"}
 
 // fileFields maps claims.Requirement fields to the rule fields that set
 // them.
@@ -120,7 +120,11 @@ func build(root *node) (*Policy, error) {
 			}
 			rules = v
 		case "profile":
-			err = errAt(k, "identity-provider profiles are not supported yet; spell out issuer, token_types and claim_names")
+			var field string
+			p.Profile, field, err = profileField(v)
+			if err != nil {
+				return nil, topError("profile"+field, v.line, err)
+			}
 		default:
 			err = errAt(k, "unknown field")
 		}
@@ -129,9 +133,16 @@ func build(root *node) (*Policy, error) {
 		}
 	}
 	for _, f := range []string{"issuer", "audience", "rules"} {
-		if _, ok := seen[f]; !ok {
-			return nil, &Error{Rule: -1, Field: f, Err: errors.New("required")}
+		if _, ok := seen[f]; !ok && (f != "issuer" || p.Profile == nil) {
+			msg := "required"
+			if f == "issuer" {
+				msg = "required (or a profile)"
+			}
+			return nil, &Error{Rule: -1, Field: f, Err: errors.New(msg)}
 		}
+	}
+	if p.Profile != nil {
+		applyProfile(p, seen)
 	}
 	httpIndex := map[string]int{}
 	grpcs := map[string]int{}
@@ -268,8 +279,17 @@ func rule(p *Policy, i int, rn *node) (Rule, error) {
 			req.MaxAge, err = maxAge(v)
 		case "scopes":
 			req.Scopes, err = valueList(v, true)
+		case "auth_context":
+			var ids []string
+			if ids, err = authContext(p, v); err == nil {
+				var ac claims.Requirement
+				if ac, err = p.Profile.AuthContext(ids...); err == nil {
+					req.Check = ac.Check
+					r.AuthContext = ids
+				}
+			}
 		case "profile":
-			err = errAt(k, "identity-provider profiles are set at the top level, and are not supported yet")
+			err = errAt(k, "identity-provider profiles are set at the top level")
 		default:
 			err = errAt(k, "unknown field")
 		}

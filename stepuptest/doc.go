@@ -21,6 +21,16 @@
 // trailing slash, "http://127.0.0.1:PORT"; WithIssuerPath("/") gives the
 // Auth0 form with the slash.
 //
+// # Provider shapes
+//
+// WithAuth0Shape, WithOktaShape, WithEntraShape and WithKeycloakShape make
+// the issuer and every token it mints (Mint and the token endpoint) look
+// like that provider's: issuer path, typ header, client and token-ID claim
+// names, scope layout, Entra ID's tid/ver/uti/acrs, Keycloak's payload typ
+// "Bearer". Pair them with the profiles of package idp (whose constructors
+// accept a loopback domain or base URL) to test an API against tokens shaped
+// as in production; Token.Claims and Token.Header still override anything.
+//
 // # Testing an API
 //
 // Point the API's verifier at Issuer() (or JWKSURL()), then mint the tokens

@@ -16,9 +16,11 @@ import (
 // Token describes an access token to mint. The zero Token mints a valid
 // RFC 9068 access token from this issuer: header {"alg", "kid", "typ":
 // "at+jwt"}, claims iss, sub, aud, client_id, iat, exp (iat plus the TTL),
-// jti (random). Each non-zero field replaces a default or adds a claim;
-// Claims and Header then override anything, for tokens no honest issuer
-// would mint.
+// jti (random). Each non-zero field replaces a default or adds a claim; an
+// issuer made with a provider shape (WithAuth0Shape, WithOktaShape,
+// WithEntraShape, WithKeycloakShape) then lays the token out as that
+// provider does; Claims and Header override anything, for tokens no honest
+// issuer would mint.
 type Token struct {
 	Subject   string    // sub; default DefaultSubject
 	Audience  []string  // aud; default the issuer's audience. One value is a JSON string, several an array.
@@ -31,6 +33,7 @@ type Token struct {
 	Expiry    time.Time // exp; default IssuedAt plus the token TTL
 	NotBefore time.Time // nbf; omitted when zero
 	JTI       string    // jti; default 16 random bytes, base64url
+	ACRS      []string  // acrs (Entra ID authentication contexts); omitted when empty
 
 	// Claims adds or replaces claims after the fields above are applied,
 	// namespaced ones included ("https://example.com/acr"). A nil value
@@ -116,15 +119,20 @@ func (iss *Issuer) Mint(t Token) (string, error) {
 	if !t.NotBefore.IsZero() {
 		c["nbf"] = t.NotBefore.Unix()
 	}
+	if len(t.ACRS) > 0 {
+		c["acrs"] = append([]string(nil), t.ACRS...)
+	}
+	hdr := map[string]any{"alg": alg, "typ": "at+jwt"}
+	if kid != "" {
+		hdr["kid"] = kid
+	}
+	if iss.cfg.shape != nil {
+		iss.cfg.shape(c, hdr)
+	}
 	override(c, t.Claims)
 	payload, err := json.Marshal(c)
 	if err != nil {
 		return "", fmt.Errorf("stepuptest: marshal claims: %w", err)
-	}
-
-	hdr := map[string]any{"alg": alg, "typ": "at+jwt"}
-	if kid != "" {
-		hdr["kid"] = kid
 	}
 	override(hdr, t.Header)
 	return sign(alg, key, hdr, payload)

@@ -68,6 +68,7 @@ type config struct {
 	metadata      map[string]any
 	noOIDC        bool
 	loginHook     func(*Token)
+	shape         shape
 	customACRs    bool
 	errs          []error
 	defaultACRSet bool

@@ -33,7 +33,9 @@
 //     token ever causes a request. Other members (x5t, cty, ...) are ignored.
 //   - The claim set is parsed (claims.Parse) and its iss, still
 //     unverified, must be a configured issuer before any key lookup: an
-//     unknown issuer never causes a fetch. The key is then the kid's key in
+//     unknown issuer never causes a fetch. Config.IssuerTemplates accept
+//     issuers of a pattern bound to a claim of the token itself (Entra
+//     ID's multi-tenant https://login.microsoftonline.com/{tid}/v2.0). The key is then the kid's key in
 //     that issuer's own set (jwks.Source).
 //   - Key binding (RFC 8725 §3.1): the header alg must equal the JWK's alg
 //     when it has one, and fit the key type: RSA (at least 2048 bits) for
@@ -46,7 +48,8 @@
 //   - Registered claims: aud contains Config.Audience; exp required and now
 //     before exp + leeway; nbf and iat, when present, not after now +
 //     leeway; the RFC 9068 required claims (iss exp aud sub client_id iat
-//     jti by default, Config.RequiredClaims).
+//     jti by default, Config.RequiredClaims), and the exact string values
+//     of Config.RequiredValues (Keycloak's payload typ "Bearer").
 //
 // An OpenID Connect ID token presented as an access token is refused by
 // explicit typing (its typ is "JWT" or absent) and, when "JWT" is accepted

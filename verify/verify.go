@@ -29,7 +29,7 @@ var defaultRequiredClaims = []string{"iss", "exp", "aud", "sub", "client_id", "i
 // it once and copies it; later changes to the value have no effect.
 type Config struct {
 	// Issuer is the accepted iss, compared exactly (byte for byte). At
-	// least one of Issuer and Issuers is required.
+	// least one of Issuer, Issuers and IssuerTemplates is required.
 	Issuer string
 	// Issuers are further accepted issuers, for a key source serving
 	// several (jwks.Multi). A token's iss is checked against Issuer and
@@ -68,6 +68,23 @@ type Config struct {
 	// omit client_id or jti (Entra ID has azp/appid and uti) list what they
 	// do send.
 	RequiredClaims []string
+	// IssuerTemplates are further accepted issuers, each a URL with one
+	// {claim} placeholder in its path that stands for the value of that
+	// string claim of the token itself: with
+	// "https://login.microsoftonline.com/{tid}/v2.0" (Entra ID's
+	// multi-tenant issuer) a token is accepted from any tenant whose
+	// issuer matches its own tid claim. The placeholder value must be
+	// non-empty and hold no '/'. Like Issuers, templates are checked
+	// before any key lookup; the key source must serve the issuers they
+	// accept (a jwks.NewRemote source serves any). An API accepting every
+	// tenant decides for itself which tenants it serves.
+	IssuerTemplates []string
+	// RequiredValues are claims that every token must carry as a JSON
+	// string exactly equal to the value, such as Keycloak's payload typ
+	// "Bearer" (its ID and refresh tokens say "ID" and "Refresh") or
+	// Entra ID's ver "2.0". A mismatch is invalid_token, reason
+	// ReasonClaims.
+	RequiredValues map[string]string
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// TokenCacheSize bounds the verified-token cache, in tokens. Zero
@@ -132,6 +149,10 @@ type Verifier struct {
 	cacheObs func(hit bool)
 	cache    *tokenCache // nil when disabled
 	pol      policy
+	// templates and values: Config.IssuerTemplates and RequiredValues
+	// (issuer.go).
+	templates []issuerTemplate
+	values    []requiredValue
 	// allowSymmetric lets HS* keys through checkKey. Never set by New;
 	// only the package's tests turn it on.
 	allowSymmetric bool
@@ -164,7 +185,10 @@ func New(keys jwks.Source, cfg Config) (*Verifier, error) {
 			v.issuers = append(v.issuers, iss)
 		}
 	}
-	if len(v.issuers) == 0 {
+	if err := v.setIssuerRules(cfg); err != nil {
+		return nil, err
+	}
+	if len(v.issuers) == 0 && len(v.templates) == 0 {
 		return nil, fmt.Errorf("%w: issuer required", ErrConfig)
 	}
 	if v.audience == "" {
@@ -373,7 +397,7 @@ func (v *Verifier) verifySigned(ctx context.Context, raw string) (*claims.Claims
 	}
 	// The issuer is read before the signature is checked, only to choose
 	// the key set; an issuer we do not serve is refused before any lookup.
-	if !slices.Contains(v.issuers, c.Issuer) {
+	if !v.acceptIssuer(c) {
 		return nil, nil, "", rejIssuer
 	}
 	key, err := v.keys.Key(ctx, c.Issuer, tok.kid)
@@ -396,6 +420,9 @@ func (v *Verifier) verifySigned(ctx context.Context, raw string) (*claims.Claims
 		if !present(c, name) {
 			return nil, nil, "", reject(ReasonMissingClaim, fmt.Errorf("%w: %s", ErrMissingClaim, name))
 		}
+	}
+	if rej := v.checkValues(c); rej != nil {
+		return nil, nil, "", rej
 	}
 	return c, key, tok.kid, nil
 }

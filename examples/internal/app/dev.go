@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/idp"
 	"github.com/stepupauth/stepup/policy"
 	"github.com/stepupauth/stepup/stepuptest"
 )
@@ -56,7 +57,11 @@ func NewDevIssuer(audience string, opts ...stepuptest.Option) (*stepuptest.Issue
 //     a value a rule's acr_values asks for carries the amr that rule wants;
 //   - acr, amr and auth_time are written under the policy's claim_names;
 //   - the typ header is the policy's first token type when the policy does
-//     not accept at+jwt.
+//     not accept at+jwt;
+//   - with a profile, tokens are shaped like that provider's (stepuptest
+//     WithAuth0Shape, WithOktaShape, WithEntraShape, WithKeycloakShape),
+//     and for Entra ID a login at an auth_context value (acr_values=c1)
+//     gets it in acrs, from a client that declared cp1.
 func DevOptions(p *policy.Policy) []stepuptest.Option {
 	opts := []stepuptest.Option{stepuptest.WithTokenTTL(DevTokenTTL)}
 	if len(p.Algorithms) > 0 {
@@ -65,10 +70,72 @@ func DevOptions(p *policy.Policy) []stepuptest.Option {
 	for _, l := range devLevels(p) {
 		opts = append(opts, stepuptest.WithACR(l.acr, l.amr...))
 	}
-	if hook := devHook(p.ClaimNames, devType(p.TokenTypes)); hook != nil {
+	hook := devHook(p.ClaimNames, devType(p.TokenTypes))
+	if p.Profile != nil {
+		opts = append(opts, devShape(p))
+		if p.Profile.Provider == "entra" {
+			hook = chainHooks(hook, entraDevHook)
+		}
+	}
+	if hook != nil {
 		opts = append(opts, stepuptest.WithLoginHook(hook))
 	}
 	return opts
+}
+
+// devTenant is the Entra ID tenant of the dev issuer when the policy's
+// profile accepts any tenant.
+const devTenant = "00000000-0000-0000-0000-000000000001"
+
+// devShape returns the stepuptest shape of p's profile, named after the
+// profile's issuer (tenant, authorization server, realm) where it has one.
+func devShape(p *policy.Policy) stepuptest.Option {
+	prof := p.Profile
+	iss := ""
+	if len(prof.Issuers) > 0 {
+		iss = prof.Issuers[0]
+	}
+	switch prof.Provider {
+	case "auth0":
+		// acr, amr and auth_time are already under claim_names (devHook).
+		return stepuptest.WithAuth0Shape("", slices.Contains(prof.RequiredClaims, "client_id"))
+	case "okta":
+		_, as, _ := strings.Cut(iss, "/oauth2/")
+		return stepuptest.WithOktaShape(as)
+	case "entra":
+		tenant := devTenant
+		if i := strings.LastIndex(strings.TrimSuffix(iss, "/v2.0"), "/"); iss != "" && i >= 0 {
+			tenant = strings.TrimSuffix(iss, "/v2.0")[i+1:]
+		}
+		return stepuptest.WithEntraShape(tenant)
+	default: // keycloak
+		_, realm, _ := strings.Cut(iss, "/realms/")
+		return stepuptest.WithKeycloakShape(realm)
+	}
+}
+
+// entraDevHook turns a login at an authentication context (acr_values=c1)
+// into acrs ["c1"], and marks every dev client as able to answer claims
+// challenges (xms_cc ["cp1"]).
+func entraDevHook(t *stepuptest.Token) {
+	if t.Claims == nil {
+		t.Claims = map[string]any{}
+	}
+	t.Claims["xms_cc"] = []string{idp.EntraCapabilityCP1}
+	if idp.IsAuthContext(t.ACR) {
+		t.ACRS = []string{t.ACR}
+	}
+}
+
+// chainHooks runs a (when not nil), then b.
+func chainHooks(a, b func(*stepuptest.Token)) func(*stepuptest.Token) {
+	if a == nil {
+		return b
+	}
+	return func(t *stepuptest.Token) {
+		a(t)
+		b(t)
+	}
 }
 
 type devLevel struct {
@@ -119,6 +186,9 @@ func devLevels(p *policy.Policy) []devLevel {
 	}
 	for _, r := range p.Rules {
 		walk(r.Requirement)
+		for _, id := range r.AuthContext {
+			level(id)
+		}
 	}
 	return levels
 }
