@@ -26,6 +26,7 @@
 //
 // code is one of the four OAuth error codes (invalid_request,
 // invalid_token, insufficient_user_authentication, insufficient_scope),
+// Entra ID's insufficient_claims (package idp),
 // "none" for a request without a token (a challenge without error code),
 // "unavailable" for a key outage (503 / Unavailable), "unlisted" for a gRPC
 // method without a rule, "canceled", "internal" or "other".

@@ -33,14 +33,14 @@ const (
 // Values of the code label of stepup_http_rejections_total and
 // stepup_grpc_rejections_total, besides the four OAuth error codes
 // (invalid_request, invalid_token, insufficient_user_authentication,
-// insufficient_scope).
+// insufficient_scope) and Entra ID's insufficient_claims.
 const (
 	CodeNone        = "none"        // no token sent: a challenge without error code
 	CodeUnavailable = "unavailable" // keys unavailable: 503 / Unavailable
 	CodeUnlisted    = "unlisted"    // gRPC method not in the method table
 	CodeCanceled    = "canceled"    // the caller's context ended during verification
 	CodeInternal    = "internal"    // any other error (a RequireFunc chooser's, ...)
-	CodeOther       = "other"       // a *claims.Error with a code that is not registered
+	CodeOther       = "other"       // a *claims.Error with a code stepup does not emit (a custom Check's)
 )
 
 // Fixed values of the route and method labels.
@@ -422,7 +422,8 @@ func codeOf(err error) string {
 		case "":
 			return CodeNone
 		case claims.CodeInvalidRequest, claims.CodeInvalidToken,
-			claims.CodeInsufficientUserAuthentication, claims.CodeInsufficientScope:
+			claims.CodeInsufficientUserAuthentication, claims.CodeInsufficientScope,
+			claims.CodeInsufficientClaims:
 			return string(ce.Code)
 		}
 		return CodeOther
