@@ -19,8 +19,9 @@ const (
 
 // Observer receives events of a Remote for metrics and logs. Every field
 // is optional. The functions are called synchronously from the fetching
-// goroutine, after waiting lookups have been released; they must be safe
-// for concurrent use and return quickly. The package never logs by itself.
+// goroutine, before the lookups waiting for that fetch (and Refresh) resume,
+// so they must be safe for concurrent use and return quickly. The package
+// never logs by itself.
 type Observer struct {
 	// FetchDone is called after every JWKS fetch attempt, after the other
 	// hooks for that fetch; err is nil on success. took is wall-clock time.

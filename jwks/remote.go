@@ -352,7 +352,9 @@ func (r *Remote) run(ctx context.Context, c *fetchCall) {
 	r.inflight = nil
 	c.err = err
 	r.mu.Unlock()
-	close(c.done)
+	// The observers run before the waiting lookups (and Refresh) resume, so
+	// a caller of Refresh sees their effects; they must be quick.
+	defer close(c.done)
 
 	obs := r.o.observer
 	if set != nil && obs.KeyRejected != nil {
