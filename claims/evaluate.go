@@ -2,6 +2,7 @@ package claims
 
 import (
 	"errors"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,12 +28,19 @@ func (e *RequirementError) Error() string {
 // space-separated in acr_values; scopes that are not RFC 6749 scope-tokens;
 // ACRMin without ACRLevels or absent from them; repeated ACRLevels; ACR and
 // ACRMin that no value satisfies together; AMRACRValues that the acr
-// condition would refuse; a negative MaxAge. Branches of AnyOf are validated
-// too. Call it once when the requirement is built: Evaluate assumes a valid
+// condition would refuse; a negative MaxAge, or one above MaxMaxAge.
+// Branches of AnyOf are validated too. Call it once when the requirement is built: Evaluate assumes a valid
 // requirement and fails closed on an invalid one.
 func (r Requirement) Validate() error {
 	return r.validate("")
 }
+
+// MaxMaxAge is the longest Requirement.MaxAge that Validate accepts: ten
+// years (of 365 days). Anything longer means no limit in practice, and
+// keeping MaxAge far from the largest time.Duration keeps MaxAge plus a
+// leeway, and the max_age of a challenge, free of overflow. Evaluate
+// saturates instead of overflowing even for an unvalidated MaxAge.
+const MaxMaxAge = 10 * 365 * 24 * time.Hour
 
 func (r Requirement) validate(path string) error {
 	bad := func(field, msg string) error {
@@ -84,6 +92,9 @@ func (r Requirement) validate(path string) error {
 	}
 	if r.MaxAge < 0 {
 		return bad("MaxAge", "negative")
+	}
+	if r.MaxAge > MaxMaxAge {
+		return bad("MaxAge", "longer than 10 years")
 	}
 	for i, b := range r.AnyOf {
 		if err := b.validate(path + "AnyOf[" + strconv.Itoa(i) + "]."); err != nil {
@@ -313,7 +324,7 @@ func (r Requirement) evalFields(c *Claims, now time.Time, leeway time.Duration) 
 			stale = "auth_time claim missing"
 		case c.AuthTime.After(now.Add(leeway)):
 			stale = "auth_time in the future"
-		case now.Sub(c.AuthTime) > r.MaxAge+leeway:
+		case now.Sub(c.AuthTime) > addSat(r.MaxAge, leeway):
 			stale = "auth_time " + now.Sub(c.AuthTime).Truncate(time.Second).String() + " ago exceeds max_age " + r.MaxAge.String()
 		}
 		if stale != "" {
@@ -362,6 +373,15 @@ func (r Requirement) amrACRAsk() []string {
 	return out
 }
 
+// addSat returns a+b for non-negative a and b, saturating at the largest
+// Duration instead of wrapping to a negative one.
+func addSat(a, b time.Duration) time.Duration {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}
+
 // askMaxAge converts a positive requirement to the max_age to request:
 // whole seconds, truncated so the ask is never more lenient than the
 // requirement; under a second (or negative) it is max_age=0.
@@ -387,6 +407,7 @@ func (c *Claims) isMalformed(name string) bool {
 }
 
 func fromCheck(e *Error) *shortfall {
+	e = normalizeCheck(e)
 	switch e.Code {
 	case CodeInsufficientUserAuthentication:
 		return &shortfall{user: true, acr: e.ACRValues, maxAge: e.MaxAge,
@@ -396,6 +417,33 @@ func fromCheck(e *Error) *shortfall {
 	default:
 		return &shortfall{hard: e}
 	}
+}
+
+// normalizeCheck makes a Check result safe to answer with. Codes reach
+// WWW-Authenticate, and only the registered ones may (plus Entra ID's
+// documented CodeInsufficientClaims): an empty Code (which would give a
+// valid token the no-token challenge) or an unregistered one becomes
+// insufficient_user_authentication, keeping the Description when it is
+// valid error_description text (RFC 6750 §3: %x20-21 / %x23-5B /
+// %x5D-7E), else the fixed one, and the cause in Err. A registered result
+// is returned unchanged.
+func normalizeCheck(e *Error) *Error {
+	switch e.Code {
+	case CodeInvalidRequest, CodeInvalidToken, CodeInsufficientScope,
+		CodeInsufficientUserAuthentication, CodeInsufficientClaims:
+		return e
+	}
+	n := *e
+	n.Code = CodeInsufficientUserAuthentication
+	if n.Description == "" || keep6750(n.Description, false) != n.Description {
+		n.Description = descStepUp
+	}
+	cause := errors.New("claims: check returned unregistered error code " + strconv.Quote(string(e.Code)))
+	if e.Err != nil {
+		cause = errors.Join(cause, e.Err)
+	}
+	n.Err = cause
+	return &n
 }
 
 func causeOf(e *Error) []string {

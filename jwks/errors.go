@@ -28,6 +28,7 @@ type KeyError struct {
 	Reason string // fixed, lower-case text such as "rsa key shorter than 2048 bits"
 }
 
+// Error returns "jwks: key <quoted kid> rejected: <reason>".
 func (e *KeyError) Error() string {
 	return "jwks: key " + strconv.Quote(e.KID) + " rejected: " + e.Reason
 }
@@ -40,10 +41,16 @@ type FetchError struct {
 	Err        error
 }
 
+// Error returns "jwks: fetch <url>: <cause>", the cause without its own
+// "jwks: " prefix; "jwks: fetch <url> failed" when Err is nil.
 func (e *FetchError) Error() string {
+	if e.Err == nil {
+		return "jwks: fetch " + e.URL + " failed"
+	}
 	return "jwks: fetch " + e.URL + ": " + strings.TrimPrefix(e.Err.Error(), "jwks: ")
 }
 
+// Unwrap returns Err, for errors.Is and errors.As.
 func (e *FetchError) Unwrap() error { return e.Err }
 
 // UnavailableError is returned by Remote.Key when no key set fresher than
@@ -56,6 +63,8 @@ type UnavailableError struct {
 	Err         error     // last fetch error, ErrClosed, or nil
 }
 
+// Error returns "jwks: keys from <url> unavailable", then when the last
+// good set was fetched (or "never fetched") and the cause, if any.
 func (e *UnavailableError) Error() string {
 	s := "jwks: keys from " + e.URL + " unavailable"
 	if e.LastSuccess.IsZero() {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stepupauth/stepup/claims"
 	"github.com/stepupauth/stepup/jwks"
+	"github.com/stepupauth/stepup/stepuptest"
 )
 
 // The RFC 7517 Appendix A.1 example set: an EC encryption key (skipped)
@@ -94,4 +95,39 @@ func ExampleNewRemote() {
 	// Output:
 	// 2011-04-29 <nil>
 	// 2011-04-29 <nil> false
+}
+
+// ExampleDiscover finds an issuer's keys through its OpenID Connect
+// discovery document; the in-process stepuptest issuer on 127.0.0.1
+// stands in for the real one.
+func ExampleDiscover() {
+	iss, err := stepuptest.NewIssuer(stepuptest.WithAlgorithms(stepuptest.ES256))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer iss.Close()
+
+	keys, err := jwks.Discover(context.Background(), iss.Issuer())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer keys.Close()
+
+	fmt.Println("bound to the issuer:", keys.Issuer() == iss.Issuer())
+	fmt.Println("jwks_uri discovered:", keys.URL() == iss.JWKSURL())
+	k, err := keys.Key(context.Background(), iss.Issuer(), iss.KeyID())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(k.KeyType, k.Algorithm)
+	_, err = keys.Key(context.Background(), "https://other.example/", iss.KeyID())
+	fmt.Println(errors.Is(err, jwks.ErrUnknownIssuer))
+	// Output:
+	// bound to the issuer: true
+	// jwks_uri discovered: true
+	// EC ES256
+	// true
 }

@@ -3,9 +3,9 @@ package jwks
 import (
 	"context"
 	"errors"
+	"github.com/stepupauth/stepup/internal/loopback"
 	"io"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -27,13 +27,20 @@ var (
 	errTooManyHops   = errors.New("too many redirects")
 	errBodyTooLarge  = errors.New("body larger than 1 MiB")
 	errContentType   = errors.New("unacceptable content type")
-	errInsecureURL   = errors.New("url must be https (http only for loopback hosts)")
+	errInsecureURL   = errors.New("url must be https (http only for loopback ip literals)")
 	errMalformedURL  = errors.New("malformed url")
 	errUnexpectedRes = errors.New("unexpected status")
 )
 
-// checkURL enforces https, except for loopback hosts (127.0.0.0/8, ::1,
-// localhost) or when insecureHTTP is set.
+// checkURL enforces https, except for loopback IP literals (127.0.0.0/8,
+// ::1) or when insecureHTTP is set.
+//
+// The name "localhost" is not trusted for plain http: like RFC 8252 §8.3
+// advises for native-app redirect URIs, only loopback IP literals are,
+// because a name goes through the hosts file and DNS (search domains
+// included) and may resolve to a non-loopback interface, where keys
+// fetched over http could be replaced. Write http://127.0.0.1:port or
+// http://[::1]:port instead.
 func checkURL(u *url.URL, insecureHTTP bool) error {
 	if u.Host == "" || u.Opaque != "" {
 		return errMalformedURL
@@ -42,20 +49,14 @@ func checkURL(u *url.URL, insecureHTTP bool) error {
 	case "https":
 		return nil
 	case "http":
-		if insecureHTTP || isLoopback(u.Hostname()) {
+		if insecureHTTP || loopback.Is(u.Hostname()) {
 			return nil
 		}
 	}
 	return errInsecureURL
 }
 
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+// isLoopback reports whether host is a loopback IP literal.
 
 func parseURL(raw string, insecureHTTP bool) (*url.URL, error) {
 	u, err := url.Parse(raw)

@@ -45,7 +45,8 @@ func (m *Multi) Key(ctx context.Context, issuer, kid string) (*Key, error) {
 	return src.Key(ctx, issuer, kid)
 }
 
-// Issuers returns the configured issuers, sorted.
+// Issuers returns the configured issuers, sorted. It implements
+// IssuerSource.
 func (m *Multi) Issuers() []string {
 	return slices.Sorted(maps.Keys(m.byIssuer))
 }

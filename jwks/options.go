@@ -75,8 +75,8 @@ func (o *options) validate() error {
 		return errorf("timeout must be positive")
 	case o.minRefresh <= 0 || o.maxRefresh < o.minRefresh:
 		return errorf("refresh bounds must satisfy 0 < min <= max")
-	case o.cooldown < 0:
-		return errorf("cooldown must not be negative")
+	case o.cooldown <= 0:
+		return errorf("cooldown must be positive")
 	case o.staleness < o.maxRefresh:
 		return errorf("staleness must be at least the maximum refresh interval")
 	case o.negativeLen < 0:
@@ -106,7 +106,9 @@ func WithRefreshBounds(min, max time.Duration) Option {
 
 // WithCooldown sets the minimum time between the start of one fetch and a
 // fetch triggered by an unknown kid or a retry after a failure (default
-// DefaultCooldown). During the cooldown, misses fail fast.
+// DefaultCooldown). During the cooldown, misses fail fast. It must be
+// positive: a zero cooldown would let a flood of made-up kids cause one
+// fetch each, so NewRemote and Discover refuse it.
 func WithCooldown(d time.Duration) Option { return func(o *options) { o.cooldown = d } }
 
 // WithStaleness sets how long after the last successful fetch the set is

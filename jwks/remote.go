@@ -2,7 +2,6 @@ package jwks
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -27,7 +26,10 @@ import (
 //     longer returned. A key left unchanged keeps its *Key pointer.
 //   - An unknown kid joins the in-flight fetch, or starts one unless
 //     another unknown kid started one less than the cooldown ago; during
-//     the cooldown misses fail fast with ErrUnknownKey. Only fetches started
+//     the cooldown misses fail fast with ErrUnknownKey, or with an
+//     *UnavailableError when the last fetch attempt failed. A kid still
+//     unknown because its fetch failed is also an *UnavailableError: an
+//     outage is never reported as an unknown key. Only fetches started
 //     by unknown kids count: a key the issuer starts signing with just after
 //     the start-up fetch or a scheduled refresh is found at once, while a
 //     flood of made-up kids still causes at most one fetch per cooldown. Kids still unknown after a successful
@@ -73,7 +75,8 @@ type fetchCall struct {
 }
 
 // NewRemote returns a Remote for the JWKS at jwksURL, which must be https
-// (http only for loopback hosts, or with WithInsecureAllowHTTP). It does
+// (http only for loopback IP literals such as 127.0.0.1 and ::1, or with
+// WithInsecureAllowHTTP; not the name localhost, see RFC 8252 §8.3). It does
 // not fetch: see Remote for when fetches happen.
 func NewRemote(jwksURL string, opts ...Option) (*Remote, error) {
 	o := defaultOptions()
@@ -106,6 +109,16 @@ func (r *Remote) URL() string { return r.url }
 // Issuer returns the issuer the Remote was discovered for, or "" for a
 // Remote made by NewRemote (which serves any issuer).
 func (r *Remote) Issuer() string { return r.issuer }
+
+// Issuers returns the one issuer a Remote made by Discover serves, or nil
+// for a Remote made by NewRemote (which serves any issuer). It implements
+// IssuerSource.
+func (r *Remote) Issuers() []string {
+	if r.issuer == "" {
+		return nil
+	}
+	return []string{r.issuer}
+}
 
 // Set returns the current key set, or nil before the first successful
 // fetch. It does not fetch.
@@ -165,6 +178,15 @@ func (r *Remote) miss(ctx context.Context, kid string, s *snapshot, now time.Tim
 		r.mu.Unlock()
 		return nil, &UnavailableError{URL: r.url, LastSuccess: s.fetched, Err: ErrClosed}
 	}
+	if cur := r.snap.Load(); cur != s {
+		// A fetch finished since the caller looked: the kid may be in
+		// the new set, and the cooldown must not hide it.
+		s = cur
+		if k := s.set.lookup(kid); k != nil {
+			r.mu.Unlock()
+			return k, nil
+		}
+	}
 	if r.neg.contains(kid, s.gen) {
 		r.mu.Unlock()
 		return nil, ErrUnknownKey
@@ -172,7 +194,14 @@ func (r *Remote) miss(ctx context.Context, kid string, s *snapshot, now time.Tim
 	c := r.inflight
 	if c == nil {
 		if now.Sub(r.lastMiss) < r.o.cooldown {
+			lastErr := r.lastErr
 			r.mu.Unlock()
+			if lastErr != nil {
+				// The last fetch failed: the kid may well be a key the
+				// issuer just started using. An outage is never the
+				// client's fault, so this is unavailable, not unknown.
+				return nil, r.unavailable(s, lastErr)
+			}
 			return nil, ErrUnknownKey
 		}
 		c = r.startLocked(now)
@@ -189,8 +218,10 @@ func (r *Remote) miss(ctx context.Context, kid string, s *snapshot, now time.Tim
 	}
 	if c.err != nil {
 		// The refresh failed: the kid may exist at the issuer, so it is
-		// not negative-cached; it is retried after the cooldown.
-		return nil, fmt.Errorf("%w (refresh failed: %w)", ErrUnknownKey, c.err)
+		// not negative-cached (it is retried after the cooldown) and the
+		// answer is unavailable, not unknown: a valid token signed with
+		// a new key must not be refused as invalid during an outage.
+		return nil, r.unavailable(s, c.err)
 	}
 	r.mu.Lock()
 	r.neg.add(kid, s.gen)

@@ -80,13 +80,6 @@ func (h *harness) warm(t *testing.T) {
 	}
 }
 
-// drainFetches forgets the events of fetches that have finished.
-func (h *harness) drainFetches() {
-	for len(h.fetched) > 0 {
-		<-h.fetched
-	}
-}
-
 // waitFetch waits for the next fetch to finish (its observer event).
 func (h *harness) waitFetch(t *testing.T) error {
 	t.Helper()
@@ -297,7 +290,8 @@ func TestRemoteChangedMaterial(t *testing.T) {
 // test ends), so every lookup returning proves that waits are bounded by
 // the timeout, not by the server.
 func TestRemoteUnknownKidFlood(t *testing.T) {
-	h := newHarness(t, setJSON(t, rsaJWK(t, 0, "k1")), jwks.WithTimeout(300*time.Millisecond))
+	const fetchTimeout = 300 * time.Millisecond
+	h := newHarness(t, setJSON(t, rsaJWK(t, 0, "k1")), jwks.WithTimeout(fetchTimeout))
 	h.warm(t)
 	hold := make(chan struct{})
 	defer close(hold)
@@ -314,36 +308,51 @@ func TestRemoteUnknownKidFlood(t *testing.T) {
 	const (
 		workers = 50
 		each    = 200
+		// A lookup waits for at most one fetch, bounded by its timeout.
+		// The slack is generous so that a loaded 2-core machine under
+		// -race does not fail the test; a lookup blocked on a second
+		// fetch, or on nothing, would still exceed it.
+		maxWait = fetchTimeout + 2*time.Second
 	)
 	var (
-		wg      sync.WaitGroup
-		unknown atomic.Int64
-		other   atomic.Int64
+		wg          sync.WaitGroup
+		unavailable atomic.Int64
+		other       atomic.Int64
+		mu          sync.Mutex
+		slowest     time.Duration
+		slowKid     string
 	)
-	done := make(chan struct{})
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for range each {
 				kid := fmt.Sprintf("rnd-%016x", rand.Uint64())
+				start := time.Now()
 				_, err := h.remote.Key(context.Background(), "iss", kid)
-				if errors.Is(err, jwks.ErrUnknownKey) {
-					unknown.Add(1)
+				took := time.Since(start)
+				mu.Lock()
+				if took > slowest {
+					slowest, slowKid = took, kid
+				}
+				mu.Unlock()
+				// The one fetch hangs until its timeout: the lookups
+				// that joined it and those failing fast in the cooldown
+				// after it are all unavailable, never unknown.
+				if errors.Is(err, claims.ErrUnavailable) && !errors.Is(err, jwks.ErrUnknownKey) {
+					unavailable.Add(1)
 				} else {
 					other.Add(1)
 				}
 			}
 		}()
 	}
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("lookups still blocked 30s after start with a 300ms fetch timeout")
+	wg.Wait()
+	if slowest > maxWait {
+		t.Errorf("slowest lookup (%s) took %v, want at most the fetch timeout plus slack, %v", slowKid, slowest, maxWait)
 	}
-	if got := unknown.Load(); got != workers*each {
-		t.Errorf("ErrUnknownKey results: got %d (other %d), want %d", got, other.Load(), workers*each)
+	if got := unavailable.Load(); got != workers*each {
+		t.Errorf("unavailable results: got %d (other %d), want %d", got, other.Load(), workers*each)
 	}
 	if got := h.srv.fetches.Load(); got > 2 {
 		t.Errorf("fetches: got %d, want at most 2 (warm-up + one refresh)", got)
@@ -362,6 +371,11 @@ func TestRemoteNegativeCache(t *testing.T) {
 	h := newHarness(t, setJSON(t, rsaJWK(t, 0, "k1")), jwks.WithNegativeCacheSize(1))
 	h.warm(t)
 	ctx := context.Background()
+	// miss looks kid up and checks the fetch count. Observers run before
+	// a waiting lookup resumes (Observer), so every fetch the lookup
+	// waited for has already queued its FetchDone event: consume exactly
+	// those, leaving h.fetched empty and in step with the server's count.
+	var seen int64 = 1 // the warm-up fetch, consumed by warm
 	miss := func(kid string, wantFetches int64) {
 		t.Helper()
 		if _, err := h.remote.Key(ctx, "iss", kid); !errors.Is(err, jwks.ErrUnknownKey) {
@@ -369,6 +383,19 @@ func TestRemoteNegativeCache(t *testing.T) {
 		}
 		if got := h.srv.fetches.Load(); got != wantFetches {
 			t.Fatalf("after Key(%q): got %d fetches, want %d", kid, got, wantFetches)
+		}
+		for ; seen < wantFetches; seen++ {
+			select {
+			case err := <-h.fetched:
+				if err != nil {
+					t.Fatalf("fetch %d: %v", seen+1, err)
+				}
+			default:
+				t.Fatalf("after Key(%q): fetch %d has no FetchDone event yet", kid, seen+1)
+			}
+		}
+		if n := len(h.fetched); n != 0 {
+			t.Fatalf("after Key(%q): %d unexpected FetchDone events", kid, n)
 		}
 	}
 	miss("ghost", 2) // the first unknown kid fetches once: still unknown -> negative cache
@@ -385,11 +412,15 @@ func TestRemoteNegativeCache(t *testing.T) {
 	h.srv.setBody(setJSON(t, rsaJWK(t, 0, "k1"), rsaJWK(t, 1, "ghost")))
 	h.clock.Advance(testCooldown)
 	miss("ghost", 4)
-	h.drainFetches()
+	// Past the refresh time of every fetch so far (jitter only shortens
+	// it): the next lookup starts the periodic refresh in the background.
 	h.clock.Advance(testMaxRefr)
-	h.key(t, "k1") // starts the periodic refresh
+	h.key(t, "k1")
 	if err := h.waitFetch(t); err != nil {
 		t.Fatal(err)
+	}
+	if got := h.srv.fetches.Load(); got != 5 {
+		t.Fatalf("fetches after the periodic refresh: got %d, want 5", got)
 	}
 	if k := h.key(t, "ghost"); k.ID != "ghost" {
 		t.Errorf("Key(ghost) after publication: got %q", k.ID)
@@ -504,6 +535,9 @@ func TestRemoteFetchFaults(t *testing.T) {
 		want    string // substring of the error
 		status  int
 	}{
+		// Only "slow" needs a short fetch timeout; the others get a long
+		// one, so that a loaded machine (1 MiB bodies under -race) cannot
+		// turn their error into a timeout.
 		{"500", reply("application/json", 500, good), "unexpected status 500", 500},
 		{"404", reply("application/json", 404, nil), "unexpected status 404", 404},
 		{"204", reply("application/json", 204, nil), "unexpected status 204", 204},
@@ -525,7 +559,11 @@ func TestRemoteFetchFaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, good, jwks.WithTimeout(200*time.Millisecond))
+			timeout := time.Minute
+			if tt.name == "slow" {
+				timeout = 200 * time.Millisecond
+			}
+			h := newHarness(t, good, jwks.WithTimeout(timeout))
 			h.warm(t)
 			k1 := h.key(t, "k1")
 			h.srv.set(func(s *jwksServer) { s.handler = tt.handler })
@@ -547,8 +585,10 @@ func TestRemoteFetchFaults(t *testing.T) {
 			if k := h.key(t, "k1"); k != k1 {
 				t.Errorf("k1 after failed fetch: got another key, want the good one")
 			}
-			if _, err := h.remote.Key(context.Background(), "iss", "evil"); !errors.Is(err, jwks.ErrUnknownKey) {
-				t.Errorf("Key(evil): got %v, want ErrUnknownKey", err)
+			// A kid only the faulty answer could hold: its fetch fails
+			// the same way, so it is unavailable, never served.
+			if k, err := h.remote.Key(context.Background(), "iss", "evil"); k != nil || !errors.Is(err, claims.ErrUnavailable) {
+				t.Errorf("Key(evil): got %v, %v; want no key and claims.ErrUnavailable", k, err)
 			}
 		})
 	}
@@ -617,8 +657,13 @@ func TestNewRemoteURL(t *testing.T) {
 		{"http://127.0.0.1:8080/jwks", nil, true},
 		{"http://127.4.5.6/jwks", nil, true},
 		{"http://[::1]:9000/jwks", nil, true},
-		{"http://localhost/jwks", nil, true},
-		{"http://LOCALHOST:1/jwks", nil, true},
+		// Names are not trusted for plain http (RFC 8252 §8.3): only
+		// loopback IP literals are.
+		{"http://localhost/jwks", nil, false},
+		{"http://LOCALHOST:1/jwks", nil, false},
+		{"http://localhost./jwks", nil, false},
+		{"https://localhost/jwks", nil, true},
+		{"http://localhost/jwks", []jwks.Option{jwks.WithInsecureAllowHTTP()}, true},
 		{"http://idp.example.com/jwks", nil, false},
 		{"http://10.0.0.1/jwks", nil, false},
 		{"http://127.0.0.1.example.com/jwks", nil, false},
@@ -651,6 +696,7 @@ func TestNewRemoteOptions(t *testing.T) {
 		{"min above max", jwks.WithRefreshBounds(time.Hour, time.Minute)},
 		{"zero min", jwks.WithRefreshBounds(0, time.Minute)},
 		{"negative cooldown", jwks.WithCooldown(-1)},
+		{"zero cooldown", jwks.WithCooldown(0)},
 		{"staleness below max refresh", jwks.WithStaleness(time.Minute)},
 		{"negative cache size", jwks.WithNegativeCacheSize(-1)},
 		{"nil clock", jwks.WithClock(nil)},
@@ -754,18 +800,36 @@ func TestRemoteWaitHonoursContext(t *testing.T) {
 	}
 }
 
-// TestRemoteMissDuringOutage: a kid whose refresh failed is not
-// negative-cached; once the issuer answers again it is found.
+// TestRemoteMissDuringOutage: a kid whose refresh failed is reported as
+// unavailable (an outage is never the client's fault), also during the
+// cooldown that follows; it is not negative-cached, and once the issuer
+// answers again it is found. A kid still unknown after a successful
+// refresh is ErrUnknownKey.
 func TestRemoteMissDuringOutage(t *testing.T) {
 	h := newHarness(t, setJSON(t, rsaJWK(t, 0, "k1")))
 	h.warm(t)
 	h.srv.set(func(s *jwksServer) { s.status = http.StatusBadGateway })
 	h.clock.Advance(testCooldown)
-	_, err := h.remote.Key(context.Background(), "iss", "k2")
-	var fe *jwks.FetchError
-	if !errors.Is(err, jwks.ErrUnknownKey) || !errors.As(err, &fe) {
-		t.Fatalf("Key(k2) with issuer failing: got %v, want ErrUnknownKey with the *FetchError", err)
+	unavailable := func(step string) {
+		t.Helper()
+		_, err := h.remote.Key(context.Background(), "iss", "k2")
+		var ue *jwks.UnavailableError
+		var fe *jwks.FetchError
+		if !errors.Is(err, claims.ErrUnavailable) || errors.Is(err, jwks.ErrUnknownKey) || !errors.As(err, &ue) || !errors.As(err, &fe) {
+			t.Fatalf("%s: Key(k2) with the issuer failing: got %v, want an *UnavailableError with the *FetchError, not ErrUnknownKey", step, err)
+		}
+		if ue.LastSuccess.IsZero() {
+			t.Errorf("%s: LastSuccess is zero, want the warm-up time", step)
+		}
 	}
+	unavailable("fetch for the kid fails")
+	unavailable("cooldown after the failed fetch") // no new fetch
+	if got := h.srv.fetches.Load(); got != 2 {
+		t.Errorf("fetches within the cooldown: got %d, want 2", got)
+	}
+	// The good key is still served meanwhile.
+	h.key(t, "k1")
+
 	h.srv.set(func(s *jwksServer) {
 		s.status = http.StatusOK
 		s.body = setJSON(t, rsaJWK(t, 0, "k1"), rsaJWK(t, 1, "k2"))
@@ -774,6 +838,18 @@ func TestRemoteMissDuringOutage(t *testing.T) {
 	h.key(t, "k2")
 	if got := h.srv.fetches.Load(); got != 3 {
 		t.Errorf("fetches: got %d, want 3", got)
+	}
+	// Unknown after a successful refresh: invalid, not unavailable; the
+	// same during the cooldown that follows a successful fetch.
+	h.clock.Advance(testCooldown)
+	for _, kid := range []string{"k3", "k4"} {
+		_, err := h.remote.Key(context.Background(), "iss", kid)
+		if !errors.Is(err, jwks.ErrUnknownKey) || errors.Is(err, claims.ErrUnavailable) {
+			t.Errorf("Key(%s) after a successful refresh: got %v, want ErrUnknownKey only", kid, err)
+		}
+	}
+	if got := h.srv.fetches.Load(); got != 4 {
+		t.Errorf("fetches: got %d, want 4", got)
 	}
 }
 
@@ -786,6 +862,15 @@ func TestErrorStrings(t *testing.T) {
 	ue := &jwks.UnavailableError{URL: "https://idp/jwks", Err: fe}
 	if got, want := ue.Error(), "jwks: keys from https://idp/jwks unavailable (never fetched): fetch https://idp/jwks: unexpected status 500"; got != want {
 		t.Errorf("UnavailableError: got %q, want %q", got, want)
+	}
+	// A FetchError built without a cause (the type is exported) must not
+	// panic.
+	nilCause := &jwks.FetchError{URL: "https://idp/jwks"}
+	if got, want := nilCause.Error(), "jwks: fetch https://idp/jwks failed"; got != want {
+		t.Errorf("FetchError without Err: got %q, want %q", got, want)
+	}
+	if got, want := (&jwks.UnavailableError{URL: "u", Err: nilCause}).Error(), "jwks: keys from u unavailable (never fetched): fetch https://idp/jwks failed"; got != want {
+		t.Errorf("UnavailableError over it: got %q, want %q", got, want)
 	}
 	ke := &jwks.KeyError{KID: "a", Reason: "use is not sig"}
 	if got, want := ke.Error(), `jwks: key "a" rejected: use is not sig`; got != want {

@@ -26,6 +26,17 @@ type Source interface {
 	Key(ctx context.Context, issuer, kid string) (*Key, error)
 }
 
+// IssuerSource is implemented by a Source that serves only some issuers,
+// each from its own key set, and can say which: Multi, and a Remote made
+// by Discover. A verifier accepting several issuers checks its
+// configuration against Issuers, so that a token from one issuer cannot
+// verify with another's keys. A nil or empty result means the source
+// serves any issuer from one key set (a Remote made by NewRemote).
+type IssuerSource interface {
+	Source
+	Issuers() []string
+}
+
 // Errors a Source returns, to be tested with errors.Is.
 var (
 	ErrUnknownIssuer = errors.New("jwks: unknown issuer")

@@ -21,6 +21,7 @@ import (
 	"github.com/lestrrat-go/dsig"
 
 	"github.com/stepupauth/stepup/jwks"
+	"github.com/stepupauth/stepup/stepuptest"
 )
 
 // attackerServer counts every request it gets: no token may make the
@@ -334,4 +335,56 @@ func trailingBits(part string) string {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 	last := strings.IndexByte(alphabet, part[len(part)-1])
 	return part[:len(part)-1] + string(alphabet[last^0x01])
+}
+
+// TestAttacksRemote runs the attacks that name key locations (jku, x5u,
+// embedded jwk, x5c) and kid tricks against a real jwks.Remote on a
+// loopback stepuptest issuer: the attacker's server must get no request,
+// and the issuer's JWKS at most the one fetch an unknown kid may cause.
+func TestAttacksRemote(t *testing.T) {
+	url, hits := attackerServer(t)
+	e := newE2E(t)
+	m := testKeys()
+	kid := e.iss.KeyID()
+	payload := mustJSON(claimSet(func(c map[string]any) { c["iss"] = e.iss.Issuer() }))
+	attackerSign := func(h map[string]any) string {
+		return sign("ES256", m.attacker, mustJSON(h), payload)
+	}
+	withHeader := func(h map[string]any) string {
+		return e.mint(t, stepuptest.Token{Header: h})
+	}
+	tests := []struct {
+		name string
+		raw  string
+		want Reason
+	}{
+		{"jku to the attacker", attackerSign(map[string]any{"alg": "ES256", "typ": "at+jwt", "kid": "attacker", "jku": url + "/jwks.json"}), ReasonHeader},
+		{"jku with the issuer's kid", attackerSign(map[string]any{"alg": "ES256", "typ": "at+jwt", "kid": kid, "jku": url + "/jwks.json"}), ReasonHeader},
+		{"jku on a token the issuer signed", withHeader(map[string]any{"jku": url + "/jwks.json"}), ReasonHeader},
+		{"x5u to the attacker", attackerSign(map[string]any{"alg": "ES256", "typ": "at+jwt", "kid": "attacker", "x5u": url + "/cert.pem"}), ReasonHeader},
+		{"embedded jwk", attackerSign(map[string]any{"alg": "ES256", "typ": "at+jwt", "kid": kid, "jwk": attackerJWK()}), ReasonHeader},
+		{"embedded jwk without kid", attackerSign(map[string]any{"alg": "ES256", "typ": "at+jwt", "jwk": attackerJWK()}), ReasonHeader},
+		{"x5c", attackerSign(map[string]any{"alg": "ES256", "typ": "at+jwt", "x5c": []string{attackerCert(t)}}), ReasonHeader},
+		{"attacker key under the issuer's kid", attackerSign(map[string]any{"alg": "ES256", "typ": "at+jwt", "kid": kid}), ReasonSignature},
+		{"kid is the attacker's URL", attackerSign(map[string]any{"alg": "ES256", "typ": "at+jwt", "kid": url + "/jwks.json"}), ReasonUnknownKey},
+		{"kid path traversal", attackerSign(map[string]any{"alg": "ES256", "typ": "at+jwt", "kid": "../../../../etc/passwd"}), ReasonUnknownKey},
+		{"no kid: the only key, wrong signer", attackerSign(map[string]any{"alg": "ES256", "typ": "at+jwt"}), ReasonSignature},
+	}
+	before := e.iss.JWKSFetches()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.v.Verify(context.Background(), tt.raw)
+			if got := rejectionOf(t, err); got != tt.want {
+				t.Errorf("got reason %q (%v), want %q", got, err, tt.want)
+			}
+		})
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("attacker server got %d requests, want 0", n)
+	}
+	// Only the first unknown kid may fetch; the others fall in its
+	// cooldown (the fake clock does not move).
+	if got := e.iss.JWKSFetches() - before; got > 1 {
+		t.Errorf("issuer JWKS fetches: got %d, want at most 1", got)
+	}
 }

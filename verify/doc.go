@@ -38,9 +38,11 @@
 //     ID's multi-tenant https://login.microsoftonline.com/{tid}/v2.0). The key is then the kid's key in
 //     that issuer's own set (jwks.Source).
 //   - Key binding (RFC 8725 §3.1): the header alg must equal the JWK's alg
-//     when it has one, and fit the key type: RSA (at least 2048 bits) for
-//     RS*/PS*, EC on the alg's curve for ES256/384/512, OKP Ed25519 for
-//     EdDSA. Which keys are usable for signatures (use, key_ops) is decided
+//     when it has one (EdDSA and Ed25519, RFC 9864's fully-specified name
+//     for it, count as equal), and fit the key type: RSA (at least 2048
+//     bits, odd exponent >= 3) for RS*/PS*, EC on the alg's curve with a
+//     valid point for ES256/384/512, OKP Ed25519 for EdDSA and Ed25519.
+//     Which keys are usable for signatures (use, key_ops) is decided
 //     by the jwks package when it loads the set.
 //   - Signature through the typed verifiers of github.com/lestrrat-go/dsig:
 //     an ECDSA signature must be exactly r||s of the curve's size, and
@@ -62,7 +64,16 @@
 // fixed description; its Err is a *TokenError whose Reason is one of a fixed
 // set and whose Err wraps one of the Err... variables (ErrSignature,
 // ErrExpired, ...). A key outage is not a rejection: the error then wraps
-// claims.ErrUnavailable, to be answered with 503 / Unavailable.
+// claims.ErrUnavailable, to be answered with 503 / Unavailable. Nor is a
+// request whose own context ends during the key lookup (the client went
+// away): that error wraps ctx.Err() only, and the observer sees
+// OutcomeCanceled.
+//
+// # Issuers and key sources
+//
+// New refuses a key source that would let one configured issuer's keys
+// verify another's tokens: see Config.Issuers and
+// Config.InsecureSharedKeys.
 //
 // # Speed
 //
@@ -89,9 +100,11 @@
 //
 // References: RFC 7515 (JWS), RFC 7518 (JWA), RFC 7519 (JWT), RFC 8037
 // (EdDSA), RFC 8725 (JWT best current practices), RFC 9068 (JWT access
-// tokens), RFC 9470 (step-up authentication challenge).
+// tokens), RFC 9470 (step-up authentication challenge), RFC 9864
+// (fully-specified algorithms: Ed25519).
 //
 //   - https://www.rfc-editor.org/rfc/rfc7515
+//   - https://www.rfc-editor.org/rfc/rfc9864
 //   - https://www.rfc-editor.org/rfc/rfc8725
 //   - https://www.rfc-editor.org/rfc/rfc9068
 //   - https://www.rfc-editor.org/rfc/rfc9470

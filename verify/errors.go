@@ -9,9 +9,9 @@ import (
 // Observer.Verified receives it.
 type Reason string
 
-// The reasons a Verifier gives. ReasonNone goes with OutcomeValid and
-// ReasonUnavailable with OutcomeUnavailable; every other reason goes with
-// OutcomeInvalid.
+// The reasons a Verifier gives. ReasonNone goes with OutcomeValid,
+// ReasonUnavailable with OutcomeUnavailable and ReasonCanceled with
+// OutcomeCanceled; every other reason goes with OutcomeInvalid.
 const (
 	ReasonNone           Reason = "none"             // the token is valid
 	ReasonTooLarge       Reason = "too_large"        // longer than Config.MaxTokenSize
@@ -31,6 +31,7 @@ const (
 	ReasonNotYetValid    Reason = "not_yet_valid"    // nbf is in the future (beyond leeway)
 	ReasonIssuedInFuture Reason = "issued_in_future" // iat is in the future (beyond leeway)
 	ReasonUnavailable    Reason = "unavailable"      // the key source reported an outage
+	ReasonCanceled       Reason = "canceled"         // the request's context ended during the key lookup
 )
 
 // Reasons lists every Reason a Verifier reports, for pre-declaring metric
@@ -41,6 +42,7 @@ func Reasons() []Reason {
 		ReasonHeader, ReasonKeyID, ReasonClaims, ReasonIssuer, ReasonUnknownKey,
 		ReasonKeyMismatch, ReasonSignature, ReasonAudience, ReasonMissingClaim,
 		ReasonExpired, ReasonNotYetValid, ReasonIssuedInFuture, ReasonUnavailable,
+		ReasonCanceled,
 	}
 }
 
@@ -78,8 +80,14 @@ type TokenError struct {
 	Err    error
 }
 
-// Error returns the text of Err.
-func (e *TokenError) Error() string { return e.Err.Error() }
+// Error returns the text of Err, or "verify: invalid token (<reason>)"
+// when Err is nil.
+func (e *TokenError) Error() string {
+	if e.Err == nil {
+		return "verify: invalid token (" + string(e.Reason) + ")"
+	}
+	return e.Err.Error()
+}
 
 // Unwrap returns Err.
 func (e *TokenError) Unwrap() error { return e.Err }

@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -72,7 +74,7 @@ var testKeys = sync.OnceValue(func() *testKeyMaterial {
 var kidFor = map[string]string{
 	"RS256": "rsa", "RS384": "rsa", "RS512": "rsa",
 	"PS256": "rsa", "PS384": "rsa", "PS512": "rsa",
-	"ES256": "p256", "ES384": "p384", "ES512": "p521", "EdDSA": "ed",
+	"ES256": "p256", "ES384": "p384", "ES512": "p521", "EdDSA": "ed", "Ed25519": "ed",
 }
 
 // privFor returns the private key that signs alg in the tests.
@@ -118,6 +120,13 @@ func (s *mapSource) Key(_ context.Context, issuer, kid string) (*jwks.Key, error
 		return nil, fmt.Errorf("%w: %q", jwks.ErrUnknownKey, kid)
 	}
 	return k, nil
+}
+
+// Issuers implements jwks.IssuerSource: each issuer has its own map.
+func (s *mapSource) Issuers() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Sorted(maps.Keys(s.keys))
 }
 
 func (s *mapSource) lookups() int {

@@ -57,14 +57,19 @@ var joseAlgs = map[string]*algInfo{
 	"ES384": {name: "ES384", dsig: dsig.ECDSAWithP384AndSHA384, family: famECDSA, hash: crypto.SHA384, curve: elliptic.P384(), keyType: "EC"},
 	"ES512": {name: "ES512", dsig: dsig.ECDSAWithP521AndSHA512, family: famECDSA, hash: crypto.SHA512, curve: elliptic.P521(), keyType: "EC"},
 	"EdDSA": {name: "EdDSA", dsig: dsig.EdDSA, family: famEdDSA, keyType: "OKP"},
-	"HS256": {name: "HS256", dsig: dsig.HMACWithSHA256, family: famHMAC, hash: crypto.SHA256, newHash: sha256.New, keyType: "oct"},
-	"HS384": {name: "HS384", dsig: dsig.HMACWithSHA384, family: famHMAC, hash: crypto.SHA384, newHash: sha512.New384, keyType: "oct"},
-	"HS512": {name: "HS512", dsig: dsig.HMACWithSHA512, family: famHMAC, hash: crypto.SHA512, newHash: sha512.New, keyType: "oct"},
+	// Ed25519 is RFC 9864's fully-specified name for EdDSA on Ed25519; it
+	// deprecates the polymorphic EdDSA. Both verify with the same key.
+	"Ed25519": {name: "Ed25519", dsig: dsig.EdDSA, family: famEdDSA, keyType: "OKP"},
+	"HS256":   {name: "HS256", dsig: dsig.HMACWithSHA256, family: famHMAC, hash: crypto.SHA256, newHash: sha256.New, keyType: "oct"},
+	"HS384":   {name: "HS384", dsig: dsig.HMACWithSHA384, family: famHMAC, hash: crypto.SHA384, newHash: sha512.New384, keyType: "oct"},
+	"HS512":   {name: "HS512", dsig: dsig.HMACWithSHA512, family: famHMAC, hash: crypto.SHA512, newHash: sha512.New, keyType: "oct"},
 }
 
 // defaultAlgorithms is the allowlist used when Config.Algorithms is empty:
-// every asymmetric JWS algorithm of RFC 7518 and RFC 8037.
-var defaultAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+// every asymmetric JWS algorithm of RFC 7518 and RFC 8037, and Ed25519,
+// RFC 9864's fully-specified replacement of EdDSA (issuers move from one
+// to the other, so both are accepted).
+var defaultAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"}
 
 const (
 	maxKIDLen        = 256 // bytes; longer kids are rejected before any lookup
@@ -400,21 +405,36 @@ func skipValue(b []byte, i int) int {
 }
 
 // checkKey binds the key to the token's alg (RFC 8725 §3.1): the JWK's alg
-// when it has one, the key type, the curve, a minimum RSA size.
+// when it has one, the key type, the curve, a minimum RSA size. It also
+// refuses key material that would make the signature check fail badly: a
+// jwks.Key is exported, so a custom Source can hand over anything, such as
+// an *ecdsa.PublicKey without coordinates (a nil dereference in
+// crypto/ecdsa) or an RSA exponent of 1.
 func checkKey(alg *algInfo, key *jwks.Key, allowSymmetric bool) *rejection {
-	if key == nil || (key.Algorithm != "" && key.Algorithm != alg.name) ||
+	if key == nil || key.Public == nil || !algFits(alg, key.Algorithm) ||
 		(key.KeyType != "" && key.KeyType != alg.keyType) {
 		return rejKeyMismatch
 	}
 	switch alg.family {
 	case famRSA, famRSAPSS:
 		pub, ok := key.Public.(*rsa.PublicKey)
-		if !ok || pub == nil || pub.N == nil || pub.N.BitLen() < minRSABits {
+		if !ok || pub == nil || pub.N == nil || pub.N.Sign() <= 0 || pub.N.BitLen() < minRSABits ||
+			pub.E < 3 || pub.E%2 == 0 {
 			return rejKeyMismatch
 		}
 	case famECDSA:
 		pub, ok := key.Public.(*ecdsa.PublicKey)
 		if !ok || pub == nil || pub.Curve != alg.curve {
+			return rejKeyMismatch
+		}
+		// Nil coordinates make crypto/ecdsa (and ECDH) dereference nil;
+		// reading them is the only way to tell.
+		//lint:ignore SA1019 checking for nil, the coordinates are not used
+		if pub.X == nil || pub.Y == nil {
+			return rejKeyMismatch
+		}
+		// ECDH checks that the point is on the curve and not infinity.
+		if _, err := pub.ECDH(); err != nil {
 			return rejKeyMismatch
 		}
 	case famEdDSA:
@@ -431,6 +451,17 @@ func checkKey(alg *algInfo, key *jwks.Key, allowSymmetric bool) *rejection {
 		return rejKeyMismatch
 	}
 	return nil
+}
+
+// algFits reports whether a JWK whose alg member is jwkAlg ("" when
+// absent) may verify tokens of alg. The names must be equal, except that
+// EdDSA and Ed25519 name the same thing for an Ed25519 key (RFC 9864 §2.2):
+// a JWK saying either verifies tokens saying either.
+func algFits(alg *algInfo, jwkAlg string) bool {
+	if jwkAlg == "" || jwkAlg == alg.name {
+		return true
+	}
+	return alg.family == famEdDSA && (jwkAlg == "EdDSA" || jwkAlg == "Ed25519")
 }
 
 // verifySignature checks tok's signature with key through dsig's typed

@@ -2,5 +2,6 @@
 
 package verify
 
-// boundTestTokens is how many distinct tokens the bound test inserts.
-const boundTestTokens = 1_000_000
+// heapTestTokens is how many distinct tokens TestTokenCacheHeapBounded
+// signs and verifies: the 2 MiB cache overflows about forty times.
+const heapTestTokens = 40_000

@@ -35,13 +35,31 @@ type Config struct {
 	// several (jwks.Multi). A token's iss is checked against Issuer and
 	// Issuers before any key lookup, so an unknown issuer never causes a
 	// fetch.
+	//
+	// New checks that the key source keeps issuers apart, so that a token
+	// from one issuer cannot verify with another's keys: a source that
+	// implements jwks.IssuerSource (jwks.Multi, a jwks.Discover Remote)
+	// must serve every issuer of Issuer and Issuers. With more than one
+	// such issuer, any other source is refused unless it is a
+	// *jwks.Remote made by jwks.NewRemote (one JWKS URL is one key
+	// publisher, as with Entra ID's tenants sharing Microsoft's keys) or
+	// InsecureSharedKeys is set.
 	Issuers []string
+	// InsecureSharedKeys lets several issuers (Issuer and Issuers) share
+	// one key source that does not keep them apart, such as a jwks.Set
+	// holding the keys of all of them or a keyfunc adapter over several
+	// URLs: any issuer's key then verifies tokens claiming to be from
+	// any other. Set it only when every issuer is the same signer.
+	InsecureSharedKeys bool
 	// Audience is required: the token's aud must contain it.
 	Audience string
 	// Algorithms is the alg allowlist (case-sensitive JOSE names). The
 	// default is every asymmetric algorithm: RS256, RS384, RS512, PS256,
-	// PS384, PS512, ES256, ES384, ES512 and EdDSA. Only these are accepted:
-	// "none" and HS256/384/512 make New fail.
+	// PS384, PS512, ES256, ES384, ES512, EdDSA and Ed25519 (RFC 9864's
+	// fully-specified name for EdDSA with Ed25519, which deprecates the
+	// polymorphic EdDSA; either verifies with an OKP Ed25519 key whose JWK
+	// alg is EdDSA, Ed25519 or absent). Only these are accepted: "none"
+	// and HS256/384/512 make New fail.
 	Algorithms []string
 	// TokenTypes are the accepted typ header values, compared
 	// case-insensitively with any "application/" prefix dropped; default
@@ -78,6 +96,11 @@ type Config struct {
 	// before any key lookup; the key source must serve the issuers they
 	// accept (a jwks.NewRemote source serves any). An API accepting every
 	// tenant decides for itself which tenants it serves.
+	//
+	// Templates are exempt from the shared-key check of Issuers: a
+	// template stands for many issuers of one provider that publishes one
+	// key set for all of them (Microsoft documents this for Entra ID), and
+	// each token's issuer is bound to its own claim.
 	IssuerTemplates []string
 	// RequiredValues are claims that every token must carry as a JSON
 	// string exactly equal to the value, such as Keycloak's payload typ
@@ -96,8 +119,10 @@ type Config struct {
 	// Leeway, and asks the key source again for the token's (iss, kid):
 	// unless it returns the very *jwks.Key that verified the token (a
 	// jwks source keeps the same pointer while a key is unchanged), the
-	// entry is dropped and the token verified afresh. Entries never
-	// outlive exp + Leeway. Failed verifications are never cached.
+	// entry is dropped and the token verified afresh. Key removal is thus
+	// checked lazily: an entry whose key left the set never answers again,
+	// and is dropped at its next lookup or when eviction reaches it. Entries
+	// never outlive exp + Leeway. Failed verifications are never cached.
 	// Requirements are not cached: Authorize evaluates them on every call.
 	TokenCacheSize int
 	// TokenCacheBytes bounds the approximate memory of the cache (tokens
@@ -117,6 +142,11 @@ const (
 	OutcomeValid       Outcome = "valid"
 	OutcomeInvalid     Outcome = "invalid"
 	OutcomeUnavailable Outcome = "unavailable"
+	// OutcomeCanceled: the request's own context ended (the client went
+	// away, or its deadline passed) while the key was being looked up.
+	// Neither the token's fault nor a key outage; goes with
+	// ReasonCanceled.
+	OutcomeCanceled Outcome = "canceled"
 )
 
 // Observer holds optional hooks; nil fields are skipped. Hooks run
@@ -190,6 +220,9 @@ func New(keys jwks.Source, cfg Config) (*Verifier, error) {
 	}
 	if len(v.issuers) == 0 && len(v.templates) == 0 {
 		return nil, fmt.Errorf("%w: issuer required", ErrConfig)
+	}
+	if err := checkIssuerBinding(keys, v.issuers, cfg.InsecureSharedKeys); err != nil {
+		return nil, err
 	}
 	if v.audience == "" {
 		return nil, fmt.Errorf("%w: audience required", ErrConfig)
@@ -274,7 +307,11 @@ func New(keys jwks.Source, cfg Config) (*Verifier, error) {
 // claims. Every rejection is a *claims.Error with Code
 // claims.CodeInvalidToken whose Err is a *TokenError; when the key source
 // reports an outage the error instead wraps claims.ErrUnavailable (and is not
-// a *claims.Error). Test with errors.As and errors.Is.
+// a *claims.Error). When ctx itself ends during the key lookup (the client
+// went away), the error wraps ctx.Err() (context.Canceled or
+// context.DeadlineExceeded) and is neither a *claims.Error nor
+// claims.ErrUnavailable: there is nobody left to answer. Test with
+// errors.As and errors.Is.
 //
 // The order is: size cap; compact form and strict base64url; header rules
 // (alg allowlist, typ, crit, no embedded or remote keys, kid hygiene); claim
@@ -299,12 +336,14 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*claims.Claims, erro
 			v.observed(OutcomeValid, ReasonNone, d)
 		case rej.reason == ReasonUnavailable:
 			v.observed(OutcomeUnavailable, ReasonUnavailable, d)
+		case rej.reason == ReasonCanceled:
+			v.observed(OutcomeCanceled, ReasonCanceled, d)
 		default:
 			v.observed(OutcomeInvalid, rej.reason, d)
 		}
 	}
 	if rej != nil {
-		if rej.reason == ReasonUnavailable {
+		if rej.reason == ReasonUnavailable || rej.reason == ReasonCanceled {
 			return nil, rej.err
 		}
 		return nil, claims.InvalidToken(&TokenError{Reason: rej.reason, Err: rej.err})
@@ -358,7 +397,7 @@ func (v *Verifier) cached(ctx context.Context, raw string) (c *claims.Claims, re
 	if err != nil {
 		v.cache.remove(raw, e)
 		v.observeCache(false)
-		return nil, keyLookupRejection(err), true
+		return nil, keyLookupRejection(ctx, err), true
 	}
 	if key != e.key {
 		v.cache.remove(raw, e)
@@ -402,7 +441,7 @@ func (v *Verifier) verifySigned(ctx context.Context, raw string) (*claims.Claims
 	}
 	key, err := v.keys.Key(ctx, c.Issuer, tok.kid)
 	if err != nil {
-		return nil, nil, "", keyLookupRejection(err)
+		return nil, nil, "", keyLookupRejection(ctx, err)
 	}
 	if rej := checkKey(tok.alg, key, v.allowSymmetric); rej != nil {
 		return nil, nil, "", rej
@@ -427,10 +466,16 @@ func (v *Verifier) verifySigned(ctx context.Context, raw string) (*claims.Claims
 	return c, key, tok.kid, nil
 }
 
-// keyLookupRejection classifies a key source error: an outage (or a lookup
-// cut short by its deadline) is ReasonUnavailable and keeps
-// claims.ErrUnavailable in its chain; anything else means no usable key.
-func keyLookupRejection(err error) *rejection {
+// keyLookupRejection classifies a key source error. When the request's
+// own ctx has ended, the lookup was cut short by the caller: ReasonCanceled,
+// wrapping ctx.Err() only (not an outage, not the token's fault). An
+// outage, or a lookup cut short by a deadline of the source's own (a
+// fetch timeout), is ReasonUnavailable and keeps claims.ErrUnavailable in
+// its chain; anything else means no usable key.
+func keyLookupRejection(ctx context.Context, err error) *rejection {
+	if cerr := ctx.Err(); cerr != nil {
+		return reject(ReasonCanceled, fmt.Errorf("verify: key lookup: %w", cerr))
+	}
 	switch {
 	case errors.Is(err, claims.ErrUnavailable):
 		return reject(ReasonUnavailable, fmt.Errorf("verify: key lookup: %w", err))
@@ -441,6 +486,29 @@ func keyLookupRejection(err error) *rejection {
 	default:
 		return reject(ReasonUnknownKey, fmt.Errorf("%w: %w", ErrUnknownKey, err))
 	}
+}
+
+// checkIssuerBinding refuses a key source that would let one configured
+// issuer's keys verify another's tokens (see Config.Issuers).
+func checkIssuerBinding(keys jwks.Source, issuers []string, sharedOK bool) error {
+	if is, ok := keys.(jwks.IssuerSource); ok {
+		if served := is.Issuers(); len(served) > 0 {
+			for _, iss := range issuers {
+				if !slices.Contains(served, iss) {
+					return fmt.Errorf("%w: issuer %q is not served by the key source (it serves %q)", ErrConfig, iss, served)
+				}
+			}
+			return nil
+		}
+	}
+	if len(issuers) <= 1 || sharedOK {
+		return nil
+	}
+	if _, ok := keys.(*jwks.Remote); ok {
+		// One JWKS URL: one key publisher for every issuer.
+		return nil
+	}
+	return fmt.Errorf("%w: %d issuers share a key source that does not keep them apart (use jwks.NewMulti, or set InsecureSharedKeys)", ErrConfig, len(issuers))
 }
 
 // present reports whether the claim set has name with a non-null value.

@@ -25,6 +25,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/MicahParks/jwkset"
@@ -46,8 +47,12 @@ func FromStorage(s jwkset.Storage) jwks.Source {
 	return &source{storage: s, cache: make(map[string]cached)}
 }
 
-// source converts storage JWKs to *jwks.Key and remembers the conversion,
-// so that an unchanged JWK keeps returning the same *jwks.Key pointer.
+// source converts storage JWKs to *jwks.Key and remembers the conversion
+// per kid, so that an unchanged JWK keeps returning the same *jwks.Key
+// pointer (the verified-token cache relies on it) and a lookup only reads
+// the storage's snapshot and compares members: no JSON, no parsing. A JWK
+// whose public members changed under the same kid is converted again and
+// gets a new *jwks.Key.
 type source struct {
 	storage jwkset.Storage
 
@@ -56,7 +61,7 @@ type source struct {
 }
 
 type cached struct {
-	raw string // public JWK JSON the key was parsed from
+	jwk jwkset.JWKMarshal // public members the key was parsed from
 	key *jwks.Key
 }
 
@@ -67,8 +72,8 @@ func (s *source) Key(ctx context.Context, _ string, kid string) (*jwks.Key, erro
 	if err != nil {
 		return nil, s.unavailable(ctx, err)
 	}
-	matches := match(all, kid)
-	if len(matches) == 0 && kid != "" {
+	i, n := match(all, kid)
+	if n == 0 && kid != "" {
 		// Let the storage refresh on an unknown kid (keyfunc's HTTP
 		// storage does so under its rate limit), then look again.
 		if _, err := s.storage.KeyRead(ctx, kid); err != nil {
@@ -80,52 +85,64 @@ func (s *source) Key(ctx context.Context, _ string, kid string) (*jwks.Key, erro
 		if all, err = s.storage.KeyReadAll(ctx); err != nil {
 			return nil, s.unavailable(ctx, err)
 		}
-		matches = match(all, kid)
+		i, n = match(all, kid)
 	}
 	switch {
-	case len(matches) == 0:
+	case n == 0:
 		return nil, jwks.ErrUnknownKey
-	case len(matches) > 1:
+	case n > 1:
 		return nil, fmt.Errorf("%w: %w", jwks.ErrUnknownKey, &jwks.KeyError{KID: kid, Reason: "duplicate kid"})
 	}
-	return s.convert(matches[0], len(all))
+	return s.convert(all[i].Marshal(), len(all))
 }
 
-// match returns the JWKs named kid; for kid "" the only JWK of a
-// one-key storage.
-func match(all []jwkset.JWK, kid string) []jwkset.JWK {
+// match returns the index of the first JWK named kid and how many there
+// are; for kid "" the only JWK of a one-key storage.
+func match(all []jwkset.JWK, kid string) (first, n int) {
 	if kid == "" {
 		if len(all) == 1 {
-			return all
+			return 0, 1
 		}
-		return nil
+		return 0, 0
 	}
-	var out []jwkset.JWK
-	for _, j := range all {
-		if j.Marshal().KID == kid {
-			out = append(out, j)
+	first = -1
+	for i := range all {
+		if all[i].Marshal().KID == kid {
+			if first < 0 {
+				first = i
+			}
+			n++
 		}
 	}
-	return out
+	return first, n
 }
 
-// convert parses the public part of j, reusing the cached *jwks.Key when
-// the JWK is unchanged.
-func (s *source) convert(j jwkset.JWK, storageLen int) (*jwks.Key, error) {
-	m := j.Marshal()
+// convert returns the *jwks.Key for the JWK m: the cached one when m's
+// public members are unchanged, else a fresh conversion of its public part
+// through jwks.ParseKey.
+func (s *source) convert(m jwkset.JWKMarshal, storageLen int) (*jwks.Key, error) {
 	m.D, m.P, m.Q, m.DP, m.DQ, m.QI, m.OTH = "", "", "", "", "", "", nil
+	s.mu.Lock()
+	c, ok := s.cache[m.KID]
+	s.mu.Unlock()
+	if ok && samePublic(&c.jwk, &m) {
+		return c.key, nil
+	}
+
 	raw, err := json.Marshal(m)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", jwks.ErrUnknownKey, &jwks.KeyError{KID: m.KID, Reason: "malformed jwk"})
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c, ok := s.cache[m.KID]; ok && c.raw == string(raw) {
-		return c.key, nil
-	}
 	k, err := jwks.ParseKey(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", jwks.ErrUnknownKey, err)
+	}
+	m.KEYOPS = slices.Clone(m.KEYOPS) // the cache keeps its own copies
+	m.X5C = slices.Clone(m.X5C)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.cache[m.KID]; ok && samePublic(&c.jwk, &m) {
+		return c.key, nil // another lookup converted it meanwhile
 	}
 	if len(s.cache) > storageLen+16 {
 		// Kids left the storage: start over. Keys still present are parsed
@@ -133,8 +150,17 @@ func (s *source) convert(j jwkset.JWK, storageLen int) (*jwks.Key, error) {
 		// whoever keys on them.
 		clear(s.cache)
 	}
-	s.cache[m.KID] = cached{raw: string(raw), key: k}
+	s.cache[m.KID] = cached{jwk: m, key: k}
 	return k, nil
+}
+
+// samePublic reports whether two JWKs have the same public members (the
+// private ones are cleared before caching and comparing).
+func samePublic(a, b *jwkset.JWKMarshal) bool {
+	return a.KTY == b.KTY && a.USE == b.USE && slices.Equal(a.KEYOPS, b.KEYOPS) &&
+		a.ALG == b.ALG && a.KID == b.KID && a.X5U == b.X5U && slices.Equal(a.X5C, b.X5C) &&
+		a.X5T == b.X5T && a.X5TS256 == b.X5TS256 && a.CRV == b.CRV &&
+		a.X == b.X && a.Y == b.Y && a.N == b.N && a.E == b.E && a.K == b.K
 }
 
 func (s *source) unavailable(ctx context.Context, err error) error {

@@ -30,7 +30,7 @@ var (
 	ecPriv *ecdsa.PrivateKey
 )
 
-func keys(t *testing.T) {
+func keys(t testing.TB) {
 	t.Helper()
 	once.Do(func() {
 		var err error
@@ -46,7 +46,7 @@ func keys(t *testing.T) {
 	})
 }
 
-func jwkJSON(t *testing.T, key any, kid string, extra map[string]any) map[string]any {
+func jwkJSON(t testing.TB, key any, kid string, extra map[string]any) map[string]any {
 	t.Helper()
 	k, err := jwk.Import(key)
 	if err != nil {
