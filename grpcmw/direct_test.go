@@ -44,7 +44,8 @@ func TestUnaryDirect(t *testing.T) {
 		{"bearer with two tokens", methodUnary, []string{"Bearer a b"}, codes.InvalidArgument, "", 1},
 		{"two authorization values", methodUnary, []string{"Bearer a", "Basic b"}, codes.InvalidArgument, "", 1},
 		{"not a JWT", methodUnary, []string{"Bearer abc"}, codes.Unauthenticated, "", 1},
-		{"code of a custom check", methodCacheable, []string{"Bearer " + tok}, codes.PermissionDenied, `Bearer error="insufficient_funds", error_description="Funds are missing"`, 0},
+		// claims turns a code it does not know into a step-up.
+		{"code of a custom check", methodCacheable, []string{"Bearer " + tok}, codes.Unauthenticated, `Bearer error="insufficient_user_authentication", error_description="Funds are missing"`, 1},
 		{"unlisted", methodEmpty, []string{"Bearer " + tok}, codes.PermissionDenied, "grpcmw: method not allowed", 0},
 	}
 	for _, tt := range tests {

@@ -45,7 +45,14 @@
 //	scope short                    PermissionDenied  INSUFFICIENT_SCOPE
 //	Entra ID claims challenge      Unauthenticated   INSUFFICIENT_CLAIMS (metadata claims, authorizationUri)
 //	keys unavailable               Unavailable       (no challenge: an outage is not the client's fault)
+//	call context ended during
+//	  verification                 Canceled / DeadlineExceeded (status.FromContextError; no challenge)
 //	method not in the table        PermissionDenied  (no challenge)
+//	token expired during a stream  Unauthenticated   INVALID_TOKEN (challenge in trailer metadata)
+//
+// The code-to-status mapping is the one table httpmw uses for HTTP (400 /
+// 401 / 403): an error code the library does not know is Unauthenticated,
+// as it is 401 over HTTP. The token parser is the one httpmw uses too.
 //
 // The Entra ID claims challenge (idp.Profile.AuthContext) uses Microsoft's
 // unregistered insufficient_claims code; it is sent only to clients that
@@ -70,6 +77,27 @@
 //     the error code, and metadata acrValues, maxAge and scope.
 //
 // Answers without a challenge have fixed messages.
+//
+// # Construction
+//
+// NewServerInterceptors checks the verifier, the table and every option
+// (realm in printable ASCII, resource metadata an https URL, http only for
+// loopback, as httpmw.New checks them) and returns an error;
+// UnaryServerInterceptor and StreamServerInterceptor panic on the same
+// mistakes, like http.ServeMux.Handle on a bad pattern.
+//
+// # Stream expiry
+//
+// A stream is authorized once, when it starts. So that it does not outlive
+// its token, the stream interceptor cancels the handler's context at the
+// token's exp (exactly, by the WithClock clock: the verifier's leeway does
+// not extend it), with context.Cause ErrStreamExpired; from then on the
+// stream's SendMsg and RecvMsg return the invalid_token status instead of
+// exchanging messages, and whatever the handler returns, the client gets
+// Unauthenticated with an invalid_token challenge (status message,
+// www-authenticate trailer metadata, INVALID_TOKEN details), which
+// StreamClientInterceptor surfaces as a *claims.Error: the client gets a
+// new token and opens a new stream. InsecureNoStreamExpiry turns this off.
 //
 // # Observability
 //

@@ -57,9 +57,11 @@ func TestEntraClaimsChallenge(t *testing.T) {
 	}
 	cs := startServer(t, v, m)
 
-	const claimsB64 = "eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlcyI6WyJjMSIsImMyIl19fX0="
-	authURI := iss.URL() + "/common/oauth2/authorize"
-	challenge := `Bearer realm="", authorization_uri="` + authURI + `", error="insufficient_claims", claims="` + claimsB64 + `"`
+	// c1 and c2 are any of; the challenge names c1, the preferred one, and
+	// the single-tenant profile puts its tenant in realm and authorization_uri.
+	const claimsB64 = "eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEifX19"
+	authURI := iss.URL() + "/" + tenant + "/oauth2/authorize"
+	challenge := `Bearer realm="` + tenant + `", authorization_uri="` + authURI + `", error="insufficient_claims", claims="` + claimsB64 + `"`
 	const notCapable = `Bearer error="insufficient_user_authentication", error_description="Stronger authentication is required, and this client does not declare the cp1 capability needed to answer a claims challenge"`
 
 	mint := func(acrs []string, xmsCC any) string {
@@ -127,7 +129,7 @@ func TestEntraClaimsChallenge(t *testing.T) {
 				for _, got := range []*claims.Error{ce, fromDetails} {
 					req, ok := idp.ClaimsRequest(got)
 					if tt.reason == grpcmw.ReasonInsufficientClaims {
-						if want := `{"access_token":{"acrs":{"essential":true,"values":["c1","c2"]}}}`; !ok || req != want {
+						if want := `{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`; !ok || req != want {
 							t.Errorf("ClaimsRequest got %q %v, want %q", req, ok, want)
 						}
 						if got.Code != claims.CodeInsufficientClaims {

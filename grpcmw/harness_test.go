@@ -232,6 +232,8 @@ type conns struct {
 // startServer serves testService on bufconn behind the server interceptors.
 func startServer(t testing.TB, v *verify.Verifier, m *grpcmw.Methods, opts ...grpcmw.Option) conns {
 	t.Helper()
+	// The verifier's clock times stream expiry too.
+	opts = append([]grpcmw.Option{grpcmw.WithClock(func() time.Time { return testNow })}, opts...)
 	lis := bufconn.Listen(1 << 20)
 	srv := grpc.NewServer(
 		grpc.ChainUnaryInterceptor(grpcmw.UnaryServerInterceptor(v, m, opts...)),

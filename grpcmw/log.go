@@ -13,6 +13,9 @@ import (
 	"github.com/stepupauth/stepup/verify"
 )
 
+// unlistedLabel stands for the method of a call that no rule governs.
+const unlistedLabel = "unlisted"
+
 // logAllowed logs a call that passed (WithLogger).
 func (a *authorizer) logAllowed(ctx context.Context, fullMethod, ruleMethod string) {
 	if !a.debug(ctx) {
@@ -30,6 +33,10 @@ func (a *authorizer) logAllowed(ctx context.Context, fullMethod, ruleMethod stri
 func (a *authorizer) logRefused(ctx context.Context, fullMethod, ruleMethod string, r *rejection, err error) {
 	if !a.debug(ctx) {
 		return
+	}
+	if errors.Is(err, ErrUnlistedMethod) {
+		// fullMethod matches no rule: a name the client chose, not logged.
+		fullMethod = unlistedLabel
 	}
 	attrs := make([]slog.Attr, 0, 8)
 	attrs = append(attrs,

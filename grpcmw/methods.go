@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/internal/requirement"
 )
 
 // Rule is one entry of a method table: what a gRPC method, or every method
@@ -49,7 +50,9 @@ var (
 type RuleError struct {
 	Index  int    // position of the rule in the argument list
 	Method string // the rule's Method, as given
-	Err    error
+	// Err is the cause: ErrBadMethod, ErrDuplicateMethod,
+	// ErrPublicRequirement, or the error of claims.Requirement.Validate.
+	Err error
 }
 
 // Error returns "grpcmw: rule N ("method"): " and the cause.
@@ -67,7 +70,9 @@ func (e *RuleError) Unwrap() error { return e.Err }
 // NewMethods validates rules and builds the method table. It returns a
 // *RuleError for the first bad rule: a malformed method name, a duplicate,
 // a public rule with a requirement, or a requirement that
-// claims.Requirement.Validate rejects.
+// claims.Requirement.Validate rejects. The table keeps its own deep copy of
+// every rule: changing the slices of a Requirement afterwards changes
+// nothing.
 func NewMethods(rules ...Rule) (*Methods, error) {
 	m := &Methods{exact: make(map[string]Rule), service: make(map[string]Rule)}
 	for i, r := range rules {
@@ -90,6 +95,7 @@ func NewMethods(rules ...Rule) (*Methods, error) {
 		if _, dup := table[key]; dup {
 			return nil, &RuleError{Index: i, Method: r.Method, Err: ErrDuplicateMethod}
 		}
+		r.Requirement = requirement.Clone(r.Requirement)
 		table[key] = r
 	}
 	return m, nil
@@ -98,8 +104,19 @@ func NewMethods(rules ...Rule) (*Methods, error) {
 // Lookup returns the rule that governs fullMethod ("/pkg.Service/Method",
 // as in grpc.UnaryServerInfo.FullMethod): its exact entry, else its
 // service's wildcard. ok is false when neither exists; the interceptors then
-// deny the call.
+// deny the call. The returned rule is a copy: changing it does not change
+// the table.
 func (m *Methods) Lookup(fullMethod string) (r Rule, ok bool) {
+	r, ok = m.lookup(fullMethod)
+	if ok {
+		r.Requirement = requirement.Clone(r.Requirement)
+	}
+	return r, ok
+}
+
+// lookup is Lookup without the copy, for the interceptors, which only read
+// the rule.
+func (m *Methods) lookup(fullMethod string) (r Rule, ok bool) {
 	if m == nil {
 		return Rule{}, false
 	}

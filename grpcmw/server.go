@@ -3,12 +3,17 @@ package grpcmw
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/internal/answer"
 	"github.com/stepupauth/stepup/verify"
 )
 
@@ -16,7 +21,13 @@ import (
 // method that has no entry in the method table.
 var ErrUnlistedMethod = errors.New("grpcmw: method not in the method table")
 
-// Option configures the server interceptors.
+// ErrStreamExpired is the cause, wrapped in an invalid_token *claims.Error,
+// that the error hook receives when a stream outlives the expiry of the
+// token that authorized it (see WithClock and InsecureNoStreamExpiry).
+var ErrStreamExpired = errors.New("grpcmw: access token expired during the stream")
+
+// Option configures the server interceptors. Options are checked by
+// NewServerInterceptors.
 type Option func(*options)
 
 type options struct {
@@ -24,31 +35,41 @@ type options struct {
 	resourceMetadata string
 	hooks            []func(ctx context.Context, fullMethod string, err error)
 	logger           *slog.Logger // nil: no logs
+	now              func() time.Time
+	nowSet           bool
+	noStreamExpiry   bool
 }
 
 // WithRealm sets the realm of every challenge (RFC 6750 §3). Default: none.
+// The realm must be printable ASCII, as for httpmw.WithRealm (quotes and
+// backslashes are escaped in the challenge).
 func WithRealm(realm string) Option {
 	return func(o *options) { o.realm = realm }
 }
 
 // WithResourceMetadata sets the resource_metadata URL of every challenge
 // (RFC 9728 §5.1), the protected resource metadata document a client reads
-// to find the authorization server. Default: none.
+// to find the authorization server (httpmw.MetadataURL gives it). Default:
+// none. The URL must be absolute https (http only for a loopback host)
+// without a fragment, as for httpmw.WithResourceMetadata.
 func WithResourceMetadata(url string) Option {
 	return func(o *options) { o.resourceMetadata = url }
 }
 
 // WithErrorHook sets a function called for every refused call, before the
 // answer is sent, with the full error: a *claims.Error (whose Err holds the
-// cause), an error wrapping claims.ErrUnavailable, ErrUnlistedMethod, or an
-// unexpected error of the verifier. It is for logs and metrics; it runs on
-// the request path and must be safe for concurrent use. The error text is
-// never sent to the client.
+// cause), an error wrapping claims.ErrUnavailable, ErrUnlistedMethod, an
+// error wrapping the call context's error when it ended during
+// verification, or an unexpected error of the verifier. It is for logs and
+// metrics; it runs on the request path and must be safe for concurrent use.
+// The error text is never sent to the client.
 //
-// fullMethod is the method the client called; it is in the method table
-// unless err is ErrUnlistedMethod (with a wildcard rule, Methods.Lookup
-// gives the rule and its configured Method). The option may be given
-// several times: every hook runs, in order; a nil hook is ignored.
+// fullMethod is the method the client called. When err is
+// ErrUnlistedMethod it is client-supplied and matches no rule: log or label
+// it as "unlisted", not verbatim. Otherwise it is in the method table (with
+// a wildcard rule, Methods.Lookup gives the rule and its configured Method).
+// The option may be given several times: every hook runs, in order; a nil
+// hook is ignored.
 func WithErrorHook(hook func(ctx context.Context, fullMethod string, err error)) Option {
 	return func(o *options) {
 		if hook != nil {
@@ -58,13 +79,54 @@ func WithErrorHook(hook func(ctx context.Context, fullMethod string, err error))
 }
 
 // WithLogger logs every decision of the interceptors to l at level Debug:
-// the called method and its rule, the gRPC status code, the OAuth error
-// code, the verify.Reason of a rejected token, the challenge parameters
-// (which come from the rule) and, for Unavailable and Internal answers
-// only, the error text. It never logs the token or a claim value (not even
-// sub, which is personal data). A nil l, the default, logs nothing.
+// the called method (or "unlisted" for a method without a rule: a name the
+// client made up is never logged) and its rule, the gRPC status code, the
+// OAuth error code, the verify.Reason of a rejected token, the challenge
+// parameters (which come from the rule) and, for Unavailable and Internal
+// answers only, the error text. It never logs the token or a claim value
+// (not even sub, which is personal data). A nil l, the default, logs
+// nothing.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) { o.logger = l }
+}
+
+// WithClock sets the clock that times stream expiry (default time.Now).
+// Give the clock of verify.Config.Now when the verifier has one, so that
+// both agree on when a token expires. now must not be nil.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) { o.now, o.nowSet = now, true }
+}
+
+// InsecureNoStreamExpiry turns off stream expiry: a stream authorized once
+// then runs for as long as the client keeps it open, past the token's exp.
+// By default the stream handler's context is cancelled at the token's exp
+// and the stream ends with Unauthenticated invalid_token (see the package
+// documentation). Turn it off only for streams whose lifetime is bounded
+// otherwise.
+func InsecureNoStreamExpiry() Option {
+	return func(o *options) { o.noStreamExpiry = true }
+}
+
+// ServerInterceptors are the unary and stream server interceptors of one
+// verifier, method table and option set, built by NewServerInterceptors.
+// They share one decision path and are safe for concurrent use.
+type ServerInterceptors struct {
+	a *authorizer
+}
+
+// NewServerInterceptors checks its arguments and returns the interceptors
+// that authorize every call against the method table m with v. It reports
+// an error for a nil verifier or table, a nil Option, a realm outside
+// printable ASCII, a resource metadata URL that is not https (http for
+// loopback) or has a fragment, and a nil clock. Configuration read at run
+// time should come through here; UnaryServerInterceptor and
+// StreamServerInterceptor panic instead.
+func NewServerInterceptors(v *verify.Verifier, m *Methods, opts ...Option) (*ServerInterceptors, error) {
+	a, err := newAuthorizer(v, m, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &ServerInterceptors{a: a}, nil
 }
 
 // authorizer is the one decision behind the unary and stream interceptors.
@@ -72,18 +134,46 @@ type authorizer struct {
 	v *verify.Verifier
 	m *Methods
 	options
+	// expired is the answer to a message exchanged after the token's exp.
+	expired rejection
 }
 
-func newAuthorizer(v *verify.Verifier, m *Methods, opts []Option) *authorizer {
+func newAuthorizer(v *verify.Verifier, m *Methods, opts []Option) (*authorizer, error) {
 	if v == nil {
-		panic("grpcmw: nil *verify.Verifier")
+		return nil, errors.New("grpcmw: nil *verify.Verifier")
 	}
 	if m == nil {
-		panic("grpcmw: nil *Methods")
+		return nil, errors.New("grpcmw: nil *Methods")
 	}
 	a := &authorizer{v: v, m: m}
 	for _, opt := range opts {
+		if opt == nil {
+			return nil, errors.New("grpcmw: nil option")
+		}
 		opt(&a.options)
+	}
+	if err := answer.CheckRealm(a.realm); err != nil {
+		return nil, fmt.Errorf("grpcmw: %w", err)
+	}
+	if a.resourceMetadata != "" {
+		if err := answer.CheckURL(a.resourceMetadata, true); err != nil {
+			return nil, fmt.Errorf("grpcmw: resource metadata URL: %w", err)
+		}
+	}
+	if a.nowSet && a.now == nil {
+		return nil, errors.New("grpcmw: nil clock")
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	a.expired = a.reject(context.Background(), claims.InvalidToken(ErrStreamExpired))
+	return a, nil
+}
+
+func mustAuthorizer(fn string, v *verify.Verifier, m *Methods, opts []Option) *authorizer {
+	a, err := newAuthorizer(v, m, opts)
+	if err != nil {
+		panic("grpcmw: " + fn + ": " + strings.TrimPrefix(err.Error(), "grpcmw: "))
 	}
 	return a
 }
@@ -92,7 +182,7 @@ func newAuthorizer(v *verify.Verifier, m *Methods, opts []Option) *authorizer {
 // It returns the handler's context, carrying the verified claims unless the
 // method is public, or the rejection.
 func (a *authorizer) authorize(ctx context.Context, fullMethod string) (context.Context, *rejection) {
-	rule, ok := a.m.Lookup(fullMethod)
+	rule, ok := a.m.lookup(fullMethod)
 	if !ok {
 		a.report(ctx, fullMethod, ErrUnlistedMethod)
 		r := rejection{st: statusUnlisted}
@@ -142,13 +232,32 @@ func (a *authorizer) report(ctx context.Context, fullMethod string, err error) {
 //	acr / amr / auth_time short       Unauthenticated   INSUFFICIENT_USER_AUTHENTICATION
 //	scope short                       PermissionDenied  INSUFFICIENT_SCOPE
 //	keys unavailable                  Unavailable, no challenge
+//	call context ended                Canceled or DeadlineExceeded, no challenge
 //	method not in m                   PermissionDenied, no challenge
 //
 // A refused call with a challenge gets it in the www-authenticate response
 // header metadata, as its status message, and as google.rpc.ErrorInfo
-// details (see the package documentation). It panics if v or m is nil.
+// details (see the package documentation).
+//
+// Like http.ServeMux.Handle with a bad pattern, it panics when
+// NewServerInterceptors would report an error (nil v or m, a nil or invalid
+// option): a programming error found at start-up. Use
+// NewServerInterceptors for configuration read at run time.
 func UnaryServerInterceptor(v *verify.Verifier, m *Methods, opts ...Option) grpc.UnaryServerInterceptor {
-	a := newAuthorizer(v, m, opts)
+	return (&ServerInterceptors{a: mustAuthorizer("UnaryServerInterceptor", v, m, opts)}).Unary()
+}
+
+// StreamServerInterceptor returns the streaming counterpart of
+// UnaryServerInterceptor, with the same decision and answers, for
+// server-streaming, client-streaming and bidirectional methods alike, and
+// stream expiry (see Stream). It panics like UnaryServerInterceptor.
+func StreamServerInterceptor(v *verify.Verifier, m *Methods, opts ...Option) grpc.StreamServerInterceptor {
+	return (&ServerInterceptors{a: mustAuthorizer("StreamServerInterceptor", v, m, opts)}).Stream()
+}
+
+// Unary returns the unary server interceptor (see UnaryServerInterceptor).
+func (s *ServerInterceptors) Unary() grpc.UnaryServerInterceptor {
+	a := s.a
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		hctx, rej := a.authorize(ctx, info.FullMethod)
 		if rej != nil {
@@ -163,14 +272,22 @@ func UnaryServerInterceptor(v *verify.Verifier, m *Methods, opts ...Option) grpc
 	}
 }
 
-// StreamServerInterceptor returns the streaming counterpart of
-// UnaryServerInterceptor, with the same decision and answers, for
-// server-streaming, client-streaming and bidirectional methods alike. The
-// decision is made before the handler runs, from the stream's metadata;
-// the handler's stream returns a Context carrying the verified claims.
-// It panics if v or m is nil.
-func StreamServerInterceptor(v *verify.Verifier, m *Methods, opts ...Option) grpc.StreamServerInterceptor {
-	a := newAuthorizer(v, m, opts)
+// Stream returns the stream server interceptor. The decision is made
+// before the handler runs, from the stream's metadata; the handler's stream
+// returns a Context carrying the verified claims.
+//
+// Stream expiry (on unless InsecureNoStreamExpiry): at the exp of the token
+// that authorized the stream, by the WithClock clock and without the
+// verifier's leeway, the handler's context is cancelled (context.Cause is
+// ErrStreamExpired), SendMsg and RecvMsg return the invalid_token status
+// instead of exchanging a message, and the stream ends with Unauthenticated,
+// an invalid_token challenge in the www-authenticate trailer metadata (the
+// header may already be sent) and the status message, and INVALID_TOKEN
+// details, whatever the handler returns. A handler blocked in RecvMsg
+// learns of the expiry when its next message arrives or, if it watches its
+// context, at once.
+func (s *ServerInterceptors) Stream() grpc.StreamServerInterceptor {
+	a := s.a
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		ctx := ss.Context()
 		hctx, rej := a.authorize(ctx, info.FullMethod)
@@ -180,11 +297,41 @@ func StreamServerInterceptor(v *verify.Verifier, m *Methods, opts ...Option) grp
 			}
 			return rej.st.Err()
 		}
-		if hctx == ctx {
+		if hctx == ctx { // public method
 			return handler(srv, ss)
 		}
-		return handler(srv, &serverStream{ServerStream: ss, ctx: hctx})
+		c, _ := claims.FromContext(hctx)
+		if a.noStreamExpiry || c == nil || c.Expiry.IsZero() {
+			return handler(srv, &serverStream{ServerStream: ss, ctx: hctx})
+		}
+		return a.expiringStream(srv, ss, info.FullMethod, hctx, c.Expiry, handler)
 	}
+}
+
+// expiringStream runs handler with a stream whose context is cancelled at
+// exp and whose messages stop there.
+func (a *authorizer) expiringStream(srv any, ss grpc.ServerStream, fullMethod string, hctx context.Context, exp time.Time, handler grpc.StreamHandler) error {
+	ectx, cancel := context.WithCancelCause(hctx)
+	defer cancel(nil)
+	es := &expiringServerStream{serverStream: serverStream{ServerStream: ss, ctx: ectx}, a: a}
+	expire := func() {
+		es.expired.Store(true)
+		cancel(ErrStreamExpired)
+	}
+	if d := exp.Sub(a.now()); d > 0 {
+		timer := time.AfterFunc(d, expire)
+		defer timer.Stop()
+	} else {
+		expire() // accepted within the verifier's leeway, but past exp
+	}
+	err := handler(srv, es)
+	if !es.expired.Load() {
+		return err
+	}
+	rule, _ := a.m.lookup(fullMethod)
+	rej := a.refuse(ss.Context(), fullMethod, rule.Method, claims.InvalidToken(ErrStreamExpired))
+	ss.SetTrailer(metadata.Pairs(WWWAuthenticateKey, rej.challenge))
+	return rej.st.Err()
 }
 
 // serverStream swaps the context of a grpc.ServerStream.
@@ -194,3 +341,28 @@ type serverStream struct {
 }
 
 func (s *serverStream) Context() context.Context { return s.ctx }
+
+// expiringServerStream refuses messages once the token has expired.
+type expiringServerStream struct {
+	serverStream
+	a       *authorizer
+	expired atomic.Bool
+}
+
+func (s *expiringServerStream) SendMsg(m any) error {
+	if s.expired.Load() {
+		return s.a.expired.st.Err()
+	}
+	return s.ServerStream.SendMsg(m)
+}
+
+func (s *expiringServerStream) RecvMsg(m any) error {
+	if s.expired.Load() {
+		return s.a.expired.st.Err()
+	}
+	err := s.ServerStream.RecvMsg(m)
+	if err == nil && s.expired.Load() {
+		return s.a.expired.st.Err()
+	}
+	return err
+}

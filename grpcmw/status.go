@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/internal/answer"
 )
 
 // WWWAuthenticateKey is the response header metadata key that carries the
@@ -83,15 +84,17 @@ var extraMetadata = map[string]string{
 	"authorization_uri": MetadataAuthorizationURI,
 }
 
-// grpcCode maps an OAuth error code to the gRPC code of DESIGN §2.
+// grpcCode maps an OAuth error code to the gRPC code of DESIGN §2, by the
+// one table httpmw uses for HTTP statuses: a code the library does not
+// know is Unauthenticated, as it is 401 over HTTP.
 func grpcCode(c claims.Code) codes.Code {
-	switch c {
-	case "", claims.CodeInvalidToken, claims.CodeInsufficientUserAuthentication, claims.CodeInsufficientClaims:
-		return codes.Unauthenticated
-	case claims.CodeInvalidRequest:
+	switch answer.For(c) {
+	case answer.BadRequest:
 		return codes.InvalidArgument
-	default: // insufficient_scope, and any code a custom Check invents
+	case answer.Forbidden:
 		return codes.PermissionDenied
+	default:
+		return codes.Unauthenticated
 	}
 }
 
@@ -106,14 +109,18 @@ type rejection struct {
 // text never reaches the client: statuses carry fixed messages and the
 // challenge, built from the fixed Description.
 func (o *options) reject(ctx context.Context, err error) rejection {
+	// The call's context ended during verification (the client cancelled
+	// or its deadline passed): the verifier's error wraps the context's
+	// error, whether or not it also matches claims.ErrUnavailable.
+	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		return rejection{st: status.FromContextError(ctx.Err())}
+	}
 	if errors.Is(err, claims.ErrUnavailable) {
 		return rejection{st: status.New(codes.Unavailable, msgUnavailable)}
 	}
 	var ce *claims.Error
 	if errors.As(err, &ce) {
-		ch := ce.Challenge()
-		ch.Realm = o.realm
-		ch.ResourceMetadata = o.resourceMetadata
+		ch := answer.Challenge(ce, o.realm, o.resourceMetadata)
 		s := ch.String()
 		st := status.New(grpcCode(ce.Code), s)
 		if reason, ok := reasons[ce.Code]; ok {
@@ -122,9 +129,6 @@ func (o *options) reject(ctx context.Context, err error) rejection {
 			}
 		}
 		return rejection{st: st, challenge: s}
-	}
-	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
-		return rejection{st: status.FromContextError(ctx.Err())}
 	}
 	return rejection{st: status.New(codes.Internal, msgInternal)}
 }

@@ -32,6 +32,8 @@
 //	scope short                                   403  error="insufficient_scope", scope="…"
 //	Entra ID auth context short, cp1 client       401  realm="", authorization_uri="…", error="insufficient_claims", claims="…"
 //	keys unavailable (claims.ErrUnavailable)      503  no challenge; Retry-After
+//	request context ended during verification
+//	  (client gone, server deadline)              503  no challenge; Retry-After
 //	server fault (a RequireFunc chooser's error)  500  no challenge
 //
 // Error answers carry Cache-Control: no-store and an OAuth-style JSON body
@@ -44,14 +46,27 @@
 // # Token extraction
 //
 // The token comes from the Authorization header with the Bearer scheme,
-// matched case-insensitively ("Bearer" 1*SP b64token, RFC 6750 §2.1). A
-// header whose scheme is Bearer but whose token is missing or has characters
-// outside the b64token grammar is malformed: 400 invalid_request. Credentials
-// of another scheme (Basic, DPoP) are not a bearer token: 401 without an
-// error code. The form-encoded body parameter access_token (RFC 6750 §2.2)
-// is read only with WithFormToken, bounded, and the body is left readable.
-// The query string is never read (RFC 9700 §2.4.2): a token only there gets
-// 401 without an error code.
+// matched case-insensitively ("Bearer" 1*SP b64token, RFC 6750 §2.1;
+// spaces and tabs around the whole value ignored). The parser is the one
+// package grpcmw uses for the authorization metadata, so both transports
+// read the same token from the same value. An empty header, a header whose
+// scheme is Bearer but whose token is missing or has characters outside the
+// b64token grammar, and two Authorization headers are malformed: 400
+// invalid_request. Credentials of another scheme (Basic, DPoP) are not a
+// bearer token: 401 without an error code. The form-encoded body parameter
+// access_token (RFC 6750 §2.2) is read only with WithFormToken, bounded,
+// and the body is left readable (see WithFormToken for a body over the
+// limit). The query string is never read (RFC 9700 §2.4.2): a token only
+// there gets 401 without an error code.
+//
+// # CORS
+//
+// A CORS middleware must wrap the guard, not the other way round: a browser
+// preflight (OPTIONS with Access-Control-Request-Method) carries no token,
+// and a guard in front of the CORS handler answers it 401, which fails the
+// preflight and the real request with it. Let the CORS layer answer
+// preflights itself, then hand the actual requests to the guarded handler;
+// add WithExposeHeaders so that scripts can read WWW-Authenticate.
 //
 // # Observability
 //

@@ -14,7 +14,8 @@ import (
 )
 
 // TestEntraClaimsChallenge checks the Entra ID claims challenge through the
-// guard: byte-exact for one and several authentication contexts, with and
+// guard: byte-exact for one and several authentication contexts (several:
+// the first, preferred one, in Microsoft's single "value" form), with and
 // without a realm, the xms_cc gate both ways, and the JSON body.
 func TestEntraClaimsChallenge(t *testing.T) {
 	const tenant = "11111111-2222-3333-4444-555555555555"
@@ -47,7 +48,15 @@ func TestEntraClaimsChallenge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth := `authorization_uri="` + iss.URL() + `/common/oauth2/authorize"`
+	// A guard configured with another realm: the Entra challenge keeps the
+	// realm that matches its authorization_uri.
+	other, err := httpmw.New(v, httpmw.WithRealm("api"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A single-tenant profile: the tenant is the realm and is in
+	// authorization_uri, as Microsoft requires.
+	auth := `authorization_uri="` + iss.URL() + `/` + tenant + `/oauth2/authorize"`
 	capable := map[string]any{"xms_cc": []string{"cp1"}}
 	const notCapable = `Bearer error="insufficient_user_authentication", error_description="Stronger authentication is required, and this client does not declare the cp1 capability needed to answer a claims challenge"`
 	tests := []struct {
@@ -60,18 +69,21 @@ func TestEntraClaimsChallenge(t *testing.T) {
 		body   string
 	}{
 		{"one context", plain, []string{"c1"}, stepuptest.Token{Claims: capable}, 401,
-			`Bearer realm="", ` + auth + `, error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEifX19"`,
+			`Bearer realm="` + tenant + `", ` + auth + `, error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEifX19"`,
 			`{"error":"insufficient_claims"}`},
 		{"one context with padding", plain, []string{"c12"}, stepuptest.Token{Claims: capable}, 401,
-			`Bearer realm="", ` + auth + `, error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEyIn19fQ=="`,
+			`Bearer realm="` + tenant + `", ` + auth + `, error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEyIn19fQ=="`,
 			`{"error":"insufficient_claims"}`},
 		{"several contexts", plain, []string{"c1", "c2"}, stepuptest.Token{Claims: capable}, 401,
-			`Bearer realm="", ` + auth + `, error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlcyI6WyJjMSIsImMyIl19fX0="`,
+			`Bearer realm="` + tenant + `", ` + auth + `, error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEifX19"`,
 			`{"error":"insufficient_claims"}`},
 		{"three contexts", plain, []string{"c3", "c10", "c99"}, stepuptest.Token{ACRS: []string{"c4"}, Claims: capable}, 401,
-			`Bearer realm="", ` + auth + `, error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlcyI6WyJjMyIsImMxMCIsImM5OSJdfX19"`,
+			`Bearer realm="` + tenant + `", ` + auth + `, error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzMifX19"`,
 			`{"error":"insufficient_claims"}`},
 		{"realm option", realm, []string{"c1"}, stepuptest.Token{Claims: capable}, 401,
+			`Bearer realm="` + tenant + `", ` + auth + `, error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEifX19"`,
+			`{"error":"insufficient_claims"}`},
+		{"guard realm does not replace the Entra realm", other, []string{"c1"}, stepuptest.Token{Claims: capable}, 401,
 			`Bearer realm="` + tenant + `", ` + auth + `, error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEifX19"`,
 			`{"error":"insufficient_claims"}`},
 		{"not capable", plain, []string{"c1"}, stepuptest.Token{}, 401, notCapable,

@@ -1,17 +1,19 @@
 package httpmw
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/internal/answer"
+	"github.com/stepupauth/stepup/internal/requirement"
 	"github.com/stepupauth/stepup/verify"
 )
 
@@ -66,11 +68,15 @@ type Renderer func(w http.ResponseWriter, r *http.Request, status int, body Erro
 // Error is empty when no token was sent (RFC 6750 §3.1), for 503 answers and
 // for 500 answers.
 type ErrorBody struct {
-	Error            claims.Code `json:"error,omitempty"`
-	ErrorDescription string      `json:"error_description,omitempty"`
-	ACRValues        string      `json:"acr_values,omitempty"` // space-separated, preference order
-	MaxAge           *int64      `json:"max_age,omitempty"`    // seconds; nil when none is asked for
-	Scope            string      `json:"scope,omitempty"`      // space-separated
+	// Error is the OAuth error code of the challenge (RFC 6750 §3.1, RFC
+	// 9470 §3), empty when there is none.
+	Error claims.Code `json:"error,omitempty"`
+	// ErrorDescription is fixed, client-safe text: the Description of the
+	// *claims.Error, or a fixed text for 503 and 500 answers.
+	ErrorDescription string `json:"error_description,omitempty"`
+	ACRValues        string `json:"acr_values,omitempty"` // space-separated, preference order
+	MaxAge           *int64 `json:"max_age,omitempty"`    // seconds; nil when none is asked for
+	Scope            string `json:"scope,omitempty"`      // space-separated
 }
 
 // Option configures a Guard. Options are checked by New.
@@ -146,10 +152,16 @@ func WithLogger(l *slog.Logger) Option {
 // WithFormToken enables the form-encoded body parameter access_token (RFC
 // 6750 §2.2) besides the Authorization header. It applies to POST, PUT and
 // PATCH requests of content type application/x-www-form-urlencoded. At most
-// maxBytes of the body are read (0 means DefaultMaxFormSize); a larger form
-// body is rejected with invalid_request. The body is restored, so the next
-// handler reads it unchanged. A token in both the header and the body is
-// rejected with invalid_request.
+// maxBytes of the body are read (0 means DefaultMaxFormSize). The body is
+// restored, so the next handler reads it unchanged.
+//
+// Without an Authorization token, a larger form body is rejected with
+// invalid_request. With one, the body is read (up to maxBytes) only to
+// detect a second token: a token in both the header and a body within the
+// limit is rejected with invalid_request (RFC 6750 §2 allows one method
+// per request), while a body over the limit is not scanned and the header
+// token is used, so a large form upload is neither refused nor read
+// further for the token.
 func WithFormToken(maxBytes int64) Option {
 	return func(c *config) { c.formToken, c.maxForm = true, maxBytes }
 }
@@ -173,11 +185,11 @@ func New(v *verify.Verifier, opts ...Option) (*Guard, error) {
 		}
 		o(&c)
 	}
-	if i := strings.IndexFunc(c.realm, notPrintable); i >= 0 {
-		return nil, fmt.Errorf("httpmw: realm has a character outside printable ASCII at byte %d", i)
+	if err := answer.CheckRealm(c.realm); err != nil {
+		return nil, fmt.Errorf("httpmw: %w", err)
 	}
 	if c.resourceMetadata != "" {
-		if err := checkURL(c.resourceMetadata, true); err != nil {
+		if err := answer.CheckURL(c.resourceMetadata, true); err != nil {
 			return nil, fmt.Errorf("httpmw: resource metadata URL: %w", err)
 		}
 	}
@@ -222,37 +234,6 @@ func New(v *verify.Verifier, opts ...Option) (*Guard, error) {
 	return g, nil
 }
 
-func notPrintable(r rune) bool { return r < 0x20 || r > 0x7e }
-
-// checkURL accepts an absolute https URL (http for a loopback host) with a
-// host and no fragment; query components are allowed only when query is true.
-func checkURL(s string, query bool) error {
-	u, err := url.Parse(s)
-	if err != nil || strings.IndexFunc(s, notPrintable) >= 0 {
-		return errors.New("not a URL of printable ASCII")
-	}
-	switch {
-	case u.Scheme == "https":
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
-	default:
-		return errors.New("scheme must be https (http only for loopback)")
-	}
-	if u.Host == "" || u.User != nil || u.Opaque != "" {
-		return errors.New("must be an absolute URL with a host and no user info")
-	}
-	if u.Fragment != "" || strings.Contains(s, "#") {
-		return errors.New("must not have a fragment")
-	}
-	if !query && (u.RawQuery != "" || u.ForceQuery) {
-		return errors.New("must not have a query")
-	}
-	return nil
-}
-
-func isLoopback(host string) bool {
-	return host == "localhost" || host == "127.0.0.1" || host == "::1" || strings.HasPrefix(host, "127.")
-}
-
 // Require returns a handler that calls next only for requests whose bearer
 // token is valid and meets req, with the verified claims in the request
 // context (read them with claims.FromContext). Other requests get the answer
@@ -269,7 +250,7 @@ func (g *Guard) Require(req claims.Requirement, next http.Handler) http.Handler 
 	if err := req.Validate(); err != nil {
 		panic("httpmw: Require: invalid requirement: " + err.Error())
 	}
-	req = cloneRequirement(req)
+	req = requirement.Clone(req)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := g.check(r, req)
 		if err != nil {
@@ -344,8 +325,9 @@ func (g *Guard) RequireFunc(choose func(r *http.Request, c *claims.Claims) (clai
 // that answer themselves. It returns the verified claims, or nil and an error
 // that is
 // a *claims.Error (its Code tells the answer; Err is the cause, for logs
-// only), wraps claims.ErrUnavailable on a key outage, or reports an invalid
-// req.
+// only), wraps claims.ErrUnavailable on a key outage, wraps
+// context.Canceled or context.DeadlineExceeded when the request context
+// ended during verification, or reports an invalid req.
 //
 // When WithFormToken is enabled, Check may read a form body and replace
 // r.Body with a reader over the same bytes.
@@ -370,30 +352,32 @@ func (g *Guard) check(r *http.Request, req claims.Requirement) (*claims.Claims, 
 }
 
 // Status returns the HTTP status a Guard answers err with: 400, 401 or 403
-// for a *claims.Error by its Code (401 for a code it does not know), 503 for
-// an error matching claims.ErrUnavailable, 500 for anything else. It is
-// meant for callers of Check.
+// for a *claims.Error by its Code (401 for a code it does not know, as
+// grpcmw answers Unauthenticated), 503 for an error matching
+// claims.ErrUnavailable, context.Canceled or context.DeadlineExceeded, 500
+// for anything else. It is meant for callers of Check.
 func Status(err error) int {
 	status, _ := classify(err)
 	return status
 }
 
+// classify returns the status of err and, for answers with a challenge, the
+// *claims.Error. The verifier returns an error wrapping the request
+// context's error when that context ended during verification (the client
+// went away, or the server's own deadline passed): that is nobody's token
+// problem, so it is answered like an outage, 503 without a challenge, never
+// 500 and never a challenge, whether or not the error also matches
+// claims.ErrUnavailable.
 func classify(err error) (int, *claims.Error) {
-	if errors.Is(err, claims.ErrUnavailable) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, claims.ErrUnavailable) {
 		return http.StatusServiceUnavailable, nil
 	}
 	var ce *claims.Error
 	if !errors.As(err, &ce) || ce == nil {
 		return http.StatusInternalServerError, nil
 	}
-	switch ce.Code {
-	case claims.CodeInvalidRequest:
-		return http.StatusBadRequest, ce
-	case claims.CodeInsufficientScope:
-		return http.StatusForbidden, ce
-	default:
-		return http.StatusUnauthorized, ce
-	}
+	return answer.For(ce.Code).HTTPStatus(), ce
 }
 
 // reject answers a failed request. Only client-safe text reaches the
@@ -410,9 +394,7 @@ func (g *Guard) reject(w http.ResponseWriter, r *http.Request, err error) {
 	var body ErrorBody
 	switch {
 	case ce != nil:
-		ch := ce.Challenge()
-		ch.Realm = g.realm
-		ch.ResourceMetadata = g.resourceMetadata
+		ch := answer.Challenge(ce, g.realm, g.resourceMetadata)
 		h.Set("WWW-Authenticate", ch.String())
 		if g.expose {
 			h.Add("Access-Control-Expose-Headers", "WWW-Authenticate")
@@ -458,30 +440,4 @@ func renderJSON(w http.ResponseWriter, _ *http.Request, status int, body ErrorBo
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
-}
-
-// cloneRequirement copies the slices of req so that a caller changing its
-// own slices after Require cannot change a validated requirement.
-func cloneRequirement(req claims.Requirement) claims.Requirement {
-	req.ACR = cloneStrings(req.ACR)
-	req.ACRLevels = cloneStrings(req.ACRLevels)
-	req.AMRAll = cloneStrings(req.AMRAll)
-	req.AMRAny = cloneStrings(req.AMRAny)
-	req.AMRACRValues = cloneStrings(req.AMRACRValues)
-	req.Scopes = cloneStrings(req.Scopes)
-	if req.AnyOf != nil {
-		any := make([]claims.Requirement, len(req.AnyOf))
-		for i, a := range req.AnyOf {
-			any[i] = cloneRequirement(a)
-		}
-		req.AnyOf = any
-	}
-	return req
-}
-
-func cloneStrings(s []string) []string {
-	if s == nil {
-		return nil
-	}
-	return append([]string(nil), s...)
 }

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/stepupauth/stepup/internal/answer"
 )
 
 // WellKnownMetadata is the well-known URI suffix of protected resource
@@ -31,7 +33,10 @@ type ResourceMetadata struct {
 	BearerMethodsSupported []string `json:"bearer_methods_supported,omitempty"`
 	// ResourceName is a human-readable name of the resource.
 	ResourceName string `json:"resource_name,omitempty"`
-	// ResourceDocumentation is the URL of human-readable documentation.
+	// ResourceDocumentation is the URL of human-readable documentation: an
+	// https URL (http only for a loopback host) without a fragment, like
+	// every URL member of the document; other schemes (javascript:, data:)
+	// are refused.
 	ResourceDocumentation string `json:"resource_documentation,omitempty"`
 }
 
@@ -41,7 +46,8 @@ type ResourceMetadata struct {
 // missing or non-https Resource (http is accepted for loopback hosts, for
 // tests), an authorization server that is not an https URL without query and
 // fragment, an empty or ill-formed scope, an unknown or query bearer method,
-// or a documentation URL that is not absolute.
+// or a documentation URL that is not https (http for loopback) or has a
+// fragment.
 //
 // The handler is safe for concurrent use.
 func MetadataHandler(m ResourceMetadata) (http.Handler, error) {
@@ -67,11 +73,11 @@ func (m ResourceMetadata) validate() error {
 	if m.Resource == "" {
 		return errors.New("httpmw: metadata: resource is required")
 	}
-	if err := checkURL(m.Resource, true); err != nil {
+	if err := answer.CheckURL(m.Resource, true); err != nil {
 		return fmt.Errorf("httpmw: metadata: resource: %w", err)
 	}
 	for _, as := range m.AuthorizationServers {
-		if err := checkURL(as, false); err != nil {
+		if err := answer.CheckURL(as, false); err != nil {
 			return fmt.Errorf("httpmw: metadata: authorization server %q: %w", as, err)
 		}
 	}
@@ -86,8 +92,8 @@ func (m ResourceMetadata) validate() error {
 		}
 	}
 	if d := m.ResourceDocumentation; d != "" {
-		if u, err := url.Parse(d); err != nil || !u.IsAbs() || u.Host == "" {
-			return fmt.Errorf("httpmw: metadata: resource documentation %q is not an absolute URL", d)
+		if err := answer.CheckURL(d, true); err != nil {
+			return fmt.Errorf("httpmw: metadata: resource documentation %q: %w", d, err)
 		}
 	}
 	return nil
@@ -126,19 +132,23 @@ func MetadataURL(resource string) (string, error) {
 	return u.String(), nil
 }
 
-// MetadataPath returns the path part of MetadataURL(resource), the path to
-// mount MetadataHandler at, for example
-// "/.well-known/oauth-protected-resource/v1" for https://api.example.com/v1.
+// MetadataPath returns the path part of MetadataURL(resource), escaped
+// exactly as in that URL, the path to mount MetadataHandler at: for example
+// "/.well-known/oauth-protected-resource/v1" for https://api.example.com/v1,
+// and "/.well-known/oauth-protected-resource/a%2Fb" for
+// https://api.example.com/a%2Fb. A net/http ServeMux matches patterns
+// against the escaped path of a request, so the handler mounted there
+// answers the GET of MetadataURL(resource).
 func MetadataPath(resource string) (string, error) {
 	u, err := metadataLocation(resource)
 	if err != nil {
 		return "", err
 	}
-	return u.Path, nil
+	return u.EscapedPath(), nil
 }
 
 func metadataLocation(resource string) (*url.URL, error) {
-	if err := checkURL(resource, true); err != nil {
+	if err := answer.CheckURL(resource, true); err != nil {
 		return nil, fmt.Errorf("httpmw: resource %q: %w", resource, err)
 	}
 	u, _ := url.Parse(resource) // checked above

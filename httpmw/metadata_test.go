@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -20,7 +21,8 @@ func TestMetadataLocation(t *testing.T) {
 		{"https://api.example.com/v1/", "https://api.example.com/.well-known/oauth-protected-resource/v1/", "/.well-known/oauth-protected-resource/v1/"},
 		{"https://api.example.com:8443/a/b", "https://api.example.com:8443/.well-known/oauth-protected-resource/a/b", "/.well-known/oauth-protected-resource/a/b"},
 		{"https://api.example.com/v1?tenant=x", "https://api.example.com/.well-known/oauth-protected-resource/v1?tenant=x", "/.well-known/oauth-protected-resource/v1"},
-		{"https://api.example.com/a%2Fb", "https://api.example.com/.well-known/oauth-protected-resource/a%2Fb", "/.well-known/oauth-protected-resource/a/b"},
+		{"https://api.example.com/a%2Fb", "https://api.example.com/.well-known/oauth-protected-resource/a%2Fb", "/.well-known/oauth-protected-resource/a%2Fb"},
+		{"https://api.example.com/a%20b/c", "https://api.example.com/.well-known/oauth-protected-resource/a%20b/c", "/.well-known/oauth-protected-resource/a%20b/c"},
 		{"http://127.0.0.1:8080/api", "http://127.0.0.1:8080/.well-known/oauth-protected-resource/api", "/.well-known/oauth-protected-resource/api"},
 	}
 	for _, tt := range tests {
@@ -141,6 +143,13 @@ func TestMetadataHandlerErrors(t *testing.T) {
 		{"query bearer method", func(m *httpmw.ResourceMetadata) { m.BearerMethodsSupported = []string{"query"} }},
 		{"unknown bearer method", func(m *httpmw.ResourceMetadata) { m.BearerMethodsSupported = []string{"cookie"} }},
 		{"relative documentation", func(m *httpmw.ResourceMetadata) { m.ResourceDocumentation = "/docs" }},
+		{"javascript documentation", func(m *httpmw.ResourceMetadata) { m.ResourceDocumentation = "javascript://x/%0aalert(1)" }},
+		{"javascript: documentation", func(m *httpmw.ResourceMetadata) { m.ResourceDocumentation = "javascript:alert(1)" }},
+		{"data documentation", func(m *httpmw.ResourceMetadata) { m.ResourceDocumentation = "data:text/html,<script>x</script>" }},
+		{"http documentation", func(m *httpmw.ResourceMetadata) { m.ResourceDocumentation = "http://docs.example.com/" }},
+		{"documentation with fragment", func(m *httpmw.ResourceMetadata) { m.ResourceDocumentation = "https://docs.example.com/#x" }},
+		{"http server", func(m *httpmw.ResourceMetadata) { m.AuthorizationServers = []string{"http://idp.example.com"} }},
+		{"javascript server", func(m *httpmw.ResourceMetadata) { m.AuthorizationServers = []string{"javascript://idp.example.com"} }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -155,4 +164,90 @@ func TestMetadataHandlerErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMetadataServedAtMetadataURL mounts MetadataHandler at MetadataPath on a
+// ServeMux and GETs MetadataURL, as a client that read resource_metadata
+// does: both must name the same resource, escaped path included.
+func TestMetadataServedAtMetadataURL(t *testing.T) {
+	for _, resource := range []string{
+		"http://127.0.0.1",
+		"http://127.0.0.1/",
+		"http://127.0.0.1/v1",
+		"http://127.0.0.1/a/b",
+		"http://127.0.0.1/a%2Fb",
+		"http://127.0.0.1/a%20b/c%2Fd",
+		"http://127.0.0.1/v1?tenant=x",
+	} {
+		t.Run(resource, func(t *testing.T) {
+			h, err := httpmw.MetadataHandler(httpmw.ResourceMetadata{Resource: resource})
+			if err != nil {
+				t.Fatal(err)
+			}
+			path, err := httpmw.MetadataPath(resource)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mux := http.NewServeMux()
+			mux.Handle("GET "+path, h)
+			mux.Handle("/", http.NotFoundHandler())
+			u, err := httpmw.MetadataURL(resource)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := httptest.NewRecorder()
+			mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, u, nil))
+			if rec.Code != http.StatusOK {
+				t.Fatalf("GET %s with the handler at %q: got status %d, want 200", u, path, rec.Code)
+			}
+			var doc httpmw.ResourceMetadata
+			if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil || doc.Resource != resource {
+				t.Errorf("GET %s: got resource %q (%v), want %q", u, doc.Resource, err, resource)
+			}
+		})
+	}
+}
+
+// FuzzMetadataURL checks that MetadataURL and MetadataPath never panic,
+// agree with each other, and give a URL that itself passes the checks of
+// WithResourceMetadata, on the resource's scheme and host.
+func FuzzMetadataURL(f *testing.F) {
+	for _, s := range []string{
+		"https://api.example.com", "https://api.example.com/", "https://api.example.com/v1?x=1",
+		"https://api.example.com/a%2Fb", "http://127.0.0.1:8080/api", "https://api.example.com/%zz",
+		"javascript:alert(1)", "https://api.example.com/#x", "https://[::1]/", "", "https://a/b/../c",
+	} {
+		f.Add(s)
+	}
+	v := newIssuer(f).verifier(f)
+	f.Fuzz(func(t *testing.T, resource string) {
+		u, uerr := httpmw.MetadataURL(resource)
+		p, perr := httpmw.MetadataPath(resource)
+		if (uerr == nil) != (perr == nil) {
+			t.Fatalf("MetadataURL(%q) error %v but MetadataPath error %v", resource, uerr, perr)
+		}
+		if uerr != nil {
+			if u != "" || p != "" {
+				t.Fatalf("error with values %q, %q", u, p)
+			}
+			return
+		}
+		parsed, err := url.Parse(u)
+		if err != nil {
+			t.Fatalf("MetadataURL(%q) = %q, which does not parse: %v", resource, u, err)
+		}
+		if parsed.EscapedPath() != p {
+			t.Fatalf("MetadataURL(%q) = %q has path %q, MetadataPath = %q", resource, u, parsed.EscapedPath(), p)
+		}
+		if !strings.HasPrefix(p, httpmw.WellKnownMetadata) {
+			t.Fatalf("MetadataPath(%q) = %q lacks the well-known prefix", resource, p)
+		}
+		r, _ := url.Parse(resource)
+		if parsed.Scheme != r.Scheme || parsed.Host != r.Host {
+			t.Fatalf("MetadataURL(%q) = %q changed scheme or host", resource, u)
+		}
+		if _, err := httpmw.New(v, httpmw.WithResourceMetadata(u)); err != nil {
+			t.Fatalf("MetadataURL(%q) = %q is refused by WithResourceMetadata: %v", resource, u, err)
+		}
+	})
 }

@@ -26,8 +26,13 @@ type Route struct {
 
 // RouteError reports a bad entry of a route table.
 type RouteError struct {
+	// Pattern is the Pattern of the bad route, as given.
 	Pattern string
-	Err     error
+	// Err is what is wrong with it: a plain error describing the problem
+	// (empty, duplicate or conflicting pattern, no handler, public route
+	// with a requirement) or one wrapping the error of
+	// claims.Requirement.Validate.
+	Err error
 }
 
 // Error implements error.

@@ -7,9 +7,9 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/internal/bearer"
 )
 
 // Causes of an invalid_request rejection, wrapped in the *claims.Error's Err
@@ -27,24 +27,25 @@ var (
 // invalid_request *claims.Error.
 //
 // Sources, per RFC 6750 §2 and RFC 9700: the Authorization header with the
-// Bearer scheme (case-insensitive); the form body parameter access_token
-// when enabled; the query string never. Credentials of another scheme
-// (Basic, DPoP, ...) are not a bearer token.
+// Bearer scheme, parsed by the one parser grpcmw uses too (see the package
+// documentation); the form body parameter access_token when enabled; the
+// query string never. Credentials of another scheme (Basic, DPoP, ...) are
+// not a bearer token.
 func (g *Guard) token(r *http.Request) (string, error) {
 	var tok string
 	switch hv := r.Header["Authorization"]; len(hv) {
 	case 0:
 	case 1:
-		t, err := parseAuthorization(hv[0])
-		if err != nil {
-			return "", claims.InvalidRequest(err)
+		t, ok := bearer.Parse(hv[0])
+		if !ok {
+			return "", claims.InvalidRequest(ErrMalformedAuthorization)
 		}
 		tok = t
 	default:
 		return "", claims.InvalidRequest(ErrMultipleAuthorization)
 	}
 	if g.formToken {
-		ft, err := g.bodyToken(r)
+		ft, err := g.bodyToken(r, tok != "")
 		if err != nil {
 			return "", claims.InvalidRequest(err)
 		}
@@ -58,73 +59,17 @@ func (g *Guard) token(r *http.Request) (string, error) {
 	return tok, nil
 }
 
-// parseAuthorization returns the token of Bearer credentials
-// ("Bearer" 1*SP b64token, RFC 6750 §2.1), "" for credentials of another
-// scheme, or ErrMalformedAuthorization.
-func parseAuthorization(v string) (string, error) {
-	const scheme = "Bearer"
-	if v == "" {
-		return "", ErrMalformedAuthorization
-	}
-	if len(v) < len(scheme) || !strings.EqualFold(v[:len(scheme)], scheme) ||
-		len(v) > len(scheme) && isTchar(v[len(scheme)]) {
-		return "", nil // another scheme
-	}
-	rest := v[len(scheme):]
-	if rest == "" || rest[0] != ' ' {
-		return "", ErrMalformedAuthorization
-	}
-	rest = strings.TrimLeft(rest, " ")
-	if !isB64token(rest) {
-		return "", ErrMalformedAuthorization
-	}
-	return rest, nil
-}
-
-// isB64token reports whether s matches
-// b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
-func isB64token(s string) bool {
-	n := 0
-	for n < len(s) && b64tokenChar[s[n]] {
-		n++
-	}
-	if n == 0 {
-		return false
-	}
-	for ; n < len(s); n++ {
-		if s[n] != '=' {
-			return false
-		}
-	}
-	return true
-}
-
-var b64tokenChar = func() (t [256]bool) {
-	for c := 'A'; c <= 'Z'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-	}
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for _, c := range "-._~+/" {
-		t[c] = true
-	}
-	return t
-}()
-
-// isTchar reports whether c may appear in an RFC 9110 token (an
-// auth-scheme).
-func isTchar(c byte) bool {
-	return c < 0x80 && (b64tokenChar[c] && c != '/' || strings.IndexByte("!#$%&'*^`|", c) >= 0)
-}
-
 // bodyToken returns the access_token of a form-encoded body (RFC 6750 §2.2),
 // "" when there is none, or an error. It reads at most g.maxForm+1 bytes and
 // leaves r.Body readable from the start.
-func (g *Guard) bodyToken(r *http.Request) (string, error) {
+//
+// haveHeader tells that the Authorization header already carried a token.
+// The body is then read only to detect a second token (RFC 6750 §2: a
+// client must not use more than one method): a body larger than the limit
+// is not an error but is left unscanned, and the header token stands, so
+// that a large form upload with a header token is served without reading
+// more than the limit.
+func (g *Guard) bodyToken(r *http.Request, haveHeader bool) (string, error) {
 	switch r.Method {
 	case http.MethodPost, http.MethodPut, http.MethodPatch:
 	default:
@@ -152,6 +97,9 @@ func (g *Guard) bodyToken(r *http.Request) (string, error) {
 			return "", errors.Join(ErrMalformedBody, rerr)
 		}
 		if int64(len(buf)) > g.maxForm {
+			if haveHeader {
+				return "", nil
+			}
 			return "", ErrBodyTooLarge
 		}
 		form, perr := url.ParseQuery(string(buf))
@@ -164,7 +112,7 @@ func (g *Guard) bodyToken(r *http.Request) (string, error) {
 	case 0:
 		return "", nil
 	case 1:
-		if !isB64token(vals[0]) {
+		if !bearer.IsB64Token(vals[0]) {
 			return "", ErrMalformedBody
 		}
 		return vals[0], nil

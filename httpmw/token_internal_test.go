@@ -2,92 +2,85 @@ package httpmw
 
 import (
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/stepupauth/stepup/internal/bearer"
 )
 
-func TestParseAuthorization(t *testing.T) {
+func formRequest(body string) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, "/x", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return r
+}
+
+func TestBodyToken(t *testing.T) {
+	g := &Guard{formToken: true, maxForm: 32}
 	tests := []struct {
-		in      string
-		want    string
-		wantErr bool
+		name       string
+		body       string
+		haveHeader bool
+		want       string
+		wantErr    error
 	}{
-		{in: "Bearer abc", want: "abc"},
-		{in: "bearer abc", want: "abc"},
-		{in: "BeArEr abc", want: "abc"},
-		{in: "Bearer   abc", want: "abc"},
-		{in: "Bearer a-._~+/Z9==", want: "a-._~+/Z9=="},
-		{in: "Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln", want: "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln"},
-		{in: "Basic YWxhZGRpbjpvcGVuc2VzYW1l", want: ""},
-		{in: "DPoP abc", want: ""},
-		{in: "Bearerx abc", want: ""},
-		{in: "Bearer-token abc", want: ""},
-		{in: "Bear abc", want: ""},
-		{in: "Negotiate", want: ""},
-		{in: "", wantErr: true},
-		{in: "Bearer", wantErr: true},
-		{in: "bearer ", wantErr: true},
-		{in: "Bearer\tabc", wantErr: true},
-		{in: "Bearer,abc", wantErr: true},
-		{in: "Bearer=abc", wantErr: true},
-		{in: "Bearer abc def", wantErr: true},
-		{in: "Bearer abc,", wantErr: true},
-		{in: "Bearer =abc", wantErr: true},
-		{in: "Bearer ab=c", wantErr: true},
-		{in: "Bearer abc\x00", wantErr: true},
-		{in: "Bearer abcé", wantErr: true},
-		{in: `Bearer "abc"`, wantErr: true},
+		{"token", "access_token=abc&x=1", false, "abc", nil},
+		{"none", "x=1", false, "", nil},
+		{"two", "access_token=a&access_token=b", false, "", ErrMultipleTokens},
+		{"not b64token", "access_token=a%20b", false, "", ErrMalformedBody},
+		{"bad escape", "access_token=%zz", false, "", ErrMalformedBody},
+		{"too large", "x=" + strings.Repeat("a", 40), false, "", ErrBodyTooLarge},
+		{"too large, header token", "access_token=b&x=" + strings.Repeat("a", 40), true, "", nil},
+		{"within limit, header token", "access_token=b", true, "b", nil},
 	}
 	for _, tt := range tests {
-		got, err := parseAuthorization(tt.in)
-		if tt.wantErr {
-			if !errors.Is(err, ErrMalformedAuthorization) || got != "" {
-				t.Errorf("parseAuthorization(%q): got %q, %v; want ErrMalformedAuthorization", tt.in, got, err)
-			}
-			continue
+		r := formRequest(tt.body)
+		got, err := g.bodyToken(r, tt.haveHeader)
+		if got != tt.want || !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
+			t.Errorf("%s: bodyToken = %q, %v; want %q, %v", tt.name, got, err, tt.want, tt.wantErr)
 		}
-		if err != nil || got != tt.want {
-			t.Errorf("parseAuthorization(%q): got %q, %v; want %q, nil", tt.in, got, err, tt.want)
+		if b, _ := io.ReadAll(r.Body); string(b) != tt.body {
+			t.Errorf("%s: body after bodyToken = %q; want %q", tt.name, b, tt.body)
 		}
 	}
 }
 
-// FuzzParseAuthorization checks parseAuthorization never panics, returns
-// only b64tokens, and that a token it returns round-trips.
-func FuzzParseAuthorization(f *testing.F) {
-	for _, s := range []string{"Bearer abc", "bearer a.b.c", "Basic x", "Bearer", "Bearer  a==", "Bearer\ta", "BEARER =", "Bearer a b"} {
-		f.Add(s)
+// FuzzBodyToken checks that any form body is handled without a panic, that
+// the body always stays readable byte for byte, and that a token found is a
+// b64token that the body's form really carries once.
+func FuzzBodyToken(f *testing.F) {
+	for _, s := range []string{
+		"access_token=abc", "access_token=a&access_token=b", "access_token=%zz", "a=1&access_token=x%3D%3D",
+		"access_token=", "access_token", ";access_token=a", "access_token=a b", strings.Repeat("x", 70), "",
+	} {
+		f.Add(s, false)
+		f.Add(s, true)
 	}
-	f.Fuzz(func(t *testing.T, in string) {
-		tok, err := parseAuthorization(in)
+	g := &Guard{formToken: true, maxForm: 64}
+	f.Fuzz(func(t *testing.T, body string, haveHeader bool) {
+		r := formRequest(body)
+		tok, err := g.bodyToken(r, haveHeader)
+		if b, rerr := io.ReadAll(r.Body); rerr != nil || string(b) != body {
+			t.Fatalf("body after bodyToken(%q) = %q, %v; want it unchanged", body, b, rerr)
+		}
 		if err != nil {
 			if tok != "" {
-				t.Fatalf("parseAuthorization(%q): token %q with error %v", in, tok, err)
+				t.Fatalf("bodyToken(%q) = %q with error %v", body, tok, err)
 			}
-			if len(in) >= 6 && !strings.EqualFold(in[:6], "bearer") {
-				t.Fatalf("parseAuthorization(%q): error %v for another scheme", in, err)
+			if haveHeader && errors.Is(err, ErrBodyTooLarge) {
+				t.Fatalf("bodyToken(%q) with a header token: %v", body, err)
 			}
 			return
 		}
 		if tok == "" {
 			return
 		}
-		if !isB64token(tok) || !strings.HasSuffix(in, tok) {
-			t.Fatalf("parseAuthorization(%q): got %q, not a b64token suffix of the input", in, tok)
-		}
-		if again, err := parseAuthorization("Bearer " + tok); err != nil || again != tok {
-			t.Fatalf("round trip of %q: got %q, %v", tok, again, err)
+		form, perr := url.ParseQuery(body)
+		if perr != nil || len(body) > 64 || !bearer.IsB64Token(tok) || len(form["access_token"]) != 1 || form.Get("access_token") != tok {
+			t.Fatalf("bodyToken(%q) = %q; not the one b64token of a well-formed form within the limit", body, tok)
 		}
 	})
-}
-
-func TestIsB64token(t *testing.T) {
-	for s, want := range map[string]bool{
-		"a": true, "A9-._~+/": true, "a=": true, "a===": true,
-		"": false, "=": false, "a=b": false, "a b": false, "a%": false, "a\n": false,
-	} {
-		if got := isB64token(s); got != want {
-			t.Errorf("isB64token(%q): got %v, want %v", s, got, want)
-		}
-	}
 }

@@ -4,10 +4,15 @@
 // packages know nothing of it.
 //
 //	m, err := metrics.New(prometheus.DefaultRegisterer, metrics.WithLogger(logger))
-//	keys, err := jwks.Discover(ctx, issuer, jwks.WithObserver(m.JWKSObserver(issuer)))
+//	obs, err := m.JWKSObserver(issuer)
+//	keys, err := jwks.Discover(ctx, issuer, jwks.WithObserver(obs))
 //	v, err := verify.New(keys, verify.Config{Issuer: issuer, Audience: aud, Observer: m.VerifyObserver()})
 //	guard, err := httpmw.New(v, m.HTTPOption(), httpmw.WithLogger(logger))
-//	unary := grpcmw.UnaryServerInterceptor(v, methods, m.GRPCOption(methods), grpcmw.WithLogger(logger))
+//	unary := grpcmw.UnaryServerInterceptor(v, methods, grpcmetrics.Option(m, methods), grpcmw.WithLogger(logger))
+//
+// This package does not import gRPC: the gRPC hook is the plain function
+// GRPCHook returns, and package metrics/grpcmetrics adapts it to a grpcmw
+// method table (Option).
 //
 // # Metrics
 //
@@ -29,7 +34,9 @@
 // Entra ID's insufficient_claims (package idp),
 // "none" for a request without a token (a challenge without error code),
 // "unavailable" for a key outage (503 / Unavailable), "unlisted" for a gRPC
-// method without a rule, "canceled", "internal" or "other".
+// method without a rule, "canceled" when the request's own context ended
+// during verification (client gone or server deadline), "internal" or
+// "other".
 //
 // # Cardinality
 //

@@ -33,8 +33,11 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	keys, err := jwks.Discover(context.Background(), idp.Issuer(),
-		jwks.WithObserver(m.JWKSObserver(idp.Issuer())))
+	obs, err := m.JWKSObserver(idp.Issuer())
+	if err != nil {
+		log.Fatal(err)
+	}
+	keys, err := jwks.Discover(context.Background(), idp.Issuer(), jwks.WithObserver(obs))
 	if err != nil {
 		log.Fatal(err)
 	}

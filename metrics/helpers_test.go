@@ -66,7 +66,10 @@ const (
 func newRemote(t *testing.T, m *metrics.Metrics, iss *stepuptest.Issuer, label string) *remote {
 	t.Helper()
 	r := &remote{clock: &clock{t: time.Unix(1_800_000_000, 0)}, done: make(chan struct{}, 64)}
-	obs := m.JWKSObserver(label)
+	obs, err := m.JWKSObserver(label)
+	if err != nil {
+		t.Fatal(err)
+	}
 	fetchDone := obs.FetchDone
 	obs.FetchDone = func(url string, took time.Duration, err error) {
 		fetchDone(url, took, err)

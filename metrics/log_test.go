@@ -17,6 +17,7 @@ import (
 	"github.com/stepupauth/stepup/grpcmw"
 	"github.com/stepupauth/stepup/httpmw"
 	"github.com/stepupauth/stepup/metrics"
+	"github.com/stepupauth/stepup/metrics/grpcmetrics"
 	"github.com/stepupauth/stepup/stepuptest"
 )
 
@@ -47,7 +48,7 @@ func TestLogsHoldNoToken(t *testing.T) {
 	m, _ := newMetrics(t, metrics.WithLogger(logger))
 	s := newStack(t, m, httpmw.WithLogger(logger))
 	methods := grpcMethods(t)
-	unary := grpcmw.UnaryServerInterceptor(s.v, methods, m.GRPCOption(methods), grpcmw.WithLogger(logger))
+	unary := grpcmw.UnaryServerInterceptor(s.v, methods, grpcmetrics.Option(m, methods), grpcmw.WithLogger(logger))
 	chooser := s.guard.RequireFunc(func(*http.Request, *claims.Claims) (claims.Requirement, error) {
 		return claims.Requirement{}, errors.New("chooser failed")
 	}, ok)
@@ -162,7 +163,7 @@ func TestLogsHoldNoToken(t *testing.T) {
 		{"DEBUG", "httpmw: request refused", map[string]string{"route": "", "error": "chooser failed"}},
 		{"DEBUG", "grpcmw: call allowed", map[string]string{"method": "/bank.v1.Bank/Balance"}},
 		{"DEBUG", "grpcmw: call refused", map[string]string{"method": "/bank.v1.Admin/X", "rule": "/bank.v1.Admin/*", "code": "insufficient_scope"}},
-		{"DEBUG", "grpcmw: call refused", map[string]string{"method": "/bank.v1.Bank/Unlisted", "grpc_code": "PermissionDenied"}},
+		{"DEBUG", "grpcmw: call refused", map[string]string{"method": "unlisted", "grpc_code": "PermissionDenied"}},
 		{"DEBUG", "grpcmw: call refused", map[string]string{"method": "/bank.v1.Bank/Balance", "grpc_code": "Unavailable"}},
 		{"INFO", "metrics: jwks key set changed", map[string]string{"issuer": "idp"}},
 		{"WARN", "metrics: jwks key rejected", map[string]string{"issuer": "idp", "kid": "sym"}},

@@ -14,7 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/stepupauth/stepup/claims"
-	"github.com/stepupauth/stepup/grpcmw"
 	"github.com/stepupauth/stepup/httpmw"
 	"github.com/stepupauth/stepup/jwks"
 	"github.com/stepupauth/stepup/verify"
@@ -75,6 +74,9 @@ func WithLogger(l *slog.Logger) Option {
 // hooks it returns.
 type Metrics struct {
 	log *slog.Logger
+
+	mu      sync.Mutex
+	issuers map[string]bool // issuer labels given to JWKSObserver
 
 	fetches       *prometheus.CounterVec
 	fetchDuration *prometheus.HistogramVec
@@ -177,7 +179,7 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 	for _, r := range verify.Reasons() {
 		m.verifications.WithLabelValues(string(outcomeOf(r)), string(r))
 	}
-	for _, oc := range []verify.Outcome{verify.OutcomeValid, verify.OutcomeInvalid, verify.OutcomeUnavailable} {
+	for _, oc := range []verify.Outcome{verify.OutcomeValid, verify.OutcomeInvalid, verify.OutcomeUnavailable, verify.OutcomeCanceled} {
 		m.verifyLatency.WithLabelValues(string(oc))
 	}
 	m.tokenCache.WithLabelValues("hit")
@@ -206,6 +208,8 @@ func outcomeOf(r verify.Reason) verify.Outcome {
 		return verify.OutcomeValid
 	case verify.ReasonUnavailable:
 		return verify.OutcomeUnavailable
+	case verify.ReasonCanceled:
+		return verify.OutcomeCanceled
 	}
 	return verify.OutcomeInvalid
 }
@@ -238,8 +242,20 @@ func (m *Metrics) VerifyObserver() verify.Observer {
 //
 // Give each Remote its own observer: the key count
 // (stepup_jwks_keys) is the running sum of the keys each successful fetch
-// added and removed, so two Remotes under one observer would add up.
-func (m *Metrics) JWKSObserver(issuer string) jwks.Observer {
+// added and removed, so two Remotes under one observer would add up. For
+// the same reason each issuer label may be given once: a second call with
+// an issuer already observed returns an error (two states would write the
+// same gauges).
+func (m *Metrics) JWKSObserver(issuer string) (jwks.Observer, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.issuers[issuer] {
+		return jwks.Observer{}, fmt.Errorf("metrics: JWKSObserver: issuer %q already has an observer", issuer)
+	}
+	if m.issuers == nil {
+		m.issuers = make(map[string]bool)
+	}
+	m.issuers[issuer] = true
 	s := &jwksState{m: m, issuer: issuer}
 	for _, r := range []string{FetchOK, FetchTimeout, FetchNetwork, FetchHTTPStatus, FetchInvalidResponse, FetchError} {
 		m.fetches.WithLabelValues(issuer, r)
@@ -255,7 +271,7 @@ func (m *Metrics) JWKSObserver(issuer string) jwks.Observer {
 		KeysChanged: s.keysChanged,
 		KeyRejected: s.keyRejected,
 		Stale:       s.staleEvent,
-	}
+	}, nil
 }
 
 // jwksState is the per-Remote state behind a JWKSObserver. The hooks of
@@ -385,36 +401,44 @@ func (m *Metrics) HTTPOption() httpmw.Option {
 		if route == "" {
 			route = RouteUnmatched
 		}
-		m.httpRejections.WithLabelValues(route, codeOf(err)).Inc()
+		m.httpRejections.WithLabelValues(route, codeOf(r.Context().Err() != nil, err)).Inc()
 	})
 }
 
-// GRPCOption returns a grpcmw option (an error hook) that counts refused
-// calls in stepup_grpc_rejections_total{method,code}. methods must be the
-// table given to the interceptors: method is the Method of the rule that
-// governs the call (a full method, or a "/pkg.Service/*" wildcard), or
-// "unlisted" for a method without a rule, so a client calling made-up
-// method names cannot create series. It panics if methods is nil.
-func (m *Metrics) GRPCOption(methods *grpcmw.Methods) grpcmw.Option {
-	if methods == nil {
-		panic("metrics: GRPCOption: nil *grpcmw.Methods")
+// GRPCHook returns an error hook, for grpcmw.WithErrorHook, that counts
+// refused calls in stepup_grpc_rejections_total{method,code}. Package
+// grpcmetrics wraps it as a grpcmw option for a method table; this package
+// itself does not import gRPC.
+//
+// rule maps the called method to the label of the rule that governs it (a
+// full method, or a "/pkg.Service/*" wildcard, taken from configuration)
+// and reports whether there is one. For a method without a rule, the call
+// is labelled method="unlisted", code="unlisted", so a client calling
+// made-up method names cannot create series. It panics if rule is nil.
+func (m *Metrics) GRPCHook(rule func(fullMethod string) (method string, ok bool)) func(ctx context.Context, fullMethod string, err error) {
+	if rule == nil {
+		panic("metrics: GRPCHook: nil rule function")
 	}
-	return grpcmw.WithErrorHook(func(_ context.Context, fullMethod string, err error) {
-		label := MethodUnlisted
-		if rule, ok := methods.Lookup(fullMethod); ok {
-			label = rule.Method
+	return func(ctx context.Context, fullMethod string, err error) {
+		method, ok := rule(fullMethod)
+		if !ok {
+			m.grpcRejections.WithLabelValues(MethodUnlisted, CodeUnlisted).Inc()
+			return
 		}
-		m.grpcRejections.WithLabelValues(label, codeOf(err)).Inc()
-	})
+		m.grpcRejections.WithLabelValues(method, codeOf(ctx.Err() != nil, err)).Inc()
+	}
 }
 
-// codeOf maps a rejection to the fixed code label set.
-func codeOf(err error) string {
+// codeOf maps a rejection to the fixed code label set. ended tells that the
+// request's own context had ended: an error wrapping context.Canceled or
+// context.DeadlineExceeded is then "canceled", whether or not it also
+// matches claims.ErrUnavailable (the verifier wraps the context's error).
+func codeOf(ended bool, err error) string {
+	if ended && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		return CodeCanceled
+	}
 	if errors.Is(err, claims.ErrUnavailable) {
 		return CodeUnavailable
-	}
-	if errors.Is(err, grpcmw.ErrUnlistedMethod) {
-		return CodeUnlisted
 	}
 	var ce *claims.Error
 	if errors.As(err, &ce) && ce != nil {

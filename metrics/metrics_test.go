@@ -19,6 +19,7 @@ import (
 	"github.com/stepupauth/stepup/grpcmw"
 	"github.com/stepupauth/stepup/httpmw"
 	"github.com/stepupauth/stepup/metrics"
+	"github.com/stepupauth/stepup/metrics/grpcmetrics"
 	"github.com/stepupauth/stepup/stepuptest"
 	"github.com/stepupauth/stepup/verify"
 )
@@ -79,6 +80,8 @@ func TestNew(t *testing.T) {
 			outcome = "valid"
 		case verify.ReasonUnavailable:
 			outcome = "unavailable"
+		case verify.ReasonCanceled:
+			outcome = "canceled"
 		}
 		if got := value(t, reg3, "stepup_token_verifications_total", "outcome", outcome, "reason", string(r)); got != 0 {
 			t.Errorf("reason %s: got %v, want 0", r, got)
@@ -397,7 +400,7 @@ func TestGRPC(t *testing.T) {
 	m, reg := newMetrics(t)
 	s := newStack(t, m)
 	methods := grpcMethods(t)
-	unary := grpcmw.UnaryServerInterceptor(s.v, methods, m.GRPCOption(methods))
+	unary := grpcmw.UnaryServerInterceptor(s.v, methods, grpcmetrics.Option(m, methods))
 	valid := s.mint(t, stepuptest.Token{})
 	expired := s.mint(t, stepuptest.Token{IssuedAt: time.Now().Add(-time.Hour), Expiry: time.Now().Add(-30 * time.Minute)})
 
@@ -425,7 +428,7 @@ func TestGRPC(t *testing.T) {
 	}
 
 	// The stream interceptor shares the hooks.
-	stream := grpcmw.StreamServerInterceptor(s.v, methods, m.GRPCOption(methods))
+	stream := grpcmw.StreamServerInterceptor(s.v, methods, grpcmetrics.Option(m, methods))
 	ss := &fakeStream{ctx: metadata.NewIncomingContext(context.Background(), metadata.MD{})}
 	err := stream(nil, ss, &grpc.StreamServerInfo{FullMethod: "/bank.v1.Bank/Balance"}, func(any, grpc.ServerStream) error { return nil })
 	if got := status.Code(err); got != codes.Unauthenticated {
@@ -461,7 +464,7 @@ func TestGRPCOptionNilMethods(t *testing.T) {
 			t.Error("GRPCOption(nil): no panic")
 		}
 	}()
-	m.GRPCOption(nil)
+	grpcmetrics.Option(m, nil)
 }
 
 // fakeStream is a grpc.ServerStream with only a context.

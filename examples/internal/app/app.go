@@ -20,6 +20,7 @@ import (
 	"github.com/stepupauth/stepup/httpmw"
 	"github.com/stepupauth/stepup/jwks"
 	"github.com/stepupauth/stepup/metrics"
+	"github.com/stepupauth/stepup/metrics/grpcmetrics"
 	"github.com/stepupauth/stepup/policy"
 	"github.com/stepupauth/stepup/stepuptest"
 	"github.com/stepupauth/stepup/verify"
@@ -128,7 +129,11 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (_ *App, err error) {
 	if a.Metrics, err = metrics.New(a.Registry, metrics.WithLogger(log)); err != nil {
 		return nil, err
 	}
-	observe := jwks.WithObserver(a.Metrics.JWKSObserver(eff.Issuer))
+	obs, err := a.Metrics.JWKSObserver(eff.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	observe := jwks.WithObserver(obs)
 	if eff.JWKSURI != "" {
 		if a.keys, err = jwks.NewRemote(eff.JWKSURI, observe); err != nil {
 			return nil, err
@@ -195,7 +200,7 @@ func (a *App) GuardOptions() []httpmw.Option {
 // GRPCOptions are the grpcmw counterpart of GuardOptions, for the method
 // table the interceptors enforce (it names the metrics' method labels).
 func (a *App) GRPCOptions(methods *grpcmw.Methods) []grpcmw.Option {
-	opts := []grpcmw.Option{a.Metrics.GRPCOption(methods)}
+	opts := []grpcmw.Option{grpcmetrics.Option(a.Metrics, methods)}
 	if a.realm != "" {
 		opts = append(opts, grpcmw.WithRealm(a.realm))
 	}
@@ -203,7 +208,12 @@ func (a *App) GRPCOptions(methods *grpcmw.Methods) []grpcmw.Option {
 		opts = append(opts, grpcmw.WithResourceMetadata(a.Policy.ResourceMetadata))
 	}
 	return append(opts, grpcmw.WithErrorHook(func(_ context.Context, method string, err error) {
-		a.Log.Info("refused", "method", method, "err", err)
+		// Log the governing rule, never a method name the client made up.
+		rule := "unlisted"
+		if r, ok := methods.Lookup(method); ok {
+			rule = r.Method
+		}
+		a.Log.Info("refused", "method", rule, "err", err)
 	}))
 }
 

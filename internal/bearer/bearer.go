@@ -1,0 +1,119 @@
+// Package bearer parses the Authorization credentials of RFC 6750 §2.1,
+// for the HTTP middleware and the gRPC interceptors alike, so that both
+// transports take the same token from the same value.
+//
+// Grammar (RFC 6750 §2.1, RFC 9110 §11.4):
+//
+//	credentials = "Bearer" 1*SP b64token
+//	b64token    = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+//
+// Decisions, one behaviour for both transports:
+//
+//   - the scheme is matched case-insensitively (RFC 9110 §11.1);
+//   - spaces and horizontal tabs around the whole value are ignored: they
+//     are not part of a field value (RFC 9110 §5.5), HTTP/1 parsers strip
+//     them and gRPC metadata may keep them;
+//   - one or more spaces (never a tab) separate the scheme and the token;
+//   - credentials of another scheme ("Basic …", "DPoP …", "BearerX …") are
+//     not a bearer token: the request has no token (answered 401 without an
+//     error code), not a malformed one;
+//   - an empty (or blank) value, "Bearer" without a token, and a token
+//     outside the b64token grammar are malformed: invalid_request.
+package bearer
+
+// Parse returns the token of the Authorization value v. It returns
+// ("", true) when v holds credentials of another scheme, and ok false when
+// v is malformed (see the package documentation).
+func Parse(v string) (token string, ok bool) {
+	v = trimOWS(v)
+	if v == "" {
+		return "", false
+	}
+	const scheme = "bearer"
+	if len(v) < len(scheme) || !equalFold(v[:len(scheme)], scheme) {
+		return "", true // another scheme (or a bare token68 we do not read)
+	}
+	rest := v[len(scheme):]
+	if rest == "" {
+		return "", false // "Bearer" alone
+	}
+	if rest[0] != ' ' {
+		if isTchar(rest[0]) {
+			return "", true // a longer scheme name such as "BearerX"
+		}
+		return "", false // "Bearer\tabc", "Bearer,abc"
+	}
+	i := 0
+	for i < len(rest) && rest[i] == ' ' {
+		i++
+	}
+	tok := rest[i:]
+	if !IsB64Token(tok) {
+		return "", false
+	}
+	return tok, true
+}
+
+// IsB64Token reports whether s matches the b64token grammar of RFC 6750
+// §2.1.
+func IsB64Token(s string) bool {
+	n := 0
+	for n < len(s) && b64Char(s[n]) {
+		n++
+	}
+	if n == 0 {
+		return false
+	}
+	for ; n < len(s); n++ {
+		if s[n] != '=' {
+			return false
+		}
+	}
+	return true
+}
+
+func b64Char(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	case c == '-', c == '.', c == '_', c == '~', c == '+', c == '/':
+		return true
+	}
+	return false
+}
+
+// isTchar reports whether c is a tchar of RFC 9110 §5.6.2, a character of
+// an auth-scheme.
+func isTchar(c byte) bool {
+	if b64Char(c) && c != '/' {
+		return true
+	}
+	switch c {
+	case '!', '#', '$', '%', '&', '\'', '*', '^', '`', '|':
+		return true
+	}
+	return false
+}
+
+func trimOWS(s string) string {
+	for s != "" && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for s != "" && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+func equalFold(a, lower string) bool {
+	for i := 0; i < len(a); i++ {
+		c := a[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
