@@ -1,78 +1,241 @@
 package bench
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
-	"github.com/stepupauth/stepup/claims"
-	"github.com/stepupauth/stepup/httpmw"
+	"github.com/stepupauth/stepup/stepuptest"
 )
 
-// Server is the load-test target: the shape of examples/httpapi built from
-// the library (a public route and a protected route answering the verified
-// caller as JSON), on 127.0.0.1.
-type Server struct {
-	URL string
-	srv *http.Server
-	ln  net.Listener
+// HTTPAPI is the load-test target: the real examples/httpapi program,
+// built from the repository and started with -dev (its in-process issuer)
+// and the demo policy on 127.0.0.1.
+type HTTPAPI struct {
+	URL      string // http://127.0.0.1:PORT of the API
+	TokenURL string // the dev issuer's token endpoint, for more logins
+	Token    string // PASSWORD_TOKEN as the program printed it
+	cmd      *exec.Cmd
+	dir      string
+	stderr   *bytes.Buffer
+	mu       *sync.Mutex
 }
 
-// caller is the JSON a protected route answers, as examples/httpapi does.
-type caller struct {
-	Route    string   `json:"route"`
-	Sub      string   `json:"sub"`
-	ACR      string   `json:"acr,omitempty"`
-	AMR      []string `json:"amr,omitempty"`
-	AuthTime int64    `json:"auth_time,omitempty"`
-	Scope    string   `json:"scope,omitempty"`
-}
-
-// StartServer serves GET /public and GET /profile (any valid token, a
-// verifier with the default cache) on a loopback port.
-func StartServer(k *Keys) (*Server, error) {
-	v, err := NewVerifier(k, 0)
+// StartHTTPAPI builds examples/httpapi from the repository at root (go
+// build into a temporary directory) and runs it with
+// -dev -addr 127.0.0.1:0 -policy examples/policies/demo.yaml. It reads the
+// API's address from the ready line ("httpapi: serving FILE on
+// http://ADDR (...)"), PASSWORD_TOKEN from its shell exports and the dev
+// issuer's token endpoint from the "another login" curl line, then waits
+// until GET /public answers. Close stops it.
+func StartHTTPAPI(ctx context.Context, root string) (_ *HTTPAPI, err error) {
+	dir, err := os.MkdirTemp("", "bench-httpapi-")
 	if err != nil {
 		return nil, err
 	}
-	g, err := httpmw.New(v, httpmw.WithRealm("bench"))
-	if err != nil {
-		return nil, err
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /public", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"route": "/public", "public": true})
-	})
-	mux.Handle("GET /profile", g.Require(claims.Requirement{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, _ := claims.FromContext(r.Context())
-		out := caller{Route: "/profile", Sub: c.Subject, ACR: c.ACR, AMR: c.AMR, Scope: strings.Join(c.Scopes, " ")}
-		if !c.AuthTime.IsZero() {
-			out.AuthTime = c.AuthTime.Unix()
+	a := &HTTPAPI{dir: dir, stderr: &bytes.Buffer{}, mu: &sync.Mutex{}}
+	defer func() {
+		if err != nil {
+			_ = a.Close()
 		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(out)
-	})))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	}()
+	bin := filepath.Join(dir, "httpapi")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./examples/httpapi")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("bench: building examples/httpapi: %v\n%s", err, out)
+	}
+	a.cmd = exec.Command(bin, "-dev", "-addr", "127.0.0.1:0", "-policy", filepath.Join("examples", "policies", "demo.yaml"))
+	a.cmd.Dir = root
+	a.cmd.Stderr = lockedWriter{a.mu, a.stderr}
+	stdout, err := a.cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{URL: "http://" + ln.Addr().String(), srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln: ln}
-	go func() { _ = s.srv.Serve(ln) }()
-	return s, nil
+	if err := a.cmd.Start(); err != nil {
+		return nil, err
+	}
+	type found struct{ url, token, tokenURL string }
+	done := make(chan found, 1)
+	go func() {
+		var f found
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			if rest, ok := strings.CutPrefix(line, "httpapi: serving "); ok {
+				if _, after, ok := strings.Cut(rest, " on "); ok {
+					f.url, _, _ = strings.Cut(after, " ")
+				}
+			}
+			if rest, ok := strings.CutPrefix(line, "export PASSWORD_TOKEN='"); ok {
+				f.token = strings.TrimSuffix(rest, "'")
+			}
+			if rest, ok := strings.CutPrefix(line, "#   curl -s "); ok && f.tokenURL == "" {
+				f.tokenURL, _, _ = strings.Cut(rest, " ")
+			}
+			if f.url != "" && f.token != "" && f.tokenURL != "" {
+				done <- f
+				break
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout) // keep the pipe drained
+	}()
+	timer := time.NewTimer(time.Minute)
+	defer timer.Stop()
+	select {
+	case f := <-done:
+		a.URL, a.Token, a.TokenURL = f.url, f.token, f.tokenURL
+	case <-timer.C:
+		return nil, fmt.Errorf("bench: httpapi not ready after a minute; stderr:\n%s", a.Stderr())
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if !strings.HasPrefix(a.URL, "http://127.0.0.1:") || !strings.HasPrefix(a.TokenURL, "http://127.0.0.1:") {
+		return nil, fmt.Errorf("bench: httpapi announced %s and token endpoint %s, want 127.0.0.1", a.URL, a.TokenURL)
+	}
+	// Serving starts once the -dev output is written.
+	res, err := http.Get(a.URL + "/public")
+	if err != nil {
+		return nil, err
+	}
+	_ = res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("bench: httpapi GET /public: %s", res.Status)
+	}
+	return a, nil
 }
 
-// Close stops the server.
-func (s *Server) Close() error { return s.srv.Close() }
+// Logins logs in n times at the dev issuer's token endpoint (subjects
+// load-0, load-1, ...) and returns n distinct access tokens, for the
+// first-sight scenario. workers logins run at a time.
+func (a *HTTPAPI) Logins(ctx context.Context, n, workers int) ([]string, error) {
+	tokens := make([]string, n)
+	client := &http.Client{Timeout: 10 * time.Second}
+	var (
+		next atomic.Int64
+		mu   sync.Mutex
+		ferr error
+		wg   sync.WaitGroup
+	)
+	for range max(workers, 1) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				tok, err := login(ctx, client, a.TokenURL, stepuptest.LoginRequest{Subject: "load-" + strconv.Itoa(i)})
+				if err != nil {
+					mu.Lock()
+					ferr = errors.Join(ferr, err)
+					mu.Unlock()
+					return
+				}
+				tokens[i] = tok
+			}
+		})
+	}
+	wg.Wait()
+	if ferr != nil {
+		return nil, ferr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return tokens, nil
+}
+
+// login posts one login form to tokenURL (RFC 6749 §5.1 answer).
+func login(ctx context.Context, client *http.Client, tokenURL string, lr stepuptest.LoginRequest) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(lr.Form().Encode()))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	var out stepuptest.LoginResponse
+	if err := json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&out); err != nil || res.StatusCode != http.StatusOK || out.AccessToken == "" {
+		return "", fmt.Errorf("bench: login at %s: %s (%v)", tokenURL, res.Status, err)
+	}
+	return out.AccessToken, nil
+}
+
+// Stderr returns what the program logged so far.
+func (a *HTTPAPI) Stderr() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.stderr.String()
+}
+
+// Close stops the program (SIGTERM, then SIGKILL after 15 s) and removes
+// its binary.
+func (a *HTTPAPI) Close() error {
+	var err error
+	if a.cmd != nil && a.cmd.Process != nil {
+		_ = a.cmd.Process.Signal(syscall.SIGTERM)
+		waited := make(chan error, 1)
+		go func() { waited <- a.cmd.Wait() }()
+		select {
+		case err = <-waited:
+		case <-time.After(15 * time.Second):
+			_ = a.cmd.Process.Kill()
+			err = <-waited
+		}
+	}
+	return errors.Join(err, os.RemoveAll(a.dir))
+}
+
+// lockedWriter serializes writes to w with mu.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// FindRoot returns the directory of the stepup repository's go.mod, looking
+// in dir and its parents.
+func FindRoot(dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for {
+		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && strings.HasPrefix(string(data), "module github.com/stepupauth/stepup\n") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("bench: no github.com/stepupauth/stepup go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
 
 // LoadResult is one load scenario's outcome.
 type LoadResult struct {

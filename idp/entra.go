@@ -91,8 +91,13 @@ func Entra(tenantID string, opts EntraOptions) (Profile, error) {
 		p.Issuers = append(p.Issuers, iss)
 	}
 	if len(p.Issuers) == 1 {
+		tenant := strings.ToLower(tenantID)
 		p.DiscoveryURL = p.Issuers[0] + "/.well-known/openid-configuration"
-		p.JWKSURI = authority + "/" + strings.ToLower(tenantID) + "/discovery/v2.0/keys"
+		p.JWKSURI = authority + "/" + tenant + "/discovery/v2.0/keys"
+		// Microsoft: a realm naming the tenant goes with that tenant's
+		// authorize endpoint; an empty realm only with the common one.
+		p.ChallengeRealm = tenant
+		p.AuthorizationURI = authority + "/" + tenant + "/oauth2/authorize"
 	} else {
 		p.JWKSURI = authority + "/common/discovery/v2.0/keys"
 	}
@@ -149,18 +154,32 @@ const descNotCapable = "Stronger authentication is required, and this client doe
 // When acrs falls short, a client whose token has xms_cc containing "cp1"
 // (EntraCapabilityCP1) gets Entra ID's claims challenge
 // (https://learn.microsoft.com/entra/identity-platform/claims-challenge):
-// 401 and
+// 401 and, for a single-tenant profile,
+//
+//	Bearer realm="TENANT", authorization_uri="https://login.microsoftonline.com/TENANT/oauth2/authorize", error="insufficient_claims", claims="eyJ..."
+//
+// or, for any tenant or an allowlist of tenants,
 //
 //	Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", claims="eyJ..."
 //
-// where claims is the standard, padded base64 of the claims request
-// {"access_token":{"acrs":{"essential":true,"value":"c1"}}}, or with
-// several ids {"access_token":{"acrs":{"essential":true,"values":["c1","c2"]}}}
-// (OpenID Connect Core §5.5.1: any of them). The code insufficient_claims
-// is Microsoft's, not a registered OAuth code: it is the one documented
-// exception to the registered codes this library sends. The client passes
-// the decoded claims request to MSAL (WithClaims) and retries with the new
-// token. A WithRealm option of the middleware replaces the empty realm.
+// (ChallengeRealm and AuthorizationURI: Microsoft requires an empty realm
+// with the common endpoint, and the tenant in authorization_uri when the
+// realm names one). claims is the standard, padded base64 of the claims
+// request {"access_token":{"acrs":{"essential":true,"value":"c1"}}}.
+//
+// With several ids the requirement is any of them, and ids are in
+// preference order: the challenge names the first, the preferred one, in
+// the single "value" form, the only acrs claims request Microsoft
+// documents (OpenID Connect Core §5.5.1 also has "values", which Microsoft
+// does not document for acrs). A token with any of the ids still passes.
+//
+// The code insufficient_claims is Microsoft's, not a registered OAuth
+// code: it is the one documented exception to the registered codes this
+// library sends. The client passes the decoded claims request to MSAL
+// (WithClaims) and retries with the new token. A WithRealm option of the
+// middleware replaces the challenge's realm: with an Entra ID profile set
+// it to ChallengeRealm or leave it unset, or the realm no longer matches
+// authorization_uri as Microsoft requires.
 //
 // Any other client cannot step up this way, and gets the registered RFC
 // 9470 answer without acr_values: 401 insufficient_user_authentication
@@ -187,10 +206,10 @@ func (p Profile) AuthContext(ids ...string) (claims.Requirement, error) {
 	}
 	ids = slices.Clone(ids)
 	challenge := []claims.Param{
-		{Name: "realm"},
+		{Name: "realm", Value: p.ChallengeRealm},
 		{Name: "authorization_uri", Value: p.AuthorizationURI},
 		{Name: "error"},
-		{Name: "claims", Value: base64.StdEncoding.EncodeToString(claimsRequest(ids))},
+		{Name: "claims", Value: base64.StdEncoding.EncodeToString(claimsRequest(ids[0]))},
 	}
 	want := strings.Join(ids, " ")
 	return claims.Requirement{Check: func(c *claims.Claims) *claims.Error {
@@ -216,25 +235,10 @@ func (p Profile) AuthContext(ids ...string) (claims.Requirement, error) {
 	}}, nil
 }
 
-// claimsRequest renders the claims request for ids, which are c1..c99 and
-// need no escaping.
-func claimsRequest(ids []string) []byte {
-	var b strings.Builder
-	b.WriteString(`{"access_token":{"acrs":{"essential":true,`)
-	if len(ids) == 1 {
-		b.WriteString(`"value":"` + ids[0] + `"`)
-	} else {
-		b.WriteString(`"values":[`)
-		for i, id := range ids {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(`"` + id + `"`)
-		}
-		b.WriteByte(']')
-	}
-	b.WriteString(`}}}`)
-	return []byte(b.String())
+// claimsRequest renders the claims request for id, which is c1..c99 and
+// needs no escaping, in the form Microsoft documents.
+func claimsRequest(id string) []byte {
+	return []byte(`{"access_token":{"acrs":{"essential":true,"value":"` + id + `"}}}`)
 }
 
 // capable reports whether the token's xms_cc holds cp1. xms_cc is an array

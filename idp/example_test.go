@@ -113,7 +113,7 @@ func ExampleProfile_AuthContext() {
 	w = call(stepuptest.Token{ACRS: []string{"c1"}, Claims: cp1})
 	fmt.Println(w.Code, w.Body.String())
 	// Output:
-	// 401 Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEifX19"
+	// 401 Bearer realm="11111111-2222-3333-4444-555555555555", authorization_uri="https://login.microsoftonline.com/11111111-2222-3333-4444-555555555555/oauth2/authorize", error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEifX19"
 	// {"access_token":{"acrs":{"essential":true,"value":"c1"}}}
 	// 401 Bearer error="insufficient_user_authentication", error_description="Stronger authentication is required, and this client does not declare the cp1 capability needed to answer a claims challenge"
 	// 200 approved

@@ -39,10 +39,13 @@ var OktaLevels = []string{OktaLoA1FAAny, OktaLoA2FAAny, OktaPhishingResistant, O
 //
 // Okta access tokens
 // (https://developer.okta.com/docs/reference/api/oidc/#access-token) carry
-// no typ header, so the profile accepts a missing typ and relies on the
-// claims only access tokens have: cid (the client ID, instead of RFC 9068's
-// client_id) and jti; uid is the user's Okta ID; scopes are the scp array;
-// acr and auth_time describe the login. Okta honours acr_values (see the
+// no typ header, so the profile accepts a missing typ and relies on cid
+// (the client ID, instead of RFC 9068's client_id), which only access
+// tokens carry, to keep Okta ID tokens out: those carry jti too ("ID."
+// where access tokens have "AT."), and their aud is the client ID rather
+// than the API's audience. jti is required as RFC 9068 asks, not to tell
+// the two apart. uid is the user's Okta ID; scopes are the scp array; acr
+// and auth_time describe the login. Okta honours acr_values (see the
 // Okta... constants) and max_age natively, with RFC 9470 semantics, so a
 // challenged client simply sends them on its next /authorize request.
 func Okta(domain, authorizationServer string) (Profile, error) {

@@ -2,6 +2,7 @@ package idp
 
 import (
 	"context"
+	"github.com/stepupauth/stepup/internal/loopback"
 	"net/url"
 	"strings"
 
@@ -59,8 +60,18 @@ type Profile struct {
 	ACRLevels []string
 	// AuthorizationURI is where a client re-authenticates after an Entra
 	// ID claims challenge (the challenge's authorization_uri); empty for
-	// the other providers.
+	// the other providers. With ChallengeRealm it follows Microsoft's rule
+	// for the claims challenge
+	// (https://learn.microsoft.com/entra/identity-platform/claims-challenge):
+	// an empty realm goes with the common endpoint,
+	// AUTHORITY/common/oauth2/authorize, and a realm naming a tenant with
+	// that tenant's endpoint, AUTHORITY/TENANT/oauth2/authorize.
 	AuthorizationURI string
+	// ChallengeRealm is the realm of an Entra ID claims challenge: the
+	// tenant ID for a single-tenant profile, empty for any tenant or an
+	// allowlist of tenants (which re-authenticate through the common
+	// endpoint).
+	ChallengeRealm string
 	// Docs links the provider's documentation of its access tokens.
 	Docs string
 }
@@ -105,11 +116,13 @@ func (p Profile) Keys(ctx context.Context, opts ...jwks.Option) (*jwks.Remote, e
 }
 
 // Error reports a profile parameter that cannot be right. Provider and
-// Param name it ("entra", "tenant_id").
+// Param name it ("entra", "tenant_id"). The constructors and
+// Profile.AuthContext return only *Error values; use errors.As to read
+// the fields.
 type Error struct {
-	Provider string
-	Param    string
-	Msg      string
+	Provider string // the provider of the profile: "auth0", "okta", "entra" or "keycloak"
+	Param    string // the parameter at fault, spelled as in a policy file's profile ("domain", "tenant_id", "auth_context")
+	Msg      string // why it is wrong, for people; lower case
 }
 
 // Error returns "idp: <provider>: <param>: <msg>".
@@ -119,7 +132,7 @@ func (e *Error) Error() string {
 
 // origin checks a host name, optionally with a port (what Auth0 and Okta
 // call the domain), and returns its https origin; a loopback host
-// ("127.0.0.1:8443", "localhost:8080") gets http, for local test issuers.
+// ("127.0.0.1:8443", "[::1]:8080") gets http, for local test issuers.
 func origin(provider, param, s string) (string, error) {
 	bad := func(msg string) error { return &Error{Provider: provider, Param: param, Msg: msg} }
 	if s == "" {
@@ -132,7 +145,7 @@ func origin(provider, param, s string) (string, error) {
 	if err != nil || u.Host != s || u.Hostname() == "" || strings.ContainsAny(s, "/?#@ ") {
 		return "", bad("not a host name")
 	}
-	if loopback(u.Hostname()) {
+	if loopback.Is(u.Hostname()) {
 		return "http://" + s, nil
 	}
 	return "https://" + s, nil
@@ -151,15 +164,11 @@ func baseURL(provider, param, s string) (string, error) {
 	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(s, "#"):
 		return "", bad("must not have a query or fragment")
 	case u.Scheme == "https":
-	case u.Scheme == "http" && loopback(u.Hostname()):
+	case u.Scheme == "http" && loopback.Is(u.Hostname()):
 	default:
 		return "", bad("must be https (http only for a loopback host)")
 	}
 	return strings.TrimRight(s, "/"), nil
-}
-
-func loopback(h string) bool {
-	return h == "localhost" || h == "::1" || strings.HasPrefix(h, "127.")
 }
 
 // segment checks one URL path segment of unreserved characters.

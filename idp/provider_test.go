@@ -2,6 +2,7 @@ package idp_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -26,8 +27,13 @@ const (
 )
 
 // Microsoft's documented claims challenge for c1
-// (https://learn.microsoft.com/entra/identity-platform/claims-challenge).
-const entraC1 = `Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEifX19"`
+// (https://learn.microsoft.com/entra/identity-platform/claims-challenge),
+// through the common endpoint (any tenant, or an allowlist) and, for a
+// single tenant, with the tenant as realm and in authorization_uri.
+const (
+	entraC1       = `Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEifX19"`
+	entraC1Tenant = `Bearer realm="` + tenantA + `", authorization_uri="https://login.microsoftonline.com/` + tenantA + `/oauth2/authorize", error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEifX19"`
+)
 
 // newIssuer starts a provider-shaped test issuer on the fixed clock.
 func newIssuer(t *testing.T, opts ...stepuptest.Option) *stepuptest.Issuer {
@@ -174,6 +180,13 @@ func TestOkta(t *testing.T) {
 		{"other authorization server rejected", claims.Requirement{}, stepuptest.Token{Claims: map[string]any{"iss": iss.URL() + "/oauth2/other"}}, 401, invalidToken},
 		{"org authorization server rejected", claims.Requirement{}, stepuptest.Token{Claims: map[string]any{"iss": iss.URL()}}, 401, invalidToken},
 		{"no cid rejected", claims.Requirement{}, stepuptest.Token{Claims: map[string]any{"cid": nil}}, 401, invalidToken},
+		// Okta ID tokens carry a jti ("ID.…"): cid, not jti, keeps them
+		// out, even one whose aud happened to be ours.
+		{"id token shape rejected", claims.Requirement{}, stepuptest.Token{Claims: map[string]any{
+			"jti": "ID.radCQMOQUmyvcTBmmIL0J6BaS60apUEiC7", "cid": nil, "uid": nil, "scp": nil,
+			"amr": []string{"pwd"}, "idp": "00o1abcd", "at_hash": "fPlsvVszI29LU2UhDyJ9vg"}}, 401, invalidToken},
+		{"id token with the client as aud rejected", claims.Requirement{}, stepuptest.Token{Audience: []string{"0oa1client"}, Claims: map[string]any{
+			"jti": "ID.radCQMOQUmyvcTBmmIL0J6BaS60apUEiC7", "cid": nil, "uid": nil, "scp": nil}}, 401, invalidToken},
 		{"typ JWT accepted", claims.Requirement{}, stepuptest.Token{Header: map[string]any{"typ": "JWT"}}, 200, ""},
 	})
 }
@@ -225,7 +238,7 @@ func TestEntra(t *testing.T) {
 	c1 := authContext(t, prof, "c1")
 	// The test issuer stands for login.microsoftonline.com; the challenge
 	// names its authorize endpoint.
-	local := strings.ReplaceAll(entraC1, "https://login.microsoftonline.com", iss.URL())
+	local := strings.ReplaceAll(entraC1Tenant, "https://login.microsoftonline.com", iss.URL())
 	capable := map[string]any{"xms_cc": []string{"cp1"}, "roles": []string{"Invoices.Approve"}}
 	runCases(t, iss, guard(t, prof, nil), []providerCase{
 		{"auth context allowed", c1, stepuptest.Token{ACRS: []string{"c1"}, Scopes: []string{"Invoices.Read"}, Claims: capable}, 200, ""},
@@ -287,4 +300,69 @@ func authContext(t *testing.T, p idp.Profile, ids ...string) claims.Requirement 
 		t.Fatal(err)
 	}
 	return r
+}
+
+// TestEntraChallengeForm checks the claims challenge byte for byte against
+// Microsoft's rules: an empty realm only with the common endpoint, a
+// tenant realm only with that tenant's endpoint; one "value", the first
+// (preferred) context, whatever the number of contexts; standard base64
+// with padding.
+func TestEntraChallengeForm(t *testing.T) {
+	single, err := idp.Entra(tenantA, idp.EntraOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowlist, err := idp.Entra(tenantA, idp.EntraOptions{Tenants: []string{tenantB}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	anyTenant, err := idp.Entra("organizations", idp.EntraOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	national, err := idp.Entra("common", idp.EntraOptions{Authority: "https://login.microsoftonline.us"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// claims of {"access_token":{"acrs":{"essential":true,"value":"c12"}}}:
+	// padded.
+	const c12 = "eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEyIn19fQ=="
+	common := `Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", claims=`
+	tests := []struct {
+		name    string
+		p       idp.Profile
+		ids     []string
+		want    string
+		request string
+	}{
+		{"single tenant, one context", single, []string{"c1"}, entraC1Tenant, `{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`},
+		{"single tenant, several contexts: the first", single, []string{"c1", "c2", "c3"}, entraC1Tenant, `{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`},
+		{"allowlist: common", allowlist, []string{"c1"}, entraC1, `{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`},
+		{"any tenant: common", anyTenant, []string{"c1", "c2"}, entraC1, `{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`},
+		{"preference order kept", anyTenant, []string{"c12", "c1"}, common + `"` + c12 + `"`, `{"access_token":{"acrs":{"essential":true,"value":"c12"}}}`},
+		{"national cloud", national, []string{"c1"}, strings.ReplaceAll(entraC1, "microsoftonline.com", "microsoftonline.us"), `{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`},
+	}
+	capable := &claims.Claims{Raw: map[string]json.RawMessage{"xms_cc": json.RawMessage(`["cp1"]`)}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := authContext(t, tt.p, tt.ids...)
+			e := req.Check(capable)
+			if e == nil {
+				t.Fatal("Check passed a token without acrs")
+			}
+			if got := e.Challenge().String(); got != tt.want {
+				t.Errorf("challenge\ngot  %s\nwant %s", got, tt.want)
+			}
+			if got, ok := idp.ClaimsRequest(e); !ok || got != tt.request {
+				t.Errorf("ClaimsRequest got %s, %v, want %s", got, ok, tt.request)
+			}
+			// Any of the contexts still passes, not only the one named.
+			for _, id := range tt.ids {
+				ok := &claims.Claims{ACRS: []string{id}, Raw: capable.Raw}
+				if e := req.Check(ok); e != nil {
+					t.Errorf("acrs [%s]: got %v, want it accepted", id, e)
+				}
+			}
+		})
+	}
 }

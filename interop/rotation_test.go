@@ -18,8 +18,12 @@ import (
 // The provider signs with the new key at once, right after the resource
 // server's start-up fetch: the jwks cooldown counts only fetches started by
 // unknown kids, so the first new token refetches immediately.
+//
+// It does not run in parallel: the provider restarts on the same port, and
+// a listener of a parallel test (port 0) could take that port in between.
+// Go runs the top-level tests that do not call t.Parallel one at a time,
+// before the parallel ones are released.
 func TestKeyRotation(t *testing.T) {
-	t.Parallel()
 	ctx, cancel := context.WithTimeout(t.Context(), scenarioTimeout)
 	defer cancel()
 	oldKey, newKey := newSigningKey(t, "rotation-old"), newSigningKey(t, "rotation-new")

@@ -14,6 +14,30 @@
 //		// r.Public, r.HTTP, r.Requirement
 //	}
 //
+// # Feeding the middleware
+//
+// Nothing in this package turns rules into middleware tables, so that it
+// does not import httpmw or grpcmw (and, through grpcmw, gRPC). The glue is
+// a loop per table (see ExamplePolicy_HTTPRules and ExamplePolicy_GRPCRules):
+//
+//	guard, err := httpmw.New(v)
+//	var routes []httpmw.Route
+//	for _, r := range p.HTTPRules() {
+//		routes = append(routes, httpmw.Route{Pattern: r.HTTP, Public: r.Public, Requirement: r.Requirement, Handler: handlerFor(r)})
+//	}
+//	mux, err := guard.Mux(routes)
+//
+//	var rules []grpcmw.Rule
+//	for _, r := range p.GRPCRules() {
+//		rules = append(rules, grpcmw.Rule{Method: r.GRPC, Public: r.Public, Requirement: r.Requirement})
+//	}
+//	methods, err := grpcmw.NewMethods(rules...)
+//	srv := grpc.NewServer(
+//		grpc.ChainUnaryInterceptor(grpcmw.UnaryServerInterceptor(v, methods)),
+//		grpc.ChainStreamInterceptor(grpcmw.StreamServerInterceptor(v, methods)))
+//
+// Tables built this way answer exactly as the same tables written in code.
+//
 // # Schema
 //
 // A document is YAML or JSON with these fields; everything else is an

@@ -19,6 +19,9 @@ type Error struct {
 	Err   error  // the reason
 }
 
+// Error returns the stable text described on the type: "policy: ", then
+// the position (file and line), the rule and the field when known, then
+// the reason, or "invalid" when Err is nil.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("policy: ")

@@ -82,8 +82,8 @@ func TestParseFields(t *testing.T) {
 				p.JWKSURI = "https://idp.example.com/keys"
 				return p
 			}()},
-		{"loopback http issuer and jwks_uri", "issuer: http://127.0.0.1:8080\naudience: api\njwks_uri: http://localhost:9/jwks\nrules: [{http: /a}]\n",
-			&policy.Policy{Issuer: "http://127.0.0.1:8080", Audience: "api", JWKSURI: "http://localhost:9/jwks",
+		{"loopback http issuer and jwks_uri", "issuer: http://127.0.0.1:8080\naudience: api\njwks_uri: http://[::1]:9/jwks\nrules: [{http: /a}]\n",
+			&policy.Policy{Issuer: "http://127.0.0.1:8080", Audience: "api", JWKSURI: "http://[::1]:9/jwks",
 				Rules: []policy.Rule{{Line: 4, HTTP: "/a"}}}},
 		{"ipv6 loopback", "issuer: http://[::1]:8080/\naudience: api\nrules: [{http: /a}]\n",
 			&policy.Policy{Issuer: "http://[::1]:8080/", Audience: "api", Rules: []policy.Rule{{Line: 3, HTTP: "/a"}}}},
@@ -329,6 +329,8 @@ func TestParseErrors(t *testing.T) {
 		{"issuer empty", policy.YAML, "issuer: ''\naudience: api\n" + r, "policy: line 1: issuer: must not be empty"},
 		{"issuer space", policy.YAML, "issuer: ' https://a/'\naudience: api\n" + r, `policy: line 1: issuer: " https://a/" has surrounding white space`},
 		{"issuer http", policy.YAML, "issuer: http://idp.example.com/\naudience: api\n" + r, `policy: line 1: issuer: "http://idp.example.com/": http is allowed only for a loopback host; use https`},
+		{"issuer http localhost", policy.YAML, "issuer: http://localhost:8080/\naudience: api\n" + r, `policy: line 1: issuer: "http://localhost:8080/": http is allowed only for a loopback host; use https`},
+		{"issuer http 127-prefixed name", policy.YAML, "issuer: http://127.attacker.example/\naudience: api\n" + r, `policy: line 1: issuer: "http://127.attacker.example/": http is allowed only for a loopback host; use https`},
 		{"issuer not a url", policy.YAML, "issuer: idp\naudience: api\n" + r, `policy: line 1: issuer: "idp" is not an https URL`},
 		{"issuer bad url", policy.YAML, "issuer: 'https://a b/%zz'\naudience: api\n" + r, `policy: line 1: issuer: "https://a b/%zz" is not a URL`},
 		{"issuer no host", policy.YAML, "issuer: https:///x\naudience: api\n" + r, `policy: line 1: issuer: "https:///x" has no host`},

@@ -3,7 +3,7 @@ package policy
 import (
 	"errors"
 	"fmt"
-	"net"
+	"github.com/stepupauth/stepup/internal/loopback"
 	"net/http"
 	"net/url"
 	"slices"
@@ -488,7 +488,7 @@ func urlField(n *node) (string, error) {
 	}
 	switch {
 	case u.Scheme == "https":
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	case u.Scheme == "http" && loopback.Is(u.Hostname()):
 	case u.Scheme == "http":
 		return "", errAt(n, "%q: http is allowed only for a loopback host; use https", s)
 	default:
@@ -503,14 +503,6 @@ func urlField(n *node) (string, error) {
 		return "", errAt(n, "%q must not have a fragment", s)
 	}
 	return s, nil
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func claimNames(n *node) (claims.Names, string, error) {

@@ -17,7 +17,7 @@ load_duration=${LOAD_DURATION:-4s}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-export GOFLAGS=-mod=mod
+export GOFLAGS=-mod=readonly
 before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "bench: load average before: $before" >&2
 go test -run '^$' -bench . -benchmem -count "$count" -timeout 30m . | tee "$tmp/bench.txt"

@@ -26,6 +26,9 @@
 // The program adds the reflection services to the method table as public
 // methods, in code: the policy describes the API, reflection is the
 // program's. A policy that lists them itself is an error (duplicate method).
+// A grpc rule naming a service (or a method of a service) this server does
+// not serve is accepted, since a policy file may describe several servers,
+// but logged as a warning at start-up: often it is a typo.
 // Reflection reveals the API's shape, never its data; drop it in production
 // if the shape is private.
 //
@@ -61,6 +64,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"syscall"
 
 	"google.golang.org/grpc"
@@ -113,6 +117,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	srv, methods, err := newServer(a)
 	if err != nil {
 		return err
+	}
+	for _, w := range unserved(a.Policy, srv) {
+		log.Warn("policy rule names a gRPC method this server does not serve", "rule", w.Index, "grpc", w.GRPC, "line", w.Line)
 	}
 
 	lis, err := net.Listen("tcp", cfg.Addr)
@@ -196,6 +203,26 @@ func newServer(a *app.App) (*grpc.Server, *grpcmw.Methods, error) {
 	app.RegisterBank(srv, app.NewLedger())
 	reflection.Register(srv)
 	return srv, methods, nil
+}
+
+// unserved returns the policy's grpc rules that name a service srv does not
+// register (GetServiceInfo), or a method such a service lacks: the method
+// table accepts any well-formed name, so a typo or a rule meant for another
+// server would otherwise go unnoticed.
+func unserved(p *policy.Policy, srv *grpc.Server) []policy.Rule {
+	info := srv.GetServiceInfo()
+	var out []policy.Rule
+	for _, r := range p.GRPCRules() {
+		svc, method, _ := strings.Cut(strings.TrimPrefix(r.GRPC, "/"), "/")
+		si, ok := info[svc]
+		if ok && method != "*" {
+			ok = slices.ContainsFunc(si.Methods, func(m grpc.MethodInfo) bool { return m.Name == method })
+		}
+		if !ok {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // serviceMethods returns the full method names srv serves, sorted, without

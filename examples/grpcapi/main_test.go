@@ -317,3 +317,36 @@ func TestRunErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestUnservedRuleWarning: rules for a service the server does not serve, or
+// for a method its service lacks, are logged at start-up; rules it serves
+// are not.
+func TestUnservedRuleWarning(t *testing.T) {
+	iss, err := app.NewDevIssuer(audience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(iss.Close)
+	doc := testPolicy(iss.Issuer()) + `  - grpc: /shop.v1.Admin/*
+  - grpc: /billing.v1.Invoices/Approve
+  - grpc: /bank.v1.Bank/Withdraw
+`
+	s := startServer(t, "-policy", apptest.WritePolicy(t, doc))
+	if err := s.stop(t); err != nil {
+		t.Fatalf("run after cancel: %v, want nil", err)
+	}
+	var warned []string
+	for _, line := range strings.Split(s.stderr.String(), "\n") {
+		if strings.Contains(line, "level=WARN") && strings.Contains(line, "does not serve") {
+			warned = append(warned, line)
+		}
+	}
+	for _, m := range []string{"/shop.v1.Admin/*", "/billing.v1.Invoices/Approve", "/bank.v1.Bank/Withdraw"} {
+		if !slices.ContainsFunc(warned, func(l string) bool { return strings.Contains(l, "grpc="+m+" ") }) {
+			t.Errorf("no warning for %s in stderr:\n%s", m, s.stderr)
+		}
+	}
+	if len(warned) != 3 {
+		t.Errorf("got %d warnings, want 3 (served rules must not warn):\n%s", len(warned), strings.Join(warned, "\n"))
+	}
+}

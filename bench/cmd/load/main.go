@@ -1,21 +1,24 @@
-// Command load is the end-to-end loopback load test: it starts the
-// examples/httpapi-shaped server of package bench on 127.0.0.1 and measures
-// the throughput of the public route, of the protected route with one
-// reused token (cache hits), and of the protected route with a distinct
-// token per request (first sight). It prints one "load ..." line per
-// scenario for cmd/report.
+// Command load is the end-to-end loopback load test of issue 8: it builds
+// the real examples/httpapi from the repository, runs it with -dev (its
+// in-process issuer) and the demo policy on 127.0.0.1, and measures with a
+// Go keep-alive client the throughput of the public route, of the protected
+// route with one reused token (cache hits) and of the protected route with
+// a distinct token per request (first sight; the tokens come from logins
+// at the dev issuer's token endpoint, which the program prints). It prints
+// one "load ..." line per scenario for cmd/report.
 //
 //	go run ./cmd/load -duration 5s -workers 8
 package main
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"sync"
+	"strings"
 	"time"
 
 	"github.com/stepupauth/stepup/bench"
@@ -35,62 +38,49 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		workers  = fs.Int("workers", 8, "concurrent keep-alive connections")
 		max      = fs.Int("max", 200_000, "request bound of the public and reused-token scenarios")
 		distinct = fs.Int("distinct", 3000, "distinct tokens (request bound of the first-sight scenario)")
-		alg      = fs.String("alg", "RS256", "signing algorithm of the tokens")
+		root     = fs.String("root", "", "the stepup repository (default: found above the working directory)")
 		rounds   = fs.Int("rounds", 3, "rounds of the scenarios, interleaved; the report takes the median")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	k, err := bench.LoadKeys()
+	if *root == "" {
+		r, err := bench.FindRoot(".")
+		if err != nil {
+			return err
+		}
+		*root = r
+	}
+	api, err := bench.StartHTTPAPI(ctx, *root)
 	if err != nil {
 		return err
 	}
-	now := time.Now()
-	tokens := make([]string, *distinct)
-	var (
-		wg   sync.WaitGroup
-		errM sync.Mutex
-		merr error
-	)
-	for w := range 2 {
-		wg.Go(func() {
-			for i := w; i < len(tokens); i += 2 {
-				t, err := k.Mint(*alg, "load-"+strconv.Itoa(i), now)
-				if err != nil {
-					errM.Lock()
-					merr = err
-					errM.Unlock()
-					return
-				}
-				tokens[i] = t
-			}
-		})
-	}
-	wg.Wait()
-	if merr != nil {
-		return merr
-	}
-	reused, err := k.Mint(*alg, "load-reused", now)
+	defer api.Close()
+	tokens, err := api.Logins(ctx, *distinct, 2)
 	if err != nil {
 		return err
 	}
-
-	srv, err := bench.StartServer(k)
-	if err != nil {
-		return err
+	reused := api.Token
+	alg := "?"
+	if hdr, _, ok := strings.Cut(reused, "."); ok {
+		var h struct {
+			Alg string `json:"alg"`
+		}
+		if b, err := base64.RawURLEncoding.DecodeString(hdr); err == nil && json.Unmarshal(b, &h) == nil {
+			alg = h.Alg
+		}
 	}
-	defer srv.Close()
 
 	none := func(int) string { return "" }
 	one := func(int) string { return reused }
 	// Warm up connections, the cache and the CPU frequency.
-	if _, err := bench.Load(ctx, "warmup", srv.URL+"/profile", *workers, 2000, *d, one); err != nil {
+	if _, err := bench.Load(ctx, "warmup", api.URL+"/profile", *workers, 2000, *d, one); err != nil {
 		return err
 	}
-	if _, err := bench.Load(ctx, "warmup", srv.URL+"/public", *workers, 2000, *d, none); err != nil {
+	if _, err := bench.Load(ctx, "warmup", api.URL+"/public", *workers, 2000, *d, none); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "load_config alg=%s workers=%d duration=%s max=%d distinct=%d rounds=%d\n", *alg, *workers, *d, *max, *distinct, *rounds)
+	fmt.Fprintf(stdout, "load_config target=examples/httpapi(-dev,demo.yaml) alg=%s workers=%d duration=%s max=%d distinct=%d rounds=%d\n", alg, *workers, *d, *max, *distinct, *rounds)
 	// public_token_header is a diagnostic: the public route with the same
 	// Authorization header sent (and ignored), the transport cost of an
 	// 800-byte header without any verification.
@@ -108,7 +98,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			if sc.name == "protected_distinct_tokens" && round > 0 {
 				continue // the tokens are no longer first seen
 			}
-			r, err := bench.Load(ctx, sc.name, srv.URL+sc.path, *workers, sc.max, *d, sc.token)
+			r, err := bench.Load(ctx, sc.name, api.URL+sc.path, *workers, sc.max, *d, sc.token)
 			if err != nil {
 				return err
 			}

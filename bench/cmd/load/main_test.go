@@ -7,11 +7,11 @@ import (
 	"testing"
 )
 
-// TestRunSmall runs every scenario with tiny bounds and checks the output
-// lines cmd/report reads.
+// TestRunSmall builds and runs examples/httpapi, runs every scenario against
+// it with tiny bounds and checks the output lines cmd/report reads.
 func TestRunSmall(t *testing.T) {
 	var out bytes.Buffer
-	args := []string{"-duration", "2s", "-workers", "2", "-max", "50", "-distinct", "20", "-alg", "EdDSA", "-rounds", "1"}
+	args := []string{"-duration", "2s", "-workers", "2", "-max", "50", "-distinct", "20", "-rounds", "1"}
 	if err := run(context.Background(), args, &out); err != nil {
 		t.Fatal(err)
 	}

@@ -298,10 +298,11 @@ func write(b *strings.Builder, res map[string]*result, cpu string, loads map[str
 
 	if loads != nil {
 		b.WriteString("\n## Loopback load test\n\n")
-		b.WriteString("`bench/cmd/load`: a server shaped like examples/httpapi, built from the library in the bench module " +
-			"(examples/httpapi is a main package and its app is internal to the examples, so it cannot be imported; same stack: " +
-			"net/http ServeMux, httpmw guard, verifier with the default cache, JSON caller response), on 127.0.0.1, " +
-			"with a Go keep-alive client on the same 2-core machine (client and server share the CPU). Config: " + loadCfg + ".\n\n")
+		b.WriteString("`bench/cmd/load`: the real examples/httpapi, built from the repository and run with `-dev` and " +
+			"examples/policies/demo.yaml on 127.0.0.1 (its whole stack: policy routes, httpmw guard with the metrics hooks and " +
+			"error log, verifier with the default cache, JSON caller response); the reused token is the PASSWORD_TOKEN it prints, " +
+			"the distinct tokens come from logins at its dev issuer's token endpoint. A Go keep-alive client runs on the same " +
+			"2-core machine (client and server share the CPU). Config: " + loadCfg + ".\n\n")
 		b.WriteString("| scenario | req/s (median of rounds) | rounds | vs public |\n|---|---:|---:|---:|\n")
 		pub := median(loads["public"])
 		for _, s := range []string{"public", "protected_reused_token", "public_token_header", "protected_distinct_tokens"} {
