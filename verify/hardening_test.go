@@ -21,7 +21,9 @@ import (
 )
 
 // TestVerifyInvalidKeyMaterial: a custom Source can return any *jwks.Key;
-// broken material is a key mismatch, never a panic in crypto.
+// broken material is refused, never a panic in crypto. Material the
+// verifier can see is broken is a key mismatch; an EC point off the curve
+// is refused by crypto/ecdsa itself while verifying, a bad signature.
 func TestVerifyInvalidKeyMaterial(t *testing.T) {
 	m := testKeys()
 	// The coordinates are deprecated for use, but a custom Source can
@@ -33,25 +35,26 @@ func TestVerifyInvalidKeyMaterial(t *testing.T) {
 	px, py := new(big.Int).SetBytes(b[1:33]), new(big.Int).SetBytes(b[33:])
 	offCurve := &ecdsa.PublicKey{Curve: elliptic.P256(), X: px, Y: new(big.Int).Add(py, big.NewInt(1))}
 	tests := []struct {
-		name string
-		alg  string
-		key  *jwks.Key
+		name   string
+		alg    string
+		key    *jwks.Key
+		reason Reason // ReasonKeyMismatch when empty
 	}{
-		{"ecdsa nil X and Y", "ES256", &jwks.Key{ID: "p256", KeyType: "EC", Public: &ecdsa.PublicKey{Curve: elliptic.P256()}}},
-		{"ecdsa nil Y", "ES256", &jwks.Key{ID: "p256", KeyType: "EC", Public: &ecdsa.PublicKey{Curve: elliptic.P256(), X: px}}},
-		{"ecdsa point off the curve", "ES256", &jwks.Key{ID: "p256", KeyType: "EC", Public: offCurve}},
-		{"ecdsa point at zero", "ES256", &jwks.Key{ID: "p256", KeyType: "EC", Public: &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int), Y: new(big.Int)}}},
-		{"nil *ecdsa.PublicKey", "ES256", &jwks.Key{ID: "p256", KeyType: "EC", Public: (*ecdsa.PublicKey)(nil)}},
-		{"nil Public", "ES256", &jwks.Key{ID: "p256", KeyType: "EC"}},
-		{"rsa nil N", "RS256", &jwks.Key{ID: "rsa", KeyType: "RSA", Public: &rsa.PublicKey{E: 65537}}},
-		{"rsa E 1", "RS256", &jwks.Key{ID: "rsa", KeyType: "RSA", Public: &rsa.PublicKey{N: m.rsa.N, E: 1}}},
-		{"rsa E even", "RS256", &jwks.Key{ID: "rsa", KeyType: "RSA", Public: &rsa.PublicKey{N: m.rsa.N, E: 65536}}},
-		{"rsa E 0", "PS256", &jwks.Key{ID: "rsa", KeyType: "RSA", Public: &rsa.PublicKey{N: m.rsa.N}}},
-		{"rsa negative N", "RS256", &jwks.Key{ID: "rsa", KeyType: "RSA", Public: &rsa.PublicKey{N: new(big.Int).Neg(m.rsa.N), E: 65537}}},
-		{"nil *rsa.PublicKey", "RS256", &jwks.Key{ID: "rsa", KeyType: "RSA", Public: (*rsa.PublicKey)(nil)}},
-		{"ed25519 short", "EdDSA", &jwks.Key{ID: "ed", KeyType: "OKP", Public: ed25519.PublicKey(make([]byte, 31))}},
-		{"ed25519 long", "Ed25519", &jwks.Key{ID: "ed", KeyType: "OKP", Public: ed25519.PublicKey(make([]byte, 64))}},
-		{"ed25519 nil", "EdDSA", &jwks.Key{ID: "ed", KeyType: "OKP", Public: ed25519.PublicKey(nil)}},
+		{"ecdsa nil X and Y", "ES256", &jwks.Key{ID: "p256", KeyType: "EC", Public: &ecdsa.PublicKey{Curve: elliptic.P256()}}, ""},
+		{"ecdsa nil Y", "ES256", &jwks.Key{ID: "p256", KeyType: "EC", Public: &ecdsa.PublicKey{Curve: elliptic.P256(), X: px}}, ""},
+		{"ecdsa point off the curve", "ES256", &jwks.Key{ID: "p256", KeyType: "EC", Public: offCurve}, ReasonSignature},
+		{"ecdsa point at zero", "ES256", &jwks.Key{ID: "p256", KeyType: "EC", Public: &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int), Y: new(big.Int)}}, ReasonSignature},
+		{"nil *ecdsa.PublicKey", "ES256", &jwks.Key{ID: "p256", KeyType: "EC", Public: (*ecdsa.PublicKey)(nil)}, ""},
+		{"nil Public", "ES256", &jwks.Key{ID: "p256", KeyType: "EC"}, ""},
+		{"rsa nil N", "RS256", &jwks.Key{ID: "rsa", KeyType: "RSA", Public: &rsa.PublicKey{E: 65537}}, ""},
+		{"rsa E 1", "RS256", &jwks.Key{ID: "rsa", KeyType: "RSA", Public: &rsa.PublicKey{N: m.rsa.N, E: 1}}, ""},
+		{"rsa E even", "RS256", &jwks.Key{ID: "rsa", KeyType: "RSA", Public: &rsa.PublicKey{N: m.rsa.N, E: 65536}}, ""},
+		{"rsa E 0", "PS256", &jwks.Key{ID: "rsa", KeyType: "RSA", Public: &rsa.PublicKey{N: m.rsa.N}}, ""},
+		{"rsa negative N", "RS256", &jwks.Key{ID: "rsa", KeyType: "RSA", Public: &rsa.PublicKey{N: new(big.Int).Neg(m.rsa.N), E: 65537}}, ""},
+		{"nil *rsa.PublicKey", "RS256", &jwks.Key{ID: "rsa", KeyType: "RSA", Public: (*rsa.PublicKey)(nil)}, ""},
+		{"ed25519 short", "EdDSA", &jwks.Key{ID: "ed", KeyType: "OKP", Public: ed25519.PublicKey(make([]byte, 31))}, ""},
+		{"ed25519 long", "Ed25519", &jwks.Key{ID: "ed", KeyType: "OKP", Public: ed25519.PublicKey(make([]byte, 64))}, ""},
+		{"ed25519 nil", "EdDSA", &jwks.Key{ID: "ed", KeyType: "OKP", Public: ed25519.PublicKey(nil)}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -59,8 +62,12 @@ func TestVerifyInvalidKeyMaterial(t *testing.T) {
 			src.keys[testIssuer][kidFor[tt.alg]] = tt.key
 			v := newTestVerifier(t, src, nil)
 			_, err := v.Verify(context.Background(), mint(tt.alg, nil))
-			if got := rejectionOf(t, err); got != ReasonKeyMismatch {
-				t.Errorf("got reason %q (%v), want %q", got, err, ReasonKeyMismatch)
+			want := tt.reason
+			if want == "" {
+				want = ReasonKeyMismatch
+			}
+			if got := rejectionOf(t, err); got != want {
+				t.Errorf("got reason %q (%v), want %q", got, err, want)
 			}
 		})
 	}

