@@ -1,9 +1,6 @@
 package idp
 
-import (
-	"slices"
-	"strconv"
-)
+import "github.com/stepupauth/stepup/claims"
 
 // KeycloakLevels are Keycloak's default authentication levels as the acr
 // claim reports them
@@ -48,10 +45,10 @@ func Keycloak(base, realm string, opts KeycloakOptions) (Profile, error) {
 	if len(levels) == 0 {
 		levels = KeycloakLevels
 	}
-	for i, l := range levels {
-		if !printableToken(l) || slices.Index(levels, l) != i {
-			return Profile{}, &Error{Provider: "keycloak", Param: "levels", Msg: "empty, repeated, or not printable ASCII without spaces: " + strconv.Quote(l)}
-		}
+	// The levels become Requirement.ACRLevels: claims' own rules apply
+	// (non-empty, printable ASCII without spaces, no repeats).
+	if err := (claims.Requirement{ACRLevels: levels}).Validate(); err != nil {
+		return Profile{}, &Error{Provider: "keycloak", Param: "levels", Msg: err.Error()}
 	}
 	iss := b + "/realms/" + realm
 	return Profile{
@@ -65,18 +62,4 @@ func Keycloak(base, realm string, opts KeycloakOptions) (Profile, error) {
 		ACRLevels:      clone(levels),
 		Docs:           "https://www.keycloak.org/docs/latest/server_admin/#_step-up-flow",
 	}, nil
-}
-
-// printableToken: non-empty printable ASCII without spaces, what an acr
-// value must be to travel in acr_values.
-func printableToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x21 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
 }

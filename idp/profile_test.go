@@ -157,7 +157,7 @@ func TestConstructorErrors(t *testing.T) {
 		{"keycloak relative", func() (idp.Profile, error) { return idp.Keycloak("sso.example.com", "r", idp.KeycloakOptions{}) }, "idp: keycloak: base_url: not an absolute URL"},
 		{"keycloak repeated level", func() (idp.Profile, error) {
 			return idp.Keycloak("https://sso", "r", idp.KeycloakOptions{Levels: []string{"silver", "silver"}})
-		}, `idp: keycloak: levels: empty, repeated, or not printable ASCII without spaces: "silver"`},
+		}, `idp: keycloak: levels: claims: invalid requirement: ACRLevels[1]: repeated`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
