@@ -1,6 +1,6 @@
 module github.com/stepupauth/stepup/interop
 
-go 1.26.8
+go 1.26.0
 
 require (
 	github.com/lestrrat-go/jwx/v3 v3.3.0
