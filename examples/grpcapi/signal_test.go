@@ -1,15 +1,8 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"io"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,6 +11,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/stepupauth/stepup/examples/internal/app/apptest"
 	"github.com/stepupauth/stepup/examples/internal/bankpb"
 )
 
@@ -27,47 +21,12 @@ import (
 func TestSignalShutdown(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	bin := filepath.Join(t.TempDir(), "grpcapi")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	cmd := exec.CommandContext(ctx, bin, "-dev", "-addr", "127.0.0.1:0", "-policy", filepath.Join("..", "policies", "demo.yaml"))
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill() }) // no-op once it exited
-
-	// The ready line: "grpcapi: serving FILE on ADDR (...)".
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			if rest, ok := strings.CutPrefix(sc.Text(), "grpcapi: serving "); ok {
-				if _, after, ok := strings.Cut(rest, " on "); ok {
-					a, _, _ := strings.Cut(after, " ")
-					addr <- a
-				}
-			}
-		}
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	var target string
-	select {
-	case target = <-addr:
-	case <-ctx.Done():
-		t.Fatalf("no ready line; stderr:\n%s", stderr.String())
-	}
+	c := apptest.StartCommand(t, ctx, "grpcapi", "",
+		"-dev", "-addr", "127.0.0.1:0", "-policy", filepath.Join("..", "policies", "demo.yaml"))
 	// The listener is open before the -dev tokens are printed: an answered
 	// call (refused: no token) means the server runs, so the signal hits a
 	// serving program, not its start-up.
-	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(c.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,32 +38,5 @@ func TestSignalShutdown(t *testing.T) {
 		t.Fatalf("GetBalance without a token: %v, want Unauthenticated", err)
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("exit after SIGTERM: %v, want status 0; stderr:\n%s", err, stderr.String())
-	}
-	if !strings.Contains(stderr.String(), "msg=stopped") {
-		t.Errorf("stderr lacks the shutdown line (msg=stopped):\n%s", stderr.String())
-	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the process's writes and the
-// test's reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	c.Terminate(t)
 }

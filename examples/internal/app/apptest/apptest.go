@@ -1,6 +1,7 @@
-// Package apptest holds the helpers the example commands' smoke tests share:
-// running a command's run function in-process and a synchronized output
-// buffer.
+// Package apptest holds the helpers the example commands' tests share: a
+// synchronized output buffer, policy files, the -dev exports, and building
+// a command and running it as a process (StartCommand, Terminate) for the
+// signal-shutdown tests.
 package apptest
 
 import (
