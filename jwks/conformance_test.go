@@ -14,13 +14,13 @@ import (
 	"github.com/stepupauth/stepup/jwks"
 )
 
-var testdata = filepath.Join("..", "..", "shared", "testdata")
+var testdata = filepath.Join("..", "testdata")
 
 func readJSON(t *testing.T, path string, v any) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(testdata, path))
 	if err != nil {
-		t.Fatalf("reference data missing (CI has ../shared/testdata beside the clone): %v", err)
+		t.Fatalf("reference data missing (testdata/ at the repository root): %v", err)
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("%s: %v", path, err)

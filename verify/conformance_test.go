@@ -19,9 +19,9 @@ import (
 	"github.com/stepupauth/stepup/jwks"
 )
 
-// testdata is the shared reference data beside the clone (CI has it: a
-// missing directory fails the tests).
-var testdata = filepath.Join("..", "..", "shared", "testdata")
+// testdata is the third-party reference data copied into the repository
+// (testdata/README.md names each source); a missing file fails the tests.
+var testdata = filepath.Join("..", "testdata")
 
 func readJSON(t *testing.T, v any, elem ...string) {
 	t.Helper()
