@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/stepupauth/stepup/internal/jsonscan"
 )
 
 // ParseError reports a claim set that cannot be a valid access token
@@ -32,10 +34,6 @@ const (
 	minNumericDate = -62135596800
 	maxNumericDate = 253402300799
 )
-
-// maxJSONDepth is encoding/json's nesting limit (the top-level object counts
-// as one level): json.Valid refuses deeper input, and so does Parse.
-const maxJSONDepth = 10000
 
 // The claims Parse reads into typed fields, as indexes of the slots that
 // record which member carries each one.
@@ -63,7 +61,9 @@ const (
 // the verifier's job.
 //
 // Parse rejects, with a *ParseError, a payload that is not exactly one JSON
-// object, has a duplicate top-level member (compared after unescaping, RFC
+// object (strictly: RFC 8259, UTF-8 only and no lone surrogate escape at any
+// depth, RFC 8259 §8.1 and §8.2, so that two distinct byte strings never
+// decode to one identity), has a duplicate top-level member (compared after unescaping, RFC
 // 7519 §4 and RFC 8725 §3.1), or carries a registered claim of the wrong
 // type: iss, sub, jti and client_id must be strings; exp, nbf and iat
 // numbers (NumericDate, integer or fraction, between the years 1 and 9999);
@@ -87,9 +87,12 @@ func Parse(payload []byte, names Names) (*Claims, error) {
 	// One validating pass over the payload finds the top-level members; the
 	// rest works on their offsets, decoding only the claims it types.
 	var stack [24]member
-	members, perr := scanObject(payload, stack[:0])
-	if perr != nil {
-		return nil, perr
+	members := stack[:0]
+	if err := jsonscan.Members(payload, func(m member) error {
+		members = append(members, m)
+		return nil
+	}); err != nil {
+		return nil, &ParseError{Msg: err.Error()}
 	}
 	p := parsed{buf: bytes.Clone(payload), text: string(payload)}
 	raw := make(map[string]json.RawMessage, len(members))
@@ -100,12 +103,9 @@ func Parse(payload []byte, names Names) (*Claims, error) {
 	authTimeName := nameOr(names.AuthTime, "auth_time")
 	for k := range members {
 		m := &members[k]
-		name, ok := p.decode(m.name, m.nameEsc)
-		if !ok {
-			return nil, &ParseError{Msg: "malformed json"}
-		}
+		name := p.decode(m.Name, m.NameEsc)
 		n := len(raw)
-		raw[name] = p.buf[m.value.start:m.value.end:m.value.end]
+		raw[name] = p.buf[m.Value.Start:m.Value.End:m.Value.End]
 		if len(raw) == n {
 			return nil, &ParseError{Claim: name, Msg: "duplicate member"}
 		}
@@ -197,7 +197,7 @@ func Parse(payload []byte, names Names) (*Claims, error) {
 		}
 	}
 	if m := p.member(slotAuthTime); m != nil {
-		if t, msg := numericDate(p.buf[m.value.start:m.value.end]); msg == "" {
+		if t, msg := numericDate(p.buf[m.Value.Start:m.Value.End]); msg == "" {
 			c.AuthTime = t
 		} else {
 			c.Malformed = append(c.Malformed, "auth_time")
@@ -229,8 +229,8 @@ func Parse(payload []byte, names Names) (*Claims, error) {
 		}
 	}
 	if m := p.member(slotCnf); m != nil {
-		if p.buf[m.value.start] == '{' {
-			c.Confirmation = p.buf[m.value.start:m.value.end:m.value.end]
+		if p.buf[m.Value.Start] == '{' {
+			c.Confirmation = p.buf[m.Value.Start:m.Value.End:m.Value.End]
 		} else {
 			c.Malformed = append(c.Malformed, "cnf")
 		}
@@ -281,16 +281,8 @@ func nameOr(name, def string) string {
 	return name
 }
 
-// span is the extent of one JSON token or value in the payload.
-type span struct{ start, end int }
-
 // member is one top-level member of the claim set.
-type member struct {
-	name     span // the name's string token, quotes included
-	value    span
-	nameEsc  bool // the name has an escape or a non-ASCII byte
-	valueEsc bool // the value is a string with an escape or a non-ASCII byte
-}
+type member = jsonscan.Member
 
 // parsed is a validated claim set: two private copies of the payload (bytes
 // for Raw, a string for the decoded names and values) and the members of
@@ -303,7 +295,7 @@ type parsed struct {
 
 // member returns the member carrying the claim in slot, nil if absent.
 func (p *parsed) member(slot int) *member {
-	if m := &p.slots[slot]; m.value.end > 0 {
+	if m := &p.slots[slot]; m.Value.End > 0 {
 		return m
 	}
 	return nil
@@ -311,26 +303,20 @@ func (p *parsed) member(slot int) *member {
 
 // stringValue decodes the member's value when it is a JSON string.
 func (p *parsed) stringValue(m *member) (string, bool) {
-	if p.buf[m.value.start] != '"' {
+	if p.buf[m.Value.Start] != '"' {
 		return "", false
 	}
-	return p.decode(m.value, m.valueEsc)
+	return p.decode(m.Value, m.ValueEsc), true
 }
 
-// decode decodes the (valid) JSON string token at sp. A token without escapes
-// and of valid UTF-8 is its own content, a substring of the string copy;
-// anything else goes through encoding/json, which also decides how invalid
-// UTF-8 and lone surrogates read (U+FFFD).
-func (p *parsed) decode(sp span, esc bool) (string, bool) {
-	s := p.text[sp.start+1 : sp.end-1]
-	if !esc || strings.IndexByte(s, '\\') < 0 && utf8.ValidString(s) {
-		return s, true
+// decode decodes the string token at sp, which jsonscan accepted (so it is
+// valid UTF-8 with no lone surrogate). A token without escapes is its own
+// content, a substring of the string copy.
+func (p *parsed) decode(sp jsonscan.Span, esc bool) string {
+	if !esc {
+		return p.text[sp.Start+1 : sp.End-1]
 	}
-	var out string
-	if err := json.Unmarshal(p.buf[sp.start:sp.end], &out); err != nil {
-		return "", false
-	}
-	return out, true
+	return jsonscan.Unquote(p.buf[sp.Start:sp.End])
 }
 
 func (p *parsed) registeredString(slot int, name string) (string, error) {
@@ -350,7 +336,7 @@ func (p *parsed) registeredDate(slot int, name string) (time.Time, error) {
 	if m == nil {
 		return time.Time{}, nil
 	}
-	t, msg := numericDate(p.buf[m.value.start:m.value.end])
+	t, msg := numericDate(p.buf[m.Value.Start:m.Value.End])
 	if msg != "" {
 		return time.Time{}, &ParseError{Claim: name, Msg: msg}
 	}
@@ -360,13 +346,13 @@ func (p *parsed) registeredDate(slot int, name string) (time.Time, error) {
 // countStrings returns the length of the member's value when it is an array
 // of strings, -1 otherwise.
 func (p *parsed) countStrings(m *member) int {
-	b := p.buf[:m.value.end]
-	i := m.value.start
+	b := p.buf[:m.Value.End]
+	i := m.Value.Start
 	if b[i] != '[' {
 		return -1
 	}
 	n := 0
-	i = skipWS(b, i+1)
+	i = jsonscan.SkipWS(b, i+1)
 	if b[i] == ']' {
 		return 0
 	}
@@ -374,32 +360,26 @@ func (p *parsed) countStrings(m *member) int {
 		if b[i] != '"' {
 			return -1
 		}
-		start := i
-		var esc bool
-		if i, esc = scanString(b, i); esc {
-			if _, ok := p.decode(span{start, i}, esc); !ok {
-				return -1 // unreachable for a valid token; fail closed
-			}
-		}
+		i, _ = jsonscan.ScanString(b, i)
 		n++
-		i = skipWS(b, i)
+		i = jsonscan.SkipWS(b, i)
 		if b[i] == ']' {
 			return n
 		}
-		i = skipWS(b, i+1) // ','
+		i = jsonscan.SkipWS(b, i+1) // ','
 	}
 }
 
 // fillStrings decodes the elements of the member's value, an array of
 // exactly len(out) strings that countStrings accepted, into out.
 func (p *parsed) fillStrings(m *member, out []string) {
-	b := p.buf[:m.value.end]
-	i := skipWS(b, m.value.start+1)
+	b := p.buf[:m.Value.End]
+	i := jsonscan.SkipWS(b, m.Value.Start+1)
 	for k := range out {
-		end, esc := scanString(b, i)
-		out[k], _ = p.decode(span{i, end}, esc)
-		i = skipWS(b, end)
-		i = skipWS(b, i+1) // ',' or ']'
+		end, esc := jsonscan.ScanString(b, i)
+		out[k] = p.decode(jsonscan.Span{Start: i, End: end}, esc)
+		i = jsonscan.SkipWS(b, end)
+		i = jsonscan.SkipWS(b, i+1) // ',' or ']'
 	}
 }
 
@@ -452,269 +432,6 @@ func fillFields(s string, out []string) {
 	if start >= 0 {
 		out[k] = s[start:]
 	}
-}
-
-// scanObject validates b as exactly one JSON object, accepting what
-// json.Valid accepts, and appends its top-level members to ms.
-func scanObject(b []byte, ms []member) ([]member, *ParseError) {
-	i := skipWS(b, 0)
-	if i >= len(b) || b[i] != '{' {
-		if json.Valid(b) {
-			return nil, &ParseError{Msg: "not a json object"}
-		}
-		return nil, &ParseError{Msg: "malformed json"}
-	}
-	malformed := func() ([]member, *ParseError) { return nil, &ParseError{Msg: "malformed json"} }
-	i = skipWS(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		if skipWS(b, i+1) != len(b) {
-			return malformed()
-		}
-		return ms, nil
-	}
-	for {
-		var m member
-		if i >= len(b) || b[i] != '"' {
-			return malformed()
-		}
-		m.name.start = i
-		if i, m.nameEsc = scanString(b, i); i < 0 {
-			return malformed()
-		}
-		m.name.end = i
-		if i = skipWS(b, i); i >= len(b) || b[i] != ':' {
-			return malformed()
-		}
-		i = skipWS(b, i+1)
-		m.value.start = i
-		if i, m.valueEsc = scanValue(b, i); i < 0 {
-			return malformed()
-		}
-		m.value.end = i
-		ms = append(ms, m)
-		if i = skipWS(b, i); i >= len(b) {
-			return malformed()
-		}
-		switch b[i] {
-		case '}':
-			if skipWS(b, i+1) != len(b) {
-				return malformed()
-			}
-			return ms, nil
-		case ',':
-			i = skipWS(b, i+1)
-		default:
-			return malformed()
-		}
-	}
-}
-
-func skipWS(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// scanString validates the JSON string token starting with the '"' at b[i]
-// and returns the index after it (-1 if invalid) and whether it holds an
-// escape or a non-ASCII byte. Like json.Valid, it accepts any byte >= 0x20
-// besides the quote and the backslash, invalid UTF-8 included.
-func scanString(b []byte, i int) (int, bool) {
-	esc := false
-	for i++; i < len(b); {
-		c := b[i]
-		if plainByte[c] {
-			i++
-			continue
-		}
-		switch {
-		case c == '"':
-			return i + 1, esc
-		case c == '\\':
-			esc = true
-			if i+1 >= len(b) {
-				return -1, false
-			}
-			switch b[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				if i+6 > len(b) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
-					return -1, false
-				}
-				i += 6
-			default:
-				return -1, false
-			}
-		case c < 0x20:
-			return -1, false
-		default:
-			esc = true
-			i++
-		}
-	}
-	return -1, false
-}
-
-// plainByte holds the bytes that stand for themselves in a JSON string
-// token: printable ASCII other than the quote and the backslash.
-var plainByte = func() (t [256]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func isDigit(c byte) bool { return '0' <= c && c <= '9' }
-
-// scanNumber validates the JSON number starting at b[i] and returns the
-// index after it, -1 if invalid.
-func scanNumber(b []byte, i int) int {
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i >= len(b):
-		return -1
-	case b[i] == '0':
-		i++
-	case '1' <= b[i] && b[i] <= '9':
-		for i++; i < len(b) && isDigit(b[i]); i++ {
-		}
-	default:
-		return -1
-	}
-	if i < len(b) && b[i] == '.' {
-		if i++; i >= len(b) || !isDigit(b[i]) {
-			return -1
-		}
-		for i++; i < len(b) && isDigit(b[i]); i++ {
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		if i++; i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		if i >= len(b) || !isDigit(b[i]) {
-			return -1
-		}
-		for i++; i < len(b) && isDigit(b[i]); i++ {
-		}
-	}
-	return i
-}
-
-// scanLiteral validates the literal lit at b[i].
-func scanLiteral(b []byte, i int, lit string) int {
-	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
-		return -1
-	}
-	return i + len(lit)
-}
-
-// scanValue validates the JSON value starting at b[i], a member of the
-// top-level object, and returns the index after it (-1 if invalid) and, for
-// a string, whether it holds an escape or a non-ASCII byte. Nested arrays
-// and objects are walked without recursion, their kinds kept in a bit
-// stack, down to encoding/json's depth limit.
-func scanValue(b []byte, i int) (int, bool) {
-	var small [4]uint64
-	open := small[:] // bit d set: the container at nesting d is an object
-	d := 0           // containers open below the top-level object
-	for {
-		if i >= len(b) {
-			return -1, false
-		}
-		switch c := b[i]; c {
-		case '{', '[':
-			if d+2 > maxJSONDepth { // the top-level object, d open, this one
-				return -1, false
-			}
-			if d>>6 >= len(open) {
-				open = append(open, 0)
-			}
-			if c == '{' {
-				open[d>>6] |= 1 << (d & 63)
-			} else {
-				open[d>>6] &^= 1 << (d & 63)
-			}
-			d++
-			i = skipWS(b, i+1)
-			if i < len(b) && b[i] == c+2 { // '}' or ']'
-				d--
-				i++
-				break
-			}
-			if c == '{' {
-				if i = scanKey(b, i); i < 0 {
-					return -1, false
-				}
-			}
-			continue
-		case '"':
-			var esc bool
-			if i, esc = scanString(b, i); d == 0 {
-				return i, esc
-			}
-		case 't':
-			i = scanLiteral(b, i, "true")
-		case 'f':
-			i = scanLiteral(b, i, "false")
-		case 'n':
-			i = scanLiteral(b, i, "null")
-		default:
-			i = scanNumber(b, i)
-		}
-		// After a value: close containers until the next value or the end.
-		for {
-			if i < 0 {
-				return -1, false
-			}
-			if d == 0 {
-				return i, false
-			}
-			if i = skipWS(b, i); i >= len(b) {
-				return -1, false
-			}
-			obj := open[(d-1)>>6]&(1<<((d-1)&63)) != 0
-			if b[i] == ',' {
-				i = skipWS(b, i+1)
-				if obj {
-					i = scanKey(b, i)
-				}
-				break
-			}
-			if obj && b[i] == '}' || !obj && b[i] == ']' {
-				d--
-				i++
-				continue
-			}
-			return -1, false
-		}
-		if i < 0 {
-			return -1, false
-		}
-	}
-}
-
-// scanKey validates a member name and its colon at b[i] and returns the
-// index of the value, -1 if invalid.
-func scanKey(b []byte, i int) int {
-	if i >= len(b) || b[i] != '"' {
-		return -1
-	}
-	if i, _ = scanString(b, i); i < 0 {
-		return -1
-	}
-	if i = skipWS(b, i); i >= len(b) || b[i] != ':' {
-		return -1
-	}
-	return skipWS(b, i+1)
 }
 
 // numericDate decodes a NumericDate (RFC 7519 §2): a JSON number of seconds
@@ -770,3 +487,5 @@ func numericDate(v []byte) (time.Time, string) {
 	}
 	return time.Unix(sec, nsec).UTC(), ""
 }
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }

@@ -6,20 +6,24 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stepupauth/stepup/claims"
 )
 
 // refParse is the reference for Parse: the documented behaviour written the
 // obvious way on encoding/json (validity, a token stream for the member
-// names, json.Unmarshal for the values). Parse must agree with it on every
-// input, error or not.
+// names, json.Unmarshal for the values), plus RFC 8259 §8.1 and §8.2, which
+// encoding/json does not enforce: input that is not UTF-8, or holds a lone
+// surrogate escape, is malformed. Parse must agree with it on every input,
+// error or not.
 func refParse(payload []byte, names claims.Names) (*claims.Claims, error) {
-	if !json.Valid(payload) {
+	if !json.Valid(payload) || !refUnicode(payload) {
 		return nil, &claims.ParseError{Msg: "malformed json"}
 	}
 	dec := json.NewDecoder(bytes.NewReader(payload))
@@ -259,6 +263,65 @@ var diffSeeds = []string{
 	`{"a":{"b"}}`, `{"a":{"b":1,}}`, `{"a":{1:2}}`, `{"a":"\x"}`, `{"a":"\u12"}`, `{"a":"\u12g4"}`, "{\"a\":\"\x01\"}", "{\"a\":\"\x1f\"}", "{\"a\":\"\x7f\"}", `{"a":"\a"}`, `{"a":"\U0041"}`,
 	"{\"a\":\"\t\"}", `{"a":[1}`, `{"a":{]}`, `{"a":"b"`, `{"a":"b}`, `{} x`, `{}{}`, `"x"`, `1`, `null`, `[{}]`,
 	"\ufeff{}", "{\"a\":1}\x00", "{\r\n\t\"a\" :\t1\n}",
+}
+
+// escapeRE tokenises the escapes of a text that json.Valid accepted: a
+// backslash occurs only inside strings there, and a left-to-right scan
+// consumes "\\" as one escape.
+var escapeRE = regexp.MustCompile(`\\(?:["\\/bfnrt]|u([0-9a-fA-F]{4}))`)
+
+// refUnicode reports whether a valid JSON text is UTF-8 (RFC 8259 §8.1) and
+// every surrogate escape is a high one followed by a low one (§8.2).
+func refUnicode(b []byte) bool {
+	if !utf8.Valid(b) {
+		return false
+	}
+	ms := escapeRE.FindAllSubmatchIndex(b, -1)
+	for k := 0; k < len(ms); k++ {
+		if ms[k][2] < 0 {
+			continue
+		}
+		r, _ := strconv.ParseUint(string(b[ms[k][2]:ms[k][3]]), 16, 32)
+		switch {
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return false
+		case r >= 0xD800 && r <= 0xDBFF:
+			if k+1 >= len(ms) || ms[k+1][0] != ms[k][1] || ms[k+1][2] < 0 {
+				return false
+			}
+			lo, _ := strconv.ParseUint(string(b[ms[k+1][2]:ms[k+1][3]]), 16, 32)
+			if lo < 0xDC00 || lo > 0xDFFF {
+				return false
+			}
+			k++
+		}
+	}
+	return true
+}
+
+// TestParseRefusesInvalidUnicode: two identities that encoding/json would
+// read as one (both repaired to U+FFFD) are both refused, at every depth,
+// in names and in values.
+func TestParseRefusesInvalidUnicode(t *testing.T) {
+	for _, s := range []string{
+		"{\"sub\":\"alice\xff\"}", "{\"sub\":\"alice\xfe\"}",
+		`{"sub":"alice\ud800"}`, `{"sub":"alice\udbff"}`, `{"sub":"\udc00"}`, `{"sub":"\ud800\u0041"}`,
+		"{\"su\xffb\":\"a\"}", `{"\ud800":1}`,
+		"{\"amr\":[\"pwd\",\"\xc3\"]}", `{"cnf":{"jkt":["\udfff"]}}`, "{\"x\":[[{\"y\":\"\xed\xa0\x80\"}]]}",
+	} {
+		_, err := claims.Parse([]byte(s), claims.Names{})
+		var pe *claims.ParseError
+		if !errors.As(err, &pe) || pe.Msg != "malformed json" {
+			t.Errorf("Parse(%q): got %v, want malformed json", s, err)
+		}
+		if refUnicode([]byte(s)) {
+			t.Errorf("reference accepts %q", s)
+		}
+	}
+	c, err := claims.Parse([]byte(`{"sub":"\ud83d\ude00 é \u00e9"}`), claims.Names{})
+	if err != nil || c.Subject != "\U0001F600 é é" {
+		t.Errorf("valid non-ASCII: got %+v, %v", c, err)
+	}
 }
 
 func TestParseMatchesReference(t *testing.T) {

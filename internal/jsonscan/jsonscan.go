@@ -1,0 +1,441 @@
+// Package jsonscan is the one JSON reader behind the JWS protected header
+// (package verify) and the JWT claim set (package claims). It validates
+// strictly and allocates nothing while doing so.
+//
+// Accepted is exactly what RFC 8259 calls a JSON text, and no more:
+//
+//   - the grammar of RFC 8259 §2-§7 (what encoding/json's Valid accepts);
+//   - strings are UTF-8 (RFC 8259 §8.1): a byte sequence that is not valid
+//     UTF-8, inside a member name or a value at any depth, is malformed
+//     (encoding/json silently reads it as U+FFFD, so that "alice\xff" and
+//     "alice\xfe" would decode to the same string);
+//   - a \u escape of a surrogate must be a high surrogate followed by a
+//     low one (RFC 8259 §8.2): a lone surrogate is malformed for the same
+//     reason;
+//   - nesting at most MaxDepth levels, the top-level value counting as one
+//     (encoding/json's own limit).
+//
+// Duplicate member names are the caller's business: the claim set refuses
+// them at the top level (RFC 7519 §4), the header everywhere it reads.
+package jsonscan
+
+import (
+	"errors"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// MaxDepth is the deepest nesting accepted, the outermost value counting
+// as one level.
+const MaxDepth = 10000
+
+// Errors of Members. Their text is stable.
+var (
+	// ErrSyntax: the input is not one strict JSON text (see the package
+	// documentation).
+	ErrSyntax = errors.New("malformed json")
+	// ErrNotObject: the input is a strict JSON text, but not an object.
+	ErrNotObject = errors.New("not a json object")
+)
+
+// Span is the extent b[Start:End] of one JSON token or value.
+type Span struct{ Start, End int }
+
+// Member is one top-level member of an object: the name's string token
+// (quotes included) and the value's extent.
+type Member struct {
+	Name, Value Span
+	// NameEsc: the name holds a backslash escape, so it is not its own
+	// content (see Unquote).
+	NameEsc bool
+	// ValueEsc: the value is a string holding a backslash escape.
+	ValueEsc bool
+}
+
+// Members validates b as exactly one JSON object (optional white space
+// around it) and calls fn with each of its top-level members, in order, as
+// it meets them. When fn returns an error, Members stops and returns it;
+// otherwise it returns nil, ErrSyntax or ErrNotObject. fn may be called for
+// members of an input that later turns out malformed.
+func Members(b []byte, fn func(Member) error) error {
+	i := skipWS(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		if end, _ := scanValue(b, i, 0); end >= 0 && skipWS(b, end) == len(b) {
+			return ErrNotObject
+		}
+		return ErrSyntax
+	}
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		if skipWS(b, i+1) != len(b) {
+			return ErrSyntax
+		}
+		return nil
+	}
+	for {
+		var m Member
+		if i >= len(b) || b[i] != '"' {
+			return ErrSyntax
+		}
+		m.Name.Start = i
+		if i, m.NameEsc = scanString(b, i); i < 0 {
+			return ErrSyntax
+		}
+		m.Name.End = i
+		if i = skipWS(b, i); i >= len(b) || b[i] != ':' {
+			return ErrSyntax
+		}
+		i = skipWS(b, i+1)
+		m.Value.Start = i
+		if i, m.ValueEsc = scanValue(b, i, 1); i < 0 {
+			return ErrSyntax
+		}
+		m.Value.End = i
+		if err := fn(m); err != nil {
+			return err
+		}
+		if i = skipWS(b, i); i >= len(b) {
+			return ErrSyntax
+		}
+		switch b[i] {
+		case '}':
+			if skipWS(b, i+1) != len(b) {
+				return ErrSyntax
+			}
+			return nil
+		case ',':
+			i = skipWS(b, i+1)
+		default:
+			return ErrSyntax
+		}
+	}
+}
+
+// Unquote returns the content of a string token that Members (or
+// ScanString) accepted, quotes included in tok. Content without escapes
+// is copied once; escapes are decoded.
+func Unquote(tok []byte) string {
+	s := tok[1 : len(tok)-1]
+	if strings.IndexByte(string(s), '\\') < 0 {
+		return string(s)
+	}
+	var sb strings.Builder
+	sb.Grow(len(s))
+	for i := 0; i < len(s); {
+		c, r, n := unescapeAt(s, i)
+		if n == 1 && r < 0 {
+			sb.WriteByte(c)
+		} else {
+			sb.WriteRune(r)
+		}
+		i += n
+	}
+	return sb.String()
+}
+
+// Equal reports whether the content of the accepted string token tok is
+// exactly want, without allocating for any want of up to 64 bytes.
+func Equal(tok []byte, want string) bool {
+	s := tok[1 : len(tok)-1]
+	if strings.IndexByte(string(s), '\\') < 0 {
+		return string(s) == want
+	}
+	// Every escape stands for at least one byte, so the content is at
+	// least len(s)/6 bytes long.
+	if len(s) > 6*len(want) {
+		return false
+	}
+	if len(want) > 64 {
+		return Unquote(tok) == want
+	}
+	var buf [6 * 64]byte
+	out := buf[:0]
+	for i := 0; i < len(s); {
+		c, r, n := unescapeAt(s, i)
+		if n == 1 && r < 0 {
+			out = append(out, c)
+		} else {
+			out = utf8.AppendRune(out, r)
+		}
+		if len(out) > len(want) {
+			return false
+		}
+		i += n
+	}
+	return string(out) == want
+}
+
+// unescapeAt decodes the content s of an accepted string token at s[i]:
+// a plain byte c (r < 0, n 1) or the rune r of an escape n bytes long.
+func unescapeAt(s []byte, i int) (c byte, r rune, n int) {
+	if s[i] != '\\' {
+		return s[i], -1, 1
+	}
+	switch s[i+1] {
+	case 'b':
+		return 0, '\b', 2
+	case 'f':
+		return 0, '\f', 2
+	case 'n':
+		return 0, '\n', 2
+	case 'r':
+		return 0, '\r', 2
+	case 't':
+		return 0, '\t', 2
+	case 'u':
+		r = hex4(s[i+2:])
+		if utf16.IsSurrogate(r) { // a high surrogate: the scan saw its pair
+			return 0, utf16.DecodeRune(r, hex4(s[i+8:])), 12
+		}
+		return 0, r, 6
+	default: // '"', '\\', '/'
+		return 0, rune(s[i+1]), 2
+	}
+}
+
+// ScanString validates the string token starting with the '"' at b[i] and
+// returns the index after it (-1 if malformed) and whether it holds a
+// backslash escape.
+func ScanString(b []byte, i int) (int, bool) { return scanString(b, i) }
+
+func scanString(b []byte, i int) (int, bool) {
+	esc := false
+	for i++; i < len(b); {
+		c := b[i]
+		if plainByte[c] {
+			i++
+			continue
+		}
+		switch {
+		case c == '"':
+			return i + 1, esc
+		case c == '\\':
+			esc = true
+			if i+1 >= len(b) {
+				return -1, false
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if !isHex4(b, i+2) {
+					return -1, false
+				}
+				r := hex4(b[i+2:])
+				i += 6
+				if !utf16.IsSurrogate(r) {
+					break
+				}
+				// RFC 8259 §8.2: only a high surrogate followed by a low
+				// one stands for a character.
+				if r >= 0xDC00 || i+6 > len(b) || b[i] != '\\' || b[i+1] != 'u' || !isHex4(b, i+2) {
+					return -1, false
+				}
+				if lo := hex4(b[i+2:]); lo < 0xDC00 || lo > 0xDFFF {
+					return -1, false
+				}
+				i += 6
+			default:
+				return -1, false
+			}
+		case c < 0x20:
+			return -1, false
+		default: // the first byte of a multi-byte UTF-8 sequence, or not
+			r, n := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && n == 1 {
+				return -1, false
+			}
+			i += n
+		}
+	}
+	return -1, false
+}
+
+// plainByte holds the bytes that stand for themselves in a string token:
+// printable ASCII (and DEL) other than the quote and the backslash.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+func isHex4(b []byte, i int) bool {
+	return i+4 <= len(b) && isHex(b[i]) && isHex(b[i+1]) && isHex(b[i+2]) && isHex(b[i+3])
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// hex4 decodes four hex digits that isHex4 accepted.
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c <= '9':
+			c -= '0'
+		case c >= 'a':
+			c -= 'a' - 10
+		default:
+			c -= 'A' - 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}
+
+// SkipWS returns the index of the first byte at or after i that is not
+// JSON white space.
+func SkipWS(b []byte, i int) int { return skipWS(b, i) }
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// scanNumber validates the number starting at b[i] and returns the index
+// after it, -1 if malformed.
+func scanNumber(b []byte, i int) int {
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= len(b):
+		return -1
+	case b[i] == '0':
+		i++
+	case '1' <= b[i] && b[i] <= '9':
+		for i++; i < len(b) && isDigit(b[i]); i++ {
+		}
+	default:
+		return -1
+	}
+	if i < len(b) && b[i] == '.' {
+		if i++; i >= len(b) || !isDigit(b[i]) {
+			return -1
+		}
+		for i++; i < len(b) && isDigit(b[i]); i++ {
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		if i++; i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || !isDigit(b[i]) {
+			return -1
+		}
+		for i++; i < len(b) && isDigit(b[i]); i++ {
+		}
+	}
+	return i
+}
+
+func scanLiteral(b []byte, i int, lit string) int {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+		return -1
+	}
+	return i + len(lit)
+}
+
+// scanValue validates the value starting at b[i], inside outer enclosing
+// containers (1 for a member of the top-level object, 0 for the top-level
+// value itself), and returns the index after it (-1 if malformed) and, for a string, whether
+// it holds an escape. Nested arrays and objects are walked without
+// recursion; their kinds are kept in a fixed bit stack, so nothing is
+// allocated at any depth.
+func scanValue(b []byte, i, outer int) (int, bool) {
+	var open [MaxDepth/64 + 1]uint64 // bit d: the container at nesting d is an object
+	d := 0                           // containers open
+	for {
+		if i >= len(b) {
+			return -1, false
+		}
+		switch c := b[i]; c {
+		case '{', '[':
+			if outer+d+1 > MaxDepth { // the enclosing ones, d open, this one
+				return -1, false
+			}
+			if c == '{' {
+				open[d>>6] |= 1 << (d & 63)
+			} else {
+				open[d>>6] &^= 1 << (d & 63)
+			}
+			d++
+			i = skipWS(b, i+1)
+			if i < len(b) && b[i] == c+2 { // '}' or ']'
+				d--
+				i++
+				break
+			}
+			if c == '{' {
+				if i = scanKey(b, i); i < 0 {
+					return -1, false
+				}
+			}
+			continue
+		case '"':
+			var esc bool
+			if i, esc = scanString(b, i); d == 0 {
+				return i, esc
+			}
+		case 't':
+			i = scanLiteral(b, i, "true")
+		case 'f':
+			i = scanLiteral(b, i, "false")
+		case 'n':
+			i = scanLiteral(b, i, "null")
+		default:
+			i = scanNumber(b, i)
+		}
+		// After a value: close containers until the next value or the end.
+		for {
+			if i < 0 {
+				return -1, false
+			}
+			if d == 0 {
+				return i, false
+			}
+			if i = skipWS(b, i); i >= len(b) {
+				return -1, false
+			}
+			obj := open[(d-1)>>6]&(1<<((d-1)&63)) != 0
+			if b[i] == ',' {
+				i = skipWS(b, i+1)
+				if obj {
+					i = scanKey(b, i)
+				}
+				break
+			}
+			if obj && b[i] == '}' || !obj && b[i] == ']' {
+				d--
+				i++
+				continue
+			}
+			return -1, false
+		}
+		if i < 0 {
+			return -1, false
+		}
+	}
+}
+
+// scanKey validates a member name and its colon at b[i] and returns the
+// index of the value, -1 if malformed.
+func scanKey(b []byte, i int) int {
+	if i >= len(b) || b[i] != '"' {
+		return -1
+	}
+	if i, _ = scanString(b, i); i < 0 {
+		return -1
+	}
+	if i = skipWS(b, i); i >= len(b) || b[i] != ':' {
+		return -1
+	}
+	return skipWS(b, i+1)
+}
