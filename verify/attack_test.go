@@ -224,8 +224,15 @@ func TestAttacks(t *testing.T) {
 		{"duplicate kid", sign("ES256", m.p256, `{"alg":"ES256","typ":"at+jwt","kid":"p256","kid":"rsa"}`, payload), nil, ReasonMalformed, 0},
 		{"duplicate typ", sign("ES256", m.p256, `{"alg":"ES256","typ":"at+jwt","typ":"JWT","kid":"p256"}`, payload), nil, ReasonMalformed, 0},
 		{"duplicate unknown member", sign("ES256", m.p256, `{"alg":"ES256","typ":"at+jwt","kid":"p256","x":1,"x":2}`, payload), nil, ReasonMalformed, 0},
-		{"duplicate payload member", sign("ES256", m.p256, stdHeader("ES256"), strings.Replace(payload, "{", `{"sub":"admin",`, 1)), nil, ReasonClaims, 0},
-		{"duplicate payload member, escaped", sign("ES256", m.p256, stdHeader("ES256"), strings.Replace(payload, "{", `{"\u0073ub":"admin",`, 1)), nil, ReasonClaims, 0},
+		// Duplicates are found when the claim set is parsed, after the
+		// signature (one key lookup); a duplicate iss, which chooses the
+		// key, before any lookup.
+		{"duplicate payload member", sign("ES256", m.p256, stdHeader("ES256"), strings.Replace(payload, "{", `{"sub":"admin",`, 1)), nil, ReasonClaims, 1},
+		{"duplicate payload member, escaped", sign("ES256", m.p256, stdHeader("ES256"), strings.Replace(payload, "{", `{"\u0073ub":"admin",`, 1)), nil, ReasonClaims, 1},
+		{"duplicate iss", sign("ES256", m.p256, stdHeader("ES256"), strings.Replace(payload, "{", `{"iss":"https://evil.example/",`, 1)), nil, ReasonClaims, 0},
+		{"duplicate iss, escaped", sign("ES256", m.p256, stdHeader("ES256"), strings.Replace(payload, "{", `{"i\u0073s":"https://evil.example/",`, 1)), nil, ReasonClaims, 0},
+		{"payload with invalid UTF-8", sign("ES256", m.p256, stdHeader("ES256"), strings.Replace(payload, "{", "{\"x\":\"\xff\",", 1)), nil, ReasonClaims, 0},
+		{"payload with a lone surrogate", sign("ES256", m.p256, stdHeader("ES256"), strings.Replace(payload, "{", `{"x":"\ud800",`, 1)), nil, ReasonClaims, 0},
 
 		// Claims.
 		{"expired", mint("ES256", func(c map[string]any) { c["exp"] = testNow.Add(-time.Hour).Unix() }), nil, ReasonExpired, 1},
@@ -269,9 +276,9 @@ func TestAttacks(t *testing.T) {
 	}
 }
 
-// TestAttackSymmetricEnabled: even with HS256 allowed (the internal switch
-// the conformance tests use), a token HMAC'ed with an RSA or EC public key's
-// bytes fails the key binding, never reaching HMAC with public bytes.
+// TestAttackSymmetricEnabled: even with HS256 forced into the allowlist (as
+// the conformance tests do), a token HMAC'ed with an RSA or EC public key's
+// bytes fails the key binding: production code knows no HMAC at all.
 func TestAttackSymmetricEnabled(t *testing.T) {
 	m := testKeys()
 	payload := mustJSON(claimSet(nil))
@@ -284,8 +291,7 @@ func TestAttackSymmetricEnabled(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := newTestVerifier(t, newTestSource(), nil)
-	v.allowSymmetric = true
-	v.pol.algs["HS256"] = joseAlgs["HS256"]
+	v.pol.algs["HS256"] = hmacAlgs["HS256"]
 	for _, tc := range []struct {
 		name string
 		raw  string

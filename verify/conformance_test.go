@@ -106,14 +106,6 @@ func leftPad(b []byte, n int) []byte {
 	return append(make([]byte, n-len(b)), b...)
 }
 
-// jwsLayerPolicy is the header policy of the bare JWS layer for the
-// conformance vectors: every known algorithm, HS* included, and no typ rule
-// (the vectors carry no typ). Symmetric keys are enabled with it; the
-// Verifier never does so.
-func jwsLayerPolicy() *policy {
-	return &policy{algs: joseAlgs}
-}
-
 // conformance runs one vector through verifyJWS and compares with the
 // reference verdict, honouring the listed deviations.
 func conformance(t *testing.T, id string, raw string, key *jwks.Key, usable, refValid bool, deviations map[string]string) {

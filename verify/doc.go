@@ -19,7 +19,8 @@
 //   - Compact serialization only: exactly three parts of strict base64url
 //     (no padding, nothing outside the alphabet, no line breaks, zero
 //     trailing bits). The JSON serialization and 5-part JWE are refused.
-//   - Header: valid UTF-8 JSON object without duplicate members; alg a
+//   - Header: one strict JSON object (UTF-8 only, no lone surrogate
+//     escapes, RFC 8259 §8) without duplicate members; alg a
 //     string from the allowlist (asymmetric only; "none" in any spelling and
 //     HS256/384/512 can never be enabled); typ "at+jwt" or
 //     "application/at+jwt", case-insensitively, unless Config.TokenTypes
@@ -31,12 +32,14 @@
 //     comes from the issuer's configured set, so a token naming or embedding
 //     its own key is refused rather than silently ignored, and nothing in a
 //     token ever causes a request. Other members (x5t, cty, ...) are ignored.
-//   - The claim set is parsed (claims.Parse) and its iss, still
-//     unverified, must be a configured issuer before any key lookup: an
-//     unknown issuer never causes a fetch. Config.IssuerTemplates accept
-//     issuers of a pattern bound to a claim of the token itself (Entra
-//     ID's multi-tenant https://login.microsoftonline.com/{tid}/v2.0). The key is then the kid's key in
-//     that issuer's own set (jwks.Source).
+//   - Before the signature only what choosing the key needs is read from
+//     the payload: iss (and the claims Config.IssuerTemplates name), in one
+//     strict pass that keeps nothing else. The unverified iss must be a
+//     configured issuer before any key lookup: an unknown issuer never
+//     causes a fetch. Config.IssuerTemplates accept issuers of a pattern
+//     bound to a claim of the token itself (Entra ID's multi-tenant
+//     https://login.microsoftonline.com/{tid}/v2.0). The key is then the
+//     kid's key in that issuer's own set (jwks.Source).
 //   - Key binding (RFC 8725 §3.1): the header alg must equal the JWK's alg
 //     when it has one (EdDSA and Ed25519, RFC 9864's fully-specified name
 //     for it, count as equal), and fit the key type: RSA (at least 2048
@@ -47,6 +50,11 @@
 //   - Signature through the typed verifiers of github.com/lestrrat-go/dsig:
 //     an ECDSA signature must be exactly r||s of the curve's size, and
 //     crypto/ecdsa rejects r or s outside [1, N-1] (CVE-2022-21449).
+//   - Only once the signature holds is the claim set parsed in full
+//     (claims.Parse: strict JSON, no duplicate members, typed registered
+//     claims), so that a forged token costs about what a valid one does
+//     whatever its payload holds; its iss must be the one the key was
+//     chosen by.
 //   - Registered claims: aud contains Config.Audience; exp required and now
 //     before exp + leeway; nbf and iat, when present, not after now +
 //     leeway; the RFC 9068 required claims (iss exp aud sub client_id iat

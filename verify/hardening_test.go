@@ -247,7 +247,14 @@ func TestNewIssuerBinding(t *testing.T) {
 		{"static set, same issuer twice", set, Config{Issuer: a, Issuers: []string{a}}, true},
 		{"one JWKS URL for two issuers", remote, Config{Issuer: a, Issuers: []string{b}}, true},
 		{"static set with an issuer template", set, Config{IssuerTemplates: []string{"https://login.example/{tid}/v2.0"}}, true},
-		{"static set, issuer and template", set, Config{Issuer: a, IssuerTemplates: []string{"https://login.example/{tid}/v2.0"}}, true},
+		{"static set, issuer and template", set, Config{Issuer: a, IssuerTemplates: []string{"https://login.example/{tid}/v2.0"}}, false},
+		{"static set, issuer and template, insecure switch", set, Config{Issuer: a, IssuerTemplates: []string{"https://login.example/{tid}/v2.0"}, InsecureSharedKeys: true}, true},
+		{"static set, two template prefixes", set, Config{IssuerTemplates: []string{"https://login.example/{tid}/v2.0", "https://other.example/{tid}"}}, false},
+		{"static set, one prefix, two suffixes", set, Config{IssuerTemplates: []string{"https://login.example/{tid}/v2.0", "https://login.example/{tid}"}}, true},
+		{"one JWKS URL, issuer and template", remote, Config{Issuer: a, IssuerTemplates: []string{"https://login.example/{tid}/v2.0"}}, true},
+		{"multi with a template", multi, Config{Issuer: a, IssuerTemplates: []string{"https://login.example/{tid}/v2.0"}}, false},
+		{"discovered with a template", discovered, Config{IssuerTemplates: []string{"https://login.example/{tid}/v2.0"}}, false},
+		{"multi with a template, insecure switch", multi, Config{Issuer: a, IssuerTemplates: []string{"https://login.example/{tid}/v2.0"}, InsecureSharedKeys: true}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

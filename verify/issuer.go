@@ -1,13 +1,13 @@
 package verify
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/internal/jsonscan"
 )
 
 // issuerTemplate is a parsed Config.IssuerTemplates entry: the text before
@@ -31,6 +31,12 @@ func (v *Verifier) setIssuerRules(cfg Config) error {
 		}
 		if !slices.Contains(v.templates, it) {
 			v.templates = append(v.templates, it)
+		}
+		if !slices.Contains(v.tplClaims, it.claim) {
+			if len(v.tplClaims) == maxTemplateClaims {
+				return fmt.Errorf("%w: issuer templates name more than %d distinct claims", ErrConfig, maxTemplateClaims)
+			}
+			v.tplClaims = append(v.tplClaims, it.claim)
 		}
 	}
 	for name, value := range cfg.RequiredValues {
@@ -64,29 +70,118 @@ func parseIssuerTemplate(t string) (issuerTemplate, error) {
 	return it, nil
 }
 
-// match reports whether the token's iss fits the template with the
-// placeholder equal to the token's own claim.
-func (it issuerTemplate) match(c *claims.Claims) bool {
-	iss := c.Issuer
-	if len(iss) <= len(it.prefix)+len(it.suffix) || !strings.HasPrefix(iss, it.prefix) || !strings.HasSuffix(iss, it.suffix) {
+// match reports whether iss fits the template with the placeholder equal
+// to val, the token's own claim (ok false when it is absent or not a
+// string).
+func (it issuerTemplate) match(iss, val string, ok bool) bool {
+	if !ok || len(iss) <= len(it.prefix)+len(it.suffix) || !strings.HasPrefix(iss, it.prefix) || !strings.HasSuffix(iss, it.suffix) {
 		return false
 	}
-	val := iss[len(it.prefix) : len(iss)-len(it.suffix)]
-	if strings.IndexByte(val, '/') >= 0 {
-		return false
-	}
-	want, ok := stringClaim(c, it.claim)
-	return ok && want == val
+	return iss[len(it.prefix):len(iss)-len(it.suffix)] == val && strings.IndexByte(val, '/') < 0
 }
 
-// acceptIssuer reports whether the token's iss is accepted: one of Issuer
-// and Issuers exactly, or a match of an issuer template.
-func (v *Verifier) acceptIssuer(c *claims.Claims) bool {
+// maxTemplateClaims bounds the distinct claims that issuer templates name,
+// so that the unverified read of them (readIssuer) has a fixed size.
+const maxTemplateClaims = 4
+
+// issuerClaims is what choosing the key needs from a payload whose
+// signature is not checked yet: iss, and the string claims the issuer
+// templates name (in the order of Verifier.tplClaims).
+type issuerClaims struct {
+	iss    string
+	hasIss bool
+	vals   [maxTemplateClaims]string
+	isStr  [maxTemplateClaims]bool
+	seen   [maxTemplateClaims]bool
+}
+
+// The rejections of readIssuer, with the causes claims.Parse would give.
+var (
+	rejClaimsMalformed = reject(ReasonClaims, fmt.Errorf("%w: %w", ErrClaims, &claims.ParseError{Msg: "malformed json"}))
+	rejClaimsNotObject = reject(ReasonClaims, fmt.Errorf("%w: %w", ErrClaims, &claims.ParseError{Msg: "not a json object"}))
+	rejIssNotString    = reject(ReasonClaims, fmt.Errorf("%w: %w", ErrClaims, &claims.ParseError{Claim: "iss", Msg: "not a string"}))
+	rejIssDuplicate    = reject(ReasonClaims, fmt.Errorf("%w: %w", ErrClaims, &claims.ParseError{Claim: "iss", Msg: "duplicate member"}))
+	rejTplDuplicate    = reject(ReasonClaims, fmt.Errorf("%w: %w", ErrClaims, &claims.ParseError{Msg: "duplicate member"}))
+)
+
+// readIssuer reads iss and the template claims from the payload before the
+// signature is checked, and nothing else: one strict, allocation-free pass
+// (package internal/jsonscan), whose only allocations are the values kept.
+// The full claim set is parsed only once the signature holds.
+func (v *Verifier) readIssuer(payload []byte) (issuerClaims, *rejection) {
+	var ic issuerClaims
+	var rej *rejection
+	err := jsonscan.Members(payload, func(m jsonscan.Member) error {
+		name := payload[m.Name.Start:m.Name.End]
+		val := payload[m.Value.Start:m.Value.End]
+		if jsonscan.Equal(name, "iss") {
+			switch {
+			case ic.hasIss:
+				rej = rejIssDuplicate
+			case val[0] != '"':
+				rej = rejIssNotString
+			default:
+				ic.hasIss, ic.iss = true, jsonscan.Unquote(val)
+				return nil
+			}
+			return errStop
+		}
+		for k, c := range v.tplClaims {
+			if jsonscan.Equal(name, c) {
+				if ic.seen[k] {
+					rej = rejTplDuplicate
+					return errStop
+				}
+				ic.seen[k] = true
+				if val[0] == '"' {
+					ic.vals[k], ic.isStr[k] = jsonscan.Unquote(val), true
+				}
+			}
+		}
+		return nil
+	})
+	switch err {
+	case nil:
+		return ic, nil
+	case errStop:
+		return ic, rej
+	case jsonscan.ErrNotObject:
+		return ic, rejClaimsNotObject
+	default:
+		return ic, rejClaimsMalformed
+	}
+}
+
+// acceptIssuer reports whether the unverified issuer claims are accepted:
+// iss one of Issuer and Issuers exactly, or a match of an issuer template.
+func (v *Verifier) acceptIssuer(ic *issuerClaims) bool {
+	if !ic.hasIss {
+		return false
+	}
+	if slices.Contains(v.issuers, ic.iss) {
+		return true
+	}
+	for _, it := range v.templates {
+		k := slices.Index(v.tplClaims, it.claim)
+		if it.match(ic.iss, ic.vals[k], ic.isStr[k]) {
+			return true
+		}
+	}
+	return false
+}
+
+// acceptVerified applies the same rule to the verified claims, which must
+// say what the unverified read said.
+func (v *Verifier) acceptVerified(c *claims.Claims, ic *issuerClaims) bool {
+	if c.Issuer != ic.iss {
+		return false
+	}
 	if slices.Contains(v.issuers, c.Issuer) {
 		return true
 	}
 	for _, it := range v.templates {
-		if it.match(c) {
+		val, ok := stringClaim(c, it.claim)
+		if it.match(c.Issuer, val, ok) {
 			return true
 		}
 	}
@@ -104,14 +199,12 @@ func (v *Verifier) checkValues(c *claims.Claims) *rejection {
 }
 
 // stringClaim returns the token's claim name when it is a JSON string.
+// claims.Parse validated every value strictly, so a string value is a
+// string token jsonscan accepts.
 func stringClaim(c *claims.Claims, name string) (string, bool) {
 	raw, ok := c.Raw[name]
-	if !ok || len(raw) == 0 || raw[0] != '"' {
+	if !ok || len(raw) < 2 || raw[0] != '"' {
 		return "", false
 	}
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return "", false
-	}
-	return s, true
+	return jsonscan.Unquote(raw), true
 }

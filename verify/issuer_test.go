@@ -2,18 +2,21 @@ package verify
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"errors"
 	"testing"
 
 	"github.com/stepupauth/stepup/jwks"
 )
 
-// anyIssuerSource serves the test keys for every issuer, as a
-// jwks.NewRemote source does.
-type anyIssuerSource struct{ *mapSource }
+// anyIssuerSource serves the test keys for every issuer from one set, as a
+// jwks.NewRemote source does: it is no jwks.IssuerSource.
+type anyIssuerSource struct{ m *mapSource }
 
 func (s anyIssuerSource) Key(ctx context.Context, _, kid string) (*jwks.Key, error) {
-	return s.mapSource.Key(ctx, testIssuer, kid)
+	return s.m.Key(ctx, testIssuer, kid)
 }
 
 func TestIssuerTemplates(t *testing.T) {
@@ -66,8 +69,11 @@ func TestIssuerTemplates(t *testing.T) {
 
 func TestIssuerTemplatesBeforeKeyLookup(t *testing.T) {
 	src := newTestSource()
-	v := newTestVerifier(t, src, func(c *Config) {
+	v := newTestVerifier(t, anyIssuerSource{src}, func(c *Config) {
 		c.IssuerTemplates = []string{"https://login.example.com/{tid}/v2.0"}
+		// One test key set serves both here; the binding rule itself is
+		// TestNewIssuerBinding's.
+		c.InsecureSharedKeys = true
 	})
 	raw := mint("RS256", func(c map[string]any) { c["iss"] = "https://login.example.com/a/v2.0"; c["tid"] = "b" })
 	if got := rejectionOf(t, verifyErr(v, raw)); got != ReasonIssuer {
@@ -141,7 +147,68 @@ func TestIssuerRulesConfig(t *testing.T) {
 			}
 		})
 	}
-	if _, err := New(newTestSource(), Config{Audience: testAudience, IssuerTemplates: []string{"https://a.example/{tid}/v2.0"}}); err != nil {
+	if _, err := New(anyIssuerSource{newTestSource()}, Config{Audience: testAudience, IssuerTemplates: []string{"https://a.example/{tid}/v2.0"}}); err != nil {
 		t.Errorf("template alone: %v, want valid config", err)
+	}
+}
+
+// TestTemplateKeySeparation: with one key source holding issuer A's key
+// and the template provider's (a keyfunc adapter over both JWKS URLs is
+// such a source), whoever holds A's key could sign a token for any tenant
+// the template accepts. New refuses that configuration; a Verifier per
+// provider refuses the forged token.
+func TestTemplateKeySeparation(t *testing.T) {
+	const tmpl = "https://login.microsoftonline.com/{tid}/v2.0"
+	m := testKeys()
+	provider, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyA := &jwks.Key{ID: "a", Algorithm: "ES256", KeyType: "EC", Public: &m.p256.PublicKey}
+	keyP := &jwks.Key{ID: "p", Algorithm: "ES256", KeyType: "EC", Public: &provider.PublicKey}
+	only := func(keys ...*jwks.Key) anyIssuerSource {
+		set := map[string]*jwks.Key{}
+		for _, k := range keys {
+			set[k.ID] = k
+		}
+		return anyIssuerSource{&mapSource{keys: map[string]map[string]*jwks.Key{testIssuer: set}}}
+	}
+	victim := func(c map[string]any) {
+		c["iss"] = "https://login.microsoftonline.com/victim-tenant/v2.0"
+		c["tid"] = "victim-tenant"
+	}
+	forged := sign("ES256", m.p256, `{"alg":"ES256","typ":"at+jwt","kid":"a"}`, mustJSON(claimSet(victim)))
+	genuine := sign("ES256", provider, `{"alg":"ES256","typ":"at+jwt","kid":"p"}`, mustJSON(claimSet(victim)))
+
+	both := Config{Issuer: testIssuer, IssuerTemplates: []string{tmpl}, Audience: testAudience, Now: fixedNow}
+	if _, err := New(only(keyA, keyP), both); !errors.Is(err, ErrConfig) {
+		t.Fatalf("New with a shared source: got %v, want ErrConfig", err)
+	}
+	// What the refusal prevents: with the loud switch, the forgery verifies.
+	both.InsecureSharedKeys = true
+	insecure, err := New(only(keyA, keyP), both)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := insecure.Verify(context.Background(), forged); err != nil {
+		t.Fatalf("with InsecureSharedKeys the forgery should verify (that is the danger), got %v", err)
+	}
+
+	vA, err := New(only(keyA), Config{Issuer: testIssuer, Audience: testAudience, Now: fixedNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vP, err := New(only(keyP), Config{IssuerTemplates: []string{tmpl}, Audience: testAudience, Now: fixedNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rejectionOf(t, verifyErr(vA, forged)); got != ReasonIssuer {
+		t.Errorf("A's verifier: got %q, want %q", got, ReasonIssuer)
+	}
+	if got := rejectionOf(t, verifyErr(vP, forged)); got != ReasonUnknownKey {
+		t.Errorf("provider's verifier: got %q, want %q", got, ReasonUnknownKey)
+	}
+	if _, err := vP.Verify(context.Background(), genuine); err != nil {
+		t.Errorf("provider's own token: %v", err)
 	}
 }

@@ -10,14 +10,14 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"hash"
+	"math/bits"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/lestrrat-go/dsig"
 
+	"github.com/stepupauth/stepup/internal/jsonscan"
 	"github.com/stepupauth/stepup/jwks"
 )
 
@@ -29,7 +29,6 @@ const (
 	famRSAPSS
 	famECDSA
 	famEdDSA
-	famHMAC
 )
 
 // algInfo binds a JOSE alg name (RFC 7518 §3.1, RFC 8037) to the dsig
@@ -39,13 +38,13 @@ type algInfo struct {
 	dsig    string // dsig algorithm name, documentation of the mapping
 	family  family
 	hash    crypto.Hash
-	newHash func() hash.Hash // HMAC only
-	curve   elliptic.Curve   // ECDSA only
-	keyType string           // JWK kty
+	curve   elliptic.Curve // ECDSA only
+	keyType string         // JWK kty
 }
 
-// joseAlgs is every alg the verifier knows. "none" is absent on purpose:
-// nothing can enable it.
+// joseAlgs is every alg the verifier knows. "none" and the symmetric HS256,
+// HS384 and HS512 are absent on purpose: nothing can enable them (a key set
+// is public; an HMAC key in it would be a shared secret published).
 var joseAlgs = map[string]*algInfo{
 	"RS256": {name: "RS256", dsig: dsig.RSAPKCS1v15WithSHA256, family: famRSA, hash: crypto.SHA256, keyType: "RSA"},
 	"RS384": {name: "RS384", dsig: dsig.RSAPKCS1v15WithSHA384, family: famRSA, hash: crypto.SHA384, keyType: "RSA"},
@@ -60,9 +59,6 @@ var joseAlgs = map[string]*algInfo{
 	// Ed25519 is RFC 9864's fully-specified name for EdDSA on Ed25519; it
 	// deprecates the polymorphic EdDSA. Both verify with the same key.
 	"Ed25519": {name: "Ed25519", dsig: dsig.EdDSA, family: famEdDSA, keyType: "OKP"},
-	"HS256":   {name: "HS256", dsig: dsig.HMACWithSHA256, family: famHMAC, hash: crypto.SHA256, newHash: sha256.New, keyType: "oct"},
-	"HS384":   {name: "HS384", dsig: dsig.HMACWithSHA384, family: famHMAC, hash: crypto.SHA384, newHash: sha512.New384, keyType: "oct"},
-	"HS512":   {name: "HS512", dsig: dsig.HMACWithSHA512, family: famHMAC, hash: crypto.SHA512, newHash: sha512.New, keyType: "oct"},
 }
 
 // defaultAlgorithms is the allowlist used when Config.Algorithms is empty:
@@ -161,45 +157,27 @@ const (
 )
 
 // parseHeader reads the JOSE header (RFC 7515 §4) of a compact JWS into tok
-// and applies pol. It is a strict single-pass reader over input that
-// encoding/json has validated: duplicate member names (after unescaping) are
-// rejected, alg/typ/kid must be strings, crit, b64, jwk, jku, x5u and x5c are
-// refused, and every other member is ignored (RFC 7515 §4).
+// and applies pol. The header must be one strict JSON object (package
+// internal/jsonscan: UTF-8 only, no lone surrogates); duplicate member names
+// (after unescaping) are rejected, alg/typ/kid must be strings, crit, b64,
+// jwk, jku, x5u and x5c are refused, and every other member is ignored (RFC
+// 7515 §4). It allocates at most once per member, and there are at most
+// maxHeaderMembers.
 func parseHeader(b []byte, pol *policy, tok *jwsToken) *rejection {
-	if !utf8.Valid(b) || !json.Valid(b) {
-		return rejMalformed
-	}
-	i := skipWS(b, 0)
-	if i >= len(b) || b[i] != '{' {
-		return rejMalformed
-	}
-	i = skipWS(b, i+1)
-
 	var (
-		seen    int
-		others  [8][]byte
-		other   = others[:0]
-		members int
-		alg     []byte
-		typ     []byte
+		seen   int
+		others [8][]byte
+		other  = others[:0]
+		alg    []byte
+		typ    []byte
+		rej    *rejection
 	)
-	for i < len(b) && b[i] != '}' {
-		if members++; members > maxHeaderMembers {
-			return rejMalformed
+	err := jsonscan.Members(b, func(m jsonscan.Member) error {
+		if len(other)+bits.OnesCount(uint(seen)) >= maxHeaderMembers {
+			rej = rejMalformed
+			return errStop
 		}
-		name, end, ok := readString(b, i)
-		if !ok {
-			return rejMalformed
-		}
-		i = skipWS(b, end)
-		i = skipWS(b, i+1) // ':'
-		valStart := i
-		i = skipValue(b, i)
-		if i < 0 {
-			return rejMalformed
-		}
-		val := b[valStart:i]
-
+		name := content(b, m.Name, m.NameEsc)
 		var bit int
 		switch string(name) {
 		case "alg":
@@ -214,42 +192,50 @@ func parseHeader(b []byte, pol *policy, tok *jwsToken) *rejection {
 			// crit. jwk, jku, x5u and x5c would let the token choose its
 			// own key: never followed, and refused outright (RFC 8725
 			// §3.10) rather than silently ignored.
-			return rejHeader
+			rej = rejHeader
+			return errStop
 		default:
 			for _, o := range other {
 				if bytes.Equal(o, name) {
-					return rejMalformed
+					rej = rejMalformed
+					return errStop
 				}
 			}
 			other = append(other, name)
+			return nil
 		}
-		if bit != 0 {
-			if seen&bit != 0 {
-				return rejMalformed
+		if seen&bit != 0 {
+			rej = rejMalformed
+			return errStop
+		}
+		seen |= bit
+		if b[m.Value.Start] != '"' {
+			if bit == memKID {
+				rej = rejKeyID
+			} else {
+				rej = rejMalformed
 			}
-			seen |= bit
-			s, _, ok := readString(val, 0)
-			switch {
-			case ok && bit == memAlg:
-				alg = s
-			case ok && bit == memTyp:
-				typ = s
-			case ok && bit == memKID:
-				if rej := checkKID(s); rej != nil {
-					return rej
-				}
-				tok.kid = string(s)
-			case bit == memKID:
-				return rejKeyID
-			default:
-				return rejMalformed
+			return errStop
+		}
+		val := content(b, m.Value, m.ValueEsc)
+		switch bit {
+		case memAlg:
+			alg = val
+		case memTyp:
+			typ = val
+		case memKID:
+			if rej = checkKID(val); rej != nil {
+				return errStop
 			}
+			tok.kid = string(val)
 		}
-
-		i = skipWS(b, i)
-		if i < len(b) && b[i] == ',' {
-			i = skipWS(b, i+1)
-		}
+		return nil
+	})
+	switch {
+	case err == errStop:
+		return rej
+	case err != nil:
+		return rejMalformed
 	}
 
 	if seen&memAlg == 0 {
@@ -268,6 +254,18 @@ func parseHeader(b []byte, pol *policy, tok *jwsToken) *rejection {
 		}
 	}
 	return nil
+}
+
+// errStop ends a jsonscan.Members walk whose callback has decided.
+var errStop = errors.New("verify: stop")
+
+// content returns the content of the string token b[sp], which jsonscan
+// accepted: a sub-slice of b when it has no escape.
+func content(b []byte, sp jsonscan.Span, esc bool) []byte {
+	if !esc {
+		return b[sp.Start+1 : sp.End-1]
+	}
+	return []byte(jsonscan.Unquote(b[sp.Start:sp.End]))
 }
 
 // checkKID applies the kid hygiene of RFC 8725 §3.10: a bounded length and
@@ -312,105 +310,13 @@ func typeAccepted(typ []byte, types []string) bool {
 	return false
 }
 
-func skipWS(b []byte, i int) int {
-	for i < len(b) {
-		switch b[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
-}
-
-// readString reads the JSON string at b[i] and returns its unescaped
-// content and the index after the closing quote. Content without escapes is
-// a sub-slice of b.
-func readString(b []byte, i int) ([]byte, int, bool) {
-	if i >= len(b) || b[i] != '"' {
-		return nil, i, false
-	}
-	end, escaped := scanString(b, i)
-	if end < 0 {
-		return nil, i, false
-	}
-	if !escaped {
-		return b[i+1 : end-1], end, true
-	}
-	var s string
-	if err := json.Unmarshal(b[i:end], &s); err != nil {
-		return nil, i, false
-	}
-	return []byte(s), end, true
-}
-
-// scanString returns the index after the string starting at b[i] == '"' and
-// whether it holds escapes; -1 when unterminated.
-func scanString(b []byte, i int) (int, bool) {
-	escaped := false
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			escaped = true
-			i++
-		case '"':
-			return i + 1, escaped
-		}
-	}
-	return -1, escaped
-}
-
-// skipValue returns the index after the JSON value starting at b[i], or -1.
-// b is known to be valid JSON.
-func skipValue(b []byte, i int) int {
-	if i >= len(b) {
-		return -1
-	}
-	switch b[i] {
-	case '"':
-		end, _ := scanString(b, i)
-		return end
-	case '{', '[':
-		depth := 0
-		for i < len(b) {
-			switch b[i] {
-			case '"':
-				end, _ := scanString(b, i)
-				if end < 0 {
-					return -1
-				}
-				i = end
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-		return -1
-	default: // number, true, false, null
-		for i < len(b) {
-			switch b[i] {
-			case ',', '}', ']', ' ', '\t', '\n', '\r':
-				return i
-			}
-			i++
-		}
-		return i
-	}
-}
-
 // checkKey binds the key to the token's alg (RFC 8725 §3.1): the JWK's alg
 // when it has one, the key type, the curve, a minimum RSA size. It also
 // refuses key material that would make the signature check fail badly: a
 // jwks.Key is exported, so a custom Source can hand over anything, such as
 // an *ecdsa.PublicKey without coordinates (a nil dereference in
 // crypto/ecdsa) or an RSA exponent of 1.
-func checkKey(alg *algInfo, key *jwks.Key, allowSymmetric bool) *rejection {
+func checkKey(alg *algInfo, key *jwks.Key) *rejection {
 	if key == nil || key.Public == nil || !algFits(alg, key.Algorithm) ||
 		(key.KeyType != "" && key.KeyType != alg.keyType) {
 		return rejKeyMismatch
@@ -440,11 +346,6 @@ func checkKey(alg *algInfo, key *jwks.Key, allowSymmetric bool) *rejection {
 	case famEdDSA:
 		pub, ok := key.Public.(ed25519.PublicKey)
 		if !ok || len(pub) != ed25519.PublicKeySize {
-			return rejKeyMismatch
-		}
-	case famHMAC:
-		k, ok := key.Public.([]byte)
-		if !allowSymmetric || !ok || len(k) == 0 {
 			return rejKeyMismatch
 		}
 	default:
@@ -479,8 +380,6 @@ func verifySignature(tok *jwsToken, key *jwks.Key) *rejection {
 		err = dsig.VerifyECDSADigest(key.Public.(*ecdsa.PublicKey), digest(buf[:0], a.hash, tok.signingInput), tok.sig)
 	case famEdDSA:
 		err = dsig.VerifyEdDSA(key.Public.(ed25519.PublicKey), tok.signingInput, tok.sig)
-	case famHMAC:
-		err = dsig.VerifyHMAC(key.Public.([]byte), tok.signingInput, tok.sig, a.newHash)
 	default:
 		return rejKeyMismatch
 	}
@@ -508,20 +407,4 @@ func digest(dst []byte, h crypto.Hash, msg []byte) []byte {
 	hh := h.New()
 	hh.Write(msg)
 	return hh.Sum(dst)
-}
-
-// verifyJWS is the bare JWS layer: header rules of pol, key binding and
-// signature, no claim checks. The conformance tests drive it directly.
-func verifyJWS(raw string, key *jwks.Key, pol *policy, allowSymmetric bool) ([]byte, *rejection) {
-	tok, rej := parseCompact(raw, pol)
-	if rej != nil {
-		return nil, rej
-	}
-	if rej := checkKey(tok.alg, key, allowSymmetric); rej != nil {
-		return nil, rej
-	}
-	if rej := verifySignature(&tok, key); rej != nil {
-		return nil, rej
-	}
-	return tok.payload, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/stepupauth/stepup/claims"
@@ -97,10 +98,17 @@ type Config struct {
 	// accept (a jwks.NewRemote source serves any). An API accepting every
 	// tenant decides for itself which tenants it serves.
 	//
-	// Templates are exempt from the shared-key check of Issuers: a
-	// template stands for many issuers of one provider that publishes one
-	// key set for all of them (Microsoft documents this for Entra ID), and
-	// each token's issuer is bound to its own claim.
+	// A template stands for many issuers of one provider that publishes
+	// one key set for all of them (Microsoft documents this for Entra ID),
+	// and each token's issuer is bound to its own claim. It counts as one
+	// issuer in the shared-key check of Issuers: a template beside a fixed
+	// issuer (or beside a template with another prefix) over a source that
+	// does not keep issuers apart is refused, unless the source is a
+	// *jwks.Remote made by jwks.NewRemote or InsecureSharedKeys is set;
+	// otherwise whoever holds one issuer's key could sign tokens for any
+	// issuer the template accepts. A source that serves only listed issuers
+	// (jwks.Multi, a discovered Remote) can never serve a template, and is
+	// refused with one.
 	IssuerTemplates []string
 	// RequiredValues are claims that every token must carry as a JSON
 	// string exactly equal to the value, such as Keycloak's payload typ
@@ -179,13 +187,11 @@ type Verifier struct {
 	cacheObs func(hit bool)
 	cache    *tokenCache // nil when disabled
 	pol      policy
-	// templates and values: Config.IssuerTemplates and RequiredValues
-	// (issuer.go).
+	// templates and values: Config.IssuerTemplates and RequiredValues;
+	// tplClaims: the distinct claims the templates name (issuer.go).
 	templates []issuerTemplate
+	tplClaims []string
 	values    []requiredValue
-	// allowSymmetric lets HS* keys through checkKey. Never set by New;
-	// only the package's tests turn it on.
-	allowSymmetric bool
 }
 
 // New returns a Verifier that takes keys from keys. It returns an error
@@ -221,7 +227,7 @@ func New(keys jwks.Source, cfg Config) (*Verifier, error) {
 	if len(v.issuers) == 0 && len(v.templates) == 0 {
 		return nil, fmt.Errorf("%w: issuer required", ErrConfig)
 	}
-	if err := checkIssuerBinding(keys, v.issuers, cfg.InsecureSharedKeys); err != nil {
+	if err := checkIssuerBinding(keys, v.issuers, v.templates, cfg.InsecureSharedKeys); err != nil {
 		return nil, err
 	}
 	if v.audience == "" {
@@ -263,11 +269,11 @@ func New(keys jwks.Source, cfg Config) (*Verifier, error) {
 	v.pol.algs = make(map[string]*algInfo, len(algs))
 	for _, name := range algs {
 		a, ok := joseAlgs[name]
-		if !ok {
-			return nil, fmt.Errorf("%w: unknown algorithm %q", ErrConfig, name)
-		}
-		if a.family == famHMAC {
-			return nil, fmt.Errorf("%w: symmetric algorithm %q cannot be used with a key set", ErrConfig, name)
+		switch {
+		case name == "HS256" || name == "HS384" || name == "HS512":
+			return nil, fmt.Errorf("%w: symmetric algorithm %q cannot be used with a key set (its key would be a published secret): use an asymmetric algorithm", ErrConfig, name)
+		case !ok:
+			return nil, fmt.Errorf("%w: unknown algorithm %q (known: %s)", ErrConfig, name, strings.Join(defaultAlgorithms, ", "))
 		}
 		v.pol.algs[name] = a
 	}
@@ -314,10 +320,11 @@ func New(keys jwks.Source, cfg Config) (*Verifier, error) {
 // errors.As and errors.Is.
 //
 // The order is: size cap; compact form and strict base64url; header rules
-// (alg allowlist, typ, crit, no embedded or remote keys, kid hygiene); claim
-// set parsing; iss against the configured issuers; key lookup by kid in the
-// issuer's own set; key/alg binding; signature; aud; required claims; exp,
-// nbf and iat with leeway. A token that verified before is answered from the
+// (alg allowlist, typ, crit, no embedded or remote keys, kid hygiene); iss
+// (and the claims issuer templates name) read from the payload and checked
+// against the configured issuers; key lookup by kid in the issuer's own set;
+// key/alg binding; signature; only then the claim set parsed in full; aud;
+// required claims; exp, nbf and iat with leeway. A token that verified before is answered from the
 // verified-token cache (see Config.TokenCacheSize) after the size cap, a
 // check that its key is still the source's, and the time checks.
 //
@@ -425,29 +432,43 @@ func (v *Verifier) observeCache(hit bool) {
 
 // verifySigned does every check that does not depend on the clock. It
 // returns the claims and the key (and kid) that verified the signature.
+//
+// Before the signature is checked it reads only what choosing the key
+// needs: the header, and iss (and the claims issuer templates name) in one
+// strict pass over the payload that keeps nothing else. The claim set is
+// parsed only once the signature holds, so a forged token costs about what
+// a valid one does, whatever its payload holds.
 func (v *Verifier) verifySigned(ctx context.Context, raw string) (*claims.Claims, *jwks.Key, string, *rejection) {
 	tok, rej := parseCompact(raw, &v.pol)
 	if rej != nil {
+		return nil, nil, "", rej
+	}
+	ic, rej := v.readIssuer(tok.payload)
+	if rej != nil {
+		return nil, nil, "", rej
+	}
+	// An issuer we do not serve is refused before any key lookup.
+	if !v.acceptIssuer(&ic) {
+		return nil, nil, "", rejIssuer
+	}
+	key, err := v.keys.Key(ctx, ic.iss, tok.kid)
+	if err != nil {
+		return nil, nil, "", keyLookupRejection(ctx, err)
+	}
+	if rej := checkKey(tok.alg, key); rej != nil {
+		return nil, nil, "", rej
+	}
+	if rej := verifySignature(&tok, key); rej != nil {
 		return nil, nil, "", rej
 	}
 	c, err := claims.Parse(tok.payload, v.names)
 	if err != nil {
 		return nil, nil, "", reject(ReasonClaims, fmt.Errorf("%w: %w", ErrClaims, err))
 	}
-	// The issuer is read before the signature is checked, only to choose
-	// the key set; an issuer we do not serve is refused before any lookup.
-	if !v.acceptIssuer(c) {
+	// The same scanner read both, so they agree; checked all the same,
+	// since the key was chosen by the unverified read.
+	if !v.acceptVerified(c, &ic) {
 		return nil, nil, "", rejIssuer
-	}
-	key, err := v.keys.Key(ctx, c.Issuer, tok.kid)
-	if err != nil {
-		return nil, nil, "", keyLookupRejection(ctx, err)
-	}
-	if rej := checkKey(tok.alg, key, v.allowSymmetric); rej != nil {
-		return nil, nil, "", rej
-	}
-	if rej := verifySignature(&tok, key); rej != nil {
-		return nil, nil, "", rej
 	}
 	if !slices.Contains(c.Audience, v.audience) {
 		return nil, nil, "", rejAudience
@@ -489,10 +510,16 @@ func keyLookupRejection(ctx context.Context, err error) *rejection {
 }
 
 // checkIssuerBinding refuses a key source that would let one configured
-// issuer's keys verify another's tokens (see Config.Issuers).
-func checkIssuerBinding(keys jwks.Source, issuers []string, sharedOK bool) error {
+// issuer's keys verify another's tokens (see Config.Issuers and
+// Config.IssuerTemplates). A template counts as one issuer (one provider)
+// per distinct prefix.
+func checkIssuerBinding(keys jwks.Source, issuers []string, templates []issuerTemplate, sharedOK bool) error {
 	if is, ok := keys.(jwks.IssuerSource); ok {
 		if served := is.Issuers(); len(served) > 0 {
+			if len(templates) > 0 {
+				t := templates[0]
+				return fmt.Errorf("%w: issuer template %q can never be served by the key source, which serves only %q (use a source for the template's provider, such as jwks.NewRemote with its JWKS URL, in a Verifier of its own)", ErrConfig, t.prefix+"{"+t.claim+"}"+t.suffix, served)
+			}
 			for _, iss := range issuers {
 				if !slices.Contains(served, iss) {
 					return fmt.Errorf("%w: issuer %q is not served by the key source (it serves %q)", ErrConfig, iss, served)
@@ -501,12 +528,23 @@ func checkIssuerBinding(keys jwks.Source, issuers []string, sharedOK bool) error
 			return nil
 		}
 	}
-	if len(issuers) <= 1 || sharedOK {
+	n := len(issuers)
+	var prefixes []string
+	for _, t := range templates {
+		if !slices.Contains(prefixes, t.prefix) {
+			prefixes = append(prefixes, t.prefix)
+		}
+	}
+	n += len(prefixes)
+	if n <= 1 || sharedOK {
 		return nil
 	}
 	if _, ok := keys.(*jwks.Remote); ok {
 		// One JWKS URL: one key publisher for every issuer.
 		return nil
+	}
+	if len(templates) > 0 {
+		return fmt.Errorf("%w: %d issuers and issuer templates share a key source that does not keep them apart, so one issuer's keys would verify tokens claiming any issuer the templates accept (give each provider a Verifier of its own, use jwks.NewMulti for fixed issuers, or set InsecureSharedKeys)", ErrConfig, n)
 	}
 	return fmt.Errorf("%w: %d issuers share a key source that does not keep them apart (use jwks.NewMulti, or set InsecureSharedKeys)", ErrConfig, len(issuers))
 }
