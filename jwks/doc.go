@@ -42,9 +42,12 @@
 // with an error matching claims.ErrUnavailable. Fetches are bounded: a
 // timeout, a 1 MiB body, status 200, Content-Type application/json or
 // application/jwk-set+json, no redirect to another host, and https except
-// for loopback IP literals (not the name localhost: RFC 8252 §8.3). A
-// fetch for an unknown kid that fails is an outage too, never an unknown
-// key. See Remote for the details.
+// for loopback IP literals (not the name localhost: RFC 8252 §8.3). The
+// keys of an https issuer come over https: Discover refuses an http
+// jwks_uri from it, loopback included, unless WithInsecureAllowHTTP is set.
+// Deployments whose issuers are configured by tenants can restrict the
+// hosts keys come from with WithJWKSHosts. A fetch for an unknown kid that
+// fails is an outage too, never an unknown key. See Remote for the details.
 //
 // Set, Remote and Multi are safe for concurrent use.
 //

@@ -76,8 +76,10 @@ type fetchCall struct {
 
 // NewRemote returns a Remote for the JWKS at jwksURL, which must be https
 // (http only for loopback IP literals such as 127.0.0.1 and ::1, or with
-// WithInsecureAllowHTTP; not the name localhost, see RFC 8252 §8.3). It does
-// not fetch: see Remote for when fetches happen.
+// WithInsecureAllowHTTP; not the name localhost, see RFC 8252 §8.3), and
+// whose host must be in the WithJWKSHosts list when that option is used
+// (else the error wraps ErrHostNotAllowed). It does not fetch: see Remote
+// for when fetches happen.
 func NewRemote(jwksURL string, opts ...Option) (*Remote, error) {
 	o := defaultOptions()
 	for _, opt := range opts {
@@ -90,7 +92,7 @@ func NewRemote(jwksURL string, opts ...Option) (*Remote, error) {
 }
 
 func newRemote(jwksURL, issuer string, o options) (*Remote, error) {
-	if _, err := parseURL(jwksURL, o.insecureHTTP); err != nil {
+	if _, err := o.jwksURL(jwksURL); err != nil {
 		return nil, err
 	}
 	return &Remote{
