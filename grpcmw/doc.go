@@ -103,7 +103,8 @@
 //
 // WithErrorHook (several may be given) receives every refusal with its full
 // error, for logs and metrics; WithLogger logs each decision at Debug
-// without the token or any claim value. Package metrics turns the hooks into
+// under the governing rule's Method, without the token, any claim value or
+// the method name the client sent. Package metrics turns the hooks into
 // Prometheus metrics labelled by the governing rule's Method, never by a
 // method name the client made up. Nothing logs by default.
 //

@@ -16,13 +16,27 @@ import (
 // unlistedLabel stands for the method of a call that no rule governs.
 const unlistedLabel = "unlisted"
 
+// The loggers never receive the method the client called: under a service
+// wildcard ("/pkg.Svc/*" with an UnknownServiceHandler) any name the client
+// makes up matches. They log the pattern of the rule that matched, which
+// comes from the configuration, or unlistedLabel.
+
+// methodLabel is the "method" attribute for a call governed by ruleMethod
+// ("" when no rule matched).
+func methodLabel(ruleMethod string) string {
+	if ruleMethod == "" {
+		return unlistedLabel
+	}
+	return ruleMethod
+}
+
 // logAllowed logs a call that passed (WithLogger).
-func (a *authorizer) logAllowed(ctx context.Context, fullMethod, ruleMethod string) {
+func (a *authorizer) logAllowed(ctx context.Context, ruleMethod string) {
 	if !a.debug(ctx) {
 		return
 	}
 	a.logger.LogAttrs(ctx, slog.LevelDebug, "grpcmw: call allowed",
-		slog.String("method", fullMethod),
+		slog.String("method", methodLabel(ruleMethod)),
 		slog.String("rule", ruleMethod),
 		slog.String("grpc_code", codes.OK.String()))
 }
@@ -30,17 +44,13 @@ func (a *authorizer) logAllowed(ctx context.Context, fullMethod, ruleMethod stri
 // logRefused logs a refused call (WithLogger). Only values from the
 // configuration or from fixed sets are logged, plus the error text of
 // server-side failures, which holds no token content.
-func (a *authorizer) logRefused(ctx context.Context, fullMethod, ruleMethod string, r *rejection, err error) {
+func (a *authorizer) logRefused(ctx context.Context, ruleMethod string, r *rejection, err error) {
 	if !a.debug(ctx) {
 		return
 	}
-	if errors.Is(err, ErrUnlistedMethod) {
-		// fullMethod matches no rule: a name the client chose, not logged.
-		fullMethod = unlistedLabel
-	}
 	attrs := make([]slog.Attr, 0, 8)
 	attrs = append(attrs,
-		slog.String("method", fullMethod),
+		slog.String("method", methodLabel(ruleMethod)),
 		slog.String("rule", ruleMethod),
 		slog.String("grpc_code", r.st.Code().String()))
 	var ce *claims.Error

@@ -79,13 +79,15 @@ func WithErrorHook(hook func(ctx context.Context, fullMethod string, err error))
 }
 
 // WithLogger logs every decision of the interceptors to l at level Debug:
-// the called method (or "unlisted" for a method without a rule: a name the
-// client made up is never logged) and its rule, the gRPC status code, the
-// OAuth error code, the verify.Reason of a rejected token, the challenge
-// parameters (which come from the rule) and, for Unavailable and Internal
-// answers only, the error text. It never logs the token or a claim value
-// (not even sub, which is personal data). A nil l, the default, logs
-// nothing.
+// the method as the rule that governs it names it (the exact method, or the
+// service wildcard "/pkg.Service/*" for every method under it, or
+// "unlisted" for a method without a rule) and that rule, the gRPC status
+// code, the OAuth error code, the verify.Reason of a rejected token, the
+// challenge parameters (which come from the rule) and, for Unavailable and
+// Internal answers only, the error text. The method name the client sent
+// is never logged: under a wildcard, with a grpc.UnknownServiceHandler, it
+// can be anything. It never logs the token or a claim value (not even sub,
+// which is personal data). A nil l, the default, logs nothing.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) { o.logger = l }
 }
@@ -186,11 +188,11 @@ func (a *authorizer) authorize(ctx context.Context, fullMethod string) (context.
 	if !ok {
 		a.report(ctx, fullMethod, ErrUnlistedMethod)
 		r := rejection{st: statusUnlisted}
-		a.logRefused(ctx, fullMethod, "", &r, ErrUnlistedMethod)
+		a.logRefused(ctx, "", &r, ErrUnlistedMethod)
 		return nil, &r
 	}
 	if rule.Public {
-		a.logAllowed(ctx, fullMethod, rule.Method)
+		a.logAllowed(ctx, rule.Method)
 		return ctx, nil
 	}
 	raw, err := bearerToken(ctx)
@@ -201,7 +203,7 @@ func (a *authorizer) authorize(ctx context.Context, fullMethod string) (context.
 	if err != nil {
 		return nil, a.refuse(ctx, fullMethod, rule.Method, err)
 	}
-	a.logAllowed(ctx, fullMethod, rule.Method)
+	a.logAllowed(ctx, rule.Method)
 	return claims.NewContext(ctx, c), nil
 }
 
@@ -209,7 +211,7 @@ func (a *authorizer) authorize(ctx context.Context, fullMethod string) (context.
 func (a *authorizer) refuse(ctx context.Context, fullMethod, ruleMethod string, err error) *rejection {
 	a.report(ctx, fullMethod, err)
 	r := a.reject(ctx, err)
-	a.logRefused(ctx, fullMethod, ruleMethod, &r, err)
+	a.logRefused(ctx, ruleMethod, &r, err)
 	return &r
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 )
@@ -14,8 +15,14 @@ import (
 // issuer removed first) and, if that document cannot be had, RFC 8414 §3.1
 // (/.well-known/oauth-authorization-server inserted between host and
 // path). The document's issuer must equal issuer exactly, else the error
-// wraps ErrIssuerMismatch and no fallback is tried; its jwks_uri must be
-// https (http only for loopback). Discover then fetches the JWKS and
+// wraps ErrIssuerMismatch and no fallback is tried. Its jwks_uri must be
+// https: an https issuer naming an http jwks_uri is an error wrapping
+// ErrDowngrade, even for a loopback address, unless WithInsecureAllowHTTP
+// is set; an http issuer (a loopback IP literal, or with
+// WithInsecureAllowHTTP) may name an http jwks_uri on a loopback IP
+// literal. With WithJWKSHosts, the jwks_uri's host must be in the list,
+// else the error wraps ErrHostNotAllowed. Errors about the document are
+// *FetchError values naming its URL. Discover then fetches the JWKS and
 // fails if that fetch fails: it fails fast instead of starting empty.
 // ctx bounds the whole call; each request is also bounded by WithTimeout.
 func Discover(ctx context.Context, issuer string, opts ...Option) (*Remote, error) {
@@ -35,10 +42,10 @@ func Discover(ctx context.Context, issuer string, opts ...Option) (*Remote, erro
 	}
 	f := newFetcher(&o)
 
-	jwksURI, err := discover(ctx, f, issuer, oidcURL(issuer), o.insecureHTTP)
+	jwksURI, err := discover(ctx, f, u, issuer, oidcURL(issuer), &o)
 	if err != nil && !errors.Is(err, ErrIssuerMismatch) {
 		var err2 error
-		jwksURI, err2 = discover(ctx, f, issuer, oauthURL(u), o.insecureHTTP)
+		jwksURI, err2 = discover(ctx, f, u, issuer, oauthURL(u), &o)
 		if err2 != nil {
 			err = errors.Join(err, err2)
 		} else {
@@ -75,7 +82,7 @@ func oauthURL(issuer *url.URL) string {
 }
 
 // discover fetches one metadata document and returns its jwks_uri.
-func discover(ctx context.Context, f *fetcher, issuer, docURL string, insecureHTTP bool) (string, error) {
+func discover(ctx context.Context, f *fetcher, issuerURL *url.URL, issuer, docURL string, o *options) (string, error) {
 	body, _, err := f.get(ctx, docURL, discoveryTypes)
 	if err != nil {
 		return "", err
@@ -97,8 +104,14 @@ func discover(ctx context.Context, f *fetcher, issuer, docURL string, insecureHT
 	if doc.JWKSURI == nil || *doc.JWKSURI == "" {
 		return "", &FetchError{URL: docURL, Err: errorf("metadata document has no jwks_uri")}
 	}
-	if _, err := parseURL(*doc.JWKSURI, insecureHTTP); err != nil {
+	ju, err := o.jwksURL(*doc.JWKSURI)
+	if err != nil {
 		return "", &FetchError{URL: docURL, Err: err}
+	}
+	// An https issuer's keys come over https: the loopback exception of
+	// parseURL is for issuers that are themselves on plain http (tests).
+	if strings.EqualFold(issuerURL.Scheme, "https") && !strings.EqualFold(ju.Scheme, "https") && !o.insecureHTTP {
+		return "", &FetchError{URL: docURL, Err: fmt.Errorf("%w: %q; publish an https jwks_uri, or pass WithInsecureAllowHTTP to accept keys over http", ErrDowngrade, *doc.JWKSURI)}
 	}
 	return *doc.JWKSURI, nil
 }

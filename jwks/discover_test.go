@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stepupauth/stepup/jwks"
@@ -180,5 +181,197 @@ func TestDiscoverFailures(t *testing.T) {
 		if _, err := jwks.Discover(ctx, bad); err == nil {
 			t.Errorf("Discover(%q): got no error", bad)
 		}
+	}
+}
+
+// tlsIDP is an https issuer on loopback (httptest.NewTLSServer) whose
+// metadata names jwksURI(p); it serves a JWKS at /jwks as well.
+func tlsIDP(t *testing.T, jwksURI func(p *httptest.Server) string) *httptest.Server {
+	t.Helper()
+	testKeys(t)
+	var p *httptest.Server
+	p = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/.well-known/openid-configuration":
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(map[string]any{"issuer": p.URL, "jwks_uri": jwksURI(p)})
+		case "/jwks":
+			w.Header().Set("Content-Type", "application/jwk-set+json")
+			w.Write(setJSON(t, rsaJWK(t, 0, "k1")))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(p.Close)
+	return p
+}
+
+// TestDiscoverDowngrade: an https issuer's keys come over https. A
+// jwks_uri on plain http, even on a loopback address, is refused at
+// discovery, before the JWKS is fetched, unless WithInsecureAllowHTTP is
+// set.
+func TestDiscoverDowngrade(t *testing.T) {
+	plain := newJWKSServer(t, nil)
+	plain.setBody(setJSON(t, rsaJWK(t, 0, "k1")))
+	issuer := tlsIDP(t, func(*httptest.Server) string { return plain.URL + "/jwks" })
+	ctx := context.Background()
+
+	_, err := jwks.Discover(ctx, issuer.URL, jwks.WithHTTPClient(issuer.Client()))
+	if !errors.Is(err, jwks.ErrDowngrade) {
+		t.Fatalf("Discover: got %v, want an error wrapping ErrDowngrade", err)
+	}
+	var fe *jwks.FetchError
+	if !errors.As(err, &fe) || !strings.HasSuffix(fe.URL, "/.well-known/openid-configuration") {
+		t.Errorf("Discover: got %v, want a *FetchError naming the metadata document", err)
+	}
+	for _, want := range []string{"jwks: fetch ", "https issuer names a jwks_uri that is not https", plain.URL + "/jwks", "WithInsecureAllowHTTP"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q: want it to contain %q", err, want)
+		}
+	}
+	if n := plain.fetches.Load(); n != 0 {
+		t.Errorf("the http JWKS was fetched %d times, want 0", n)
+	}
+
+	r, err := jwks.Discover(ctx, issuer.URL, jwks.WithHTTPClient(issuer.Client()), jwks.WithInsecureAllowHTTP())
+	if err != nil {
+		t.Fatalf("Discover with WithInsecureAllowHTTP: %v", err)
+	}
+	defer r.Close()
+	if _, err := r.Key(ctx, issuer.URL, "k1"); err != nil {
+		t.Errorf("Key after an allowed downgrade: %v", err)
+	}
+}
+
+// TestDiscoverHTTPS: an https issuer with an https jwks_uri, and a
+// loopback http issuer with a loopback http jwks_uri (tests, stepuptest),
+// need no option.
+func TestDiscoverHTTPS(t *testing.T) {
+	ctx := context.Background()
+	issuer := tlsIDP(t, func(p *httptest.Server) string { return p.URL + "/jwks" })
+	r, err := jwks.Discover(ctx, issuer.URL, jwks.WithHTTPClient(issuer.Client()))
+	if err != nil {
+		t.Fatalf("https issuer, https jwks_uri: %v", err)
+	}
+	r.Close()
+
+	p := newIDP(t)
+	p.serve("/.well-known/openid-configuration", map[string]any{"issuer": p.URL, "jwks_uri": p.URL + "/jwks"})
+	r, err = jwks.Discover(ctx, p.URL)
+	if err != nil {
+		t.Fatalf("loopback http issuer, loopback http jwks_uri: %v", err)
+	}
+	r.Close()
+}
+
+// TestDiscoverJWKSHosts: with WithJWKSHosts, a discovered jwks_uri on a
+// host outside the list is refused before it is fetched.
+func TestDiscoverJWKSHosts(t *testing.T) {
+	ctx := context.Background()
+	var fetched atomic.Int64
+	other := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetched.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(setJSON(t, rsaJWK(t, 0, "k1")))
+	}))
+	defer other.Close()
+	// The tenant's issuer points its jwks_uri at another host: [::1]
+	// stands in for an internal service.
+	otherURL := strings.Replace(other.URL, "127.0.0.1", "[::1]", 1)
+	if otherURL == other.URL {
+		t.Skipf("test server not on 127.0.0.1: %s", other.URL)
+	}
+	issuer := tlsIDP(t, func(*httptest.Server) string { return otherURL + "/jwks" })
+
+	_, err := jwks.Discover(ctx, issuer.URL, jwks.WithHTTPClient(issuer.Client()), jwks.WithJWKSHosts("127.0.0.1", "*.example.com"))
+	if !errors.Is(err, jwks.ErrHostNotAllowed) {
+		t.Fatalf("jwks_uri host outside the list: got %v, want ErrHostNotAllowed", err)
+	}
+	var fe *jwks.FetchError
+	if !errors.As(err, &fe) {
+		t.Errorf("got %T, want a *FetchError", err)
+	}
+	if !strings.Contains(err.Error(), `"::1"`) || !strings.Contains(err.Error(), "WithJWKSHosts") {
+		t.Errorf("error %q: want the refused host and how to allow it", err)
+	}
+	if n := fetched.Load(); n != 0 {
+		t.Errorf("the refused JWKS host was fetched %d times, want 0", n)
+	}
+
+	// The same document with the host in the list: the keys are fetched.
+	issuer = tlsIDP(t, func(p *httptest.Server) string { return p.URL + "/jwks" })
+	r, err := jwks.Discover(ctx, issuer.URL, jwks.WithHTTPClient(issuer.Client()), jwks.WithJWKSHosts("idp.example.com", "127.0.0.1"))
+	if err != nil {
+		t.Fatalf("jwks_uri host in the list: %v", err)
+	}
+	r.Close()
+}
+
+// TestWithJWKSHosts: how entries match (NewRemote applies the list to its
+// URL without fetching) and which entries are configuration errors.
+func TestWithJWKSHosts(t *testing.T) {
+	tests := []struct {
+		url   string
+		hosts []string
+		ok    bool
+	}{
+		{"https://idp.example.com/jwks", []string{"idp.example.com"}, true},
+		{"https://IDP.Example.COM:8443/jwks", []string{"idp.example.com"}, true},
+		{"https://idp.example.com./jwks", []string{"idp.example.com"}, true},
+		{"https://idp.example.com/jwks", []string{"IDP.example.com."}, true},
+		{"https://idp.example.com/jwks", []string{"other.example.com", "idp.example.com"}, true},
+		{"https://evil.example.net/jwks", []string{"idp.example.com"}, false},
+		{"https://idp.example.com.evil.net/jwks", []string{"idp.example.com"}, false},
+		{"https://example.com/jwks", []string{"idp.example.com"}, false},
+		{"https://tenant.auth0.com/.well-known/jwks.json", []string{"*.auth0.com"}, true},
+		{"https://a.b.auth0.com/jwks", []string{"*.auth0.com"}, true},
+		{"https://auth0.com/jwks", []string{"*.auth0.com"}, false},
+		{"https://evilauth0.com/jwks", []string{"*.auth0.com"}, false},
+		{"https://127.0.0.1/jwks", []string{"*.0.0.1"}, false}, // wildcards match names, not IPs
+		{"http://127.0.0.1:8080/jwks", []string{"127.0.0.1"}, true},
+		{"http://127.0.0.2:8080/jwks", []string{"127.0.0.1"}, false},
+		{"http://[::1]:9000/jwks", []string{"::1"}, true},
+		{"http://[::1]:9000/jwks", []string{"[0:0:0:0:0:0:0:1]"}, true},
+		// The list adds to the https rule, it does not replace it.
+		{"http://idp.example.com/jwks", []string{"idp.example.com"}, false},
+	}
+	for _, tt := range tests {
+		r, err := jwks.NewRemote(tt.url, jwks.WithJWKSHosts(tt.hosts...))
+		if (err == nil) != tt.ok {
+			t.Errorf("NewRemote(%q, WithJWKSHosts(%q)): got err %v, want ok=%v", tt.url, tt.hosts, err, tt.ok)
+		}
+		if err == nil {
+			r.Close()
+			continue
+		}
+		if !strings.HasPrefix(err.Error(), "jwks: ") {
+			t.Errorf("error %q lacks the package prefix", err)
+		}
+	}
+
+	for _, bad := range [][]string{
+		{},
+		{""},
+		{"https://idp.example.com"},
+		{"idp.example.com:443"},
+		{"idp.example.com/jwks"},
+		{"*"},
+		{"*.*.example.com"},
+		{"idp..example.com"},
+		{"idp.example.com", "user@idp.example.com"},
+		{"fe80::1%eth0"},
+	} {
+		_, err := jwks.NewRemote("https://idp.example.com/jwks", jwks.WithJWKSHosts(bad...))
+		if err == nil {
+			t.Errorf("WithJWKSHosts(%q): got no error", bad)
+			continue
+		}
+		if errors.Is(err, jwks.ErrHostNotAllowed) || !strings.Contains(err.Error(), "WithJWKSHosts") {
+			t.Errorf("WithJWKSHosts(%q): got %q, want a configuration error naming the option", bad, err)
+		}
+	}
+	// A later call replaces the list.
+	if _, err := jwks.NewRemote("https://b.example.com/jwks", jwks.WithJWKSHosts("a.example.com"), jwks.WithJWKSHosts("b.example.com")); err != nil {
+		t.Errorf("second WithJWKSHosts call: %v, want it to replace the first", err)
 	}
 }

@@ -19,6 +19,12 @@ var (
 	ErrIssuerMismatch = errors.New("jwks: discovered issuer does not match")
 	// ErrNoUsableKeys reports a key set in which no key survived validation.
 	ErrNoUsableKeys = errors.New("jwks: no usable keys")
+	// ErrDowngrade reports an https issuer whose metadata names a jwks_uri
+	// that is not https (see Discover and WithInsecureAllowHTTP).
+	ErrDowngrade = errors.New("jwks: https issuer names a jwks_uri that is not https")
+	// ErrHostNotAllowed reports a JWKS URL whose host is not in the
+	// WithJWKSHosts list.
+	ErrHostNotAllowed = errors.New("jwks: jwks host not allowed")
 )
 
 // KeyError describes one JWK left out of a set and why. NewStatic and

@@ -3,7 +3,7 @@ package jwks
 import (
 	"context"
 	"errors"
-	"github.com/stepupauth/stepup/internal/loopback"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stepupauth/stepup/internal/loopback"
 )
 
 const maxRedirects = 5
@@ -65,6 +67,19 @@ func parseURL(raw string, insecureHTTP bool) (*url.URL, error) {
 	}
 	if err := checkURL(u, insecureHTTP); err != nil {
 		return nil, errorf("%w: %q", err, raw)
+	}
+	return u, nil
+}
+
+// jwksURL parses the URL of a JWKS and applies the https rule of
+// parseURL and the WithJWKSHosts list.
+func (o *options) jwksURL(raw string) (*url.URL, error) {
+	u, err := parseURL(raw, o.insecureHTTP)
+	if err != nil {
+		return nil, err
+	}
+	if !o.hostAllowed(u.Hostname()) {
+		return nil, fmt.Errorf("%w: %q in %q; add the host to WithJWKSHosts if its keys are trusted", ErrHostNotAllowed, u.Hostname(), raw)
 	}
 	return u, nil
 }

@@ -11,7 +11,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"math"
 	"math/big"
 	"slices"
 	"strings"
@@ -19,11 +18,15 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwk"
 )
 
-// Key size limits for RSA. Keys under 2048 bits are weak (NIST SP 800-131A);
-// keys over 16384 bits only cost CPU time.
+// RSA key bounds (see the package doc). Keys under 2048 bits are weak (NIST
+// SP 800-131A). The cost of checking a signature grows with the square of
+// the modulus and with the bit length of the exponent, and a forged token
+// costs as much to refuse as a genuine one to accept: larger moduli and
+// other exponents only let whoever publishes a key burn our CPU.
 const (
-	minRSABits = 2048
-	maxRSABits = 16384
+	minRSABits  = 2048
+	maxRSABits  = 8192
+	rsaExponent = 65537
 )
 
 // algsFor lists the JWS algorithms a key of the given kty (and crv) may
@@ -78,10 +81,10 @@ func precheck(m *jwkMembers) string {
 		case bits < minRSABits:
 			return "rsa key shorter than 2048 bits"
 		case bits > maxRSABits:
-			return "rsa key longer than 16384 bits"
+			return "rsa key longer than 8192 bits"
 		}
-		if ev := new(big.Int).SetBytes(e); ev.Cmp(big.NewInt(3)) < 0 || ev.Bit(0) == 0 || !ev.IsInt64() || ev.Int64() > math.MaxInt32 {
-			return "rsa public exponent not odd or below 3"
+		if ev := new(big.Int).SetBytes(e); !ev.IsInt64() || ev.Int64() != rsaExponent {
+			return "rsa public exponent not 65537"
 		}
 	case "EC":
 		x, err1 := b64decode(m.X)
@@ -122,8 +125,9 @@ func ecdhCurve(crv string) ecdh.Curve {
 //     contain "verify";
 //   - alg, when present, must be a JWS algorithm that fits the key type and
 //     curve;
-//   - RSA keys need 2048 to 16384 bits and an odd public exponent >= 3; EC
-//     points must lie on their curve;
+//   - RSA keys need a modulus of 2048 to 8192 bits and the public exponent
+//     65537 (see the package doc for why); EC points must lie on their
+//     curve;
 //   - private members (d, p, q, ...) are dropped: only the public part is
 //     kept.
 //
@@ -188,7 +192,7 @@ func ParseKey(jwkJSON []byte) (*Key, error) {
 		if m.Kty != "RSA" {
 			return reject("key material does not fit kty")
 		}
-		if bits := k.N.BitLen(); bits < minRSABits || bits > maxRSABits || k.E < 3 || k.E%2 == 0 {
+		if bits := k.N.BitLen(); bits < minRSABits || bits > maxRSABits || k.E != rsaExponent {
 			return reject("malformed key material")
 		}
 		pub = k

@@ -2,6 +2,8 @@ package jwks
 
 import (
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -54,6 +56,12 @@ type options struct {
 	observer      Observer
 	insecureHTTP  bool
 	jitterPercent int64
+	// jwksHosts is the WithJWKSHosts allow-list, normalised by
+	// normHostPattern; nil when the option is not used. hostsErr is the
+	// first entry that could not be normalised, reported by validate.
+	jwksHosts    []string
+	jwksHostsSet bool
+	hostsErr     error
 }
 
 func defaultOptions() options {
@@ -83,6 +91,10 @@ func (o *options) validate() error {
 		return errorf("negative cache size must not be negative")
 	case o.now == nil:
 		return errorf("clock must not be nil")
+	case o.hostsErr != nil:
+		return o.hostsErr
+	case o.jwksHostsSet && len(o.jwksHosts) == 0:
+		return errorf("WithJWKSHosts needs at least one host: name the hosts JWKS may come from, or leave the option out for no restriction")
 	}
 	return nil
 }
@@ -128,7 +140,112 @@ func WithObserver(obs Observer) Option { return func(o *options) { o.observer = 
 func WithNegativeCacheSize(n int) Option { return func(o *options) { o.negativeLen = n } }
 
 // WithInsecureAllowHTTP allows plain http URLs for hosts other than
-// loopback, for example an issuer on a private container network. Keys
-// fetched over http can be replaced by anyone on the path: never use it
-// across networks you do not control.
+// loopback, for example an issuer on a private container network, and lets
+// Discover accept an http jwks_uri from an https issuer (without it, the
+// keys of an https issuer must come over https, even from a loopback
+// address). Keys fetched over http can be replaced by anyone on the path:
+// never use it across networks you do not control.
 func WithInsecureAllowHTTP() Option { return func(o *options) { o.insecureHTTP = true } }
+
+// WithJWKSHosts restricts the hosts keys may be fetched from: the URL given
+// to NewRemote and the jwks_uri that Discover finds in an issuer's metadata
+// must name one of hosts, else NewRemote or Discover fails with an error
+// wrapping ErrHostNotAllowed (before any request to that host). It is meant
+// for deployments whose issuers are configured by tenants, so that a
+// tenant's metadata cannot point the key fetch at another tenant's or an
+// internal host. The issuer's own metadata URL is not checked: the issuer
+// is configuration.
+//
+// An entry is a host name or IP literal, compared case-insensitively,
+// ignoring the port and one trailing dot ("idp.example.com", "10.0.0.7",
+// "::1" or "[::1]"), or "*." and a domain, which matches every name below
+// that domain but not the domain itself ("*.auth0.com" matches
+// "tenant.auth0.com", not "auth0.com"). Entries with a scheme, port, path
+// or other punctuation are configuration errors. Calling it with no host
+// is a configuration error too; a later call replaces the list. The https
+// rules (see NewRemote and Discover) apply as well. Default: no host
+// restriction.
+func WithJWKSHosts(hosts ...string) Option {
+	return func(o *options) {
+		o.jwksHostsSet, o.jwksHosts, o.hostsErr = true, nil, nil
+		for _, h := range hosts {
+			n, ok := normHostPattern(h)
+			if !ok {
+				o.hostsErr = errorf("WithJWKSHosts entry %q is not a host name, an IP literal or *.domain: write it as in \"idp.example.com\" or \"*.example.com\", without scheme, port or path", h)
+				return
+			}
+			o.jwksHosts = append(o.jwksHosts, n)
+		}
+	}
+}
+
+// normHostPattern normalises a WithJWKSHosts entry: lower case, no
+// trailing dot, IP literals in their canonical form without brackets.
+func normHostPattern(h string) (string, bool) {
+	if strings.HasPrefix(h, "*.") {
+		n, ok := normName(h[2:])
+		return "*." + n, ok
+	}
+	if ip, ok := parseIP(h); ok {
+		return ip, true
+	}
+	return normName(h)
+}
+
+// parseIP returns the canonical form of an IP literal, with or without
+// the brackets of a URL.
+func parseIP(h string) (string, bool) {
+	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+		h = h[1 : len(h)-1]
+	}
+	a, err := netip.ParseAddr(h)
+	if err != nil || a.Zone() != "" {
+		return "", false
+	}
+	return a.String(), true
+}
+
+// normName lower-cases a DNS name and drops one trailing dot. It accepts
+// letters, digits, '-' and '_' in non-empty labels.
+func normName(h string) (string, bool) {
+	h = strings.TrimSuffix(strings.ToLower(h), ".")
+	if h == "" || len(h) > 253 {
+		return "", false
+	}
+	for label := range strings.SplitSeq(h, ".") {
+		if label == "" {
+			return "", false
+		}
+		for _, c := range label {
+			if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' && c != '_' {
+				return "", false
+			}
+		}
+	}
+	return h, true
+}
+
+// hostAllowed reports whether host (a URL's Hostname) matches the
+// WithJWKSHosts list; true when the option is not used.
+func (o *options) hostAllowed(host string) bool {
+	if !o.jwksHostsSet {
+		return true
+	}
+	h, isIP := parseIP(host)
+	if !isIP {
+		var ok bool
+		if h, ok = normName(host); !ok {
+			return false
+		}
+	}
+	for _, p := range o.jwksHosts {
+		if p == h {
+			return true
+		}
+		// A wildcard matches names only, never an IP literal.
+		if d, wild := strings.CutPrefix(p, "*"); wild && !isIP && len(h) > len(d) && strings.HasSuffix(h, d) {
+			return true
+		}
+	}
+	return false
+}

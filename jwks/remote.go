@@ -48,8 +48,10 @@ type Remote struct {
 
 	mu            sync.Mutex
 	inflight      *fetchCall
-	lastAttempt   time.Time // clock time the last fetch started
-	lastMiss      time.Time // clock time the last fetch for an unknown kid started
+	started       uint64     // fetches started so far; the seq of the last one
+	finished      *fetchCall // the last fetch that finished, nil before
+	lastAttempt   time.Time  // clock time the last fetch started
+	lastMiss      time.Time  // clock time the last fetch for an unknown kid started
 	lastErr       error
 	staleReported bool
 	closed        bool
@@ -70,14 +72,17 @@ type snapshot struct {
 
 // fetchCall is one in-flight fetch shared by every waiter.
 type fetchCall struct {
+	seq  uint64 // 1 for the first fetch of the Remote, then counting up
 	done chan struct{}
 	err  error // set before done is closed
 }
 
 // NewRemote returns a Remote for the JWKS at jwksURL, which must be https
 // (http only for loopback IP literals such as 127.0.0.1 and ::1, or with
-// WithInsecureAllowHTTP; not the name localhost, see RFC 8252 §8.3). It does
-// not fetch: see Remote for when fetches happen.
+// WithInsecureAllowHTTP; not the name localhost, see RFC 8252 §8.3), and
+// whose host must be in the WithJWKSHosts list when that option is used
+// (else the error wraps ErrHostNotAllowed). It does not fetch: see Remote
+// for when fetches happen.
 func NewRemote(jwksURL string, opts ...Option) (*Remote, error) {
 	o := defaultOptions()
 	for _, opt := range opts {
@@ -90,7 +95,7 @@ func NewRemote(jwksURL string, opts ...Option) (*Remote, error) {
 }
 
 func newRemote(jwksURL, issuer string, o options) (*Remote, error) {
-	if _, err := parseURL(jwksURL, o.insecureHTTP); err != nil {
+	if _, err := o.jwksURL(jwksURL); err != nil {
 		return nil, err
 	}
 	return &Remote{
@@ -299,23 +304,37 @@ func (r *Remote) wait(ctx context.Context, c *fetchCall) error {
 }
 
 // Refresh fetches the set now, ignoring the cooldown, and returns the
-// fetch error; it joins a fetch already in flight. A failed Refresh keeps
-// the last good set.
+// fetch error. The fetch it reports on started after Refresh was called,
+// so it sees what the issuer published before the call: a fetch already in
+// flight is waited for, then the next one is started, or joined when
+// another caller started it in the meantime. A failed Refresh keeps the
+// last good set.
 func (r *Remote) Refresh(ctx context.Context) error {
 	r.mu.Lock()
-	if r.closed {
+	after := r.started // a fetch with a greater seq started after this call
+	for {
+		if r.closed {
+			r.mu.Unlock()
+			return ErrClosed
+		}
+		c := r.inflight
+		switch {
+		case r.finished != nil && r.finished.seq > after:
+			// Another caller's fetch started after this call and has
+			// finished (waiting on it below lets its observers finish).
+			c = r.finished
+		case c == nil:
+			c = r.startLocked(r.o.now())
+		}
 		r.mu.Unlock()
-		return ErrClosed
+		if err := r.wait(ctx, c); err != nil {
+			return err
+		}
+		if c.seq > after {
+			return c.err
+		}
+		r.mu.Lock()
 	}
-	c := r.inflight
-	if c == nil {
-		c = r.startLocked(r.o.now())
-	}
-	r.mu.Unlock()
-	if err := r.wait(ctx, c); err != nil {
-		return err
-	}
-	return c.err
 }
 
 // Close stops any fetch in flight and waits for its goroutine. Later
@@ -337,7 +356,8 @@ func (r *Remote) Close() error {
 
 // startLocked starts a fetch; r.mu must be held and r not closed.
 func (r *Remote) startLocked(now time.Time) *fetchCall {
-	c := &fetchCall{done: make(chan struct{})}
+	r.started++
+	c := &fetchCall{seq: r.started, done: make(chan struct{})}
 	r.inflight = c
 	r.lastAttempt = now
 	r.wg.Add(2)
@@ -381,6 +401,7 @@ func (r *Remote) run(ctx context.Context, c *fetchCall) {
 	}
 	r.lastErr = err
 	r.inflight = nil
+	r.finished = c
 	c.err = err
 	r.mu.Unlock()
 	// The observers run before the waiting lookups (and Refresh) resume, so

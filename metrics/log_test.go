@@ -162,7 +162,7 @@ func TestLogsHoldNoToken(t *testing.T) {
 		{"DEBUG", "httpmw: request refused", map[string]string{"route": "GET /profile", "code": ""}},
 		{"DEBUG", "httpmw: request refused", map[string]string{"route": "", "error": "chooser failed"}},
 		{"DEBUG", "grpcmw: call allowed", map[string]string{"method": "/bank.v1.Bank/Balance"}},
-		{"DEBUG", "grpcmw: call refused", map[string]string{"method": "/bank.v1.Admin/X", "rule": "/bank.v1.Admin/*", "code": "insufficient_scope"}},
+		{"DEBUG", "grpcmw: call refused", map[string]string{"method": "/bank.v1.Admin/*", "rule": "/bank.v1.Admin/*", "code": "insufficient_scope"}},
 		{"DEBUG", "grpcmw: call refused", map[string]string{"method": "unlisted", "grpc_code": "PermissionDenied"}},
 		{"DEBUG", "grpcmw: call refused", map[string]string{"method": "/bank.v1.Bank/Balance", "grpc_code": "Unavailable"}},
 		{"INFO", "metrics: jwks key set changed", map[string]string{"issuer": "idp"}},

@@ -42,9 +42,10 @@
 //     kid's key in that issuer's own set (jwks.Source).
 //   - Key binding (RFC 8725 §3.1): the header alg must equal the JWK's alg
 //     when it has one (EdDSA and Ed25519, RFC 9864's fully-specified name
-//     for it, count as equal), and fit the key type: RSA (at least 2048
-//     bits, odd exponent >= 3) for RS*/PS*, EC on the alg's curve with a
-//     valid point for ES256/384/512, OKP Ed25519 for EdDSA and Ed25519.
+//     for it, count as equal), and fit the key type: RSA (2048 to 8192
+//     bits, e = 65537, see the jwks package doc) for RS*/PS*, EC on the
+//     alg's curve with a valid point for ES256/384/512, OKP Ed25519 for
+//     EdDSA and Ed25519.
 //     Which keys are usable for signatures (use, key_ops) is decided
 //     by the jwks package when it loads the set.
 //   - Signature through the typed verifiers of github.com/lestrrat-go/dsig:

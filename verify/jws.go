@@ -73,6 +73,13 @@ const (
 	minRSABits       = 2048
 )
 
+// The other RSA bounds of the jwks package doc, applied by checkKey to keys
+// of any Source.
+const (
+	maxRSABits  = 8192
+	rsaExponent = 65537
+)
+
 // policy is the header rule set of the JWS layer.
 type policy struct {
 	algs map[string]*algInfo
@@ -311,11 +318,13 @@ func typeAccepted(typ []byte, types []string) bool {
 }
 
 // checkKey binds the key to the token's alg (RFC 8725 §3.1): the JWK's alg
-// when it has one, the key type, the curve, a minimum RSA size. It also
-// refuses key material that would make the signature check fail badly: a
+// when it has one, the key type, the curve, the RSA size. It also refuses
+// key material that would make the signature check fail badly or slowly: a
 // jwks.Key is exported, so a custom Source can hand over anything, such as
 // an *ecdsa.PublicKey without coordinates (a nil dereference in
-// crypto/ecdsa) or an RSA exponent of 1.
+// crypto/ecdsa), an RSA exponent of 1, or a 16384-bit RSA key. RSA keys
+// need 2048 to 8192 bits and e = 65537 exactly, the bounds of the jwks
+// package doc (which says why).
 func checkKey(alg *algInfo, key *jwks.Key) *rejection {
 	if key == nil || key.Public == nil || !algFits(alg, key.Algorithm) ||
 		(key.KeyType != "" && key.KeyType != alg.keyType) {
@@ -324,8 +333,8 @@ func checkKey(alg *algInfo, key *jwks.Key) *rejection {
 	switch alg.family {
 	case famRSA, famRSAPSS:
 		pub, ok := key.Public.(*rsa.PublicKey)
-		if !ok || pub == nil || pub.N == nil || pub.N.Sign() <= 0 || pub.N.BitLen() < minRSABits ||
-			pub.E < 3 || pub.E%2 == 0 {
+		if !ok || pub == nil || pub.N == nil || pub.N.Sign() <= 0 ||
+			pub.N.BitLen() < minRSABits || pub.N.BitLen() > maxRSABits || pub.E != rsaExponent {
 			return rejKeyMismatch
 		}
 	case famECDSA:
