@@ -108,6 +108,13 @@ type Config struct {
 	// Entra ID's ver "2.0". A mismatch is invalid_token, reason
 	// ReasonClaims.
 	RequiredValues map[string]string
+	// ExcludedValues are claims that no token may carry as a JSON string
+	// exactly equal to one of the values, such as the tid of Microsoft's
+	// consumer tenant for an Entra ID API that serves work and school
+	// accounts only. A token without the claim, or with a value of
+	// another JSON type, passes this rule. A match is invalid_token,
+	// reason ReasonClaims.
+	ExcludedValues map[string][]string
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// TokenCacheSize bounds the verified-token cache, in tokens. Zero
@@ -179,10 +186,11 @@ type Verifier struct {
 	cacheObs func(hit bool)
 	cache    *tokenCache // nil when disabled
 	pol      policy
-	// templates and values: Config.IssuerTemplates and RequiredValues
-	// (issuer.go).
+	// templates, values and excluded: Config.IssuerTemplates,
+	// RequiredValues and ExcludedValues (issuer.go).
 	templates []issuerTemplate
 	values    []requiredValue
+	excluded  []requiredValue
 	// allowSymmetric lets HS* keys through checkKey. Never set by New;
 	// only the package's tests turn it on.
 	allowSymmetric bool
