@@ -336,6 +336,11 @@ func FuzzParseChallenges(f *testing.F) {
 		}
 		for _, c := range chs {
 			r := c.String()
+			if len(r) > claims.MaxChallengesLength {
+				// String quotes token values and spaces parameters, so a
+				// challenge near the limit may render just beyond it.
+				continue
+			}
 			for i := 0; i < len(r); i++ {
 				if r[i] < 0x20 || r[i] > 0x7e {
 					t.Fatalf("String() of %#v has byte %#x: %q", c, r[i], r)

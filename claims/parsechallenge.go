@@ -43,7 +43,28 @@ const maxMaxAge = int64(1<<63-1) / int64(time.Second)
 //
 // A syntax error, a parameter repeated within one challenge or a bad
 // max_age is reported as a *SyntaxError and no challenge is returned.
+//
+// The input is bounded, since a client parses whatever a server sends: the
+// values together may hold at most MaxChallengesLength bytes, each value
+// after the first counting one byte more for the comma that would join it
+// to the one before (RFC 9110 §5.3); a challenge may hold at most
+// MaxChallengeParams parameters, and all the values together at most
+// MaxChallenges challenges. Beyond a limit ParseChallenges returns a
+// *SyntaxError, whose Msg is one of "longer than 65536 bytes", "more than
+// 64 parameters in a challenge" and "more than 64 challenges"; the length
+// is checked before anything is parsed. Within the limits the cost is
+// linear in the length of the input.
 func ParseChallenges(values ...string) ([]Challenge, error) {
+	total := 0
+	for i, v := range values {
+		if i > 0 {
+			total++ // the comma joining v to the value before
+		}
+		if len(v) > MaxChallengesLength-total {
+			return nil, &SyntaxError{Value: i, Offset: max(MaxChallengesLength-total, 0), Msg: msgTooLong}
+		}
+		total += len(v)
+	}
 	var out []Challenge
 	for i, v := range values {
 		p := challengeParser{s: v, idx: i}
@@ -55,6 +76,24 @@ func ParseChallenges(values ...string) ([]Challenge, error) {
 	}
 	return out, nil
 }
+
+// The limits of ParseChallenges.
+const (
+	// MaxChallengesLength is the most bytes ParseChallenges reads, all
+	// values together.
+	MaxChallengesLength = 64 << 10
+	// MaxChallengeParams is the most auth-params of one challenge.
+	MaxChallengeParams = 64
+	// MaxChallenges is the most challenges, all values together.
+	MaxChallenges = 64
+)
+
+// The messages of the limits, part of the API (see ParseChallenges).
+const (
+	msgTooLong           = "longer than 65536 bytes"
+	msgTooManyParams     = "more than 64 parameters in a challenge"
+	msgTooManyChallenges = "more than 64 challenges"
+)
 
 type challengeParser struct {
 	s   string
@@ -124,6 +163,9 @@ func (p *challengeParser) parse(out []Challenge) ([]Challenge, error) {
 		if p.pos == len(p.s) {
 			return out, nil
 		}
+		if len(out) == MaxChallenges {
+			return nil, p.fail(msgTooManyChallenges)
+		}
 		scheme := p.token()
 		if scheme == "" {
 			return nil, p.fail("expected an auth-scheme")
@@ -168,10 +210,19 @@ func (p *challengeParser) token68() string {
 
 // params reads the auth-params of one challenge, up to the end of the value
 // or the comma before the next challenge.
+//
+// A repeated name is found in time linear in the input: the typed
+// parameters are bits of a mask, and the names in c.Extra (unique, in lower
+// case) are searched in place while there are few of them, in a map once
+// there are more than smallExtra.
 func (p *challengeParser) params(c *Challenge) error {
-	var seen []string
-	for {
+	var typed uint8               // standardParams seen, by index
+	var extra map[string]struct{} // c.Extra's names, once it is large
+	for n := 0; ; n++ {
 		nameStart := p.pos
+		if n == MaxChallengeParams {
+			return p.fail(msgTooManyParams)
+		}
 		name := strings.ToLower(p.token())
 		p.skipOWS()
 		p.pos++ // '=', checked by atParam
@@ -186,11 +237,32 @@ func (p *challengeParser) params(c *Challenge) error {
 		} else {
 			val = p.token()
 		}
-		if contains(seen, name) {
+		repeated := false
+		if i := standardIndex(name); i >= 0 {
+			repeated = typed&(1<<i) != 0
+			typed |= 1 << i
+		} else if extra != nil {
+			_, repeated = extra[name]
+			extra[name] = struct{}{}
+		} else {
+			for _, e := range c.Extra {
+				if e.Name == name {
+					repeated = true
+					break
+				}
+			}
+			if !repeated && len(c.Extra) == smallExtra {
+				extra = make(map[string]struct{}, MaxChallengeParams)
+				for _, e := range c.Extra {
+					extra[e.Name] = struct{}{}
+				}
+				extra[name] = struct{}{}
+			}
+		}
+		if repeated {
 			p.pos = nameStart
 			return p.fail("repeated parameter " + strconv.Quote(name))
 		}
-		seen = append(seen, name)
 		if err := p.set(c, name, val, nameStart); err != nil {
 			return err
 		}
@@ -278,14 +350,33 @@ func (p *challengeParser) set(c *Challenge, name, val string, at int) error {
 	return nil
 }
 
+// smallExtra is how many Extra names params searches in place before it
+// keeps them in a map.
+const smallExtra = 8
+
 // splitSpaces splits a space-separated list, ignoring repeated spaces; nil
-// for an empty list.
+// for an empty list. It allocates only the list, sized to the fields.
 func splitSpaces(s string) []string {
-	var out []string
-	for _, f := range strings.Split(s, " ") {
-		if f != "" {
-			out = append(out, f)
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] != ' ' && (i == 0 || s[i-1] == ' ') {
+			n++
 		}
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]string, 0, n)
+	for s != "" {
+		s = strings.TrimLeft(s, " ")
+		end := strings.IndexByte(s, ' ')
+		if end < 0 {
+			end = len(s)
+		}
+		if end > 0 {
+			out = append(out, s[:end])
+		}
+		s = s[end:]
 	}
 	return out
 }

@@ -170,6 +170,12 @@ func maxAgeSeconds(d time.Duration) int64 {
 // ErrorDomain are the fallback. The returned error's Err is st.Err(), so
 // status.Code still works on it.
 //
+// The www-authenticate values are read with claims.ParseChallenges, within
+// its limits (claims.MaxChallengesLength bytes all values together, each
+// value counting one byte more, so many empty values are bounded too):
+// values it refuses, for a syntax error or for their size, are ignored and
+// the details used, so a server cannot make a client parse more than that.
+//
 // Only Unauthenticated, PermissionDenied and InvalidArgument statuses are
 // considered; an Unavailable key outage is left to the caller as the plain
 // status it is.

@@ -2,6 +2,7 @@ package grpcmw_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -137,5 +138,51 @@ func TestErrorFromStatus(t *testing.T) {
 				t.Errorf("status.FromError(result) = %v, %v; want code %v", s.Code(), ok, tt.st.Code())
 			}
 		})
+	}
+}
+
+// TestErrorFromStatusBounded: a server sending many www-authenticate
+// values, or one huge one, makes the client parse no more than
+// claims.MaxChallengesLength bytes; beyond that the header is ignored and
+// the details used.
+func TestErrorFromStatusBounded(t *testing.T) {
+	info := &errdetails.ErrorInfo{
+		Reason: grpcmw.ReasonInsufficientUserAuthentication, Domain: grpcmw.ErrorDomain,
+		Metadata: map[string]string{"acrValues": "urn:details"},
+	}
+	st := withInfo(t, status.New(codes.Unauthenticated, "x"), info)
+	const value = `Bearer error="invalid_token", acr_values="urn:a urn:b"`
+	values := func(n int) metadata.MD {
+		md := metadata.MD{}
+		for range n {
+			md.Append(grpcmw.WWWAuthenticateKey, value)
+		}
+		return md
+	}
+	fits := claims.MaxChallengesLength / (len(value) + 1) // values, by length
+	for _, tt := range []struct {
+		name string
+		md   metadata.MD
+		want []string // ACRValues
+	}{
+		{"within the limits", values(claims.MaxChallenges), []string{"urn:a", "urn:b"}},
+		{"many values", values(20 * fits), []string{"urn:details"}},
+		{"many empty values", metadata.MD{grpcmw.WWWAuthenticateKey: append(make([]string, claims.MaxChallengesLength), value)}, []string{"urn:details"}},
+		{"one huge value", metadata.Pairs(grpcmw.WWWAuthenticateKey, value+", Basic realm=\""+strings.Repeat("x", 1<<20)+"\""), []string{"urn:details"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := grpcmw.ErrorFromStatus(st, tt.md)
+			if got == nil || !slices.Equal(got.ACRValues, tt.want) {
+				t.Fatalf("ErrorFromStatus = %+v, want ACRValues %q", got, tt.want)
+			}
+		})
+	}
+	// The cost does not grow with what the server sent beyond the limit.
+	few, many := values(2*fits), values(20*fits)
+	allocs := func(md metadata.MD) float64 {
+		return testing.AllocsPerRun(10, func() { grpcmw.ErrorFromStatus(st, md) })
+	}
+	if a, b := allocs(few), allocs(many); a != b {
+		t.Errorf("allocations: %v for %d values, %v for %d, want the same", a, 2*fits, b, 20*fits)
 	}
 }

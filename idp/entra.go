@@ -15,6 +15,12 @@ import (
 // EntraAuthority is the login host of Microsoft Entra ID's global cloud.
 const EntraAuthority = "https://login.microsoftonline.com"
 
+// EntraConsumerTenant is the tenant ID (tid) of the tokens Entra ID issues
+// to personal Microsoft accounts (Outlook.com, Xbox, ...): the tenant an
+// "organizations" profile refuses
+// (https://learn.microsoft.com/entra/identity-platform/id-token-claims-reference).
+const EntraConsumerTenant = "9188040d-6c67-4c5b-b112-36a304b66dad"
+
 // EntraCapabilityCP1 is the client capability a client declares (MSAL's
 // ClientCapabilities "cp1") to receive claims challenges; Entra ID reports
 // it in the access token's xms_cc claim
@@ -34,8 +40,11 @@ type EntraOptions struct {
 // Entra returns the profile of Microsoft Entra ID v2.0 access tokens
 // (https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference)
 // for tenantID, a tenant's GUID. The issuer is
-// AUTHORITY/TENANT/v2.0 (no trailing slash). tenantID "organizations" or
-// "common" accepts every tenant: the issuer is then matched as the
+// AUTHORITY/TENANT/v2.0 (no trailing slash). tenantID "common" accepts
+// every tenant, and "organizations" every tenant but personal Microsoft
+// accounts', as Microsoft's authorities of those names do: work and school
+// accounts only, so a token whose tid is EntraConsumerTenant is refused as
+// invalid_token (ExcludedValues). With either, the issuer is matched as the
 // template AUTHORITY/{tid}/v2.0 whose tenant must equal the token's tid
 // claim, as Microsoft asks multi-tenant APIs to validate it; the API must
 // then decide for itself which tenants it serves. opts.Tenants lists more
@@ -74,6 +83,9 @@ func Entra(tenantID string, opts EntraOptions) (Profile, error) {
 		}
 		p.IssuerTemplates = []string{authority + "/{tid}/v2.0"}
 		p.JWKSURI = authority + "/common/discovery/v2.0/keys"
+		if strings.EqualFold(tenantID, "organizations") {
+			p.ExcludedValues = map[string][]string{"tid": {EntraConsumerTenant}}
+		}
 		return p, nil
 	}
 	for i, t := range append([]string{tenantID}, opts.Tenants...) {

@@ -51,6 +51,10 @@ type Profile struct {
 	// (verify.Config RequiredValues): Keycloak's typ "Bearer", Entra ID's
 	// ver "2.0".
 	RequiredValues map[string]string
+	// ExcludedValues are claims that must not hold any of these strings
+	// (verify.Config ExcludedValues): for Entra ID's "organizations",
+	// tid EntraConsumerTenant.
+	ExcludedValues map[string][]string
 	// ClaimNames says where acr, amr and auth_time are (Auth0 namespaced
 	// custom claims).
 	ClaimNames claims.Names
@@ -78,8 +82,8 @@ type Profile struct {
 
 // Config returns the verify.Config for tokens of p meant for audience:
 // Issuer (the first of Issuers), Issuers, IssuerTemplates, Audience,
-// TokenTypes, InsecureAllowMissingType, RequiredClaims, RequiredValues and
-// ClaimNames. Algorithms, Leeway, the cache and the clock keep their
+// TokenTypes, InsecureAllowMissingType, RequiredClaims, RequiredValues,
+// ExcludedValues and ClaimNames. Algorithms, Leeway, the cache and the clock keep their
 // defaults for the caller to set. Slices and maps are copied.
 func (p Profile) Config(audience string) verify.Config {
 	cfg := verify.Config{
@@ -88,6 +92,7 @@ func (p Profile) Config(audience string) verify.Config {
 		InsecureAllowMissingType: p.InsecureAllowMissingType,
 		RequiredClaims:           clone(p.RequiredClaims),
 		RequiredValues:           cloneMap(p.RequiredValues),
+		ExcludedValues:           cloneLists(p.ExcludedValues),
 		IssuerTemplates:          clone(p.IssuerTemplates),
 		ClaimNames:               p.ClaimNames,
 	}
@@ -199,6 +204,17 @@ func cloneMap(m map[string]string) map[string]string {
 	out := make(map[string]string, len(m))
 	for k, v := range m {
 		out[k] = v
+	}
+	return out
+}
+
+func cloneLists(m map[string][]string) map[string][]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string][]string, len(m))
+	for k, v := range m {
+		out[k] = clone(v)
 	}
 	return out
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -291,6 +292,62 @@ func TestEntraMultiTenant(t *testing.T) {
 		{"second listed tenant", all, from(iss, tenantB, tenantB), 200, ""},
 		{"unlisted tenant", all, from(iss, tenantC, tenantC), 401, invalidToken},
 	})
+}
+
+// TestEntraConsumerTenant: "organizations" is work and school accounts
+// only, so the consumer tenant's tokens (personal Microsoft accounts) are
+// refused there; "common" takes them; a specific tenant takes its own.
+func TestEntraConsumerTenant(t *testing.T) {
+	iss := newIssuer(t, stepuptest.WithEntraShape(tenantA))
+	keys, err := jwks.NewRemote(iss.JWKSURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { keys.Close() })
+	from := func(tid string) stepuptest.Token {
+		return stepuptest.Token{Claims: map[string]any{"iss": iss.URL() + "/" + tid + "/v2.0", "tid": tid}}
+	}
+	consumer, business := from(idp.EntraConsumerTenant), from(tenantA)
+	all := claims.Requirement{}
+	for _, tt := range []struct {
+		tenant             string
+		consumer, business int // status
+	}{
+		{"common", 200, 200},
+		{"organizations", 401, 200},
+		{"Organizations", 401, 200},
+		{tenantA, 401, 200},
+	} {
+		t.Run(tt.tenant, func(t *testing.T) {
+			prof, err := idp.Entra(tt.tenant, idp.EntraOptions{Authority: iss.URL()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			challenge := func(status int) string {
+				if status == 200 {
+					return ""
+				}
+				return invalidToken
+			}
+			runCases(t, iss, guard(t, prof, keys), []providerCase{
+				{"consumer tid", all, consumer, tt.consumer, challenge(tt.consumer)},
+				{"business tid", all, business, tt.business, challenge(tt.business)},
+			})
+		})
+	}
+	// The rule is data in the profile, and Config copies it.
+	prof, err := idp.Entra("organizations", idp.EntraOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{"tid": {idp.EntraConsumerTenant}}
+	if got := prof.Config(audience).ExcludedValues; !reflect.DeepEqual(got, want) {
+		t.Errorf("Config().ExcludedValues got %q, want %q", got, want)
+	}
+	prof.Config(audience).ExcludedValues["tid"][0] = "x"
+	if got := prof.Config(audience).ExcludedValues; !reflect.DeepEqual(got, want) {
+		t.Errorf("Config().ExcludedValues after changing a copy got %q, want %q", got, want)
+	}
 }
 
 func authContext(t *testing.T, p idp.Profile, ids ...string) claims.Requirement {

@@ -96,7 +96,7 @@
 //	profile: {provider: keycloak, base_url: "https://sso.example.com", realm: bank, levels: ["0", "1", "2"]}
 //
 // domain (auth0, okta), tenant_id (entra; a GUID, or organizations / common
-// for any tenant), base_url and realm (keycloak) are required; the rest is
+// for any tenant, as idp.Entra defines them), base_url and realm (keycloak) are required; the rest is
 // optional. Unknown parameters are errors. With a profile, issuer may be
 // left out; issuer, jwks_uri, token_types, claim_names and acr_levels take
 // the profile's values unless the file sets them, and the file's values

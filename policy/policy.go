@@ -203,7 +203,8 @@ func Parse(data []byte, format Format) (*Policy, error) {
 // and Now are the caller's to set.
 //
 // With a profile, it also sets what the profile requires of every token
-// (RequiredClaims, RequiredValues, InsecureAllowMissingType) and, while
+// (RequiredClaims, RequiredValues, ExcludedValues,
+// InsecureAllowMissingType) and, while
 // Issuer is still the profile's own (or empty, for Entra ID's any-tenant
 // template), the profile's other issuers and issuer templates. A caller
 // that replaces Issuer after Load (a test issuer, say) gets exactly that
@@ -223,6 +224,7 @@ func (p *Policy) VerifyConfig() verify.Config {
 	pc := p.Profile.Config(p.Audience)
 	cfg.RequiredClaims = pc.RequiredClaims
 	cfg.RequiredValues = pc.RequiredValues
+	cfg.ExcludedValues = pc.ExcludedValues
 	cfg.InsecureAllowMissingType = pc.InsecureAllowMissingType
 	if p.Issuer == "" || p.Issuer == pc.Issuer {
 		cfg.Issuer = pc.Issuer

@@ -121,6 +121,10 @@ acr_levels: [a, b]
 	if cfg.Issuer != p.Issuer || cfg.Issuers != nil || cfg.IssuerTemplates != nil || cfg.RequiredValues["ver"] != "2.0" {
 		t.Errorf("replaced issuer: %+v", cfg)
 	}
+	// organizations refuses the consumer tenant whatever the issuer.
+	if got := cfg.ExcludedValues["tid"]; !reflect.DeepEqual(got, []string{idp.EntraConsumerTenant}) {
+		t.Errorf("ExcludedValues[tid] got %q, want the consumer tenant", got)
+	}
 }
 
 // TestAuthContextRule: auth_context is the Entra requirement code builds.

@@ -16,13 +16,14 @@ type issuerTemplate struct {
 	prefix, claim, suffix string
 }
 
-// requiredValue is one Config.RequiredValues entry.
+// requiredValue is one Config.RequiredValues entry, or one value of a
+// Config.ExcludedValues entry.
 type requiredValue struct {
 	name, value string
 }
 
-// setIssuerRules checks and stores Config.IssuerTemplates and
-// Config.RequiredValues.
+// setIssuerRules checks and stores Config.IssuerTemplates,
+// Config.RequiredValues and Config.ExcludedValues.
 func (v *Verifier) setIssuerRules(cfg Config) error {
 	for _, t := range cfg.IssuerTemplates {
 		it, err := parseIssuerTemplate(t)
@@ -46,6 +47,18 @@ func (v *Verifier) setIssuerRules(cfg Config) error {
 		v.values = append(v.values, requiredValue{name: name, value: value})
 	}
 	sort.Slice(v.values, func(i, j int) bool { return v.values[i].name < v.values[j].name })
+	for name, values := range cfg.ExcludedValues {
+		if name == "" {
+			return fmt.Errorf("%w: empty claim name in ExcludedValues", ErrConfig)
+		}
+		for _, value := range values {
+			v.excluded = append(v.excluded, requiredValue{name: name, value: value})
+		}
+	}
+	sort.Slice(v.excluded, func(i, j int) bool {
+		a, b := v.excluded[i], v.excluded[j]
+		return a.name < b.name || a.name == b.name && a.value < b.value
+	})
 	return nil
 }
 
@@ -188,11 +201,16 @@ func (v *Verifier) acceptVerified(c *claims.Claims, ic *issuerClaims) bool {
 	return false
 }
 
-// checkValues applies Config.RequiredValues.
+// checkValues applies Config.RequiredValues and Config.ExcludedValues.
 func (v *Verifier) checkValues(c *claims.Claims) *rejection {
 	for _, rv := range v.values {
 		if got, ok := stringClaim(c, rv.name); !ok || got != rv.value {
 			return reject(ReasonClaims, fmt.Errorf("%w: %s is not %q", ErrClaims, rv.name, rv.value))
+		}
+	}
+	for _, ev := range v.excluded {
+		if got, ok := stringClaim(c, ev.name); ok && got == ev.value {
+			return reject(ReasonClaims, fmt.Errorf("%w: %s is the excluded %q", ErrClaims, ev.name, ev.value))
 		}
 	}
 	return nil

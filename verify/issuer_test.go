@@ -123,6 +123,43 @@ func TestRequiredValues(t *testing.T) {
 	}
 }
 
+func TestExcludedValues(t *testing.T) {
+	v := newTestVerifier(t, newTestSource(), func(c *Config) {
+		c.ExcludedValues = map[string][]string{"tid": {"consumer", "other"}, "ver": {"1.0"}}
+	})
+	tests := []struct {
+		name string
+		mod  func(map[string]any)
+		ok   bool
+	}{
+		{"none present", func(c map[string]any) {}, true},
+		{"allowed value", func(c map[string]any) { c["tid"] = "business"; c["ver"] = "2.0" }, true},
+		{"first excluded", func(c map[string]any) { c["tid"] = "consumer" }, false},
+		{"second excluded", func(c map[string]any) { c["tid"] = "other" }, false},
+		{"other claim excluded", func(c map[string]any) { c["tid"] = "business"; c["ver"] = "1.0" }, false},
+		{"longer value", func(c map[string]any) { c["tid"] = "consumers" }, true},
+		{"case differs", func(c map[string]any) { c["tid"] = "Consumer" }, true},
+		{"not a string", func(c map[string]any) { c["tid"] = []string{"consumer"} }, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := verifyErr(v, mint("RS256", tt.mod))
+			if tt.ok {
+				if err != nil {
+					t.Fatalf("Verify: %v, want valid", err)
+				}
+				return
+			}
+			if got := rejectionOf(t, err); got != ReasonClaims {
+				t.Errorf("reason got %q, want %q", got, ReasonClaims)
+			}
+			if !errors.Is(err, ErrClaims) {
+				t.Errorf("error %v does not wrap ErrClaims", err)
+			}
+		})
+	}
+}
+
 func TestIssuerRulesConfig(t *testing.T) {
 	tests := []struct {
 		name string
@@ -137,6 +174,7 @@ func TestIssuerRulesConfig(t *testing.T) {
 		{"empty claim name", Config{IssuerTemplates: []string{"https://a.example/{}"}}},
 		{"unbalanced", Config{IssuerTemplates: []string{"https://a.example/}tid{"}}},
 		{"empty required value name", Config{Issuer: testIssuer, RequiredValues: map[string]string{"": "x"}}},
+		{"empty excluded value name", Config{Issuer: testIssuer, ExcludedValues: map[string][]string{"": {"x"}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

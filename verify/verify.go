@@ -116,6 +116,13 @@ type Config struct {
 	// Entra ID's ver "2.0". A mismatch is invalid_token, reason
 	// ReasonClaims.
 	RequiredValues map[string]string
+	// ExcludedValues are claims that no token may carry as a JSON string
+	// exactly equal to one of the values, such as the tid of Microsoft's
+	// consumer tenant for an Entra ID API that serves work and school
+	// accounts only. A token without the claim, or with a value of
+	// another JSON type, passes this rule. A match is invalid_token,
+	// reason ReasonClaims.
+	ExcludedValues map[string][]string
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// TokenCacheSize bounds the verified-token cache, in tokens. Zero
@@ -187,11 +194,13 @@ type Verifier struct {
 	cacheObs func(hit bool)
 	cache    *tokenCache // nil when disabled
 	pol      policy
-	// templates and values: Config.IssuerTemplates and RequiredValues;
-	// tplClaims: the distinct claims the templates name (issuer.go).
+	// templates, values and excluded: Config.IssuerTemplates,
+	// RequiredValues and ExcludedValues; tplClaims: the distinct claims
+	// the templates name (issuer.go).
 	templates []issuerTemplate
 	tplClaims []string
 	values    []requiredValue
+	excluded  []requiredValue
 }
 
 // New returns a Verifier that takes keys from keys. It returns an error
