@@ -78,7 +78,9 @@
 // empty (leave the field out instead) nor repeat a value; acr, amr and
 // level values are printable ASCII without spaces, scopes RFC 6749 §3.3
 // scope-tokens. YAML values must be of the right type: quote numbers
-// meant as strings (acr_levels: ["0", "1", "2"]).
+// meant as strings (acr_levels: ["0", "1", "2"]). Booleans (public,
+// rfc9068) are exactly true or false, unquoted: yes, on, 1, True, "true"
+// and tagged forms such as !!bool yes are errors, never a silent false.
 //
 // Two rules may not name the same ServeMux pattern (nor patterns that
 // ServeMux refuses to register together) or the same gRPC method. An exact

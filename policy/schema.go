@@ -252,10 +252,7 @@ func rule(p *Policy, i int, rn *node) (Rule, error) {
 				err = checkMethod(v)
 			}
 		case "public":
-			if v.kind != kindBool {
-				err = errAt(v, "want true or false, got %v", v.kind)
-			}
-			public = strings.EqualFold(v.text, "true")
+			public, err = boolean(v)
 		case "acr":
 			req.ACR, err = valueList(v, false)
 		case "acr_min":
@@ -342,6 +339,26 @@ func text(n *node) (string, error) {
 		return "", errAt(n, "%q contains a control character", s)
 	}
 	return s, nil
+}
+
+// boolean is exactly true or false. Anything else is an error, not a
+// silent false: yaml.v3 reads yes, on and 1 as a string or a number, but a
+// tag turns them into booleans (!!bool yes, !!bool 1) whose text is not
+// "true", and YAML 1.2 also spells True and TRUE.
+func boolean(n *node) (bool, error) {
+	switch {
+	case n.kind == kindBool && n.text == "true":
+		return true, nil
+	case n.kind == kindBool && n.text == "false":
+		return false, nil
+	case n.kind == kindBool:
+		return false, errAt(n, "want true or false, got %q", n.text)
+	case n.kind == kindString:
+		return false, errAt(n, "want true or false, got the string %q", n.text)
+	case n.kind == kindNumber:
+		return false, errAt(n, "want true or false, got the number %s", n.text)
+	}
+	return false, errAt(n, "want true or false, got %v", n.kind)
 }
 
 // value is one acr, amr, scope or level value: non-empty printable ASCII
