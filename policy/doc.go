@@ -54,7 +54,7 @@
 //	acr_levels: [urn:example:loa:1, urn:example:loa:2]   # lowest first, no repeats
 //	profile: {provider: okta, domain: example.okta.com}  # optional, see Profiles
 //	rules:                                  # required, at least one
-//	  - http: "GET /public"                 # net/http ServeMux pattern
+//	  - http: "GET /public"                 # net/http ServeMux pattern; a method in upper case
 //	    public: true                        # no token; no requirement fields allowed
 //	  - http: "POST /transfer"
 //	    grpc: /bank.v1.Bank/Transfer        # full method, or /pkg.Service/* for a whole service

@@ -552,12 +552,33 @@ func claimNames(n *node) (claims.Names, string, error) {
 	return names, "", nil
 }
 
-// checkPattern checks an http value is a pattern net/http.ServeMux accepts.
+// checkPattern checks an http value is a pattern net/http.ServeMux accepts
+// with an upper-case method, if any. ServeMux takes any token as a method
+// and compares it case-sensitively, so "get /admin/" would never match a
+// GET request and leave /admin/ to whatever else matches it.
 func checkPattern(n *node) error {
 	if err := registerPattern(http.NewServeMux(), n.text); err != nil {
 		return errAt(n, "invalid ServeMux pattern: %v", err)
 	}
+	if method, _, _ := splitPattern(n.text); method != strings.ToUpper(method) {
+		return errAt(n, "method %q must be upper case, e.g. %s", method, strings.ToUpper(method))
+	}
 	return nil
+}
+
+// splitPattern splits a pattern ServeMux accepted into its method, host and
+// path, as ServeMux does: a method is whatever precedes the first space or
+// tab, a host whatever precedes the first slash of the rest.
+func splitPattern(pattern string) (method, host, path string) {
+	rest := pattern
+	if i := strings.IndexAny(pattern, " \t"); i >= 0 {
+		method, rest = pattern[:i], strings.TrimLeft(pattern[i+1:], " \t")
+	}
+	i := strings.IndexByte(rest, '/')
+	if i < 0 {
+		return method, rest, ""
+	}
+	return method, rest[:i], rest[i:]
 }
 
 // checkMethod checks a grpc value is "/package.Service/Method" or
