@@ -162,14 +162,16 @@ var errTooLarge = fmt.Errorf("larger than %d bytes", maxSize)
 // passes claims.Requirement.Validate.
 //
 // Every error is an *Error. The document must be valid UTF-8 (a leading
-// byte order mark is ignored) and at most 1 MiB.
+// byte order mark is ignored) and at most 1 MiB; nor may a string escape a
+// lone UTF-16 surrogate ("\ud800"), which encoding/json would silently
+// turn into U+FFFD and YAML already refuses.
 func Parse(data []byte, format Format) (*Policy, error) {
 	if len(data) > maxSize {
 		return nil, &Error{Rule: -1, Err: errTooLarge}
 	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	if !utf8.Valid(data) {
-		return nil, &Error{Rule: -1, Err: errors.New("not valid UTF-8")}
+	if line, ok := invalidUTF8(data); ok {
+		return nil, &Error{Line: line, Rule: -1, Err: errors.New("not valid UTF-8 (save the file as UTF-8)")}
 	}
 	if format == Detect {
 		format = YAML
@@ -195,6 +197,22 @@ func Parse(data []byte, format Format) (*Policy, error) {
 		return nil, &Error{Rule: -1, Err: err}
 	}
 	return build(root)
+}
+
+// invalidUTF8 reports the line of the first byte of data that is not part
+// of valid UTF-8, if any.
+func invalidUTF8(data []byte) (line int, ok bool) {
+	if utf8.Valid(data) {
+		return 0, false
+	}
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size == 1 {
+			return bytes.Count(data[:i], []byte{'\n'}) + 1, true
+		}
+		i += size
+	}
+	return 0, false // not reached: utf8.Valid found an invalid byte
 }
 
 // VerifyConfig returns the verify.Config the policy describes: Issuer,

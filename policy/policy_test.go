@@ -309,7 +309,13 @@ func TestParseErrors(t *testing.T) {
 		{"two documents", policy.YAML, head + r + "---\n" + head + r, "policy: line 4: more than one YAML document"},
 		{"yaml syntax", policy.YAML, head + "rules: [\n", "policy: line 3: yaml: did not find expected node content"},
 		{"yaml tab", policy.YAML, head + "rules:\n\t- http: /a\n", "policy: line 4: yaml: found character that cannot start any token"},
-		{"invalid utf-8", policy.YAML, head + "rules: [{http: \"/\xff\"}]\n", "policy: not valid UTF-8"},
+		{"invalid utf-8", policy.YAML, head + "rules: [{http: \"/\xff\"}]\n", "policy: line 3: not valid UTF-8 (save the file as UTF-8)"},
+		{"invalid utf-8 json", policy.JSON, "{\"issuer\": \"https://a/\",\n\"audience\": \"a\xc3\x28\"}", "policy: line 2: not valid UTF-8 (save the file as UTF-8)"},
+		{"json lone high surrogate", policy.JSON, "{\"issuer\": \"https://a/\",\n\"audience\": \"a\\ud800\"}", `policy: line 2: json: \ud800 is a lone UTF-16 surrogate, not a character`},
+		{"json lone low surrogate in key", policy.JSON, "{\"issuer\": \"https://a/\",\n\n\"a\\uDC00\": 1}", `policy: line 3: json: \udc00 is a lone UTF-16 surrogate, not a character`},
+		{"json reversed surrogates", policy.JSON, "{\"audience\": \"\\ude00\\ud83d\"}", `policy: line 1: json: \ude00 is a lone UTF-16 surrogate, not a character`},
+		{"json two high surrogates", policy.JSON, "{\"audience\": \"\\ud83d\\ud83d\"}", `policy: line 1: json: \ud83d is a lone UTF-16 surrogate, not a character`},
+		{"yaml lone surrogate", policy.YAML, head + "rules: [{http: \"/\\ud800\"}]\n", "policy: line 3: yaml: found invalid Unicode character escape code"},
 		{"too large", policy.YAML, head + r + strings.Repeat("#", 1<<20), "policy: larger than 1048576 bytes"},
 		{"unknown format", policy.Format(9), head + r, "policy: unknown format 9"},
 		{"non-string key", policy.YAML, head + r + "1: x\n", "policy: line 4: mapping key must be a string, got a number"},
@@ -627,5 +633,29 @@ func TestErrorString(t *testing.T) {
 		if got := tt.err.Error(); got != tt.want {
 			t.Errorf("got %q, want %q", got, tt.want)
 		}
+	}
+}
+
+// TestParseJSONEscapes checks that the JSON reader keeps escapes that are
+// characters, U+FFFD included, and refuses only lone surrogates.
+func TestParseJSONEscapes(t *testing.T) {
+	tests := []struct{ name, audience, want string }{
+		{"surrogate pair", `\ud83d\ude00`, "\U0001F600"},
+		{"replacement character escaped", `a\ufffd`, "a\ufffd"},
+		{"replacement character literal", "a\ufffd", "a\ufffd"},
+		{"escaped backslash before u", `\\ud800`, `\ud800`},
+		{"pair after replacement", "\ufffd\\ud83d\\ude00", "\ufffd\U0001F600"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := `{"issuer": "https://a/", "audience": "` + tt.audience + `", "rules": [{"http": "/a"}]}`
+			p, err := policy.Parse([]byte(doc), policy.JSON)
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if p.Audience != tt.want {
+				t.Errorf("Audience = %q, want %q", p.Audience, tt.want)
+			}
+		})
 	}
 }
