@@ -91,6 +91,10 @@ type Rule struct {
 	// value, which on its own would demand a valid token: callers must
 	// test Public first.
 	Public bool
+	// OverridesProtected (overrides_protected) lets a public rule take
+	// requests or calls that a protected rule also names: without it, Parse
+	// refuses such a rule (see the package documentation, Shadowing).
+	OverridesProtected bool
 
 	// Requirement is what a token must satisfy, exactly the value code
 	// would build: ACR, ACRMin (with ACRLevels copied from the policy),
@@ -157,8 +161,10 @@ var errTooLarge = fmt.Errorf("larger than %d bytes", maxSize)
 // Parse parses a policy document (see the package documentation for the
 // schema) and checks it: unknown fields, duplicate fields, values of the
 // wrong type, bad durations, URLs or algorithms, acr_min outside
-// acr_levels, rules with neither http nor grpc, and duplicate or
-// conflicting routes and methods are errors. Every Requirement produced
+// acr_levels, rules with neither http nor grpc, duplicate or conflicting
+// routes and methods, and public rules that would take requests or calls
+// a protected rule names (see Shadowing in the package documentation) are
+// errors. Every Requirement produced
 // passes claims.Requirement.Validate.
 //
 // Every error is an *Error. The document must be valid UTF-8 (a leading

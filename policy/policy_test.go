@@ -138,8 +138,10 @@ func TestParseFields(t *testing.T) {
 				p.ACRLevels = []string{"a", "b", "c"}
 				return p
 			}()},
-		{"grpc only, wildcard and exact of one service", head + "rules:\n  - grpc: /S/*\n  - grpc: /S/M\n    public: true\n",
-			minimal(policy.Rule{Line: 4, GRPC: "/S/*"}, policy.Rule{Index: 1, Line: 5, GRPC: "/S/M", Public: true})},
+		{"grpc only, wildcard and exact of one service", head + "rules:\n  - grpc: /S/*\n    public: true\n  - grpc: /S/M\n",
+			minimal(policy.Rule{Line: 4, GRPC: "/S/*", Public: true}, policy.Rule{Index: 1, Line: 6, GRPC: "/S/M"})},
+		{"public exact method overriding a protected wildcard", head + "rules:\n  - grpc: /S/*\n  - grpc: /S/M\n    public: true\n    overrides_protected: true\n",
+			minimal(policy.Rule{Line: 4, GRPC: "/S/*"}, policy.Rule{Index: 1, Line: 5, GRPC: "/S/M", Public: true, OverridesProtected: true})},
 		{"method-less and method pattern coexist", head + "rules:\n  - http: /a\n  - http: GET /a\n  - http: GET example.com/a\n  - http: \"GET /items/{id}\"\n",
 			minimal(policy.Rule{Line: 4, HTTP: "/a"}, policy.Rule{Index: 1, Line: 5, HTTP: "GET /a"},
 				policy.Rule{Index: 2, Line: 6, HTTP: "GET example.com/a"}, policy.Rule{Index: 3, Line: 7, HTTP: "GET /items/{id}"})},

@@ -172,7 +172,23 @@ func build(root *node) (*Policy, error) {
 		}
 		p.Rules = append(p.Rules, r)
 	}
+	if e, field := checkShadows(p.Rules); e != nil {
+		pub, prot := rules.list[e.public], rules.list[e.protected]
+		err := shadowMessage(e, field, p.Rules, fieldLine(prot, field))
+		return nil, ruleError(p.Rules[e.public], fieldLine(pub, field), field, err)
+	}
 	return p, nil
+}
+
+// fieldLine returns the line of the value of field in the rule node rn,
+// or of the rule when it has no such field.
+func fieldLine(rn *node, field string) int {
+	for i, k := range rn.keys {
+		if k.text == field {
+			return rn.vals[i].line
+		}
+	}
+	return rn.line
 }
 
 // conflicting finds the earlier rule whose pattern cannot be registered
@@ -232,7 +248,7 @@ func rule(p *Policy, i int, rn *node) (Rule, error) {
 	r.HTTP, r.GRPC = "", ""
 
 	var req claims.Requirement
-	var public bool
+	var public, overrides bool
 	seen := map[string]int{}
 	for j, k := range rn.keys {
 		v := rn.vals[j]
@@ -253,6 +269,8 @@ func rule(p *Policy, i int, rn *node) (Rule, error) {
 			}
 		case "public":
 			public, err = boolean(v)
+		case "overrides_protected":
+			overrides, err = boolean(v)
 		case "acr":
 			req.ACR, err = valueList(v, false)
 		case "acr_min":
@@ -297,6 +315,9 @@ func rule(p *Policy, i int, rn *node) (Rule, error) {
 	if r.HTTP == "" && r.GRPC == "" {
 		return r, ruleError(r, rn.line, "", errors.New("needs http or grpc"))
 	}
+	if overrides && !public {
+		return r, ruleError(r, seen["overrides_protected"], "overrides_protected", errors.New("only a public rule can override protected ones (add public: true, or remove the field)"))
+	}
 	if public {
 		for _, f := range requirementFields {
 			if line, ok := seen[f]; ok {
@@ -319,6 +340,7 @@ func rule(p *Policy, i int, rn *node) (Rule, error) {
 		return r, ruleError(r, line, field, err)
 	}
 	r.Public = public
+	r.OverridesProtected = overrides
 	r.Requirement = req
 	return r, nil
 }
