@@ -169,16 +169,21 @@ func sharedMethods(a, b string) []string {
 	return nil
 }
 
-// sharedHost returns the request host that patterns with hosts a and b
-// (empty for any) both match.
-func sharedHost(a, b string) (string, bool) {
+// sharedHost returns the request host to probe a protected pattern with
+// host prot against a public one with host pub (empty for any). ok is
+// false when the public pattern cannot win: hosts differ, or only the
+// protected pattern has one, since ServeMux tries the patterns with the
+// request's host before any without one. Leaving out the second case keeps
+// a file of many host patterns beside many public catch-alls from costing
+// a ServeMux lookup per pair.
+func sharedHost(prot, pub string) (host string, ok bool) {
 	switch {
-	case a == "" && b == "":
+	case prot == "" && pub == "":
 		return probeHost, true
-	case a == "":
-		return b, true
-	case b == "" || a == b:
-		return a, true
+	case prot == "":
+		return pub, true
+	case prot == pub:
+		return prot, true
 	}
 	return "", false
 }
