@@ -2,11 +2,18 @@ package policy_test
 
 import (
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/stepupauth/stepup/grpcmw"
+	"github.com/stepupauth/stepup/httpmw"
+	"github.com/stepupauth/stepup/jwks"
 	"github.com/stepupauth/stepup/policy"
+	"github.com/stepupauth/stepup/stepuptest"
+	"github.com/stepupauth/stepup/verify"
 )
 
 // lineRE matches the line numbers in an error, which are all 1 in the
@@ -195,5 +202,88 @@ func TestOverridesProtected(t *testing.T) {
 	}
 	if r := p.Rules[1]; !r.Public || !r.OverridesProtected {
 		t.Errorf("rules[1]: Public = %v, OverridesProtected = %v, want true, true", r.Public, r.OverridesProtected)
+	}
+}
+
+// TestShadowAsTheMiddlewareSeesIt checks the premises of the shadow check
+// against the tables the rules feed: httpmw's ServeMux serves a shadowed
+// request without a token, and grpcmw's method table prefers an exact
+// method to its service's wildcard, whichever of them is public.
+func TestShadowAsTheMiddlewareSeesIt(t *testing.T) {
+	iss, err := stepuptest.NewIssuer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(iss.Close)
+	keys, err := jwks.NewStatic(iss.JWKS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := verify.New(keys, verify.Config{Issuer: iss.Issuer(), Audience: iss.Audience()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	guard, err := httpmw.New(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {})
+
+	// The table a file with overrides_protected produces, and what the
+	// refused files would have produced without the check.
+	doc := rulesDoc(
+		"  - http: GET /admin/\n",
+		"  - http: GET /admin/health\n    public: true\n    overrides_protected: true\n")
+	p, err := policy.Parse([]byte(doc), policy.YAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var routes []httpmw.Route
+	for _, r := range p.HTTPRules() {
+		routes = append(routes, httpmw.Route{Pattern: r.HTTP, Public: r.Public, Requirement: r.Requirement, Handler: ok})
+	}
+	routes = append(routes,
+		httpmw.Route{Pattern: "GET /admin/{x}", Public: true, Handler: ok},
+		httpmw.Route{Pattern: "GET status.example.com/admin/", Public: true, Handler: ok})
+	mux, err := guard.Mux(routes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		host, path string
+		want       int
+	}{
+		{"api.example.com", "/admin/health", http.StatusOK},           // overrides_protected
+		{"api.example.com", "/admin/users", http.StatusOK},            // GET /admin/{x}
+		{"status.example.com", "/admin/a/b", http.StatusOK},           // the host pattern
+		{"api.example.com", "/admin/a/b", http.StatusUnauthorized},    // GET /admin/ itself
+		{"api.example.com", "/admin/", http.StatusUnauthorized},       // GET /admin/ itself
+		{"status.example.com", "/other", http.StatusNotFound},         // nothing
+		{"api.example.com", "/admin/users/", http.StatusUnauthorized}, // GET /admin/ itself
+	} {
+		req := httptest.NewRequest(http.MethodGet, "http://"+tt.host+tt.path, nil)
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		if rec.Code != tt.want {
+			t.Errorf("GET %s%s without a token: got %d, want %d", tt.host, tt.path, rec.Code, tt.want)
+		}
+	}
+
+	for _, tt := range []struct {
+		name  string
+		rules []grpcmw.Rule
+		want  bool // the exact method is public
+	}{
+		{"public exact, protected wildcard", []grpcmw.Rule{{Method: "/pkg.Svc/*"}, {Method: "/pkg.Svc/Get", Public: true}}, true},
+		{"public wildcard, protected exact", []grpcmw.Rule{{Method: "/pkg.Svc/*", Public: true}, {Method: "/pkg.Svc/Get"}}, false},
+	} {
+		m, err := grpcmw.NewMethods(tt.rules...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, found := m.Lookup("/pkg.Svc/Get")
+		if !found || r.Public != tt.want {
+			t.Errorf("%s: Lookup(/pkg.Svc/Get) = %+v, %v; want Public %v", tt.name, r, found, tt.want)
+		}
 	}
 }
