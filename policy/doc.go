@@ -54,7 +54,7 @@
 //	acr_levels: [urn:example:loa:1, urn:example:loa:2]   # lowest first, no repeats
 //	profile: {provider: okta, domain: example.okta.com}  # optional, see Profiles
 //	rules:                                  # required, at least one
-//	  - http: "GET /public"                 # net/http ServeMux pattern
+//	  - http: "GET /public"                 # net/http ServeMux pattern; a method in upper case
 //	    public: true                        # no token; no requirement fields allowed
 //	  - http: "POST /transfer"
 //	    grpc: /bank.v1.Bank/Transfer        # full method, or /pkg.Service/* for a whole service
@@ -68,6 +68,9 @@
 //	    scopes: [admin]                     # all of
 //	  - http: "POST /invoices/{id}/approve"
 //	    auth_context: [c1]                  # Entra ID profile only: acrs holds one of these
+//	  - http: "GET /admin/health"
+//	    public: true
+//	    overrides_protected: true           # public on purpose under GET /admin/, see Shadowing
 //
 // Rules map to claims.Requirement fields one to one: acr to ACR, acr_min to
 // ACRMin (with ACRLevels copied from acr_levels), amr_all to AMRAll, amr_any
@@ -78,12 +81,48 @@
 // empty (leave the field out instead) nor repeat a value; acr, amr and
 // level values are printable ASCII without spaces, scopes RFC 6749 §3.3
 // scope-tokens. YAML values must be of the right type: quote numbers
-// meant as strings (acr_levels: ["0", "1", "2"]).
+// meant as strings (acr_levels: ["0", "1", "2"]). Booleans (public,
+// overrides_protected, rfc9068) are exactly true or false, unquoted: yes, on, 1, True, "true"
+// and tagged forms such as !!bool yes are errors, never a silent false.
 //
 // Two rules may not name the same ServeMux pattern (nor patterns that
 // ServeMux refuses to register together) or the same gRPC method. An exact
 // method and a /pkg.Service/* wildcard of the same service may coexist; the
-// method table decides which wins.
+// method table decides which wins (the exact one). A method in a pattern is
+// upper case ("GET /a", not "get /a", which ServeMux would accept and never
+// match).
+//
+// # Shadowing
+//
+// A public rule must not take requests or calls that a protected rule
+// names. Patterns overlap, and the most specific one wins: ServeMux prefers
+// a pattern with a host to any without one, then the more specific path and
+// method; grpcmw's method table prefers an exact method to its service's
+// wildcard. So each rule marked public below (with public: true, left out
+// here) would silently serve, without a token, what the protected rule
+// beside it names, and Parse refuses it:
+//
+//	rules:
+//	  - http: "GET /admin/"                   # protected
+//	  - http: "GET /admin/{x}"                # public: wins for /admin/users
+//	  - http: "GET status.example.com/admin/" # public: wins for Host: status.example.com
+//	  - http: "HEAD /admin/"                  # public: wins for HEAD requests
+//	  - grpc: /bank.v1.Admin/*                # protected
+//	  - grpc: /bank.v1.Admin/Health           # public: the exact method wins
+//
+// A public rule that is meant to carve a public route out of a protected
+// one says so with overrides_protected: true (a boolean, public rules
+// only); it then applies to the rule's http and grpc alike. The reverse
+// overlap needs nothing: a protected "GET /docs/internal" under a public
+// "GET /docs/", or a protected exact method under a public wildcard, wins
+// for what it names.
+//
+// Parse finds shadows by asking ServeMux itself: for each pair of a
+// protected and a public pattern, it builds the requests both could match
+// (their shared method, host and path, wildcards and prefixes filled in)
+// and checks whether a ServeMux with every rule sends one of them to the
+// public rule while a ServeMux with the protected rules alone serves it.
+// The error names both rules, their lines and such a request.
 //
 // # Profiles
 //

@@ -44,6 +44,10 @@ func FuzzParse(f *testing.F) {
 		"a: &a [*a, *a, *a]\nb: &b [*a, *a, *a]\nc: [*b, *b, *b]\n",
 		"--- !!binary aGVsbG8=\n",
 		"{\"a\":" + strings.Repeat("[", 100),
+		head + "rules: [{http: GET /admin/}, {http: \"GET /admin/{x}\", public: true}]\n",
+		head + "rules: [{http: \"/{p...}\"}, {http: \"GET h.example/a/{$}\", public: true, overrides_protected: true}]\n",
+		head + "rules: [{grpc: /S/*}, {grpc: /S/M, public: !!bool yes}]\n",
+		`{"issuer":"https://a/","audience":"a","rules":[{"http":"/\ud800","public":true}]}`,
 	} {
 		f.Add([]byte(s))
 	}

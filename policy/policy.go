@@ -91,6 +91,10 @@ type Rule struct {
 	// value, which on its own would demand a valid token: callers must
 	// test Public first.
 	Public bool
+	// OverridesProtected (overrides_protected) lets a public rule take
+	// requests or calls that a protected rule also names: without it, Parse
+	// refuses such a rule (see the package documentation, Shadowing).
+	OverridesProtected bool
 
 	// Requirement is what a token must satisfy, exactly the value code
 	// would build: ACR, ACRMin (with ACRLevels copied from the policy),
@@ -157,19 +161,23 @@ var errTooLarge = fmt.Errorf("larger than %d bytes", maxSize)
 // Parse parses a policy document (see the package documentation for the
 // schema) and checks it: unknown fields, duplicate fields, values of the
 // wrong type, bad durations, URLs or algorithms, acr_min outside
-// acr_levels, rules with neither http nor grpc, and duplicate or
-// conflicting routes and methods are errors. Every Requirement produced
+// acr_levels, rules with neither http nor grpc, duplicate or conflicting
+// routes and methods, and public rules that would take requests or calls
+// a protected rule names (see Shadowing in the package documentation) are
+// errors. Every Requirement produced
 // passes claims.Requirement.Validate.
 //
 // Every error is an *Error. The document must be valid UTF-8 (a leading
-// byte order mark is ignored) and at most 1 MiB.
+// byte order mark is ignored) and at most 1 MiB; nor may a string escape a
+// lone UTF-16 surrogate ("\ud800"), which encoding/json would silently
+// turn into U+FFFD and YAML already refuses.
 func Parse(data []byte, format Format) (*Policy, error) {
 	if len(data) > maxSize {
 		return nil, &Error{Rule: -1, Err: errTooLarge}
 	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	if !utf8.Valid(data) {
-		return nil, &Error{Rule: -1, Err: errors.New("not valid UTF-8")}
+	if line, ok := invalidUTF8(data); ok {
+		return nil, &Error{Line: line, Rule: -1, Err: errors.New("not valid UTF-8 (save the file as UTF-8)")}
 	}
 	if format == Detect {
 		format = YAML
@@ -195,6 +203,22 @@ func Parse(data []byte, format Format) (*Policy, error) {
 		return nil, &Error{Rule: -1, Err: err}
 	}
 	return build(root)
+}
+
+// invalidUTF8 reports the line of the first byte of data that is not part
+// of valid UTF-8, if any.
+func invalidUTF8(data []byte) (line int, ok bool) {
+	if utf8.Valid(data) {
+		return 0, false
+	}
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size == 1 {
+			return bytes.Count(data[:i], []byte{'\n'}) + 1, true
+		}
+		i += size
+	}
+	return 0, false // not reached: utf8.Valid found an invalid byte
 }
 
 // VerifyConfig returns the verify.Config the policy describes: Issuer,

@@ -138,11 +138,16 @@ func TestParseFields(t *testing.T) {
 				p.ACRLevels = []string{"a", "b", "c"}
 				return p
 			}()},
-		{"grpc only, wildcard and exact of one service", head + "rules:\n  - grpc: /S/*\n  - grpc: /S/M\n    public: true\n",
-			minimal(policy.Rule{Line: 4, GRPC: "/S/*"}, policy.Rule{Index: 1, Line: 5, GRPC: "/S/M", Public: true})},
+		{"grpc only, wildcard and exact of one service", head + "rules:\n  - grpc: /S/*\n    public: true\n  - grpc: /S/M\n",
+			minimal(policy.Rule{Line: 4, GRPC: "/S/*", Public: true}, policy.Rule{Index: 1, Line: 6, GRPC: "/S/M"})},
+		{"public exact method overriding a protected wildcard", head + "rules:\n  - grpc: /S/*\n  - grpc: /S/M\n    public: true\n    overrides_protected: true\n",
+			minimal(policy.Rule{Line: 4, GRPC: "/S/*"}, policy.Rule{Index: 1, Line: 5, GRPC: "/S/M", Public: true, OverridesProtected: true})},
 		{"method-less and method pattern coexist", head + "rules:\n  - http: /a\n  - http: GET /a\n  - http: GET example.com/a\n  - http: \"GET /items/{id}\"\n",
 			minimal(policy.Rule{Line: 4, HTTP: "/a"}, policy.Rule{Index: 1, Line: 5, HTTP: "GET /a"},
 				policy.Rule{Index: 2, Line: 6, HTTP: "GET example.com/a"}, policy.Rule{Index: 3, Line: 7, HTTP: "GET /items/{id}"})},
+		{"standard and extension methods", head + "rules:\n  - http: PATCH /a\n  - http: PROPFIND /dav/\n  - http: M-SEARCH /ssdp\n  - http: PURGE  /cache/\n",
+			minimal(policy.Rule{Line: 4, HTTP: "PATCH /a"}, policy.Rule{Index: 1, Line: 5, HTTP: "PROPFIND /dav/"},
+				policy.Rule{Index: 2, Line: 6, HTTP: "M-SEARCH /ssdp"}, policy.Rule{Index: 3, Line: 7, HTTP: "PURGE  /cache/"})},
 		{"max_age and scopes", head + "rules:\n  - http: POST /t\n    max_age: 1h\n    scopes: [\"read:x\", write]\n",
 			minimal(policy.Rule{Line: 4, HTTP: "POST /t",
 				Requirement: claims.Requirement{MaxAge: time.Hour, Scopes: []string{"read:x", "write"}}})},
@@ -152,6 +157,8 @@ func TestParseFields(t *testing.T) {
 		{"yaml anchors and aliases", head + "rules:\n  - http: /a\n    acr: &strong [x, y]\n  - http: /b\n    acr: *strong\n",
 			minimal(policy.Rule{Line: 4, HTTP: "/a", Requirement: claims.Requirement{ACR: []string{"x", "y"}}},
 				policy.Rule{Index: 1, Line: 6, HTTP: "/b", Requirement: claims.Requirement{ACR: []string{"x", "y"}}})},
+		{"public tagged true", head + "rules:\n  - http: /a\n    public: !!bool true\n",
+			minimal(policy.Rule{Line: 4, HTTP: "/a", Public: true})},
 		{"byte order mark", "\ufeff" + head + "rules: [{http: /a}]\n",
 			minimal(policy.Rule{Line: 3, HTTP: "/a"})},
 		{"full", mustRead(t, "testdata/full.yaml"), fullPolicy()},
@@ -304,7 +311,13 @@ func TestParseErrors(t *testing.T) {
 		{"two documents", policy.YAML, head + r + "---\n" + head + r, "policy: line 4: more than one YAML document"},
 		{"yaml syntax", policy.YAML, head + "rules: [\n", "policy: line 3: yaml: did not find expected node content"},
 		{"yaml tab", policy.YAML, head + "rules:\n\t- http: /a\n", "policy: line 4: yaml: found character that cannot start any token"},
-		{"invalid utf-8", policy.YAML, head + "rules: [{http: \"/\xff\"}]\n", "policy: not valid UTF-8"},
+		{"invalid utf-8", policy.YAML, head + "rules: [{http: \"/\xff\"}]\n", "policy: line 3: not valid UTF-8 (save the file as UTF-8)"},
+		{"invalid utf-8 json", policy.JSON, "{\"issuer\": \"https://a/\",\n\"audience\": \"a\xc3\x28\"}", "policy: line 2: not valid UTF-8 (save the file as UTF-8)"},
+		{"json lone high surrogate", policy.JSON, "{\"issuer\": \"https://a/\",\n\"audience\": \"a\\ud800\"}", `policy: line 2: json: \ud800 is a lone UTF-16 surrogate, not a character`},
+		{"json lone low surrogate in key", policy.JSON, "{\"issuer\": \"https://a/\",\n\n\"a\\uDC00\": 1}", `policy: line 3: json: \udc00 is a lone UTF-16 surrogate, not a character`},
+		{"json reversed surrogates", policy.JSON, "{\"audience\": \"\\ude00\\ud83d\"}", `policy: line 1: json: \ude00 is a lone UTF-16 surrogate, not a character`},
+		{"json two high surrogates", policy.JSON, "{\"audience\": \"\\ud83d\\ud83d\"}", `policy: line 1: json: \ud83d is a lone UTF-16 surrogate, not a character`},
+		{"yaml lone surrogate", policy.YAML, head + "rules: [{http: \"/\\ud800\"}]\n", "policy: line 3: yaml: found invalid Unicode character escape code"},
 		{"too large", policy.YAML, head + r + strings.Repeat("#", 1<<20), "policy: larger than 1048576 bytes"},
 		{"unknown format", policy.Format(9), head + r, "policy: unknown format 9"},
 		{"non-string key", policy.YAML, head + r + "1: x\n", "policy: line 4: mapping key must be a string, got a number"},
@@ -376,6 +389,9 @@ func TestParseErrors(t *testing.T) {
 		{"http empty", policy.YAML, head + "rules:\n  - http: ''\n", "policy: line 4: rules[0]: http: must not be empty"},
 		{"http bad method", policy.YAML, head + "rules:\n  - http: GET\n", `policy: line 4: rules[0] (http "GET"): http: invalid ServeMux pattern: parsing "GET": at offset 0: host/path missing /`},
 		{"http bad wildcard", policy.YAML, head + "rules:\n  - http: GET /{x\n", `policy: line 4: rules[0] (http "GET /{x"): http: invalid ServeMux pattern: parsing "GET /{x": at offset 5: bad wildcard segment (must end with '}')`},
+		{"http lower-case method", policy.YAML, head + "rules:\n  - http: get /admin/\n", `policy: line 4: rules[0] (http "get /admin/"): http: method "get" must be upper case, e.g. GET`},
+		{"http mixed-case method", policy.YAML, head + "rules:\n  - http: Post /a\n", `policy: line 4: rules[0] (http "Post /a"): http: method "Post" must be upper case, e.g. POST`},
+		{"http lower-case custom method", policy.YAML, head + "rules:\n  - http: purge /cache/\n", `policy: line 4: rules[0] (http "purge /cache/"): http: method "purge" must be upper case, e.g. PURGE`},
 		{"http number", policy.YAML, head + "rules:\n  - http: 404\n", "policy: line 4: rules[0]: http: want a string, got a number"},
 		{"http duplicate", policy.YAML, head + "rules:\n  - http: GET /a\n  - http: GET /a\n    grpc: /S/M\n", `policy: line 5: rules[1] (http "GET /a", grpc "/S/M"): http: duplicate pattern, also in rules[0]`},
 		{"http conflict", policy.YAML, head + "rules:\n  - http: GET /a\n  - http: GET /b\n  - http: GET  /b\n", `policy: line 6: rules[2] (http "GET  /b"): http: pattern conflicts with rules[1] (http "GET /b")`},
@@ -389,8 +405,21 @@ func TestParseErrors(t *testing.T) {
 		{"grpc empty package part", policy.YAML, head + "rules:\n  - grpc: /pkg..S/M\n", `policy: line 4: rules[0] (grpc "/pkg..S/M"): grpc: "/pkg..S/M" is not a full method (want "/package.Service/Method" or "/package.Service/*")`},
 		{"grpc digit first", policy.YAML, head + "rules:\n  - grpc: /1pkg.S/M\n", `policy: line 4: rules[0] (grpc "/1pkg.S/M"): grpc: "/1pkg.S/M" is not a full method (want "/package.Service/Method" or "/package.Service/*")`},
 		{"grpc duplicate", policy.YAML, head + "rules:\n  - grpc: /S/*\n  - grpc: /S/*\n", `policy: line 5: rules[1] (grpc "/S/*"): grpc: duplicate method, also in rules[0]`},
-		{"public string", policy.YAML, head + "rules:\n  - http: /a\n    public: 'yes'\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got a string`},
-		{"public json string", policy.JSON, `{"issuer": "https://a/", "audience": "api", "rules": [{"http": "/a", "public": "true"}]}`, `policy: line 1: rules[0] (http "/a"): public: want true or false, got a string`},
+		// A boolean is exactly true or false: YAML 1.1 spellings, tagged or
+		// not, are errors rather than a silent "not public".
+		{"public quoted yes", policy.YAML, head + "rules:\n  - http: /a\n    public: 'yes'\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got the string "yes"`},
+		{"public yes", policy.YAML, head + "rules:\n  - http: /a\n    public: yes\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got the string "yes"`},
+		{"public on", policy.YAML, head + "rules:\n  - http: /a\n    public: on\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got the string "on"`},
+		{"public 1", policy.YAML, head + "rules:\n  - http: /a\n    public: 1\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got the number 1`},
+		{"public tagged yes", policy.YAML, head + "rules:\n  - http: /a\n    public: !!bool yes\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got "yes"`},
+		{"public tagged 1", policy.YAML, head + "rules:\n  - http: /a\n    public: !!bool 1\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got "1"`},
+		{"public tagged no", policy.YAML, head + "rules:\n  - http: /a\n    public: !<tag:yaml.org,2002:bool> no\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got "no"`},
+		{"public tagged empty", policy.YAML, head + "rules:\n  - http: /a\n    public: !!bool\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got ""`},
+		{"public True", policy.YAML, head + "rules:\n  - http: /a\n    public: True\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got "True"`},
+		{"public quoted true", policy.YAML, head + "rules:\n  - http: /a\n    public: \"true\"\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got the string "true"`},
+		{"public null", policy.YAML, head + "rules:\n  - http: /a\n    public:\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got null`},
+		{"public json string", policy.JSON, `{"issuer": "https://a/", "audience": "api", "rules": [{"http": "/a", "public": "true"}]}`, `policy: line 1: rules[0] (http "/a"): public: want true or false, got the string "true"`},
+		{"public json number", policy.JSON, `{"issuer": "https://a/", "audience": "api", "rules": [{"http": "/a", "public": 1}]}`, `policy: line 1: rules[0] (http "/a"): public: want true or false, got the number 1`},
 		{"public with acr", policy.YAML, head + "rules:\n  - http: /a\n    public: true\n    acr: [x]\n", `policy: line 6: rules[0] (http "/a"): acr: a public rule takes no requirement`},
 		{"public with scopes first", policy.YAML, head + "rules:\n  - scopes: [x]\n    http: /a\n    public: true\n", `policy: line 4: rules[0] (http "/a"): scopes: a public rule takes no requirement`},
 		{"public with max_age", policy.YAML, head + "rules:\n  - http: /a\n    max_age: 5m\n    public: true\n", `policy: line 5: rules[0] (http "/a"): max_age: a public rule takes no requirement`},
@@ -606,5 +635,29 @@ func TestErrorString(t *testing.T) {
 		if got := tt.err.Error(); got != tt.want {
 			t.Errorf("got %q, want %q", got, tt.want)
 		}
+	}
+}
+
+// TestParseJSONEscapes checks that the JSON reader keeps escapes that are
+// characters, U+FFFD included, and refuses only lone surrogates.
+func TestParseJSONEscapes(t *testing.T) {
+	tests := []struct{ name, audience, want string }{
+		{"surrogate pair", `\ud83d\ude00`, "\U0001F600"},
+		{"replacement character escaped", `a\ufffd`, "a\ufffd"},
+		{"replacement character literal", "a\ufffd", "a\ufffd"},
+		{"escaped backslash before u", `\\ud800`, `\ud800`},
+		{"pair after replacement", "\ufffd\\ud83d\\ude00", "\ufffd\U0001F600"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := `{"issuer": "https://a/", "audience": "` + tt.audience + `", "rules": [{"http": "/a"}]}`
+			p, err := policy.Parse([]byte(doc), policy.JSON)
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if p.Audience != tt.want {
+				t.Errorf("Audience = %q, want %q", p.Audience, tt.want)
+			}
+		})
 	}
 }

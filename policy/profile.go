@@ -83,10 +83,9 @@ func profileField(n *node) (*idp.Profile, string, error) {
 		}
 		rfc := false
 		if v, ok := vals["rfc9068"]; ok {
-			if v.kind != kindBool {
-				return fail("rfc9068", errAt(v, "want true or false, got %v", v.kind))
+			if rfc, err = boolean(v); err != nil {
+				return fail("rfc9068", err)
 			}
-			rfc = strings.EqualFold(v.text, "true")
 		}
 		p, err = idp.Auth0(domain, idp.Auth0Options{Namespace: ns, RFC9068: rfc})
 	case "okta":

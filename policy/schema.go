@@ -172,7 +172,23 @@ func build(root *node) (*Policy, error) {
 		}
 		p.Rules = append(p.Rules, r)
 	}
+	if e, field := checkShadows(p.Rules); e != nil {
+		pub, prot := rules.list[e.public], rules.list[e.protected]
+		err := shadowMessage(e, field, p.Rules, fieldLine(prot, field))
+		return nil, ruleError(p.Rules[e.public], fieldLine(pub, field), field, err)
+	}
 	return p, nil
+}
+
+// fieldLine returns the line of the value of field in the rule node rn,
+// or of the rule when it has no such field.
+func fieldLine(rn *node, field string) int {
+	for i, k := range rn.keys {
+		if k.text == field {
+			return rn.vals[i].line
+		}
+	}
+	return rn.line
 }
 
 // conflicting finds the earlier rule whose pattern cannot be registered
@@ -232,7 +248,7 @@ func rule(p *Policy, i int, rn *node) (Rule, error) {
 	r.HTTP, r.GRPC = "", ""
 
 	var req claims.Requirement
-	var public bool
+	var public, overrides bool
 	seen := map[string]int{}
 	for j, k := range rn.keys {
 		v := rn.vals[j]
@@ -252,10 +268,9 @@ func rule(p *Policy, i int, rn *node) (Rule, error) {
 				err = checkMethod(v)
 			}
 		case "public":
-			if v.kind != kindBool {
-				err = errAt(v, "want true or false, got %v", v.kind)
-			}
-			public = strings.EqualFold(v.text, "true")
+			public, err = boolean(v)
+		case "overrides_protected":
+			overrides, err = boolean(v)
 		case "acr":
 			req.ACR, err = valueList(v, false)
 		case "acr_min":
@@ -300,6 +315,9 @@ func rule(p *Policy, i int, rn *node) (Rule, error) {
 	if r.HTTP == "" && r.GRPC == "" {
 		return r, ruleError(r, rn.line, "", errors.New("needs http or grpc"))
 	}
+	if overrides && !public {
+		return r, ruleError(r, seen["overrides_protected"], "overrides_protected", errors.New("only a public rule can override protected ones (add public: true, or remove the field)"))
+	}
 	if public {
 		for _, f := range requirementFields {
 			if line, ok := seen[f]; ok {
@@ -322,6 +340,7 @@ func rule(p *Policy, i int, rn *node) (Rule, error) {
 		return r, ruleError(r, line, field, err)
 	}
 	r.Public = public
+	r.OverridesProtected = overrides
 	r.Requirement = req
 	return r, nil
 }
@@ -342,6 +361,26 @@ func text(n *node) (string, error) {
 		return "", errAt(n, "%q contains a control character", s)
 	}
 	return s, nil
+}
+
+// boolean is exactly true or false. Anything else is an error, not a
+// silent false: yaml.v3 reads yes, on and 1 as a string or a number, but a
+// tag turns them into booleans (!!bool yes, !!bool 1) whose text is not
+// "true", and YAML 1.2 also spells True and TRUE.
+func boolean(n *node) (bool, error) {
+	switch {
+	case n.kind == kindBool && n.text == "true":
+		return true, nil
+	case n.kind == kindBool && n.text == "false":
+		return false, nil
+	case n.kind == kindBool:
+		return false, errAt(n, "want true or false, got %q", n.text)
+	case n.kind == kindString:
+		return false, errAt(n, "want true or false, got the string %q", n.text)
+	case n.kind == kindNumber:
+		return false, errAt(n, "want true or false, got the number %s", n.text)
+	}
+	return false, errAt(n, "want true or false, got %v", n.kind)
 }
 
 // value is one acr, amr, scope or level value: non-empty printable ASCII
@@ -535,12 +574,33 @@ func claimNames(n *node) (claims.Names, string, error) {
 	return names, "", nil
 }
 
-// checkPattern checks an http value is a pattern net/http.ServeMux accepts.
+// checkPattern checks an http value is a pattern net/http.ServeMux accepts
+// with an upper-case method, if any. ServeMux takes any token as a method
+// and compares it case-sensitively, so "get /admin/" would never match a
+// GET request and leave /admin/ to whatever else matches it.
 func checkPattern(n *node) error {
 	if err := registerPattern(http.NewServeMux(), n.text); err != nil {
 		return errAt(n, "invalid ServeMux pattern: %v", err)
 	}
+	if method, _, _ := splitPattern(n.text); method != strings.ToUpper(method) {
+		return errAt(n, "method %q must be upper case, e.g. %s", method, strings.ToUpper(method))
+	}
 	return nil
+}
+
+// splitPattern splits a pattern ServeMux accepted into its method, host and
+// path, as ServeMux does: a method is whatever precedes the first space or
+// tab, a host whatever precedes the first slash of the rest.
+func splitPattern(pattern string) (method, host, path string) {
+	rest := pattern
+	if i := strings.IndexAny(pattern, " \t"); i >= 0 {
+		method, rest = pattern[:i], strings.TrimLeft(pattern[i+1:], " \t")
+	}
+	i := strings.IndexByte(rest, '/')
+	if i < 0 {
+		return method, rest, ""
+	}
+	return method, rest[:i], rest[i:]
 }
 
 // checkMethod checks a grpc value is "/package.Service/Method" or

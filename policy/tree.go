@@ -9,6 +9,9 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -198,12 +201,13 @@ func (b *yamlBuilder) build(y *yaml.Node, depth int) (*node, error) {
 // token.
 type jsonParser struct {
 	dec   *json.Decoder
+	data  []byte
 	nl    []int // offsets of '\n' in the input
 	count int
 }
 
 func parseJSON(data []byte) (*node, error) {
-	p := &jsonParser{dec: json.NewDecoder(bytes.NewReader(data))}
+	p := &jsonParser{dec: json.NewDecoder(bytes.NewReader(data)), data: data}
 	p.dec.UseNumber()
 	for i, c := range data {
 		if c == '\n' {
@@ -239,8 +243,14 @@ func (p *jsonParser) lineAt(off int64) int {
 }
 
 func (p *jsonParser) token() (json.Token, error) {
+	start := p.dec.InputOffset()
 	tok, err := p.dec.Token()
 	if err == nil {
+		if s, ok := tok.(string); ok && strings.ContainsRune(s, utf8.RuneError) {
+			if err := p.checkEscapes(start); err != nil {
+				return nil, err
+			}
+		}
 		return tok, nil
 	}
 	if errors.Is(err, io.EOF) {
@@ -254,6 +264,47 @@ func (p *jsonParser) token() (json.Token, error) {
 		return nil, &syntaxError{line: p.line(), msg: "json: unexpected end of input"}
 	}
 	return nil, &syntaxError{line: p.line(), msg: "json: " + err.Error()}
+}
+
+// checkEscapes checks the string token that starts at or after offset
+// start and ends at the decoder's offset for \u escapes that are not a
+// character: a lone UTF-16 surrogate, which encoding/json silently turns
+// into U+FFFD (RFC 8259 §8.2). The document itself is valid UTF-8 (Parse
+// checks it first), so a U+FFFD in a decoded string comes either from the
+// text, which is fine, or from such an escape, which is not.
+func (p *jsonParser) checkEscapes(start int64) error {
+	raw := p.data[start:p.dec.InputOffset()]
+	raw = raw[bytes.IndexByte(raw, '"')+1:]
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		i++
+		if i >= len(raw) || raw[i] != 'u' {
+			continue // a one-character escape; \\ skips the escaped backslash
+		}
+		r1, ok := hex4(raw[i+1:])
+		if !ok || !utf16.IsSurrogate(r1) {
+			continue
+		}
+		if r1 < 0xdc00 && len(raw) >= i+11 && raw[i+5] == '\\' && raw[i+6] == 'u' {
+			if r2, ok := hex4(raw[i+7:]); ok && utf16.DecodeRune(r1, r2) != utf8.RuneError {
+				i += 10 // a surrogate pair: one character
+				continue
+			}
+		}
+		return &syntaxError{line: p.line(), msg: fmt.Sprintf("json: \\u%04x is a lone UTF-16 surrogate, not a character", r1)}
+	}
+	return nil
+}
+
+// hex4 decodes the four hexadecimal digits at the start of b.
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(b[:4]), 16, 16)
+	return rune(n), err == nil
 }
 
 // next reads a token where one is required.
