@@ -111,23 +111,25 @@ type issuerClaims struct {
 // The rejections of readIssuer, with the causes claims.Parse would give.
 var (
 	rejClaimsMalformed = reject(ReasonClaims, fmt.Errorf("%w: %w", ErrClaims, &claims.ParseError{Msg: "malformed json"}))
-	rejClaimsNotObject = reject(ReasonClaims, fmt.Errorf("%w: %w", ErrClaims, &claims.ParseError{Msg: "not a json object"}))
 	rejIssNotString    = reject(ReasonClaims, fmt.Errorf("%w: %w", ErrClaims, &claims.ParseError{Claim: "iss", Msg: "not a string"}))
 	rejIssDuplicate    = reject(ReasonClaims, fmt.Errorf("%w: %w", ErrClaims, &claims.ParseError{Claim: "iss", Msg: "duplicate member"}))
 	rejTplDuplicate    = reject(ReasonClaims, fmt.Errorf("%w: %w", ErrClaims, &claims.ParseError{Msg: "duplicate member"}))
 )
 
 // readIssuer reads iss and the template claims from the payload before the
-// signature is checked, and nothing else: one strict, allocation-free pass
-// (package internal/jsonscan), whose only allocations are the values kept.
-// The full claim set is parsed only once the signature holds.
+// signature is checked, and nothing else: one allocation-free pass over the
+// top level (jsonscan.TopLevel, strict on every string, balancing brackets
+// below the top level), whose only allocations are the values kept. The
+// claim set is parsed strictly (claims.Parse) only once the signature
+// holds, and must then say what this read said (acceptVerified): on a
+// payload that is valid JSON the two agree, and a payload that is not
+// never gets past claims.Parse.
 func (v *Verifier) readIssuer(payload []byte) (issuerClaims, *rejection) {
 	var ic issuerClaims
 	var rej *rejection
-	err := jsonscan.Members(payload, func(m jsonscan.Member) error {
-		name := payload[m.Name.Start:m.Name.End]
+	err := jsonscan.TopLevel(payload, func(m jsonscan.Member) error {
 		val := payload[m.Value.Start:m.Value.End]
-		if jsonscan.Equal(name, "iss") {
+		if m.NameIs(payload, "iss") {
 			switch {
 			case ic.hasIss:
 				rej = rejIssDuplicate
@@ -140,7 +142,7 @@ func (v *Verifier) readIssuer(payload []byte) (issuerClaims, *rejection) {
 			return errStop
 		}
 		for k, c := range v.tplClaims {
-			if jsonscan.Equal(name, c) {
+			if m.NameIs(payload, c) {
 				if ic.seen[k] {
 					rej = rejTplDuplicate
 					return errStop
@@ -158,8 +160,6 @@ func (v *Verifier) readIssuer(payload []byte) (issuerClaims, *rejection) {
 		return ic, nil
 	case errStop:
 		return ic, rej
-	case jsonscan.ErrNotObject:
-		return ic, rejClaimsNotObject
 	default:
 		return ic, rejClaimsMalformed
 	}

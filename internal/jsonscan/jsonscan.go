@@ -20,6 +20,7 @@
 package jsonscan
 
 import (
+	"encoding/binary"
 	"errors"
 	"strings"
 	"unicode/utf16"
@@ -53,15 +54,25 @@ type Member struct {
 	ValueEsc bool
 }
 
+// NameIs reports whether the member's name, in the input b it was read
+// from, is exactly want (after unescaping), without allocating.
+func (m Member) NameIs(b []byte, want string) bool {
+	if !m.NameEsc {
+		return string(b[m.Name.Start+1:m.Name.End-1]) == want
+	}
+	return Equal(b[m.Name.Start:m.Name.End], want)
+}
+
 // Members validates b as exactly one JSON object (optional white space
 // around it) and calls fn with each of its top-level members, in order, as
 // it meets them. When fn returns an error, Members stops and returns it;
 // otherwise it returns nil, ErrSyntax or ErrNotObject. fn may be called for
 // members of an input that later turns out malformed.
 func Members(b []byte, fn func(Member) error) error {
+	var st stack
 	i := skipWS(b, 0)
 	if i >= len(b) || b[i] != '{' {
-		if end, _ := scanValue(b, i, 0); end >= 0 && skipWS(b, end) == len(b) {
+		if end, _ := scanValue(b, i, 0, &st); end >= 0 && skipWS(b, end) == len(b) {
 			return ErrNotObject
 		}
 		return ErrSyntax
@@ -88,7 +99,12 @@ func Members(b []byte, fn func(Member) error) error {
 		}
 		i = skipWS(b, i+1)
 		m.Value.Start = i
-		if i, m.ValueEsc = scanValue(b, i, 1); i < 0 {
+		if i < len(b) && b[i] == '"' {
+			i, m.ValueEsc = scanString(b, i)
+		} else {
+			i, _ = scanValue(b, i, 1, &st)
+		}
+		if i < 0 {
 			return ErrSyntax
 		}
 		m.Value.End = i
@@ -110,6 +126,121 @@ func Members(b []byte, fn func(Member) error) error {
 			return ErrSyntax
 		}
 	}
+}
+
+// TopLevel calls fn with each top-level member of the object b, in order,
+// as Members does, but validates only what it reads: the top-level
+// structure, and every string token at any depth (UTF-8, escapes and
+// surrogates, as Members). Inside nested arrays and objects it only
+// balances brackets (at most MaxDepth deep) and skips other bytes; numbers
+// and literals are not checked. It is for reading a few members of an
+// input that is parsed strictly later, when that input is valid: on valid
+// JSON it reports exactly the members Members reports, and on invalid JSON
+// it may report members or return ErrSyntax. It never allocates.
+func TopLevel(b []byte, fn func(Member) error) error {
+	i := skipWS(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return ErrSyntax
+	}
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return nil
+	}
+	for {
+		var m Member
+		if i >= len(b) || b[i] != '"' {
+			return ErrSyntax
+		}
+		m.Name.Start = i
+		if i, m.NameEsc = scanString(b, i); i < 0 {
+			return ErrSyntax
+		}
+		m.Name.End = i
+		if i = skipWS(b, i); i >= len(b) || b[i] != ':' {
+			return ErrSyntax
+		}
+		i = skipWS(b, i+1)
+		m.Value.Start = i
+		if i >= len(b) {
+			return ErrSyntax
+		}
+		switch b[i] {
+		case '"':
+			i, m.ValueEsc = scanString(b, i)
+		case '{', '[':
+			i = skipContainer(b, i)
+		default:
+			i = skipScalar(b, i)
+		}
+		if i < 0 {
+			return ErrSyntax
+		}
+		m.Value.End = i
+		if err := fn(m); err != nil {
+			return err
+		}
+		if i = skipWS(b, i); i >= len(b) {
+			return ErrSyntax
+		}
+		switch b[i] {
+		case '}':
+			return nil
+		case ',':
+			i = skipWS(b, i+1)
+		default:
+			return ErrSyntax
+		}
+	}
+}
+
+// skipContainer returns the index after the array or object opening at
+// b[i], balancing brackets and scanning string tokens; -1 when they do not
+// balance, nest deeper than MaxDepth, or a string is malformed.
+func skipContainer(b []byte, i int) int {
+	d := 0
+	for i < len(b) {
+		switch b[i] {
+		case '"':
+			// Short plain strings inline; anything else in scanContent.
+			j := i + 1
+			for j < len(b) && plainByte[b[j]] {
+				j++
+			}
+			if j < len(b) && b[j] == '"' {
+				i = j + 1
+			} else if i, _ = scanContent(b, j, false); i < 0 {
+				return -1
+			}
+			continue
+		case '{', '[':
+			if d++; d+1 > MaxDepth { // the enclosing object counts
+				return -1
+			}
+		case '}', ']':
+			if d--; d == 0 {
+				return i + 1
+			}
+		}
+		i++
+	}
+	return -1
+}
+
+// skipScalar returns the index after the number or literal at b[i]: the
+// next comma, closing bracket or white space. -1 when it is empty.
+func skipScalar(b []byte, i int) int {
+	start := i
+	for i < len(b) {
+		switch b[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			if i == start {
+				return -1
+			}
+			return i
+		}
+		i++
+	}
+	return i
 }
 
 // Unquote returns the content of a string token that Members (or
@@ -200,8 +331,33 @@ func unescapeAt(s []byte, i int) (c byte, r rune, n int) {
 func ScanString(b []byte, i int) (int, bool) { return scanString(b, i) }
 
 func scanString(b []byte, i int) (int, bool) {
-	esc := false
-	for i++; i < len(b); {
+	// A short plain string (a member name, most values) ends within a few
+	// bytes: check them one by one before the eight-byte steps.
+	j := i + 1
+	for end := min(len(b), j+16); j < end && plainByte[b[j]]; j++ {
+	}
+	if j < len(b) && b[j] == '"' {
+		return j + 1, false
+	}
+	return scanContent(b, j, false)
+}
+
+// scanContent goes on with a string token at b[i], inside its content;
+// esc says whether an escape came before i.
+func scanContent(b []byte, i int, esc bool) (int, bool) {
+	for i < len(b) {
+		// Eight plain bytes at a time: none below 0x20, none non-ASCII,
+		// no quote, no backslash.
+		for i+8 <= len(b) {
+			w := binary.LittleEndian.Uint64(b[i:])
+			if (w|(w-lo20)|hasZero(w^quotes)|hasZero(w^backslashes))&highBits != 0 {
+				break
+			}
+			i += 8
+		}
+		if i >= len(b) {
+			break
+		}
 		c := b[i]
 		if plainByte[c] {
 			i++
@@ -252,6 +408,19 @@ func scanString(b []byte, i int) (int, bool) {
 	return -1, false
 }
 
+// Word constants of scanString's eight-byte step. A byte below 0x20 sets
+// its high bit in w-lo20 (a borrow only runs past a byte that already
+// did); hasZero sets the high bit of at least the lowest zero byte.
+const (
+	lo20        = 0x2020202020202020
+	ones        = 0x0101010101010101
+	highBits    = 0x8080808080808080
+	quotes      = 0x2222222222222222
+	backslashes = 0x5c5c5c5c5c5c5c5c
+)
+
+func hasZero(v uint64) uint64 { return (v - ones) &^ v & highBits }
+
 // plainByte holds the bytes that stand for themselves in a string token:
 // printable ASCII (and DEL) other than the quote and the backslash.
 var plainByte = func() (t [256]bool) {
@@ -262,28 +431,30 @@ var plainByte = func() (t [256]bool) {
 }()
 
 func isHex4(b []byte, i int) bool {
-	return i+4 <= len(b) && isHex(b[i]) && isHex(b[i+1]) && isHex(b[i+2]) && isHex(b[i+3])
+	return i+4 <= len(b) && hexVal[b[i]]|hexVal[b[i+1]]|hexVal[b[i+2]]|hexVal[b[i+3]] >= 0
 }
 
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
+// hexVal is the value of each hex digit, -1 for other bytes.
+var hexVal = func() (t [256]int8) {
+	for c := range t {
+		switch {
+		case '0' <= c && c <= '9':
+			t[c] = int8(c - '0')
+		case 'a' <= c && c <= 'f':
+			t[c] = int8(c - 'a' + 10)
+		case 'A' <= c && c <= 'F':
+			t[c] = int8(c - 'A' + 10)
+		default:
+			t[c] = -1
+		}
+	}
+	return t
+}()
 
 // hex4 decodes four hex digits that isHex4 accepted.
 func hex4(b []byte) rune {
-	var r rune
-	for _, c := range b[:4] {
-		switch {
-		case c <= '9':
-			c -= '0'
-		case c >= 'a':
-			c -= 'a' - 10
-		default:
-			c -= 'A' - 10
-		}
-		r = r<<4 | rune(c)
-	}
-	return r
+	_ = b[3]
+	return rune(hexVal[b[0]])<<12 | rune(hexVal[b[1]])<<8 | rune(hexVal[b[2]])<<4 | rune(hexVal[b[3]])
 }
 
 // SkipWS returns the index of the first byte at or after i that is not
@@ -291,11 +462,14 @@ func hex4(b []byte) rune {
 func SkipWS(b []byte, i int) int { return skipWS(b, i) }
 
 func skipWS(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+	for i < len(b) && b[i] <= ' ' && wsByte[b[i]] {
 		i++
 	}
 	return i
 }
+
+// wsByte holds JSON's four white-space bytes.
+var wsByte = [256]bool{' ': true, '\t': true, '\n': true, '\r': true}
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
@@ -343,15 +517,22 @@ func scanLiteral(b []byte, i int, lit string) int {
 	return i + len(lit)
 }
 
+// stack is the kinds of the open containers: bit d set when the container
+// at nesting d is an object. Each opening writes its own bit, so one stack
+// serves every value of an input without being cleared.
+type stack struct {
+	open [MaxDepth/64 + 1]uint64
+}
+
 // scanValue validates the value starting at b[i], inside outer enclosing
 // containers (1 for a member of the top-level object, 0 for the top-level
 // value itself), and returns the index after it (-1 if malformed) and, for a string, whether
 // it holds an escape. Nested arrays and objects are walked without
-// recursion; their kinds are kept in a fixed bit stack, so nothing is
-// allocated at any depth.
-func scanValue(b []byte, i, outer int) (int, bool) {
-	var open [MaxDepth/64 + 1]uint64 // bit d: the container at nesting d is an object
-	d := 0                           // containers open
+// recursion; their kinds are kept in st, so nothing is allocated at any
+// depth.
+func scanValue(b []byte, i, outer int, st *stack) (int, bool) {
+	open := &st.open
+	d := 0 // containers open
 	for {
 		if i >= len(b) {
 			return -1, false

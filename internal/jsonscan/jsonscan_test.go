@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -140,6 +141,9 @@ func TestMembersSpans(t *testing.T) {
 		got = append(got, Unquote(in[m.Name.Start:m.Name.End])+"="+string(in[m.Value.Start:m.Value.End])+strconv.FormatBool(m.NameEsc)+strconv.FormatBool(m.ValueEsc))
 	}
 	want := []string{`a="x\"y"falsetrue`, "b\n=[1,2]truefalse", `c={}falsefalse`}
+	if !ms[0].NameIs(in, "a") || ms[0].NameIs(in, "b") || !ms[1].NameIs(in, "b\n") || ms[1].NameIs(in, "b") {
+		t.Error("NameIs disagrees with the names")
+	}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("got %q, want %q", got, want)
 	}
@@ -156,6 +160,38 @@ func TestMembersStops(t *testing.T) {
 	})
 	if err != stop || n != 2 {
 		t.Errorf("got %v after %d members, want stop after 2", err, n)
+	}
+}
+
+// TestTopLevel: the lenient walk reports the top-level members of valid
+// input exactly, refuses broken structure, and allocates nothing.
+func TestTopLevel(t *testing.T) {
+	valid := []string{
+		`{}`, `{"a":1}`, ` {"a" : [1,{"b":"]"}], "c":"\"}", "d":{"e":[[]]},"f":-1.5e3 , "g":null} `,
+		`{"a":"\ud83d\ude00","b":"x"}`,
+	}
+	for _, in := range valid {
+		ms, err := members(t, []byte(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var top []Member
+		if err := TopLevel([]byte(in), func(m Member) error { top = append(top, m); return nil }); err != nil || !slices.Equal(top, ms) {
+			t.Errorf("TopLevel(%q) = %v, %v; want %v", in, top, err, ms)
+		}
+	}
+	for _, in := range []string{``, `[1]`, `{"a"}`, `{"a":}`, `{"a":[}`, `{"a":[1]]}`, `{"a":"\ud800"}`, "{\"a\":[\"\xff\"]}", `{"a":1 "b":2}`, `{"a":1`,
+		`{"a":` + strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth) + `}`} {
+		if err := TopLevel([]byte(in), func(Member) error { return nil }); err != ErrSyntax {
+			t.Errorf("TopLevel(%.40q): got %v, want ErrSyntax", in, err)
+		}
+	}
+	deep := []byte(`{"a":` + strings.Repeat("[", MaxDepth-1) + strings.Repeat("]", MaxDepth-1) + `}`)
+	if err := TopLevel(deep, func(Member) error { return nil }); err != nil {
+		t.Errorf("depth %d: %v", MaxDepth, err)
+	}
+	if allocs := testing.AllocsPerRun(20, func() { _ = TopLevel(deep, func(Member) error { return nil }) }); allocs != 0 {
+		t.Errorf("TopLevel: %v allocations, want 0", allocs)
 	}
 }
 
@@ -215,8 +251,14 @@ func FuzzMembers(f *testing.F) {
 		if want := refObject(b); err != want {
 			t.Fatalf("Members(%q): got %v, want %v", b, err, want)
 		}
+		var top []Member
+		topErr := TopLevel(b, func(m Member) error { top = append(top, m); return nil })
 		if err != nil {
 			return
+		}
+		// On valid input TopLevel reports exactly what Members does.
+		if topErr != nil || !slices.Equal(top, ms) {
+			t.Fatalf("TopLevel(%q) = %v, %v; Members found %v", b, top, topErr, ms)
 		}
 		for _, m := range ms {
 			for _, sp := range []Span{m.Name, m.Value} {
