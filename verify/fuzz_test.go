@@ -87,3 +87,49 @@ func FuzzParseHeader(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadIssuer checks the unverified read that chooses the key against
+// the strict parse that runs after the signature: on every payload that
+// claims.Parse accepts, readIssuer must accept it too and read the same
+// iss and template claim; on any payload it must not panic.
+func FuzzReadIssuer(f *testing.F) {
+	for _, s := range []string{
+		`{"iss":"https://issuer.example.com/","tid":"t"}`,
+		`{"i\u0073s":"a","t\u0069d":1,"x":[{"iss":"b"}]}`,
+		`{"x":"{\"iss\":\"b\"}","iss":"a"}`,
+		`{"iss":"a","iss":"b"}`,
+		`{"tid":"a","tid":"b","iss":"c"}`,
+		`{"x":[[[["]"]]]],"iss":"\ud83d\ude00"}`,
+		"{\"iss\":\"\xff\"}",
+		`{"iss":1}`,
+	} {
+		f.Add([]byte(s))
+	}
+	v := newTestVerifier(f, anyIssuerSource{newTestSource()}, func(c *Config) {
+		c.IssuerTemplates = []string{"https://login.example.com/{tid}/v2.0"}
+		c.InsecureSharedKeys = true
+	})
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		ic, rej := v.readIssuer(payload)
+		c, err := claims.Parse(payload, claims.Names{})
+		if err != nil {
+			return
+		}
+		iss, hasIss := c.Raw["iss"]
+		switch {
+		case hasIss && rej != nil:
+			t.Fatalf("%q: strict parse reads iss %q, readIssuer refuses: %v", payload, c.Issuer, rej.err)
+		case rej != nil:
+			return // no iss: refused either way
+		case ic.hasIss != hasIss || ic.iss != c.Issuer:
+			t.Fatalf("%q: readIssuer reads iss %q (%v), strict parse %q (%v)", payload, ic.iss, ic.hasIss, c.Issuer, iss)
+		}
+		tid, ok := stringClaim(c, "tid")
+		if ic.isStr[0] != ok || ic.vals[0] != tid {
+			t.Fatalf("%q: readIssuer reads tid %q (%v), strict parse %q (%v)", payload, ic.vals[0], ic.isStr[0], tid, ok)
+		}
+		if v.acceptIssuer(&ic) != v.acceptVerified(c, &ic) {
+			t.Fatalf("%q: the unverified and the verified issuer checks disagree", payload)
+		}
+	})
+}
