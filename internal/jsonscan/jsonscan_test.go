@@ -1,6 +1,7 @@
 package jsonscan
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"regexp"
@@ -49,14 +50,10 @@ func refStrict(b []byte) bool {
 
 // refObject reports what Members should return for b.
 func refObject(b []byte) error {
-	if !refStrict(b) {
+	if !refStrict(b) { // json.Valid also holds encoding/json's depth limit
 		return ErrSyntax
 	}
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		return ErrSyntax // deeper than encoding/json's limit
-	}
-	if _, ok := v.(map[string]any); !ok {
+	if bytes.TrimLeft(b, " \t\r\n")[0] != '{' {
 		return ErrNotObject
 	}
 	return nil
