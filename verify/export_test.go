@@ -54,8 +54,11 @@ func verifyJWS(raw string, key *jwks.Key, pol *policy, allowSymmetric bool) ([]b
 		return nil, rej
 	}
 	if tok.alg.family == famHMAC {
+		if key == nil {
+			return nil, rejKeyMismatch
+		}
 		k, ok := key.Public.([]byte)
-		if !allowSymmetric || key == nil || !ok || len(k) == 0 || !algFits(tok.alg, key.Algorithm) ||
+		if !allowSymmetric || !ok || len(k) == 0 || !algFits(tok.alg, key.Algorithm) ||
 			(key.KeyType != "" && key.KeyType != "oct") {
 			return nil, rejKeyMismatch
 		}

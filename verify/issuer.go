@@ -108,12 +108,13 @@ type issuerClaims struct {
 	seen   [maxTemplateClaims]bool
 }
 
-// The rejections of readIssuer, with the causes claims.Parse would give.
+// The rejections of readIssuer, with the causes claims.Parse gives for the
+// same fault (Parse, validating everything, may first meet another fault
+// later in the payload: the Reason is ReasonClaims either way).
 var (
 	rejClaimsMalformed = reject(ReasonClaims, fmt.Errorf("%w: %w", ErrClaims, &claims.ParseError{Msg: "malformed json"}))
 	rejIssNotString    = reject(ReasonClaims, fmt.Errorf("%w: %w", ErrClaims, &claims.ParseError{Claim: "iss", Msg: "not a string"}))
 	rejIssDuplicate    = reject(ReasonClaims, fmt.Errorf("%w: %w", ErrClaims, &claims.ParseError{Claim: "iss", Msg: "duplicate member"}))
-	rejTplDuplicate    = reject(ReasonClaims, fmt.Errorf("%w: %w", ErrClaims, &claims.ParseError{Msg: "duplicate member"}))
 )
 
 // readIssuer reads iss and the template claims from the payload before the
@@ -144,7 +145,7 @@ func (v *Verifier) readIssuer(payload []byte) (issuerClaims, *rejection) {
 		for k, c := range v.tplClaims {
 			if m.NameIs(payload, c) {
 				if ic.seen[k] {
-					rej = rejTplDuplicate
+					rej = reject(ReasonClaims, fmt.Errorf("%w: %w", ErrClaims, &claims.ParseError{Claim: c, Msg: "duplicate member"}))
 					return errStop
 				}
 				ic.seen[k] = true

@@ -173,7 +173,7 @@ const (
 func parseHeader(b []byte, pol *policy, tok *jwsToken) *rejection {
 	var (
 		seen   int
-		others [8][]byte
+		others [maxHeaderMembers][]byte
 		other  = others[:0]
 		alg    []byte
 		typ    []byte
@@ -272,7 +272,8 @@ func content(b []byte, sp jsonscan.Span, esc bool) []byte {
 	if !esc {
 		return b[sp.Start+1 : sp.End-1]
 	}
-	return []byte(jsonscan.Unquote(b[sp.Start:sp.End]))
+	tok := b[sp.Start:sp.End]
+	return jsonscan.AppendUnquote(make([]byte, 0, len(tok)), tok)
 }
 
 // checkKID applies the kid hygiene of RFC 8725 §3.10: a bounded length and

@@ -102,6 +102,14 @@ var rejectedShapes = []rejectedShape{
 		}
 		return sb.String()
 	}},
+	{name: "long member names, bad signature", reason: ReasonSignature, member: func(n int) string {
+		var sb strings.Builder
+		sb.WriteString(`"m":0`)
+		for k := range n {
+			sb.WriteString(`,"` + strings.Repeat("n", 40) + strconv.Itoa(k) + `":0`)
+		}
+		return sb.String()
+	}},
 	{name: "unknown issuer", reason: ReasonIssuer, mod: unknownIssuer, member: repeated(`"x":["a"`, `,"a"`, `]`)},
 	{name: "unknown kid", reason: ReasonUnknownKey, kid: "unknown", member: repeated(`"x":["a"`, `,"a"`, `]`)},
 	{name: "bad signature, plain claims", reason: ReasonSignature, member: repeated(`"x":"s`, ` s`, `"`)},

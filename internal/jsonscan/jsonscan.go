@@ -20,6 +20,7 @@
 package jsonscan
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"strings"
@@ -248,7 +249,7 @@ func skipScalar(b []byte, i int) int {
 // is copied once; escapes are decoded.
 func Unquote(tok []byte) string {
 	s := tok[1 : len(tok)-1]
-	if strings.IndexByte(string(s), '\\') < 0 {
+	if bytes.IndexByte(s, '\\') < 0 {
 		return string(s)
 	}
 	var sb strings.Builder
@@ -265,11 +266,27 @@ func Unquote(tok []byte) string {
 	return sb.String()
 }
 
+// AppendUnquote appends the content of an accepted string token to dst,
+// as Unquote returns it.
+func AppendUnquote(dst, tok []byte) []byte {
+	s := tok[1 : len(tok)-1]
+	for i := 0; i < len(s); {
+		c, r, n := unescapeAt(s, i)
+		if n == 1 && r < 0 {
+			dst = append(dst, c)
+		} else {
+			dst = utf8.AppendRune(dst, r)
+		}
+		i += n
+	}
+	return dst
+}
+
 // Equal reports whether the content of the accepted string token tok is
 // exactly want, without allocating for any want of up to 64 bytes.
 func Equal(tok []byte, want string) bool {
 	s := tok[1 : len(tok)-1]
-	if strings.IndexByte(string(s), '\\') < 0 {
+	if bytes.IndexByte(s, '\\') < 0 {
 		return string(s) == want
 	}
 	// Every escape stands for at least one byte, so the content is at

@@ -277,3 +277,18 @@ func FuzzMembers(f *testing.F) {
 		}
 	})
 }
+
+// TestEqualAllocs: Equal allocates for no want of up to 64 bytes, whatever
+// the token's length, escaped or not.
+func TestEqualAllocs(t *testing.T) {
+	for _, s := range []string{`"` + strings.Repeat("n", 100) + `"`, `"` + strings.Repeat(`\u0041`, 10) + `"`} {
+		tok := []byte(s)
+		if a := testing.AllocsPerRun(10, func() { Equal(tok, "AAAAAAAAAA") }); a != 0 {
+			t.Errorf("Equal(%.20s…): %v allocations, want 0", tok, a)
+		}
+	}
+	tok := []byte(`"a\u00e9\ud83d\ude00\n"`)
+	if got := string(AppendUnquote([]byte("x"), tok)); got != "x"+Unquote(tok) {
+		t.Errorf("AppendUnquote: got %q", got)
+	}
+}
