@@ -3,6 +3,7 @@ module github.com/stepupauth/stepup
 go 1.26.0
 
 require (
+	filippo.io/bigmod v0.1.0
 	github.com/MicahParks/jwkset v0.11.3
 	github.com/MicahParks/keyfunc/v3 v3.9.0
 	github.com/lestrrat-go/dsig v1.4.0

@@ -16,17 +16,20 @@ import (
 	"strings"
 
 	"github.com/lestrrat-go/jwx/v3/jwk"
+
+	"github.com/stepupauth/stepup/internal/rsapkcs1"
 )
 
 // RSA key bounds (see the package doc). Keys under 2048 bits are weak (NIST
 // SP 800-131A). The cost of checking a signature grows with the square of
 // the modulus and with the bit length of the exponent, and a forged token
 // costs as much to refuse as a genuine one to accept: larger moduli and
-// other exponents only let whoever publishes a key burn our CPU.
+// other exponents only let whoever publishes a key burn our CPU. They are
+// the keys internal/rsapkcs1 prepares, whose constants state them once.
 const (
-	minRSABits  = 2048
-	maxRSABits  = 8192
-	rsaExponent = 65537
+	minRSABits  = rsapkcs1.MinBits
+	maxRSABits  = rsapkcs1.MaxBits
+	rsaExponent = rsapkcs1.Exponent
 )
 
 // algsFor lists the JWS algorithms a key of the given kty (and crv) may

@@ -48,7 +48,11 @@
 //     EdDSA and Ed25519.
 //     Which keys are usable for signatures (use, key_ops) is decided
 //     by the jwks package when it loads the set.
-//   - Signature through the typed verifiers of github.com/lestrrat-go/dsig:
+//   - Signature: RS256/384/512 by RSASSA-PKCS1-v1_5 encode-and-compare
+//     (RFC 8017 §8.2.2) with the key's modulus prepared once per key
+//     (package internal/rsapkcs1, gated by the Wycheproof vectors and a
+//     differential fuzz against crypto/rsa); everything else, PS256/384/512
+//     included, through the typed verifiers of github.com/lestrrat-go/dsig:
 //     an ECDSA signature must be exactly r||s of the curve's size, and
 //     crypto/ecdsa rejects r or s outside [1, N-1] (CVE-2022-21449).
 //   - Only once the signature holds is the claim set parsed in full

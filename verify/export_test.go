@@ -72,7 +72,7 @@ func verifyJWS(raw string, key *jwks.Key, pol *policy, allowSymmetric bool) ([]b
 	if rej := checkKey(tok.alg, key); rej != nil {
 		return nil, rej
 	}
-	if rej := verifySignature(&tok, key); rej != nil {
+	if rej := verifySignature(&tok, key, nil); rej != nil { // RS*: prepared per call
 		return nil, rej
 	}
 	return tok.payload, nil

@@ -18,6 +18,7 @@ import (
 	"github.com/lestrrat-go/dsig"
 
 	"github.com/stepupauth/stepup/internal/jsonscan"
+	"github.com/stepupauth/stepup/internal/rsapkcs1"
 	"github.com/stepupauth/stepup/jwks"
 )
 
@@ -70,14 +71,14 @@ var defaultAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "P
 const (
 	maxKIDLen        = 256 // bytes; longer kids are rejected before any lookup
 	maxHeaderMembers = 64  // members of the protected header
-	minRSABits       = 2048
 )
 
-// The other RSA bounds of the jwks package doc, applied by checkKey to keys
-// of any Source.
+// The RSA bounds of the jwks package doc, applied by checkKey to keys of
+// any Source: the keys rsapkcs1.Prepare accepts, stated once there.
 const (
-	maxRSABits  = 8192
-	rsaExponent = 65537
+	minRSABits  = rsapkcs1.MinBits
+	maxRSABits  = rsapkcs1.MaxBits
+	rsaExponent = rsapkcs1.Exponent
 )
 
 // policy is the header rule set of the JWS layer.
@@ -375,14 +376,23 @@ func algFits(alg *algInfo, jwkAlg string) bool {
 	return alg.family == famEdDSA && (jwkAlg == "EdDSA" || jwkAlg == "Ed25519")
 }
 
-// verifySignature checks tok's signature with key through dsig's typed
-// verifiers. checkKey must have accepted the key.
-func verifySignature(tok *jwsToken, key *jwks.Key) *rejection {
+// verifySignature checks tok's signature with key. checkKey must have
+// accepted the key. RS256/384/512 go through internal/rsapkcs1 with the
+// key prepared once and kept in rsaKeys (see rsaKeyCache); everything else,
+// PS256/384/512 included, through dsig's typed verifiers over the standard
+// library.
+func verifySignature(tok *jwsToken, key *jwks.Key, rsaKeys *rsaKeyCache) *rejection {
 	var err error
 	switch a := tok.alg; a.family {
-	case famRSA, famRSAPSS:
+	case famRSA:
+		var p *rsapkcs1.PublicKey
+		if p, err = rsaKeys.get(key.Public.(*rsa.PublicKey)); err == nil {
+			var buf [sha512.Size]byte
+			err = rsapkcs1.Verify(p, a.hash, digest(buf[:0], a.hash, tok.signingInput), tok.sig)
+		}
+	case famRSAPSS:
 		var buf [sha512.Size]byte
-		err = dsig.VerifyRSADigest(key.Public.(*rsa.PublicKey), digest(buf[:0], a.hash, tok.signingInput), tok.sig, a.hash, a.family == famRSAPSS)
+		err = dsig.VerifyRSADigest(key.Public.(*rsa.PublicKey), digest(buf[:0], a.hash, tok.signingInput), tok.sig, a.hash, true)
 	case famECDSA:
 		// dsig checks the r||s length; crypto/ecdsa rejects r or s of 0
 		// or >= N (CVE-2022-21449).

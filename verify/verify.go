@@ -193,6 +193,7 @@ type Verifier struct {
 	observed func(Outcome, Reason, time.Duration)
 	cacheObs func(hit bool)
 	cache    *tokenCache // nil when disabled
+	rsaKeys  rsaKeyCache // RSA keys of the Source, prepared (rsakeys.go)
 	pol      policy
 	// templates, values and excluded: Config.IssuerTemplates,
 	// RequiredValues and ExcludedValues; tplClaims: the distinct claims
@@ -467,7 +468,7 @@ func (v *Verifier) verifySigned(ctx context.Context, raw string) (*claims.Claims
 	if rej := checkKey(tok.alg, key); rej != nil {
 		return nil, nil, "", rej
 	}
-	if rej := verifySignature(&tok, key); rej != nil {
+	if rej := verifySignature(&tok, key, &v.rsaKeys); rej != nil {
 		return nil, nil, "", rej
 	}
 	c, err := claims.Parse(tok.payload, v.names)
