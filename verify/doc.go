@@ -82,7 +82,9 @@
 //
 // New refuses a key source that would let one configured issuer's keys
 // verify another's tokens: see Config.Issuers and
-// Config.InsecureSharedKeys.
+// Config.InsecureSharedKeys. It also refuses a plain http issuer on a host
+// other than a loopback IP literal unless Config.InsecureAllowHTTPIssuer
+// is set.
 //
 // # Speed
 //

@@ -52,6 +52,13 @@ type Config struct {
 	// URLs: any issuer's key then verifies tokens claiming to be from
 	// any other. Set it only when every issuer is the same signer.
 	InsecureSharedKeys bool
+	// InsecureAllowHTTPIssuer accepts issuers (Issuer, Issuers and
+	// IssuerTemplates) with a plain http URL on a host other than a
+	// loopback IP literal (127.0.0.0/8, ::1). By default such an issuer is
+	// a configuration error: OpenID Connect and RFC 8414 issuers are https
+	// URLs, and an http one usually means the wrong URL was copied. Local
+	// test issuers on 127.0.0.1 or [::1] need no switch.
+	InsecureAllowHTTPIssuer bool
 	// Audience is required: the token's aud must contain it.
 	Audience string
 	// Algorithms is the alg allowlist (case-sensitive JOSE names). The
@@ -221,6 +228,11 @@ func New(keys jwks.Source, cfg Config) (*Verifier, error) {
 	}
 	if cfg.Issuer != "" {
 		v.issuers = append(v.issuers, cfg.Issuer)
+	}
+	if !cfg.InsecureAllowHTTPIssuer {
+		if err := checkHTTPIssuers(cfg); err != nil {
+			return nil, err
+		}
 	}
 	for _, iss := range cfg.Issuers {
 		if iss == "" {
