@@ -150,11 +150,17 @@ func TestConstructorErrors(t *testing.T) {
 		{"auth0 namespace space", func() (idp.Profile, error) { return idp.Auth0("x.auth0.com", idp.Auth0Options{Namespace: "a b/"}) }, "idp: auth0: namespace: not printable ASCII without spaces"},
 		{"auth0 namespace not a url", func() (idp.Profile, error) { return idp.Auth0("x.auth0.com", idp.Auth0Options{Namespace: "myapp/"}) },
 			`idp: auth0: namespace: "myapp/" is not an absolute http or https URL: use the namespace of the post-login Action's setCustomClaim calls, such as "https://example.com/"`},
-		{"auth0 namespace urn", func() (idp.Profile, error) { return idp.Auth0("x.auth0.com", idp.Auth0Options{Namespace: "urn:example:"}) },
+		{"auth0 namespace urn", func() (idp.Profile, error) {
+			return idp.Auth0("x.auth0.com", idp.Auth0Options{Namespace: "urn:example:"})
+		},
 			`idp: auth0: namespace: "urn:example:" is not an absolute http or https URL: use the namespace of the post-login Action's setCustomClaim calls, such as "https://example.com/"`},
-		{"auth0 namespace no host", func() (idp.Profile, error) { return idp.Auth0("x.auth0.com", idp.Auth0Options{Namespace: "https:///acr/"}) },
+		{"auth0 namespace no host", func() (idp.Profile, error) {
+			return idp.Auth0("x.auth0.com", idp.Auth0Options{Namespace: "https:///acr/"})
+		},
 			`idp: auth0: namespace: "https:///acr/" is not an absolute http or https URL: use the namespace of the post-login Action's setCustomClaim calls, such as "https://example.com/"`},
-		{"auth0 namespace fragment", func() (idp.Profile, error) { return idp.Auth0("x.auth0.com", idp.Auth0Options{Namespace: "https://example.com/#"}) },
+		{"auth0 namespace fragment", func() (idp.Profile, error) {
+			return idp.Auth0("x.auth0.com", idp.Auth0Options{Namespace: "https://example.com/#"})
+		},
 			`idp: auth0: namespace: "https://example.com/#" must not have user info, a query or a fragment: use the namespace of the post-login Action, such as "https://example.com/"`},
 		{"auth0 namespace on auth0.com", func() (idp.Profile, error) {
 			return idp.Auth0("x.auth0.com", idp.Auth0Options{Namespace: "https://x.us.Auth0.com/"})
