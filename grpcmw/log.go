@@ -57,7 +57,11 @@ func (a *authorizer) logRefused(ctx context.Context, ruleMethod string, r *rejec
 	switch {
 	case errors.Is(err, ErrUnlistedMethod):
 	case errors.As(err, &ce) && !errors.Is(err, claims.ErrUnavailable):
-		attrs = append(attrs, slog.String("code", string(ce.Code)))
+		code := string(ce.Code)
+		if code == "" {
+			code = "none" // no token: the value package metrics counts it under
+		}
+		attrs = append(attrs, slog.String("code", code))
 		var te *verify.TokenError
 		if errors.As(err, &te) {
 			attrs = append(attrs, slog.String("reason", string(te.Reason)))

@@ -67,7 +67,7 @@ func TestHooksAndLogger(t *testing.T) {
 	for _, want := range []string{
 		`level=DEBUG msg="grpcmw: call allowed" method=` + methodUnary + ` rule=` + methodUnary + ` grpc_code=OK`,
 		`level=DEBUG msg="grpcmw: call refused" method=` + methodUnary + ` rule=` + methodUnary + ` grpc_code=Unauthenticated code=insufficient_user_authentication`,
-		`level=DEBUG msg="grpcmw: call refused" method=/grpc.testing.TestService/* rule=/grpc.testing.TestService/* grpc_code=Unauthenticated code=""`,
+		`level=DEBUG msg="grpcmw: call refused" method=/grpc.testing.TestService/* rule=/grpc.testing.TestService/* grpc_code=Unauthenticated code=none`,
 		`level=DEBUG msg="grpcmw: call refused" method=unlisted rule="" grpc_code=PermissionDenied`,
 	} {
 		if !strings.Contains(logs, want) {

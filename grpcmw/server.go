@@ -82,7 +82,8 @@ func WithErrorHook(hook func(ctx context.Context, fullMethod string, err error))
 // the method as the rule that governs it names it (the exact method, or the
 // service wildcard "/pkg.Service/*" for every method under it, or
 // "unlisted" for a method without a rule) and that rule, the gRPC status
-// code, the OAuth error code, the verify.Reason of a rejected token, the
+// code, the OAuth error code ("none" when no token was sent, as package
+// metrics counts it), the verify.Reason of a rejected token, the
 // challenge parameters (which come from the rule) and, for Unavailable and
 // Internal answers only, the error text. The method name the client sent
 // is never logged: under a wildcard, with a grpc.UnknownServiceHandler, it

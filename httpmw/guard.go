@@ -139,8 +139,10 @@ func WithErrorHook(hook func(r *http.Request, err error)) Option {
 }
 
 // WithLogger logs every decision of the Guard to l at level Debug: the
-// request's method, route (r.Pattern), the answer's status and OAuth error
-// code, the verify.Reason of a rejected token, the challenge parameters
+// request's method, route (r.Pattern), the answer's status (for an allowed
+// request, the status the next handler answered, logged once it returns)
+// and OAuth error code ("none" when no token was sent, as package metrics
+// counts it), the verify.Reason of a rejected token, the challenge parameters
 // (which come from the requirement) and, for 503 and 500 answers only, the
 // error text. It never logs the token, a claim value (not even sub, which
 // is personal data) or the raw URL path. Without this option the Guard logs
@@ -257,8 +259,7 @@ func (g *Guard) Require(req claims.Requirement, next http.Handler) http.Handler 
 			g.reject(w, r, err)
 			return
 		}
-		g.allowed(r)
-		next.ServeHTTP(w, r.WithContext(claims.NewContext(r.Context(), c)))
+		g.serveAllowed(w, r.WithContext(claims.NewContext(r.Context(), c)), next)
 	})
 }
 
@@ -315,8 +316,7 @@ func (g *Guard) RequireFunc(choose func(r *http.Request, c *claims.Claims) (clai
 			g.reject(w, r, err)
 			return
 		}
-		g.allowed(r)
-		next.ServeHTTP(w, r)
+		g.serveAllowed(w, r, next)
 	})
 }
 

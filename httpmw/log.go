@@ -12,15 +12,20 @@ import (
 	"github.com/stepupauth/stepup/verify"
 )
 
-// allowed logs a request that passed (WithLogger).
-func (g *Guard) allowed(r *http.Request) {
+// serveAllowed runs next for a request that passed and logs it
+// (WithLogger) with the status next answered, captured by a statusWriter
+// only when the line is logged.
+func (g *Guard) serveAllowed(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	if !g.debug(r.Context()) {
+		next.ServeHTTP(w, r)
 		return
 	}
+	sw := &statusWriter{ResponseWriter: w}
+	next.ServeHTTP(sw, r)
 	g.logger.LogAttrs(r.Context(), slog.LevelDebug, "httpmw: request allowed",
 		slog.String("method", r.Method),
 		slog.String("route", r.Pattern),
-		slog.Int("status", http.StatusOK))
+		slog.Int("status", sw.answered()))
 }
 
 // logRefused logs a refused request (WithLogger). Only values from the
@@ -36,7 +41,7 @@ func (g *Guard) logRefused(r *http.Request, status int, ce *claims.Error, err er
 		slog.String("route", r.Pattern),
 		slog.Int("status", status))
 	if ce != nil {
-		attrs = append(attrs, slog.String("code", string(ce.Code)))
+		attrs = append(attrs, slog.String("code", codeLabel(ce.Code)))
 		var te *verify.TokenError
 		if errors.As(err, &te) {
 			attrs = append(attrs, slog.String("reason", string(te.Reason)))
@@ -58,4 +63,14 @@ func (g *Guard) logRefused(r *http.Request, status int, ce *claims.Error, err er
 
 func (g *Guard) debug(ctx context.Context) bool {
 	return g.logger != nil && g.logger.Enabled(ctx, slog.LevelDebug)
+}
+
+// codeLabel is the code attribute of a refusal: the OAuth error code, or
+// "none" for a request without a token (whose challenge has no code), the
+// value metrics counts it under.
+func codeLabel(c claims.Code) string {
+	if c == "" {
+		return "none"
+	}
+	return string(c)
 }

@@ -93,7 +93,7 @@ func TestWithLogger(t *testing.T) {
 	want := `level=DEBUG msg="httpmw: request allowed" method=GET route="GET /profile" status=200
 level=DEBUG msg="httpmw: request refused" method=GET route="GET /profile" status=401 code=invalid_token reason=expired
 level=DEBUG msg="httpmw: request refused" method=POST route="POST /transfer" status=401 code=insufficient_user_authentication acr_values=urn:loa:3
-level=DEBUG msg="httpmw: request refused" method=GET route="GET /profile" status=401 code=""
+level=DEBUG msg="httpmw: request refused" method=GET route="GET /profile" status=401 code=none
 level=DEBUG msg="httpmw: request refused" method=GET route="" status=500 error="policy store down"
 `
 	if got := buf.String(); got != want {

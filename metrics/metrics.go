@@ -62,8 +62,9 @@ type options struct {
 // WithLogger makes the JWKS observers log key-set events to l: a failed
 // fetch and a rejected key at Warn, a changed key set at Info (with the
 // added and removed kids, which come from the issuer's own JWKS), keys that
-// became unavailable at Warn, a successful fetch at Debug. Nothing logs
-// without it. For request decisions use httpmw.WithLogger and
+// became unavailable at Warn, a successful fetch at Debug, each message
+// prefixed "jwks: " since it reports on the key set. Nothing logs without
+// it. For request decisions use httpmw.WithLogger and
 // grpcmw.WithLogger.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) { o.logger = l }
@@ -313,12 +314,12 @@ func (s *jwksState) fetchDone(url string, took time.Duration, err error) {
 
 	if l := s.m.log; l != nil {
 		if err != nil {
-			l.LogAttrs(context.Background(), slog.LevelWarn, "metrics: jwks fetch failed",
+			l.LogAttrs(context.Background(), slog.LevelWarn, "jwks: fetch failed",
 				slog.String("issuer", s.issuer), slog.String("url", url),
 				slog.String("result", result), slog.Duration("took", took),
 				slog.String("error", err.Error()))
 		} else {
-			l.LogAttrs(context.Background(), slog.LevelDebug, "metrics: jwks fetched",
+			l.LogAttrs(context.Background(), slog.LevelDebug, "jwks: fetched",
 				slog.String("issuer", s.issuer), slog.String("url", url), slog.Duration("took", took))
 		}
 	}
@@ -332,7 +333,7 @@ func (s *jwksState) keysChanged(url string, added, removed []string) {
 	s.mu.Unlock()
 	if l := s.m.log; l != nil {
 		// kids come from the issuer's own key set, not from tokens.
-		l.LogAttrs(context.Background(), slog.LevelInfo, "metrics: jwks key set changed",
+		l.LogAttrs(context.Background(), slog.LevelInfo, "jwks: key set changed",
 			slog.String("issuer", s.issuer), slog.String("url", url),
 			slog.Any("added", added), slog.Any("removed", removed), slog.Int("keys", n))
 	}
@@ -341,7 +342,7 @@ func (s *jwksState) keysChanged(url string, added, removed []string) {
 func (s *jwksState) keyRejected(url, kid, reason string) {
 	s.rejected.Inc()
 	if l := s.m.log; l != nil {
-		l.LogAttrs(context.Background(), slog.LevelWarn, "metrics: jwks key rejected",
+		l.LogAttrs(context.Background(), slog.LevelWarn, "jwks: key rejected",
 			slog.String("issuer", s.issuer), slog.String("url", url),
 			slog.String("kid", kid), slog.String("reason", reason))
 	}
@@ -354,7 +355,7 @@ func (s *jwksState) staleEvent(url string, age time.Duration) {
 	s.unavailable.Set(1)
 	s.mu.Unlock()
 	if l := s.m.log; l != nil {
-		l.LogAttrs(context.Background(), slog.LevelWarn, "metrics: jwks keys unavailable, last good set too old",
+		l.LogAttrs(context.Background(), slog.LevelWarn, "jwks: keys unavailable, last good set too old",
 			slog.String("issuer", s.issuer), slog.String("url", url), slog.Duration("age", age))
 	}
 }

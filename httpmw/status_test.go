@@ -1,0 +1,124 @@
+package httpmw_test
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/httpmw"
+)
+
+func debugLogger(buf *bytes.Buffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{
+		Level: slog.LevelDebug,
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+}
+
+// TestAllowedLogStatus: the "request allowed" line carries the status the
+// handler answered, not an assumed 200.
+func TestAllowedLogStatus(t *testing.T) {
+	is := newIssuer(t)
+	tok := is.mint(t, nil)
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		want    string
+	}{
+		{"bad request", func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "no", http.StatusBadRequest) }, "status=400"},
+		{"write only", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "hi") }, "status=200"},
+		{"nothing written", func(http.ResponseWriter, *http.Request) {}, "status=200"},
+		{"early hints then 201", func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(http.StatusEarlyHints)
+			w.WriteHeader(http.StatusCreated)
+		}, "status=201"},
+		{"second WriteHeader ignored", func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(http.StatusNoContent)
+			w.WriteHeader(http.StatusInternalServerError)
+		}, "status=204"},
+		{"ReadFrom", func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = w.(io.ReaderFrom).ReadFrom(strings.NewReader("body"))
+		}, "status=200"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			g := newGuard(t, is.verifier(t), httpmw.WithLogger(debugLogger(&buf)))
+			h := g.Require(claims.Requirement{}, tt.handler)
+			r := httptest.NewRequest("GET", "/x", nil)
+			r.Header.Set("Authorization", "Bearer "+tok)
+			h.ServeHTTP(httptest.NewRecorder(), r)
+			if got := buf.String(); !strings.Contains(got, `msg="httpmw: request allowed"`) || !strings.Contains(got, tt.want+"\n") {
+				t.Errorf("log: got %q, want the allowed line with %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestAllowedWriterKeepsInterfaces: with logging on, the handler's writer
+// still flushes, hijacks and copies as the server's own does, directly and
+// through http.ResponseController.
+func TestAllowedWriterKeepsInterfaces(t *testing.T) {
+	is := newIssuer(t)
+	tok := is.mint(t, nil)
+	var buf bytes.Buffer
+	g := newGuard(t, is.verifier(t), httpmw.WithLogger(debugLogger(&buf)))
+	var problems []string
+	mux := http.NewServeMux()
+	mux.Handle("GET /flush", g.Require(claims.Requirement{}, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if _, ok := w.(http.Flusher); !ok {
+			problems = append(problems, "not an http.Flusher")
+		}
+		if _, ok := w.(io.ReaderFrom); !ok {
+			problems = append(problems, "not an io.ReaderFrom")
+		}
+		_, _ = io.WriteString(w, "a")
+		if err := http.NewResponseController(w).Flush(); err != nil {
+			problems = append(problems, "ResponseController.Flush: "+err.Error())
+		}
+		w.(http.Flusher).Flush()
+	})))
+	mux.Handle("GET /hijack", g.Require(claims.Requirement{}, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		c, rw, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			problems = append(problems, "Hijack: "+err.Error())
+			return
+		}
+		_, _ = rw.WriteString("HTTP/1.1 418 I'm a teapot\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+		_ = rw.Flush()
+		_ = c.Close()
+	})))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	for _, path := range []string{"/flush", "/hijack"} {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		_, _ = io.Copy(io.Discard, bufio.NewReader(resp.Body))
+		resp.Body.Close()
+		if path == "/hijack" && resp.StatusCode != http.StatusTeapot {
+			t.Errorf("hijack: got status %d, want 418", resp.StatusCode)
+		}
+	}
+	srv.Close() // waits for the handlers
+	if len(problems) > 0 {
+		t.Errorf("writer: %s", strings.Join(problems, "; "))
+	}
+	if got := buf.String(); strings.Count(got, "request allowed") != 2 {
+		t.Errorf("log: got %q, want two allowed lines", got)
+	}
+}
