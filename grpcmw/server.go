@@ -83,12 +83,16 @@ func WithErrorHook(hook func(ctx context.Context, fullMethod string, err error))
 // service wildcard "/pkg.Service/*" for every method under it, or
 // "unlisted" for a method without a rule) and that rule, the gRPC status
 // code, the OAuth error code ("none" when no token was sent, as package
-// metrics counts it), the verify.Reason of a rejected token, the
-// challenge parameters (which come from the rule) and, for Unavailable and
-// Internal answers only, the error text. The method name the client sent
-// is never logged: under a wildcard, with a grpc.UnknownServiceHandler, it
-// can be anything. It never logs the token or a claim value (not even sub,
-// which is personal data). A nil l, the default, logs nothing.
+// metrics counts it), the verify.Reason of a rejected token, for a typ,
+// iss or aud the verifier does not accept the refused value
+// (verify.TokenError Received: quoted, at most 64 bytes) and a hint naming
+// the configuration to change, the challenge parameters (which come from
+// the rule) and, for Unavailable and Internal answers only, the error text.
+// The method name the client sent is never logged: under a wildcard, with
+// a grpc.UnknownServiceHandler, it can be anything. It never logs the token
+// or any other claim value (not even sub, which is personal data); the
+// refused value never reaches the status, its details or the metadata. A
+// nil l, the default, logs nothing.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) { o.logger = l }
 }

@@ -142,10 +142,13 @@ func WithErrorHook(hook func(r *http.Request, err error)) Option {
 // request's method, route (r.Pattern), the answer's status (for an allowed
 // request, the status the next handler answered, logged once it returns)
 // and OAuth error code ("none" when no token was sent, as package metrics
-// counts it), the verify.Reason of a rejected token, the challenge parameters
-// (which come from the requirement) and, for 503 and 500 answers only, the
-// error text. It never logs the token, a claim value (not even sub, which
-// is personal data) or the raw URL path. Without this option the Guard logs
+// counts it), the verify.Reason of a rejected token, for a typ, iss or aud
+// the verifier does not accept the refused value (verify.TokenError
+// Received: quoted, at most 64 bytes) and a hint naming the configuration
+// to change, the challenge parameters (which come from the requirement)
+// and, for 503 and 500 answers only, the error text. It never logs the
+// token, any other claim value (not even sub, which is personal data) or
+// the raw URL path; the refused value never reaches the response. Without this option the Guard logs
 // nothing. l must not be nil.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) { c.logger, c.loggerSet = l, true }

@@ -45,6 +45,15 @@ func (g *Guard) logRefused(r *http.Request, status int, ce *claims.Error, err er
 		var te *verify.TokenError
 		if errors.As(err, &te) {
 			attrs = append(attrs, slog.String("reason", string(te.Reason)))
+			// What the token carried (quoted, capped) and the
+			// configuration it missed: for whoever configures the
+			// verifier, never for the client.
+			if v := te.Received(); v != "" {
+				attrs = append(attrs, slog.String("received", v))
+			}
+			if h := te.Hint(); h != "" {
+				attrs = append(attrs, slog.String("hint", h))
+			}
 		}
 		if len(ce.ACRValues) > 0 {
 			attrs = append(attrs, slog.String("acr_values", strings.Join(ce.ACRValues, " ")))

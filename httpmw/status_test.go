@@ -122,3 +122,41 @@ func TestAllowedWriterKeepsInterfaces(t *testing.T) {
 		t.Errorf("log: got %q, want two allowed lines", got)
 	}
 }
+
+// TestRefusedLogReceived: a token refused for its iss or aud is logged
+// with the refused value and a hint; the answer carries neither.
+func TestRefusedLogReceived(t *testing.T) {
+	is := newIssuer(t)
+	tests := []struct {
+		name, value string
+		claims      map[string]any
+		hint        string
+	}{
+		{"issuer", "https://wrong-issuer.example/", map[string]any{"iss": "https://wrong-issuer.example/"}, `configured issuers: \"` + testIssuer},
+		{"audience", "urn:unexpected-audience", map[string]any{"aud": "urn:unexpected-audience"}, `configured audience: \"` + testAudience},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			g := newGuard(t, is.verifier(t), httpmw.WithLogger(debugLogger(&buf)))
+			h := g.Require(claims.Requirement{}, okHandler())
+			r := httptest.NewRequest("GET", "/x", nil)
+			r.Header.Set("Authorization", "Bearer "+is.mint(t, tt.claims))
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != http.StatusUnauthorized {
+				t.Fatalf("status: got %d, want 401", w.Code)
+			}
+			log := buf.String()
+			if !strings.Contains(log, `received="\"`+tt.value+`\""`) || !strings.Contains(log, tt.hint) {
+				t.Errorf("log: got %q, want received %q and a hint with %q", log, tt.value, tt.hint)
+			}
+			var answer strings.Builder
+			_ = w.Header().Write(&answer)
+			answer.Write(w.Body.Bytes())
+			if strings.Contains(answer.String(), tt.value) || strings.Contains(answer.String(), "configured") {
+				t.Errorf("answer holds the refused value or the hint:\n%s", answer.String())
+			}
+		})
+	}
+}

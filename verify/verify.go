@@ -374,7 +374,8 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*claims.Claims, erro
 		if rej.reason == ReasonUnavailable || rej.reason == ReasonCanceled {
 			return nil, rej.err
 		}
-		return nil, claims.InvalidToken(&TokenError{Reason: rej.reason, Err: rej.err})
+		return nil, claims.InvalidToken(&TokenError{Reason: rej.reason, Err: rej.err,
+			received: rej.received, hasReceived: rej.hasReceived, v: v})
 	}
 	return c, nil
 }
@@ -470,7 +471,10 @@ func (v *Verifier) verifySigned(ctx context.Context, raw string) (*claims.Claims
 	}
 	// An issuer we do not serve is refused before any key lookup.
 	if !v.acceptIssuer(&ic) {
-		return nil, nil, "", rejIssuer
+		if !ic.hasIss {
+			return nil, nil, "", rejIssuer
+		}
+		return nil, nil, "", rejectValue(ReasonIssuer, ErrIssuer, ic.iss)
 	}
 	key, err := v.keys.Key(ctx, ic.iss, tok.kid)
 	if err != nil {
@@ -492,7 +496,7 @@ func (v *Verifier) verifySigned(ctx context.Context, raw string) (*claims.Claims
 		return nil, nil, "", rejIssuer
 	}
 	if !slices.Contains(c.Audience, v.audience) {
-		return nil, nil, "", rejAudience
+		return nil, nil, "", rejectValue(ReasonAudience, ErrAudience, strings.Join(c.Audience, " "))
 	}
 	if !present(c, "exp") {
 		return nil, nil, "", reject(ReasonMissingClaim, fmt.Errorf("%w: exp", ErrMissingClaim))
