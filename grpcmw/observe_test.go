@@ -3,6 +3,7 @@ package grpcmw_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
@@ -79,5 +80,61 @@ func TestHooksAndLogger(t *testing.T) {
 		if strings.Contains(logs, secret) {
 			t.Errorf("logs contain %q", secret)
 		}
+	}
+}
+
+// TestDecisionHook: every decision reaches the decision hooks once, with
+// the rule's Method ("" for an unlisted method, never the client's name)
+// and a nil error when allowed; public methods are not decided on.
+func TestDecisionHook(t *testing.T) {
+	is := newIssuer(t, "k1")
+	v := newVerifier(t, is)
+	const public = "/grpc.testing.TestService/Public"
+	m, err := grpcmw.NewMethods(
+		grpcmw.Rule{Method: methodUnary, Requirement: transfer},
+		grpcmw.Rule{Method: public, Public: true},
+		grpcmw.Rule{Method: "/grpc.testing.TestService/*"},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	hook := func(name string) grpcmw.Option {
+		return grpcmw.WithDecisionHook(func(_ context.Context, rule string, err error) {
+			code := "ok"
+			if err != nil {
+				code = "refused"
+				var ce *claims.Error
+				if errors.As(err, &ce) {
+					code = string(ce.Code)
+				}
+			}
+			got = append(got, name+" "+rule+" "+code)
+		})
+	}
+	intercept := grpcmw.UnaryServerInterceptor(v, m, hook("first"), grpcmw.WithDecisionHook(nil), hook("second"))
+	tok := is.mint(t, token{acr: claims.ACRMultiFactor, scope: scopeTransfer, authTime: testNow.Add(-time.Minute)})
+	weak := is.mint(t, token{})
+	call := func(method, tok string) {
+		md := metadata.MD{}
+		if tok != "" {
+			md.Append("authorization", "Bearer "+tok)
+		}
+		ctx := metadata.NewIncomingContext(context.Background(), md)
+		_, _ = intercept(ctx, nil, &grpc.UnaryServerInfo{FullMethod: method}, func(context.Context, any) (any, error) { return nil, nil })
+	}
+	call(methodUnary, tok)
+	call(methodUnary, weak)
+	call(methodEmpty, weak)
+	call(public, "")
+	call("/other.Service/Method", tok)
+	want := []string{
+		"first " + methodUnary + " ok", "second " + methodUnary + " ok",
+		"first " + methodUnary + " insufficient_user_authentication", "second " + methodUnary + " insufficient_user_authentication",
+		"first /grpc.testing.TestService/* ok", "second /grpc.testing.TestService/* ok",
+		"first  refused", "second  refused",
+	}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("decision hooks:\ngot  %q\nwant %q", got, want)
 	}
 }

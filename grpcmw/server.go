@@ -34,6 +34,7 @@ type options struct {
 	realm            string
 	resourceMetadata string
 	hooks            []func(ctx context.Context, fullMethod string, err error)
+	decisions        []func(ctx context.Context, rule string, err error)
 	logger           *slog.Logger // nil: no logs
 	now              func() time.Time
 	nowSet           bool
@@ -74,6 +75,25 @@ func WithErrorHook(hook func(ctx context.Context, fullMethod string, err error))
 	return func(o *options) {
 		if hook != nil {
 			o.hooks = append(o.hooks, hook)
+		}
+	}
+}
+
+// WithDecisionHook sets a function called once for every call the
+// interceptors decide on: with a nil error when the call is allowed
+// (before the handler runs), otherwise with the error WithErrorHook
+// receives, a stream that outlives its token included. rule is the Method
+// of the rule that governs the call, from the method table (the exact
+// method or a "/pkg.Service/*" wildcard), or "" for a method without a
+// rule: never the name the client sent. Calls to public methods need no
+// decision and are not reported. It is for metrics that need both sides,
+// such as the step-up rate of a method; it runs on the request path and
+// must be safe for concurrent use. The option may be given several times:
+// every hook runs, in order; a nil hook is ignored.
+func WithDecisionHook(hook func(ctx context.Context, rule string, err error)) Option {
+	return func(o *options) {
+		if hook != nil {
+			o.decisions = append(o.decisions, hook)
 		}
 	}
 }
@@ -191,7 +211,7 @@ func mustAuthorizer(fn string, v *verify.Verifier, m *Methods, opts []Option) *a
 func (a *authorizer) authorize(ctx context.Context, fullMethod string) (context.Context, *rejection) {
 	rule, ok := a.m.lookup(fullMethod)
 	if !ok {
-		a.report(ctx, fullMethod, ErrUnlistedMethod)
+		a.report(ctx, fullMethod, "", ErrUnlistedMethod)
 		r := rejection{st: statusUnlisted}
 		a.logRefused(ctx, "", &r, ErrUnlistedMethod)
 		return nil, &r
@@ -208,21 +228,29 @@ func (a *authorizer) authorize(ctx context.Context, fullMethod string) (context.
 	if err != nil {
 		return nil, a.refuse(ctx, fullMethod, rule.Method, err)
 	}
+	for _, hook := range a.decisions {
+		hook(ctx, rule.Method, nil)
+	}
 	a.logAllowed(ctx, rule.Method)
 	return claims.NewContext(ctx, c), nil
 }
 
 // refuse reports err to the hooks and the logger and builds the answer.
 func (a *authorizer) refuse(ctx context.Context, fullMethod, ruleMethod string, err error) *rejection {
-	a.report(ctx, fullMethod, err)
+	a.report(ctx, fullMethod, ruleMethod, err)
 	r := a.reject(ctx, err)
 	a.logRefused(ctx, ruleMethod, &r, err)
 	return &r
 }
 
-func (a *authorizer) report(ctx context.Context, fullMethod string, err error) {
+// report hands a refusal to the error hooks (with the called method) and
+// the decision hooks (with the rule's Method, "" when none).
+func (a *authorizer) report(ctx context.Context, fullMethod, ruleMethod string, err error) {
 	for _, hook := range a.hooks {
 		hook(ctx, fullMethod, err)
+	}
+	for _, hook := range a.decisions {
+		hook(ctx, ruleMethod, err)
 	}
 }
 

@@ -44,6 +44,7 @@ type Guard struct {
 	expose           bool
 	render           Renderer
 	onError          []func(*http.Request, error)
+	onDecision       []func(*http.Request, error)
 	logger           *slog.Logger // nil: no logs
 	formToken        bool
 	maxForm          int64
@@ -89,6 +90,7 @@ type config struct {
 	render           Renderer
 	renderSet        bool
 	onError          []func(*http.Request, error)
+	onDecision       []func(*http.Request, error)
 	logger           *slog.Logger
 	loggerSet        bool
 	formToken        bool
@@ -136,6 +138,21 @@ func WithRenderer(r Renderer) Option {
 // metrics package adds one of its own).
 func WithErrorHook(hook func(r *http.Request, err error)) Option {
 	return func(c *config) { c.onError = append(c.onError, hook) }
+}
+
+// WithDecisionHook calls hook once for every request Require, RequireFunc
+// or a Mux route with a requirement decides on: with a nil error when the
+// request is allowed (before the next handler runs), otherwise with the
+// error WithErrorHook receives. It is for metrics that need both sides,
+// such as the step-up rate of a route; r.Pattern is the route label, as
+// for WithErrorHook. Public Mux routes are served without a decision, and
+// Check calls no hook. The hook runs on the request's goroutine and must
+// not write to the response. hook must not be nil.
+//
+// The option may be given several times: every hook runs, in order (the
+// metrics package adds one of its own).
+func WithDecisionHook(hook func(r *http.Request, err error)) Option {
+	return func(c *config) { c.onDecision = append(c.onDecision, hook) }
 }
 
 // WithLogger logs every decision of the Guard to l at level Debug: the
@@ -206,6 +223,11 @@ func New(v *verify.Verifier, opts ...Option) (*Guard, error) {
 			return nil, errors.New("httpmw: nil error hook")
 		}
 	}
+	for _, h := range c.onDecision {
+		if h == nil {
+			return nil, errors.New("httpmw: nil decision hook")
+		}
+	}
 	if c.loggerSet && c.logger == nil {
 		return nil, errors.New("httpmw: nil logger")
 	}
@@ -225,6 +247,7 @@ func New(v *verify.Verifier, opts ...Option) (*Guard, error) {
 		expose:           c.expose,
 		render:           c.render,
 		onError:          c.onError,
+		onDecision:       c.onDecision,
 		logger:           c.logger,
 		formToken:        c.formToken,
 		maxForm:          c.maxForm,
@@ -388,6 +411,9 @@ func classify(err error) (int, *claims.Error) {
 // *claims.Error, or a fixed text for 503 and 500.
 func (g *Guard) reject(w http.ResponseWriter, r *http.Request, err error) {
 	for _, hook := range g.onError {
+		hook(r, err)
+	}
+	for _, hook := range g.onDecision {
 		hook(r, err)
 	}
 	status, ce := classify(err)

@@ -12,10 +12,14 @@ import (
 	"github.com/stepupauth/stepup/verify"
 )
 
-// serveAllowed runs next for a request that passed and logs it
+// serveAllowed reports a request that passed to the decision hooks, runs
+// next and logs it
 // (WithLogger) with the status next answered, captured by a statusWriter
 // only when the line is logged.
 func (g *Guard) serveAllowed(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	for _, hook := range g.onDecision {
+		hook(r, nil)
+	}
 	if !g.debug(r.Context()) {
 		next.ServeHTTP(w, r)
 		return

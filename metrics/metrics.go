@@ -93,6 +93,8 @@ type Metrics struct {
 
 	httpRejections *prometheus.CounterVec
 	grpcRejections *prometheus.CounterVec
+	httpAllowed    *prometheus.CounterVec
+	grpcAllowed    *prometheus.CounterVec
 }
 
 // VerificationBuckets are the buckets of
@@ -174,6 +176,14 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 			Name: "stepup_grpc_rejections_total",
 			Help: "Refused gRPC calls by method rule and error code.",
 		}, []string{"method", "code"}),
+		httpAllowed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stepup_http_allowed_total",
+			Help: "Allowed HTTP requests by route pattern.",
+		}, []string{"route"}),
+		grpcAllowed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stepup_grpc_allowed_total",
+			Help: "Allowed gRPC calls by method rule.",
+		}, []string{"method"}),
 	}
 
 	// Pre-declare the fixed series so that dashboards see zeros.
@@ -189,7 +199,8 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 	cs := []prometheus.Collector{
 		m.fetches, m.fetchDuration, m.keys, m.lastSuccess, m.servingStale,
 		m.unavailable, m.keysRejected, m.verifications, m.verifyLatency,
-		m.tokenCache, m.httpRejections, m.grpcRejections,
+		m.tokenCache, m.httpRejections, m.grpcRejections, m.httpAllowed,
+		m.grpcAllowed,
 	}
 	for i, c := range cs {
 		if err := reg.Register(c); err != nil {
@@ -391,25 +402,56 @@ func fetchResult(err error) string {
 	return FetchError
 }
 
-// HTTPOption returns an httpmw option (an error hook) that counts refused
-// requests in stepup_http_rejections_total{route,code}. route is the
-// ServeMux pattern that routed the request (r.Pattern, as registered by
-// httpmw.Guard.Mux or by the application's mux.Handle), or "unmatched"
-// when no ServeMux routed it; the raw URL path is never a label.
+// HTTPOption returns an httpmw option (a decision hook) that counts the
+// requests the guard decides on: refused ones in
+// stepup_http_rejections_total{route,code}, allowed ones in
+// stepup_http_allowed_total{route}. The step-up rate of a route is then
+// the ratio of its insufficient_user_authentication rejections to all its
+// decisions. route is the ServeMux pattern that routed the request
+// (r.Pattern, as registered by httpmw.Guard.Mux or by the application's
+// mux.Handle), or "unmatched" when no ServeMux routed it; the raw URL path
+// is never a label. Public routes of a Mux are not decided on, and not
+// counted.
 func (m *Metrics) HTTPOption() httpmw.Option {
-	return httpmw.WithErrorHook(func(r *http.Request, err error) {
+	return httpmw.WithDecisionHook(func(r *http.Request, err error) {
 		route := r.Pattern
 		if route == "" {
 			route = RouteUnmatched
+		}
+		if err == nil {
+			m.httpAllowed.WithLabelValues(route).Inc()
+			return
 		}
 		m.httpRejections.WithLabelValues(route, codeOf(r.Context().Err() != nil, err)).Inc()
 	})
 }
 
+// GRPCDecisionHook returns a decision hook, for grpcmw.WithDecisionHook,
+// that counts the calls the interceptors decide on: refused ones in
+// stepup_grpc_rejections_total{method,code}, allowed ones in
+// stepup_grpc_allowed_total{method}. method is the rule that governs the
+// call, as the method table names it (a full method, or a "/pkg.Service/*"
+// wildcard); a call to a method without a rule is labelled
+// method="unlisted", code="unlisted", so a client calling made-up method
+// names cannot create series. Package grpcmetrics wraps it as a grpcmw
+// option; this package itself does not import gRPC.
+func (m *Metrics) GRPCDecisionHook() func(ctx context.Context, rule string, err error) {
+	return func(ctx context.Context, rule string, err error) {
+		switch {
+		case rule == "":
+			m.grpcRejections.WithLabelValues(MethodUnlisted, CodeUnlisted).Inc()
+		case err == nil:
+			m.grpcAllowed.WithLabelValues(rule).Inc()
+		default:
+			m.grpcRejections.WithLabelValues(rule, codeOf(ctx.Err() != nil, err)).Inc()
+		}
+	}
+}
+
 // GRPCHook returns an error hook, for grpcmw.WithErrorHook, that counts
-// refused calls in stepup_grpc_rejections_total{method,code}. Package
-// grpcmetrics wraps it as a grpcmw option for a method table; this package
-// itself does not import gRPC.
+// refused calls in stepup_grpc_rejections_total{method,code}; it counts no
+// allowed calls. GRPCDecisionHook, which package grpcmetrics uses, counts
+// both and needs no rule lookup.
 //
 // rule maps the called method to the label of the rule that governs it (a
 // full method, or a "/pkg.Service/*" wildcard, taken from configuration)
