@@ -138,3 +138,36 @@ func TestDecisionHook(t *testing.T) {
 		t.Errorf("decision hooks:\ngot  %q\nwant %q", got, want)
 	}
 }
+
+// TestWarnAbsentClaim: when the acr a rule needs is absent from most
+// tokens, the logger says so once at Warn, naming the claim and the rule.
+func TestWarnAbsentClaim(t *testing.T) {
+	is := newIssuer(t, "k1")
+	v := newVerifier(t, is)
+	m, err := grpcmw.NewMethods(grpcmw.Rule{Method: methodUnary, Requirement: claims.Requirement{ACR: []string{claims.ACRMultiFactor}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	l := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	intercept := grpcmw.UnaryServerInterceptor(v, m, grpcmw.WithLogger(l))
+	tok := is.mint(t, token{sub: "subject-PII-3"})
+	for range 200 {
+		ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("authorization", "Bearer "+tok))
+		if _, err := intercept(ctx, nil, &grpc.UnaryServerInfo{FullMethod: methodUnary}, func(context.Context, any) (any, error) { return nil, nil }); err == nil {
+			t.Fatal("call without acr allowed")
+		}
+	}
+	out := buf.String()
+	if n := strings.Count(out, "\n"); n != 1 {
+		t.Fatalf("logs at Warn: got %d lines, want 1:\n%s", n, out)
+	}
+	for _, want := range []string{`level=WARN`, `claim=acr`, `read_as=acr`, `rule=` + methodUnary} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %s: %s", want, out)
+		}
+	}
+	if strings.Contains(out, tok) || strings.Contains(out, "subject-PII-3") {
+		t.Errorf("log holds the token or a claim value: %s", out)
+	}
+}

@@ -108,7 +108,10 @@ func WithDecisionHook(hook func(ctx context.Context, rule string, err error)) Op
 // (verify.TokenError Received: quoted, at most 64 bytes) and a hint naming
 // the configuration to change, the challenge parameters (which come from
 // the rule) and, for Unavailable and Internal answers only, the error text.
-// The method name the client sent is never logged: under a wildcard, with
+// At level Warn, and at most once per claim and 10 minutes, it reports that
+// acr, amr or auth_time is absent from most tokens a requirement on it
+// sees (a configuration problem, see verify.AbsentClaimError), with the
+// claim name the verifier reads. The method name the client sent is never logged: under a wildcard, with
 // a grpc.UnknownServiceHandler, it can be anything. It never logs the token
 // or any other claim value (not even sub, which is personal data); the
 // refused value never reaches the status, its details or the metadata. A

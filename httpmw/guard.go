@@ -163,8 +163,11 @@ func WithDecisionHook(hook func(r *http.Request, err error)) Option {
 // the verifier does not accept the refused value (verify.TokenError
 // Received: quoted, at most 64 bytes) and a hint naming the configuration
 // to change, the challenge parameters (which come from the requirement)
-// and, for 503 and 500 answers only, the error text. It never logs the
-// token, any other claim value (not even sub, which is personal data) or
+// and, for 503 and 500 answers only, the error text. At level Warn, and
+// at most once per claim and 10 minutes, it reports that acr, amr or
+// auth_time is absent from most tokens a requirement on it sees (a
+// configuration problem, see verify.AbsentClaimError), with the claim name
+// the verifier reads. It never logs the token, any other claim value (not even sub, which is personal data) or
 // the raw URL path; the refused value never reaches the response. Without this option the Guard logs
 // nothing. l must not be nil.
 func WithLogger(l *slog.Logger) Option {

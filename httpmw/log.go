@@ -36,6 +36,7 @@ func (g *Guard) serveAllowed(w http.ResponseWriter, r *http.Request, next http.H
 // configuration or from fixed sets are logged, plus the error text of
 // server-side failures (503, 500), which holds no token content.
 func (g *Guard) logRefused(r *http.Request, status int, ce *claims.Error, err error) {
+	g.warnAbsent(r, err)
 	if !g.debug(r.Context()) {
 		return
 	}
@@ -86,4 +87,22 @@ func codeLabel(c claims.Code) string {
 		return "none"
 	}
 	return string(c)
+}
+
+// warnAbsent logs, at Warn, the verifier's report that a claim the
+// requirement reads is absent from most tokens (verify.AbsentClaimError):
+// claim names, counts and the route, never a claim value. The verifier
+// rate-limits the reports.
+func (g *Guard) warnAbsent(r *http.Request, err error) {
+	var ae *verify.AbsentClaimError
+	if g.logger == nil || !errors.As(err, &ae) {
+		return
+	}
+	g.logger.LogAttrs(r.Context(), slog.LevelWarn, "httpmw: claim absent from most tokens, check the configuration",
+		slog.String("claim", ae.Claim),
+		slog.String("read_as", ae.Name),
+		slog.Int("absent", ae.Absent),
+		slog.Int("of", ae.Of),
+		slog.String("route", r.Pattern),
+		slog.String("hint", ae.Hint()))
 }

@@ -9,9 +9,12 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stepupauth/stepup/claims"
 	"github.com/stepupauth/stepup/httpmw"
+	"github.com/stepupauth/stepup/jwks"
+	"github.com/stepupauth/stepup/verify"
 )
 
 func debugLogger(buf *bytes.Buffer) *slog.Logger {
@@ -158,5 +161,53 @@ func TestRefusedLogReceived(t *testing.T) {
 				t.Errorf("answer holds the refused value or the hint:\n%s", answer.String())
 			}
 		})
+	}
+}
+
+// TestWarnAbsentClaim: an acr requirement read under a wrong claim name
+// (an Auth0 namespace without its slash) fails for every token; the
+// logger says so once at Warn, naming the claim name, and never a claim
+// value.
+func TestWarnAbsentClaim(t *testing.T) {
+	is := newIssuer(t)
+	set, err := jwks.NewStatic(is.jwks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := verify.New(set, verify.Config{
+		Issuer: testIssuer, Audience: testAudience, Now: func() time.Time { return testNow },
+		ClaimNames: claims.Names{ACR: "https://example.comacr"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	l := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	g := newGuard(t, v, httpmw.WithLogger(l))
+	mux := http.NewServeMux()
+	mux.Handle("POST /transfer", g.Require(claims.Requirement{ACR: []string{claims.ACRMultiFactor}}, okHandler()))
+	tok := is.mint(t, map[string]any{"https://example.com/acr": claims.ACRMultiFactor})
+	for range 200 {
+		r := httptest.NewRequest("POST", "/transfer", nil)
+		r.Header.Set("Authorization", "Bearer "+tok)
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, r)
+		if w.Code != http.StatusUnauthorized {
+			t.Fatalf("status %d, want 401", w.Code)
+		}
+	}
+	out := buf.String()
+	if n := strings.Count(out, "\n"); n != 1 {
+		t.Fatalf("logs at Warn: got %d lines, want 1:\n%s", n, out)
+	}
+	for _, want := range []string{`level=WARN`, `claim=acr`, `read_as=https://example.comacr`, `route="POST /transfer"`, `absent=32 of=32`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %s: %s", want, out)
+		}
+	}
+	for _, secret := range []string{tok, claims.ACRMultiFactor, "alice"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("log holds %q: %s", secret, out)
+		}
 	}
 }

@@ -208,6 +208,8 @@ type Verifier struct {
 	tplClaims []string
 	values    []requiredValue
 	excluded  []requiredValue
+	// absent counts tokens lacking acr, amr and auth_time (absent.go).
+	absent [numClaims]absentCount
 }
 
 // New returns a Verifier that takes keys from keys. It returns an error
@@ -622,11 +624,25 @@ var errNoClaims = errors.New("verify: no claims to evaluate")
 // Evaluate checks verified claims against req with the verifier's clock and
 // leeway. It returns nil (an untyped nil) when req is met, otherwise the
 // *claims.Error from req.Evaluate. Nil claims fail as invalid_token.
+//
+// When acr, amr or auth_time was absent from most recent tokens evaluated
+// against a requirement on it (see AbsentClaimError), one refusal per claim
+// and 10 minutes of the verifier's clock carries an *AbsentClaimError in
+// its Err chain, for the middleware's logger; the *claims.Error is
+// otherwise the same.
 func (v *Verifier) Evaluate(c *claims.Claims, req claims.Requirement) error {
 	if c == nil {
 		return claims.InvalidToken(&TokenError{Reason: ReasonClaims, Err: errNoClaims})
 	}
-	if e := req.Evaluate(c, v.now(), v.leeway); e != nil {
+	now := v.now()
+	e := req.Evaluate(c, now, v.leeway)
+	if ae := v.countAbsent(c, &req, e != nil, now); ae != nil {
+		withReport := *e
+		ae.Err = e.Err
+		withReport.Err = ae
+		return &withReport
+	}
+	if e != nil {
 		return e
 	}
 	return nil
