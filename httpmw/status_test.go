@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -75,27 +76,35 @@ func TestAllowedLogStatus(t *testing.T) {
 func TestAllowedWriterKeepsInterfaces(t *testing.T) {
 	is := newIssuer(t)
 	tok := is.mint(t, nil)
-	var buf bytes.Buffer
-	g := newGuard(t, is.verifier(t), httpmw.WithLogger(debugLogger(&buf)))
+	// The server's goroutines log; a hijacked connection's handler may
+	// return after the client has its answer, so wait for the lines.
+	lines := make(chan string, 4)
+	g := newGuard(t, is.verifier(t), httpmw.WithLogger(slog.New(slog.NewTextHandler(lineWriter(lines), &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	var mu sync.Mutex // guards problems
 	var problems []string
+	fail := func(p string) {
+		mu.Lock()
+		defer mu.Unlock()
+		problems = append(problems, p)
+	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /flush", g.Require(claims.Requirement{}, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		if _, ok := w.(http.Flusher); !ok {
-			problems = append(problems, "not an http.Flusher")
+			fail("not an http.Flusher")
 		}
 		if _, ok := w.(io.ReaderFrom); !ok {
-			problems = append(problems, "not an io.ReaderFrom")
+			fail("not an io.ReaderFrom")
 		}
 		_, _ = io.WriteString(w, "a")
 		if err := http.NewResponseController(w).Flush(); err != nil {
-			problems = append(problems, "ResponseController.Flush: "+err.Error())
+			fail("ResponseController.Flush: " + err.Error())
 		}
 		w.(http.Flusher).Flush()
 	})))
 	mux.Handle("GET /hijack", g.Require(claims.Requirement{}, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		c, rw, err := w.(http.Hijacker).Hijack()
 		if err != nil {
-			problems = append(problems, "Hijack: "+err.Error())
+			fail("Hijack: " + err.Error())
 			return
 		}
 		_, _ = rw.WriteString("HTTP/1.1 418 I'm a teapot\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
@@ -117,13 +126,29 @@ func TestAllowedWriterKeepsInterfaces(t *testing.T) {
 			t.Errorf("hijack: got status %d, want 418", resp.StatusCode)
 		}
 	}
-	srv.Close() // waits for the handlers
+	for range 2 {
+		select {
+		case line := <-lines:
+			if !strings.Contains(line, "request allowed") {
+				t.Errorf("log: got %q, want an allowed line", line)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("log: fewer than two allowed lines")
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
 	if len(problems) > 0 {
 		t.Errorf("writer: %s", strings.Join(problems, "; "))
 	}
-	if got := buf.String(); strings.Count(got, "request allowed") != 2 {
-		t.Errorf("log: got %q, want two allowed lines", got)
-	}
+}
+
+// lineWriter sends each write (one log line) to ch.
+type lineWriter chan string
+
+func (w lineWriter) Write(p []byte) (int, error) {
+	w <- string(p)
+	return len(p), nil
 }
 
 // TestRefusedLogReceived: a token refused for its iss or aud is logged

@@ -89,3 +89,19 @@ func TestAbsentClaimAuthTime(t *testing.T) {
 		t.Errorf("got %v, want one auth_time report", got)
 	}
 }
+
+// BenchmarkEvaluateParallel measures Evaluate of a step-up requirement
+// from every core at once, the path the absent-claim windows sit on.
+func BenchmarkEvaluateParallel(b *testing.B) {
+	v := newTestVerifier(b, newTestSource(), nil)
+	req := claims.Requirement{ACR: []string{claims.ACRMultiFactor}, MaxAge: time.Hour}
+	c := &claims.Claims{ACR: claims.ACRMultiFactor, AuthTime: testNow.Add(-time.Minute)}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := v.Evaluate(c, req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
