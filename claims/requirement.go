@@ -7,6 +7,14 @@ const (
 	// ACRMultiFactor is the OpenID PAPE multi-factor policy URI, the acr
 	// value Auth0 and others use for MFA.
 	ACRMultiFactor = "http://schemas.openid.net/pape/policies/2007/06/multi-factor"
+	// ACRPhishingResistant is the OpenID PAPE phishing-resistant policy URI
+	// (OpenID Provider Authentication Policy Extension 1.0 §4,
+	// https://openid.net/specs/openid-provider-authentication-policy-extension-1_0.html):
+	// the user authenticated in a way that does not reveal a secret to a
+	// party impersonating the provider, such as a security key or passkey.
+	// It says nothing about the number of factors; require ACRMultiFactor
+	// as well, or instead, when that matters.
+	ACRPhishingResistant = "http://schemas.openid.net/pape/policies/2007/06/phishing-resistant"
 )
 
 // Authentication method reference values registered by RFC 8176 §2, for the

@@ -45,6 +45,7 @@ func (a *authorizer) logAllowed(ctx context.Context, ruleMethod string) {
 // configuration or from fixed sets are logged, plus the error text of
 // server-side failures, which holds no token content.
 func (a *authorizer) logRefused(ctx context.Context, ruleMethod string, r *rejection, err error) {
+	a.warnAbsent(ctx, ruleMethod, err)
 	if !a.debug(ctx) {
 		return
 	}
@@ -57,10 +58,23 @@ func (a *authorizer) logRefused(ctx context.Context, ruleMethod string, r *rejec
 	switch {
 	case errors.Is(err, ErrUnlistedMethod):
 	case errors.As(err, &ce) && !errors.Is(err, claims.ErrUnavailable):
-		attrs = append(attrs, slog.String("code", string(ce.Code)))
+		code := string(ce.Code)
+		if code == "" {
+			code = "none" // no token: the value package metrics counts it under
+		}
+		attrs = append(attrs, slog.String("code", code))
 		var te *verify.TokenError
 		if errors.As(err, &te) {
 			attrs = append(attrs, slog.String("reason", string(te.Reason)))
+			// What the token carried (quoted, capped) and the
+			// configuration it missed: for whoever configures the
+			// verifier, never for the client.
+			if v := te.Received(); v != "" {
+				attrs = append(attrs, slog.String("received", v))
+			}
+			if h := te.Hint(); h != "" {
+				attrs = append(attrs, slog.String("hint", h))
+			}
 		}
 		if len(ce.ACRValues) > 0 {
 			attrs = append(attrs, slog.String("acr_values", strings.Join(ce.ACRValues, " ")))
@@ -79,4 +93,22 @@ func (a *authorizer) logRefused(ctx context.Context, ruleMethod string, r *rejec
 
 func (a *authorizer) debug(ctx context.Context) bool {
 	return a.logger != nil && a.logger.Enabled(ctx, slog.LevelDebug)
+}
+
+// warnAbsent logs, at Warn, the verifier's report that a claim the rule's
+// requirement reads is absent from most tokens (verify.AbsentClaimError):
+// claim names, counts and the rule, never a claim value. The verifier
+// rate-limits the reports.
+func (a *authorizer) warnAbsent(ctx context.Context, ruleMethod string, err error) {
+	var ae *verify.AbsentClaimError
+	if a.logger == nil || !errors.As(err, &ae) {
+		return
+	}
+	a.logger.LogAttrs(ctx, slog.LevelWarn, "grpcmw: claim absent from most tokens, check the configuration",
+		slog.String("claim", ae.Claim),
+		slog.String("read_as", ae.Name),
+		slog.Int("absent", ae.Absent),
+		slog.Int("of", ae.Of),
+		slog.String("rule", methodLabel(ruleMethod)),
+		slog.String("hint", ae.Hint()))
 }

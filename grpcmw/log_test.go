@@ -3,6 +3,7 @@ package grpcmw_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"strings"
@@ -14,10 +15,13 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/stepupauth/stepup/grpcmw"
+	"github.com/stepupauth/stepup/jwks"
+	"github.com/stepupauth/stepup/verify"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server's goroutines.
@@ -112,5 +116,65 @@ func TestLoggerWildcardMethodName(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("logs lack %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestLoggerReceived: a token refused for its iss is logged with the iss
+// it carried and the configured one; the call's status, details and
+// metadata carry neither.
+func TestLoggerReceived(t *testing.T) {
+	const method = "/pkg.Svc/Get"
+	is := newIssuer(t, "k1")
+	set, err := jwks.NewStatic(is.jwks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = "https://configured.test/"
+	v, err := verify.New(set, verify.Config{Issuer: want, Audience: testAudience, Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := grpcmw.NewMethods(grpcmw.Rule{Method: method})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	l := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	lis := bufconn.Listen(1 << 20)
+	srv := grpc.NewServer(
+		grpc.ChainStreamInterceptor(grpcmw.StreamServerInterceptor(v, m, grpcmw.WithLogger(l))),
+		grpc.UnknownServiceHandler(func(any, grpc.ServerStream) error { return nil }),
+	)
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = srv.Serve(lis)
+	}()
+	defer func() {
+		srv.Stop()
+		<-served
+	}()
+	cc, err := grpc.NewClient("passthrough:///bufnet",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+
+	var header, trailer metadata.MD
+	err = cc.Invoke(withAuthorization(context.Background(), "Bearer "+is.mint(t, token{})), method,
+		&testgrpc.Empty{}, &testgrpc.Empty{}, grpc.Header(&header), grpc.Trailer(&trailer))
+	st := status.Convert(err)
+	if st.Code() != codes.Unauthenticated {
+		t.Fatalf("got %v, want Unauthenticated", err)
+	}
+	out := logs.String()
+	if !strings.Contains(out, `received="\"`+testIssuer+`\""`) || !strings.Contains(out, `configured issuers: \"`+want+`\"`) {
+		t.Errorf("logs lack the received iss and the configured one:\n%s", out)
+	}
+	answer := fmt.Sprint(st.Message(), st.Details(), header, trailer)
+	if strings.Contains(answer, testIssuer) || strings.Contains(answer, "configured") {
+		t.Errorf("answer holds the received value or the hint: %s", answer)
 	}
 }

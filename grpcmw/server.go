@@ -34,6 +34,7 @@ type options struct {
 	realm            string
 	resourceMetadata string
 	hooks            []func(ctx context.Context, fullMethod string, err error)
+	decisions        []func(ctx context.Context, rule string, err error)
 	logger           *slog.Logger // nil: no logs
 	now              func() time.Time
 	nowSet           bool
@@ -78,16 +79,43 @@ func WithErrorHook(hook func(ctx context.Context, fullMethod string, err error))
 	}
 }
 
+// WithDecisionHook sets a function called once for every call the
+// interceptors decide on: with a nil error when the call is allowed
+// (before the handler runs), otherwise with the error WithErrorHook
+// receives, a stream that outlives its token included. rule is the Method
+// of the rule that governs the call, from the method table (the exact
+// method or a "/pkg.Service/*" wildcard), or "" for a method without a
+// rule: never the name the client sent. Calls to public methods need no
+// decision and are not reported. It is for metrics that need both sides,
+// such as the step-up rate of a method; it runs on the request path and
+// must be safe for concurrent use. The option may be given several times:
+// every hook runs, in order; a nil hook is ignored.
+func WithDecisionHook(hook func(ctx context.Context, rule string, err error)) Option {
+	return func(o *options) {
+		if hook != nil {
+			o.decisions = append(o.decisions, hook)
+		}
+	}
+}
+
 // WithLogger logs every decision of the interceptors to l at level Debug:
 // the method as the rule that governs it names it (the exact method, or the
 // service wildcard "/pkg.Service/*" for every method under it, or
 // "unlisted" for a method without a rule) and that rule, the gRPC status
-// code, the OAuth error code, the verify.Reason of a rejected token, the
-// challenge parameters (which come from the rule) and, for Unavailable and
-// Internal answers only, the error text. The method name the client sent
-// is never logged: under a wildcard, with a grpc.UnknownServiceHandler, it
-// can be anything. It never logs the token or a claim value (not even sub,
-// which is personal data). A nil l, the default, logs nothing.
+// code, the OAuth error code ("none" when no token was sent, as package
+// metrics counts it), the verify.Reason of a rejected token, for a typ,
+// iss or aud the verifier does not accept the refused value
+// (verify.TokenError Received: quoted, at most 64 bytes) and a hint naming
+// the configuration to change, the challenge parameters (which come from
+// the rule) and, for Unavailable and Internal answers only, the error text.
+// At level Warn, and at most once per claim and 10 minutes, it reports that
+// acr, amr or auth_time is absent from most tokens a requirement on it
+// sees (a configuration problem, see verify.AbsentClaimError), with the
+// claim name the verifier reads. The method name the client sent is never logged: under a wildcard, with
+// a grpc.UnknownServiceHandler, it can be anything. It never logs the token
+// or any other claim value (not even sub, which is personal data); the
+// refused value never reaches the status, its details or the metadata. A
+// nil l, the default, logs nothing.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) { o.logger = l }
 }
@@ -186,7 +214,7 @@ func mustAuthorizer(fn string, v *verify.Verifier, m *Methods, opts []Option) *a
 func (a *authorizer) authorize(ctx context.Context, fullMethod string) (context.Context, *rejection) {
 	rule, ok := a.m.lookup(fullMethod)
 	if !ok {
-		a.report(ctx, fullMethod, ErrUnlistedMethod)
+		a.report(ctx, fullMethod, "", ErrUnlistedMethod)
 		r := rejection{st: statusUnlisted}
 		a.logRefused(ctx, "", &r, ErrUnlistedMethod)
 		return nil, &r
@@ -203,21 +231,29 @@ func (a *authorizer) authorize(ctx context.Context, fullMethod string) (context.
 	if err != nil {
 		return nil, a.refuse(ctx, fullMethod, rule.Method, err)
 	}
+	for _, hook := range a.decisions {
+		hook(ctx, rule.Method, nil)
+	}
 	a.logAllowed(ctx, rule.Method)
 	return claims.NewContext(ctx, c), nil
 }
 
 // refuse reports err to the hooks and the logger and builds the answer.
 func (a *authorizer) refuse(ctx context.Context, fullMethod, ruleMethod string, err error) *rejection {
-	a.report(ctx, fullMethod, err)
+	a.report(ctx, fullMethod, ruleMethod, err)
 	r := a.reject(ctx, err)
 	a.logRefused(ctx, ruleMethod, &r, err)
 	return &r
 }
 
-func (a *authorizer) report(ctx context.Context, fullMethod string, err error) {
+// report hands a refusal to the error hooks (with the called method) and
+// the decision hooks (with the rule's Method, "" when none).
+func (a *authorizer) report(ctx context.Context, fullMethod, ruleMethod string, err error) {
 	for _, hook := range a.hooks {
 		hook(ctx, fullMethod, err)
+	}
+	for _, hook := range a.decisions {
+		hook(ctx, ruleMethod, err)
 	}
 }
 

@@ -44,6 +44,7 @@ type Guard struct {
 	expose           bool
 	render           Renderer
 	onError          []func(*http.Request, error)
+	onDecision       []func(*http.Request, error)
 	logger           *slog.Logger // nil: no logs
 	formToken        bool
 	maxForm          int64
@@ -89,6 +90,7 @@ type config struct {
 	render           Renderer
 	renderSet        bool
 	onError          []func(*http.Request, error)
+	onDecision       []func(*http.Request, error)
 	logger           *slog.Logger
 	loggerSet        bool
 	formToken        bool
@@ -138,12 +140,35 @@ func WithErrorHook(hook func(r *http.Request, err error)) Option {
 	return func(c *config) { c.onError = append(c.onError, hook) }
 }
 
+// WithDecisionHook calls hook once for every request Require, RequireFunc
+// or a Mux route with a requirement decides on: with a nil error when the
+// request is allowed (before the next handler runs), otherwise with the
+// error WithErrorHook receives. It is for metrics that need both sides,
+// such as the step-up rate of a route; r.Pattern is the route label, as
+// for WithErrorHook. Public Mux routes are served without a decision, and
+// Check calls no hook. The hook runs on the request's goroutine and must
+// not write to the response. hook must not be nil.
+//
+// The option may be given several times: every hook runs, in order (the
+// metrics package adds one of its own).
+func WithDecisionHook(hook func(r *http.Request, err error)) Option {
+	return func(c *config) { c.onDecision = append(c.onDecision, hook) }
+}
+
 // WithLogger logs every decision of the Guard to l at level Debug: the
-// request's method, route (r.Pattern), the answer's status and OAuth error
-// code, the verify.Reason of a rejected token, the challenge parameters
-// (which come from the requirement) and, for 503 and 500 answers only, the
-// error text. It never logs the token, a claim value (not even sub, which
-// is personal data) or the raw URL path. Without this option the Guard logs
+// request's method, route (r.Pattern), the answer's status (for an allowed
+// request, the status the next handler answered, logged once it returns)
+// and OAuth error code ("none" when no token was sent, as package metrics
+// counts it), the verify.Reason of a rejected token, for a typ, iss or aud
+// the verifier does not accept the refused value (verify.TokenError
+// Received: quoted, at most 64 bytes) and a hint naming the configuration
+// to change, the challenge parameters (which come from the requirement)
+// and, for 503 and 500 answers only, the error text. At level Warn, and
+// at most once per claim and 10 minutes, it reports that acr, amr or
+// auth_time is absent from most tokens a requirement on it sees (a
+// configuration problem, see verify.AbsentClaimError), with the claim name
+// the verifier reads. It never logs the token, any other claim value (not even sub, which is personal data) or
+// the raw URL path; the refused value never reaches the response. Without this option the Guard logs
 // nothing. l must not be nil.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) { c.logger, c.loggerSet = l, true }
@@ -201,6 +226,11 @@ func New(v *verify.Verifier, opts ...Option) (*Guard, error) {
 			return nil, errors.New("httpmw: nil error hook")
 		}
 	}
+	for _, h := range c.onDecision {
+		if h == nil {
+			return nil, errors.New("httpmw: nil decision hook")
+		}
+	}
 	if c.loggerSet && c.logger == nil {
 		return nil, errors.New("httpmw: nil logger")
 	}
@@ -220,6 +250,7 @@ func New(v *verify.Verifier, opts ...Option) (*Guard, error) {
 		expose:           c.expose,
 		render:           c.render,
 		onError:          c.onError,
+		onDecision:       c.onDecision,
 		logger:           c.logger,
 		formToken:        c.formToken,
 		maxForm:          c.maxForm,
@@ -257,8 +288,7 @@ func (g *Guard) Require(req claims.Requirement, next http.Handler) http.Handler 
 			g.reject(w, r, err)
 			return
 		}
-		g.allowed(r)
-		next.ServeHTTP(w, r.WithContext(claims.NewContext(r.Context(), c)))
+		g.serveAllowed(w, r.WithContext(claims.NewContext(r.Context(), c)), next)
 	})
 }
 
@@ -315,8 +345,7 @@ func (g *Guard) RequireFunc(choose func(r *http.Request, c *claims.Claims) (clai
 			g.reject(w, r, err)
 			return
 		}
-		g.allowed(r)
-		next.ServeHTTP(w, r)
+		g.serveAllowed(w, r, next)
 	})
 }
 
@@ -385,6 +414,9 @@ func classify(err error) (int, *claims.Error) {
 // *claims.Error, or a fixed text for 503 and 500.
 func (g *Guard) reject(w http.ResponseWriter, r *http.Request, err error) {
 	for _, hook := range g.onError {
+		hook(r, err)
+	}
+	for _, hook := range g.onDecision {
 		hook(r, err)
 	}
 	status, ce := classify(err)

@@ -93,7 +93,7 @@ func TestWithLogger(t *testing.T) {
 	want := `level=DEBUG msg="httpmw: request allowed" method=GET route="GET /profile" status=200
 level=DEBUG msg="httpmw: request refused" method=GET route="GET /profile" status=401 code=invalid_token reason=expired
 level=DEBUG msg="httpmw: request refused" method=POST route="POST /transfer" status=401 code=insufficient_user_authentication acr_values=urn:loa:3
-level=DEBUG msg="httpmw: request refused" method=GET route="GET /profile" status=401 code=""
+level=DEBUG msg="httpmw: request refused" method=GET route="GET /profile" status=401 code=none
 level=DEBUG msg="httpmw: request refused" method=GET route="" status=500 error="policy store down"
 `
 	if got := buf.String(); got != want {
@@ -103,5 +103,59 @@ level=DEBUG msg="httpmw: request refused" method=GET route="" status=500 error="
 		if strings.Contains(buf.String(), secret) {
 			t.Errorf("logs contain %q", secret)
 		}
+	}
+}
+
+// TestDecisionHook: every decision of Require and RequireFunc reaches the
+// decision hooks, nil when allowed; public Mux routes are not decided on.
+func TestDecisionHook(t *testing.T) {
+	is := newIssuer(t)
+	var got []string
+	hook := func(name string) httpmw.Option {
+		return httpmw.WithDecisionHook(func(r *http.Request, err error) {
+			code := "ok"
+			if err != nil {
+				code = "refused"
+				var ce *claims.Error
+				if errors.As(err, &ce) {
+					code = string(ce.Code)
+				}
+			}
+			got = append(got, name+" "+r.Pattern+" "+code)
+		})
+	}
+	g := newGuard(t, is.verifier(t), hook("first"), hook("second"))
+	mux, err := g.Mux([]httpmw.Route{
+		{Pattern: "GET /profile", Handler: okHandler()},
+		{Pattern: "GET /public", Public: true, Handler: okHandler()},
+		{Pattern: "POST /transfer", Requirement: claims.Requirement{ACR: []string{"urn:loa:3"}}, Handler: okHandler()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle("GET /chosen", g.RequireFunc(func(*http.Request, *claims.Claims) (claims.Requirement, error) {
+		return claims.Requirement{}, nil
+	}, okHandler()))
+	tok := is.mint(t, nil)
+	for _, c := range []struct{ method, path, tok string }{
+		{"GET", "/profile", tok}, {"GET", "/public", ""}, {"POST", "/transfer", tok}, {"GET", "/profile", ""}, {"GET", "/chosen", tok},
+	} {
+		r := httptest.NewRequest(c.method, c.path, nil)
+		if c.tok != "" {
+			r.Header.Set("Authorization", "Bearer "+c.tok)
+		}
+		mux.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	want := []string{
+		"first GET /profile ok", "second GET /profile ok",
+		"first POST /transfer insufficient_user_authentication", "second POST /transfer insufficient_user_authentication",
+		"first GET /profile ", "second GET /profile ",
+		"first GET /chosen ok", "second GET /chosen ok",
+	}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("decision hooks:\ngot  %q\nwant %q", got, want)
+	}
+	if g, err := httpmw.New(is.verifier(t), httpmw.WithDecisionHook(nil)); err == nil || g != nil {
+		t.Errorf("New(WithDecisionHook(nil)): got %v, %v; want an error", g, err)
 	}
 }

@@ -1,6 +1,8 @@
 package idp
 
 import (
+	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/stepupauth/stepup/claims"
@@ -10,8 +12,15 @@ import (
 type Auth0Options struct {
 	// Namespace prefixes the custom claims a post-login Action writes acr,
 	// amr and auth_time to, such as "https://example.com/": Auth0 puts
-	// none of them into access tokens by itself. Empty keeps the standard
-	// names, which Auth0 access tokens do not carry.
+	// none of them into access tokens by itself, and refuses them as
+	// non-namespaced custom claims. It must be an absolute http or https
+	// URL (Auth0's rule for namespaces) on a domain that is not Auth0's
+	// own; a missing trailing slash is added, so "https://example.com"
+	// reads "https://example.com/acr".
+	//
+	// Empty is for APIs that check scopes only: every acr, amr and
+	// max_age requirement then fails for every token (an endless step-up
+	// loop), and the middleware's logger warns that the claims are absent.
 	Namespace string
 	// RFC9068 says the API uses Auth0's "RFC 9068" access token profile:
 	// typ at+jwt and the RFC 9068 claims (client_id, jti). Without it the
@@ -34,7 +43,8 @@ type Auth0Options struct {
 // carries acr, amr or auth_time: a post-login Action adds them as custom
 // claims under a namespace
 // (https://auth0.com/docs/secure/tokens/json-web-tokens/create-custom-claims),
-// which opts.Namespace maps. Auth0 asks for MFA when a client sends
+// which opts.Namespace maps; without it no requirement on acr, amr or
+// auth_time can ever be met. Auth0 asks for MFA when a client sends
 // acr_values=http://schemas.openid.net/pape/policies/2007/06/multi-factor
 // (claims.ACRMultiFactor), and reports it in amr as "mfa" (claims.AMRMFA).
 func Auth0(domain string, opts Auth0Options) (Profile, error) {
@@ -42,8 +52,9 @@ func Auth0(domain string, opts Auth0Options) (Profile, error) {
 	if err != nil {
 		return Profile{}, err
 	}
-	if ns := opts.Namespace; ns != "" && strings.IndexFunc(ns, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
-		return Profile{}, &Error{Provider: "auth0", Param: "namespace", Msg: "not printable ASCII without spaces"}
+	ns, err := auth0Namespace(opts.Namespace)
+	if err != nil {
+		return Profile{}, err
 	}
 	p := Profile{
 		Provider:       "auth0",
@@ -58,8 +69,41 @@ func Auth0(domain string, opts Auth0Options) (Profile, error) {
 		p.TokenTypes = []string{"at+jwt"}
 		p.RequiredClaims = []string{"iss", "exp", "aud", "sub", "client_id", "iat", "jti"}
 	}
-	if ns := opts.Namespace; ns != "" {
+	if ns != "" {
 		p.ClaimNames = claims.Names{ACR: ns + "acr", AMR: ns + "amr", AuthTime: ns + "auth_time"}
 	}
 	return p, nil
+}
+
+// auth0Namespace checks a custom-claim namespace and returns it with a
+// trailing slash. Auth0 requires namespaces to be http or https URLs and
+// refuses its own domains
+// (https://auth0.com/docs/secure/tokens/json-web-tokens/create-custom-claims).
+func auth0Namespace(ns string) (string, error) {
+	if ns == "" {
+		return "", nil
+	}
+	bad := func(msg string) error {
+		return &Error{Provider: "auth0", Param: "namespace", Msg: msg}
+	}
+	if strings.IndexFunc(ns, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
+		return "", bad("not printable ASCII without spaces")
+	}
+	u, err := url.Parse(ns)
+	if err != nil || u.Host == "" || u.Opaque != "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return "", bad(fmt.Sprintf("%q is not an absolute http or https URL: use the namespace of the post-login Action's setCustomClaim calls, such as \"https://example.com/\"", ns))
+	}
+	if u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(ns, "#") {
+		return "", bad(fmt.Sprintf("%q must not have user info, a query or a fragment: use the namespace of the post-login Action, such as \"https://example.com/\"", ns))
+	}
+	host := strings.ToLower(u.Hostname())
+	for _, d := range []string{"auth0.com", "webtask.io", "webtask.run"} {
+		if host == d || strings.HasSuffix(host, "."+d) {
+			return "", bad(fmt.Sprintf("%q is on Auth0's own domain %s, which Auth0 refuses as a namespace: use a URL you control, such as \"https://example.com/\"", ns, d))
+		}
+	}
+	if !strings.HasSuffix(ns, "/") {
+		ns += "/"
+	}
+	return ns, nil
 }

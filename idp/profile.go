@@ -111,13 +111,23 @@ func (p Profile) Config(audience string) verify.Config {
 // Keys returns a key source for p: jwks.Discover on the issuer when p has
 // one issuer and a discovery document (the discovered issuer must match),
 // jwks.NewRemote on JWKSURI otherwise, which serves every issuer p
-// accepts (Entra ID publishes one key set for all tenants). The caller
+// accepts (Entra ID publishes one key set for all tenants). Either way the
+// key set is fetched once before Keys returns, so that an unreachable or
+// wrong URL fails at start-up rather than at the first request. The caller
 // closes it.
 func (p Profile) Keys(ctx context.Context, opts ...jwks.Option) (*jwks.Remote, error) {
 	if len(p.Issuers) == 1 && len(p.IssuerTemplates) == 0 && p.DiscoveryURL != "" {
 		return jwks.Discover(ctx, p.Issuers[0], opts...)
 	}
-	return jwks.NewRemote(p.JWKSURI, opts...)
+	r, err := jwks.NewRemote(p.JWKSURI, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Refresh(ctx); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
 }
 
 // Error reports a profile parameter that cannot be right. Provider and

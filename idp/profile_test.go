@@ -30,6 +30,20 @@ func TestConstructors(t *testing.T) {
 			"https://example.us.auth0.com/.well-known/openid-configuration", []string{"JWT"},
 			[]string{"iss", "exp", "aud", "sub", "iat", "azp"}, nil,
 			claims.Names{ACR: "https://example.com/acr", AMR: "https://example.com/amr", AuthTime: "https://example.com/auth_time"}},
+		{"auth0 namespace without trailing slash", func() (idp.Profile, error) {
+			return idp.Auth0("example.us.auth0.com", idp.Auth0Options{Namespace: "https://example.com"})
+		},
+			[]string{"https://example.us.auth0.com/"}, nil, "https://example.us.auth0.com/.well-known/jwks.json",
+			"https://example.us.auth0.com/.well-known/openid-configuration", []string{"JWT"},
+			[]string{"iss", "exp", "aud", "sub", "iat", "azp"}, nil,
+			claims.Names{ACR: "https://example.com/acr", AMR: "https://example.com/amr", AuthTime: "https://example.com/auth_time"}},
+		{"auth0 namespace with a path", func() (idp.Profile, error) {
+			return idp.Auth0("example.us.auth0.com", idp.Auth0Options{Namespace: "http://example.com/claims"})
+		},
+			[]string{"https://example.us.auth0.com/"}, nil, "https://example.us.auth0.com/.well-known/jwks.json",
+			"https://example.us.auth0.com/.well-known/openid-configuration", []string{"JWT"},
+			[]string{"iss", "exp", "aud", "sub", "iat", "azp"}, nil,
+			claims.Names{ACR: "http://example.com/claims/acr", AMR: "http://example.com/claims/amr", AuthTime: "http://example.com/claims/auth_time"}},
 		{"auth0 rfc 9068", func() (idp.Profile, error) { return idp.Auth0("login.example.com", idp.Auth0Options{RFC9068: true}) },
 			[]string{"https://login.example.com/"}, nil, "https://login.example.com/.well-known/jwks.json",
 			"https://login.example.com/.well-known/openid-configuration", []string{"at+jwt"},
@@ -134,6 +148,23 @@ func TestConstructorErrors(t *testing.T) {
 		{"auth0 empty", func() (idp.Profile, error) { return idp.Auth0("", idp.Auth0Options{}) }, "idp: auth0: domain: required"},
 		{"auth0 path", func() (idp.Profile, error) { return idp.Auth0("x.auth0.com/a", idp.Auth0Options{}) }, "idp: auth0: domain: not a host name"},
 		{"auth0 namespace space", func() (idp.Profile, error) { return idp.Auth0("x.auth0.com", idp.Auth0Options{Namespace: "a b/"}) }, "idp: auth0: namespace: not printable ASCII without spaces"},
+		{"auth0 namespace not a url", func() (idp.Profile, error) { return idp.Auth0("x.auth0.com", idp.Auth0Options{Namespace: "myapp/"}) },
+			`idp: auth0: namespace: "myapp/" is not an absolute http or https URL: use the namespace of the post-login Action's setCustomClaim calls, such as "https://example.com/"`},
+		{"auth0 namespace urn", func() (idp.Profile, error) {
+			return idp.Auth0("x.auth0.com", idp.Auth0Options{Namespace: "urn:example:"})
+		},
+			`idp: auth0: namespace: "urn:example:" is not an absolute http or https URL: use the namespace of the post-login Action's setCustomClaim calls, such as "https://example.com/"`},
+		{"auth0 namespace no host", func() (idp.Profile, error) {
+			return idp.Auth0("x.auth0.com", idp.Auth0Options{Namespace: "https:///acr/"})
+		},
+			`idp: auth0: namespace: "https:///acr/" is not an absolute http or https URL: use the namespace of the post-login Action's setCustomClaim calls, such as "https://example.com/"`},
+		{"auth0 namespace fragment", func() (idp.Profile, error) {
+			return idp.Auth0("x.auth0.com", idp.Auth0Options{Namespace: "https://example.com/#"})
+		},
+			`idp: auth0: namespace: "https://example.com/#" must not have user info, a query or a fragment: use the namespace of the post-login Action, such as "https://example.com/"`},
+		{"auth0 namespace on auth0.com", func() (idp.Profile, error) {
+			return idp.Auth0("x.auth0.com", idp.Auth0Options{Namespace: "https://x.us.Auth0.com/"})
+		}, `idp: auth0: namespace: "https://x.us.Auth0.com/" is on Auth0's own domain auth0.com, which Auth0 refuses as a namespace: use a URL you control, such as "https://example.com/"`},
 		{"okta no server", func() (idp.Profile, error) { return idp.Okta("x.okta.com", "") }, "idp: okta: authorization_server: required"},
 		{"okta server path", func() (idp.Profile, error) { return idp.Okta("x.okta.com", "a/b") }, "idp: okta: authorization_server: not a URL path segment of letters, digits and -._~"},
 		{"entra not guid", func() (idp.Profile, error) { return idp.Entra("contoso.com", idp.EntraOptions{}) }, `idp: entra: tenant_id: "contoso.com" is not a tenant GUID (or organizations, common)`},

@@ -423,3 +423,21 @@ func TestEntraChallengeForm(t *testing.T) {
 		})
 	}
 }
+
+// Keys fetches once on both paths, so a wrong or dead JWKS URL fails at
+// start-up and not at the first request.
+func TestKeysFailFast(t *testing.T) {
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	multi, err := idp.Entra("organizations", idp.EntraOptions{Authority: dead.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if multi.DiscoveryURL != "" {
+		t.Fatalf("organizations profile has a discovery URL %q; the test wants the jwks.NewRemote path", multi.DiscoveryURL)
+	}
+	if r, err := multi.Keys(context.Background()); err == nil {
+		r.Close()
+		t.Fatal("dead JWKS URL: Keys returned no error")
+	}
+}

@@ -47,7 +47,9 @@ func Discover(ctx context.Context, issuer string, opts ...Option) (*Remote, erro
 		var err2 error
 		jwksURI, err2 = discover(ctx, f, u, issuer, oauthURL(u), &o)
 		if err2 != nil {
-			err = errors.Join(err, err2)
+			// One line, for logs; both stay reachable with errors.Is
+			// and errors.As.
+			err = fmt.Errorf("%w; %w", err, err2)
 		} else {
 			err = nil
 		}

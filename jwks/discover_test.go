@@ -171,6 +171,12 @@ func TestDiscoverFailures(t *testing.T) {
 	if !errors.As(err, &fe) || fe.StatusCode != http.StatusNotFound {
 		t.Errorf("no metadata: got %v, want a 404 *FetchError", err)
 	}
+	// Both URLs tried, named in one line (a log line stays one line).
+	if msg := err.Error(); strings.ContainsAny(msg, "\r\n") ||
+		!strings.Contains(msg, "/.well-known/openid-configuration") ||
+		!strings.Contains(msg, "/.well-known/oauth-authorization-server") {
+		t.Errorf("no metadata: got message %q, want both URLs on one line", msg)
+	}
 	// Unreachable issuer: fails fast with an error.
 	dead := httptest.NewServer(http.NotFoundHandler())
 	dead.Close()

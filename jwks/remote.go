@@ -82,7 +82,12 @@ type fetchCall struct {
 // WithInsecureAllowHTTP; not the name localhost, see RFC 8252 §8.3), and
 // whose host must be in the WithJWKSHosts list when that option is used
 // (else the error wraps ErrHostNotAllowed). It does not fetch: see Remote
-// for when fetches happen.
+// for when fetches happen. To fail fast at start-up, as Discover does,
+// call Refresh right after it:
+//
+//	keys, err := jwks.NewRemote(jwksURL)
+//	if err != nil { ... }
+//	if err := keys.Refresh(ctx); err != nil { keys.Close(); ... } // unreachable, not a JWKS, no usable key
 func NewRemote(jwksURL string, opts ...Option) (*Remote, error) {
 	o := defaultOptions()
 	for _, opt := range opts {

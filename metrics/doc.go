@@ -11,8 +11,8 @@
 //	unary := grpcmw.UnaryServerInterceptor(v, methods, grpcmetrics.Option(m, methods), grpcmw.WithLogger(logger))
 //
 // This package does not import gRPC: the gRPC hook is the plain function
-// GRPCHook returns, and package metrics/grpcmetrics adapts it to a grpcmw
-// method table (Option).
+// GRPCDecisionHook returns, and package metrics/grpcmetrics adapts it to
+// a grpcmw option (Option).
 //
 // # Metrics
 //
@@ -28,6 +28,15 @@
 //	stepup_token_cache_lookups_total{result}              counter   hit, miss
 //	stepup_http_rejections_total{route,code}              counter
 //	stepup_grpc_rejections_total{method,code}             counter
+//	stepup_http_allowed_total{route}                      counter   requests the guard let through
+//	stepup_grpc_allowed_total{method}                     counter   calls the interceptors let through
+//
+// The step-up rate of a route is the ratio of two series, for example
+//
+//	rate(stepup_http_rejections_total{route="POST /transfer",code="insufficient_user_authentication"}[5m])
+//	/ (rate(stepup_http_allowed_total{route="POST /transfer"}[5m]) + sum(rate(stepup_http_rejections_total{route="POST /transfer"}[5m])))
+//
+// Public routes and methods are not decided on and appear in neither.
 //
 // code is one of the four OAuth error codes (invalid_request,
 // invalid_token, insufficient_user_authentication, insufficient_scope),
@@ -53,8 +62,8 @@
 //
 // Nothing logs by default. WithLogger logs key-set events (failed fetch and
 // rejected key at Warn, changed key set with kid lists at Info, keys
-// unavailable at Warn); httpmw.WithLogger and grpcmw.WithLogger log each
-// decision at Debug. No log line holds a token, key material or a claim
+// unavailable at Warn), each message prefixed "jwks: "; httpmw.WithLogger
+// and grpcmw.WithLogger log each decision at Debug. No log line holds a token, key material or a claim
 // value; sub is deliberately not logged (it is personal data; a handler that
 // needs it reads claims.FromContext).
 //

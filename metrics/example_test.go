@@ -95,6 +95,7 @@ func Example() {
 	// GET /profile 401
 	// GET /profile 200
 	// POST /transfer 401
+	// stepup_http_allowed_total{route="GET /profile"} 1
 	// stepup_http_rejections_total{code="insufficient_user_authentication",route="POST /transfer"} 1
 	// stepup_http_rejections_total{code="none",route="GET /profile"} 1
 	// stepup_token_verifications_total{outcome="valid",reason="none"} 2

@@ -159,16 +159,16 @@ func TestLogsHoldNoToken(t *testing.T) {
 		{"DEBUG", "httpmw: request refused", map[string]string{"route": "POST /transfer", "code": "insufficient_user_authentication", "acr_values": claims.ACRMultiFactor, "max_age": "300"}},
 		{"DEBUG", "httpmw: request refused", map[string]string{"route": "GET /admin/", "code": "insufficient_scope", "scope": "admin"}},
 		{"DEBUG", "httpmw: request refused", map[string]string{"route": "GET /profile", "code": "invalid_request"}},
-		{"DEBUG", "httpmw: request refused", map[string]string{"route": "GET /profile", "code": ""}},
+		{"DEBUG", "httpmw: request refused", map[string]string{"route": "GET /profile", "code": "none"}},
 		{"DEBUG", "httpmw: request refused", map[string]string{"route": "", "error": "chooser failed"}},
 		{"DEBUG", "grpcmw: call allowed", map[string]string{"method": "/bank.v1.Bank/Balance"}},
 		{"DEBUG", "grpcmw: call refused", map[string]string{"method": "/bank.v1.Admin/*", "rule": "/bank.v1.Admin/*", "code": "insufficient_scope"}},
 		{"DEBUG", "grpcmw: call refused", map[string]string{"method": "unlisted", "grpc_code": "PermissionDenied"}},
 		{"DEBUG", "grpcmw: call refused", map[string]string{"method": "/bank.v1.Bank/Balance", "grpc_code": "Unavailable"}},
-		{"INFO", "metrics: jwks key set changed", map[string]string{"issuer": "idp"}},
-		{"WARN", "metrics: jwks key rejected", map[string]string{"issuer": "idp", "kid": "sym"}},
-		{"WARN", "metrics: jwks fetch failed", map[string]string{"issuer": "idp", "result": "http_status"}},
-		{"WARN", "metrics: jwks keys unavailable, last good set too old", map[string]string{"issuer": "idp"}},
+		{"INFO", "jwks: key set changed", map[string]string{"issuer": "idp"}},
+		{"WARN", "jwks: key rejected", map[string]string{"issuer": "idp", "kid": "sym"}},
+		{"WARN", "jwks: fetch failed", map[string]string{"issuer": "idp", "result": "http_status"}},
+		{"WARN", "jwks: keys unavailable, last good set too old", map[string]string{"issuer": "idp"}},
 	} {
 		if !has(tt.level, tt.msg, tt.attrs) {
 			t.Errorf("no %s log %q with %v", tt.level, tt.msg, tt.attrs)
@@ -189,7 +189,24 @@ func TestNoDebugAtInfo(t *testing.T) {
 	serve(s.mux, "GET", "/profile")
 	serve(s.mux, "GET", "/profile", "Bearer "+s.mint(t, stepuptest.Token{}))
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 1 || !strings.Contains(lines[0], `level=INFO msg="metrics: jwks key set changed"`) {
+	if len(lines) != 1 || !strings.Contains(lines[0], `level=INFO msg="jwks: key set changed"`) {
 		t.Errorf("logs at Info: got %q, want only the key set change of the first fetch", lines)
+	}
+}
+
+// TestNoTokenCodeAgrees: a request without a token is logged and counted
+// under the same code.
+func TestNoTokenCodeAgrees(t *testing.T) {
+	var out syncBuffer
+	logger := slog.New(slog.NewJSONHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	m, reg := newMetrics(t)
+	s := newStack(t, m, httpmw.WithLogger(logger))
+	serve(s.mux, "GET", "/profile")
+	var rec struct{ Msg, Code string }
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out.String())), &rec); err != nil || rec.Msg != "httpmw: request refused" {
+		t.Fatalf("log: got %q (%v), want one refusal", out.String(), err)
+	}
+	if got := value(t, reg, "stepup_http_rejections_total", "route", "GET /profile", "code", rec.Code); got != 1 {
+		t.Errorf("logged code=%q, but stepup_http_rejections_total{code=%q} is %v, want 1", rec.Code, rec.Code, got)
 	}
 }

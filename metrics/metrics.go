@@ -62,8 +62,9 @@ type options struct {
 // WithLogger makes the JWKS observers log key-set events to l: a failed
 // fetch and a rejected key at Warn, a changed key set at Info (with the
 // added and removed kids, which come from the issuer's own JWKS), keys that
-// became unavailable at Warn, a successful fetch at Debug. Nothing logs
-// without it. For request decisions use httpmw.WithLogger and
+// became unavailable at Warn, a successful fetch at Debug, each message
+// prefixed "jwks: " since it reports on the key set. Nothing logs without
+// it. For request decisions use httpmw.WithLogger and
 // grpcmw.WithLogger.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) { o.logger = l }
@@ -92,6 +93,8 @@ type Metrics struct {
 
 	httpRejections *prometheus.CounterVec
 	grpcRejections *prometheus.CounterVec
+	httpAllowed    *prometheus.CounterVec
+	grpcAllowed    *prometheus.CounterVec
 }
 
 // VerificationBuckets are the buckets of
@@ -173,6 +176,14 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 			Name: "stepup_grpc_rejections_total",
 			Help: "Refused gRPC calls by method rule and error code.",
 		}, []string{"method", "code"}),
+		httpAllowed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stepup_http_allowed_total",
+			Help: "Allowed HTTP requests by route pattern.",
+		}, []string{"route"}),
+		grpcAllowed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stepup_grpc_allowed_total",
+			Help: "Allowed gRPC calls by method rule.",
+		}, []string{"method"}),
 	}
 
 	// Pre-declare the fixed series so that dashboards see zeros.
@@ -188,7 +199,8 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 	cs := []prometheus.Collector{
 		m.fetches, m.fetchDuration, m.keys, m.lastSuccess, m.servingStale,
 		m.unavailable, m.keysRejected, m.verifications, m.verifyLatency,
-		m.tokenCache, m.httpRejections, m.grpcRejections,
+		m.tokenCache, m.httpRejections, m.grpcRejections, m.httpAllowed,
+		m.grpcAllowed,
 	}
 	for i, c := range cs {
 		if err := reg.Register(c); err != nil {
@@ -313,12 +325,12 @@ func (s *jwksState) fetchDone(url string, took time.Duration, err error) {
 
 	if l := s.m.log; l != nil {
 		if err != nil {
-			l.LogAttrs(context.Background(), slog.LevelWarn, "metrics: jwks fetch failed",
+			l.LogAttrs(context.Background(), slog.LevelWarn, "jwks: fetch failed",
 				slog.String("issuer", s.issuer), slog.String("url", url),
 				slog.String("result", result), slog.Duration("took", took),
 				slog.String("error", err.Error()))
 		} else {
-			l.LogAttrs(context.Background(), slog.LevelDebug, "metrics: jwks fetched",
+			l.LogAttrs(context.Background(), slog.LevelDebug, "jwks: fetched",
 				slog.String("issuer", s.issuer), slog.String("url", url), slog.Duration("took", took))
 		}
 	}
@@ -332,7 +344,7 @@ func (s *jwksState) keysChanged(url string, added, removed []string) {
 	s.mu.Unlock()
 	if l := s.m.log; l != nil {
 		// kids come from the issuer's own key set, not from tokens.
-		l.LogAttrs(context.Background(), slog.LevelInfo, "metrics: jwks key set changed",
+		l.LogAttrs(context.Background(), slog.LevelInfo, "jwks: key set changed",
 			slog.String("issuer", s.issuer), slog.String("url", url),
 			slog.Any("added", added), slog.Any("removed", removed), slog.Int("keys", n))
 	}
@@ -341,7 +353,7 @@ func (s *jwksState) keysChanged(url string, added, removed []string) {
 func (s *jwksState) keyRejected(url, kid, reason string) {
 	s.rejected.Inc()
 	if l := s.m.log; l != nil {
-		l.LogAttrs(context.Background(), slog.LevelWarn, "metrics: jwks key rejected",
+		l.LogAttrs(context.Background(), slog.LevelWarn, "jwks: key rejected",
 			slog.String("issuer", s.issuer), slog.String("url", url),
 			slog.String("kid", kid), slog.String("reason", reason))
 	}
@@ -354,7 +366,7 @@ func (s *jwksState) staleEvent(url string, age time.Duration) {
 	s.unavailable.Set(1)
 	s.mu.Unlock()
 	if l := s.m.log; l != nil {
-		l.LogAttrs(context.Background(), slog.LevelWarn, "metrics: jwks keys unavailable, last good set too old",
+		l.LogAttrs(context.Background(), slog.LevelWarn, "jwks: keys unavailable, last good set too old",
 			slog.String("issuer", s.issuer), slog.String("url", url), slog.Duration("age", age))
 	}
 }
@@ -390,25 +402,56 @@ func fetchResult(err error) string {
 	return FetchError
 }
 
-// HTTPOption returns an httpmw option (an error hook) that counts refused
-// requests in stepup_http_rejections_total{route,code}. route is the
-// ServeMux pattern that routed the request (r.Pattern, as registered by
-// httpmw.Guard.Mux or by the application's mux.Handle), or "unmatched"
-// when no ServeMux routed it; the raw URL path is never a label.
+// HTTPOption returns an httpmw option (a decision hook) that counts the
+// requests the guard decides on: refused ones in
+// stepup_http_rejections_total{route,code}, allowed ones in
+// stepup_http_allowed_total{route}. The step-up rate of a route is then
+// the ratio of its insufficient_user_authentication rejections to all its
+// decisions. route is the ServeMux pattern that routed the request
+// (r.Pattern, as registered by httpmw.Guard.Mux or by the application's
+// mux.Handle), or "unmatched" when no ServeMux routed it; the raw URL path
+// is never a label. Public routes of a Mux are not decided on, and not
+// counted.
 func (m *Metrics) HTTPOption() httpmw.Option {
-	return httpmw.WithErrorHook(func(r *http.Request, err error) {
+	return httpmw.WithDecisionHook(func(r *http.Request, err error) {
 		route := r.Pattern
 		if route == "" {
 			route = RouteUnmatched
+		}
+		if err == nil {
+			m.httpAllowed.WithLabelValues(route).Inc()
+			return
 		}
 		m.httpRejections.WithLabelValues(route, codeOf(r.Context().Err() != nil, err)).Inc()
 	})
 }
 
+// GRPCDecisionHook returns a decision hook, for grpcmw.WithDecisionHook,
+// that counts the calls the interceptors decide on: refused ones in
+// stepup_grpc_rejections_total{method,code}, allowed ones in
+// stepup_grpc_allowed_total{method}. method is the rule that governs the
+// call, as the method table names it (a full method, or a "/pkg.Service/*"
+// wildcard); a call to a method without a rule is labelled
+// method="unlisted", code="unlisted", so a client calling made-up method
+// names cannot create series. Package grpcmetrics wraps it as a grpcmw
+// option; this package itself does not import gRPC.
+func (m *Metrics) GRPCDecisionHook() func(ctx context.Context, rule string, err error) {
+	return func(ctx context.Context, rule string, err error) {
+		switch {
+		case rule == "":
+			m.grpcRejections.WithLabelValues(MethodUnlisted, CodeUnlisted).Inc()
+		case err == nil:
+			m.grpcAllowed.WithLabelValues(rule).Inc()
+		default:
+			m.grpcRejections.WithLabelValues(rule, codeOf(ctx.Err() != nil, err)).Inc()
+		}
+	}
+}
+
 // GRPCHook returns an error hook, for grpcmw.WithErrorHook, that counts
-// refused calls in stepup_grpc_rejections_total{method,code}. Package
-// grpcmetrics wraps it as a grpcmw option for a method table; this package
-// itself does not import gRPC.
+// refused calls in stepup_grpc_rejections_total{method,code}; it counts no
+// allowed calls. GRPCDecisionHook, which package grpcmetrics uses, counts
+// both and needs no rule lookup.
 //
 // rule maps the called method to the label of the rule that governs it (a
 // full method, or a "/pkg.Service/*" wildcard, taken from configuration)

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -56,6 +57,33 @@ stepup_http_rejections_total{code="canceled",route="unmatched"} 1
 stepup_http_rejections_total{code="unavailable",route="unmatched"} 1
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "stepup_http_rejections_total"); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestHTTPAllowed: allowed requests are counted by route beside the
+// rejections, so that the step-up rate of a route is a ratio of two
+// series; public routes are not decided on and not counted.
+func TestHTTPAllowed(t *testing.T) {
+	m, reg := newMetrics(t)
+	s := newStack(t, m)
+	mfa := s.mint(t, stepuptest.Token{ACR: claims.ACRMultiFactor, AuthTime: time.Now()})
+	pwd := s.mint(t, stepuptest.Token{ACR: "pwd", AuthTime: time.Now()})
+	for _, tok := range []string{mfa, mfa, mfa, pwd} {
+		serve(s.mux, "POST", "/transfer", "Bearer "+tok)
+	}
+	serve(s.mux, "GET", "/profile", "Bearer "+pwd)
+	serve(s.mux, "GET", "/public")
+	want := `
+# HELP stepup_http_allowed_total Allowed HTTP requests by route pattern.
+# TYPE stepup_http_allowed_total counter
+stepup_http_allowed_total{route="GET /profile"} 1
+stepup_http_allowed_total{route="POST /transfer"} 3
+# HELP stepup_http_rejections_total Refused HTTP requests by route pattern and error code.
+# TYPE stepup_http_rejections_total counter
+stepup_http_rejections_total{code="insufficient_user_authentication",route="POST /transfer"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "stepup_http_allowed_total", "stepup_http_rejections_total"); err != nil {
 		t.Error(err)
 	}
 }

@@ -86,7 +86,20 @@
 //
 // New refuses a key source that would let one configured issuer's keys
 // verify another's tokens: see Config.Issuers and
-// Config.InsecureSharedKeys.
+// Config.InsecureSharedKeys. It also refuses a plain http issuer on a host
+// other than a loopback IP literal unless Config.InsecureAllowHTTPIssuer
+// is set.
+//
+// # Configuration problems seen at request time
+//
+// Some mistakes show only in the tokens: a typ, iss or aud the
+// configuration does not accept (TokenError.Received and Hint say what the
+// token carried and what to change), or a requirement on acr, amr or
+// auth_time whose claim is absent from most tokens, because the verifier
+// reads another name (Config.ClaimNames) or the issuer does not send it
+// (AbsentClaimError, on at least 24 of a window of 32 tokens, at most once
+// per claim and 10 minutes of Config.Now). The verifier never logs; the
+// loggers of httpmw and grpcmw report both, never a token.
 //
 // # Speed
 //

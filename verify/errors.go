@@ -2,6 +2,9 @@ package verify
 
 import (
 	"errors"
+	"strconv"
+	"strings"
+	"unicode/utf8"
 )
 
 // Reason names why a token was rejected, from a fixed set so that metrics can
@@ -75,9 +78,95 @@ var ErrConfig = errors.New("verify: invalid config")
 // *claims.Error that Verify returns. Reason is one of the Reason constants;
 // Err is, or wraps, one of the Err... variables of this package (and, for a
 // key lookup, the key source's error). Get it with errors.As.
+//
+// For ReasonType, ReasonIssuer and ReasonAudience, Received and Hint say
+// what the token carried and what the verifier accepts, for the logs of
+// whoever configures the verifier. They never reach a client: the
+// *claims.Error's Description stays fixed text, and Error does not include
+// them.
 type TokenError struct {
 	Reason Reason
 	Err    error
+
+	// received is the refused value, at most maxReceived+1 bytes of it
+	// (the extra byte tells that it was cut); hasReceived is false when
+	// the token had no such value at all.
+	received    string
+	hasReceived bool
+	v           *Verifier // for Hint; nil when not made by a Verifier
+}
+
+// maxReceived caps the bytes of a refused value that Received shows.
+const maxReceived = 64
+
+// Received returns the refused value as a Go-quoted string, such as
+// "\"JWT\"" for a typ the verifier does not accept: control characters and
+// invalid UTF-8 are escaped, and a value longer than 64 bytes is cut and
+// followed by "...". It is set for ReasonType (the typ header), ReasonIssuer
+// (iss) and ReasonAudience (aud, its values space-separated), and is ""
+// for other reasons or when the token had no such value. It is for server
+// logs (httpmw and grpcmw log it at debug), never for the client.
+func (e *TokenError) Received() string {
+	if !e.hasReceived {
+		return ""
+	}
+	s := e.received
+	if len(s) <= maxReceived {
+		return strconv.Quote(s)
+	}
+	cut := maxReceived
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strconv.Quote(s[:cut]) + "..."
+}
+
+// Hint returns how to fix the configuration if the rejection is the
+// verifier's fault rather than the token's: for ReasonType the accepted
+// types and the TokenTypes setting, for ReasonIssuer the configured
+// issuers, for ReasonAudience the configured audience. It is "" for other
+// reasons. It holds configuration only, no token content, and is for
+// server logs.
+func (e *TokenError) Hint() string {
+	v := e.v
+	if v == nil {
+		return ""
+	}
+	switch e.Reason {
+	case ReasonType:
+		if !e.hasReceived {
+			return "the token has no typ header; for an issuer that sends none, set InsecureAllowMissingType (an idp profile sets it where its provider needs it)"
+		}
+		return "accepted typ values: " + quoteList(v.pol.types) + "; allow " + e.Received() +
+			" with Config.TokenTypes (Auth0's default profile and Entra ID send \"JWT\"), or use the provider's profile from package idp"
+	case ReasonIssuer:
+		if !e.hasReceived {
+			return "the token has no iss claim (or a duplicate one, or not a string)"
+		}
+		h := "configured issuers: " + quoteList(v.issuers)
+		if len(v.templates) > 0 {
+			tpls := make([]string, len(v.templates))
+			for i, t := range v.templates {
+				tpls[i] = t.prefix + "{" + t.claim + "}" + t.suffix
+			}
+			h += "; issuer templates: " + quoteList(tpls)
+		}
+		return h + "; iss is compared byte for byte, trailing slash included: set Config.Issuer to the iss the issuer's tokens carry"
+	case ReasonAudience:
+		return "configured audience: " + strconv.Quote(v.audience) + "; aud must contain it exactly: set Config.Audience to the API identifier the issuer puts in aud"
+	}
+	return ""
+}
+
+func quoteList(list []string) string {
+	if len(list) == 0 {
+		return "none"
+	}
+	q := make([]string, len(list))
+	for i, s := range list {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, ", ")
 }
 
 // Error returns the text of Err, or "verify: invalid token (<reason>)"
@@ -92,13 +181,25 @@ func (e *TokenError) Error() string {
 // Unwrap returns Err.
 func (e *TokenError) Unwrap() error { return e.Err }
 
-// rejection is an internal failure: the reason and its cause.
+// rejection is an internal failure: the reason and its cause, and for
+// some reasons the refused value (see TokenError.Received).
 type rejection struct {
-	reason Reason
-	err    error
+	reason      Reason
+	err         error
+	received    string
+	hasReceived bool
 }
 
 func reject(reason Reason, err error) *rejection { return &rejection{reason: reason, err: err} }
+
+// rejectValue is reject with the refused value, of which it keeps at most
+// maxReceived+1 bytes.
+func rejectValue(reason Reason, err error, received string) *rejection {
+	if len(received) > maxReceived+1 {
+		received = received[:maxReceived+1]
+	}
+	return &rejection{reason: reason, err: err, received: strings.Clone(received), hasReceived: true}
+}
 
 // Preallocated rejections for the causes that carry no detail, so that the
 // cheap failures do not allocate twice.
@@ -112,7 +213,6 @@ var (
 	rejIssuer         = reject(ReasonIssuer, ErrIssuer)
 	rejKeyMismatch    = reject(ReasonKeyMismatch, ErrKeyMismatch)
 	rejSignature      = reject(ReasonSignature, ErrSignature)
-	rejAudience       = reject(ReasonAudience, ErrAudience)
 	rejExpired        = reject(ReasonExpired, ErrExpired)
 	rejNotYetValid    = reject(ReasonNotYetValid, ErrNotYetValid)
 	rejIssuedInFuture = reject(ReasonIssuedInFuture, ErrIssuedInFuture)

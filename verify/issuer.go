@@ -2,12 +2,14 @@ package verify
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/stepupauth/stepup/claims"
 	"github.com/stepupauth/stepup/internal/jsonscan"
+	"github.com/stepupauth/stepup/internal/loopback"
 )
 
 // issuerTemplate is a parsed Config.IssuerTemplates entry: the text before
@@ -59,6 +61,41 @@ func (v *Verifier) setIssuerRules(cfg Config) error {
 		a, b := v.excluded[i], v.excluded[j]
 		return a.name < b.name || a.name == b.name && a.value < b.value
 	})
+	return nil
+}
+
+// checkHTTPIssuers refuses an issuer or issuer template with a plain http
+// URL on a host that is not a loopback IP literal (see
+// Config.InsecureAllowHTTPIssuer). Other strings are left alone: an
+// issuer is compared, never fetched, by the verifier.
+func checkHTTPIssuers(cfg Config) error {
+	check := func(field, iss string) error {
+		scheme, rest, ok := strings.Cut(iss, "://")
+		if !ok || !strings.EqualFold(scheme, "http") {
+			return nil
+		}
+		host := rest
+		if i := strings.IndexAny(host, "/?#{"); i >= 0 {
+			host = host[:i]
+		}
+		if u, err := url.Parse("http://" + host); err == nil && loopback.Is(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("%w: %s %q is plain http: use the issuer's https URL, spelled exactly as the iss of its tokens (http is accepted only for a loopback IP literal such as 127.0.0.1, or with InsecureAllowHTTPIssuer)", ErrConfig, field, iss)
+	}
+	if err := check("Issuer", cfg.Issuer); err != nil {
+		return err
+	}
+	for _, iss := range cfg.Issuers {
+		if err := check("Issuers entry", iss); err != nil {
+			return err
+		}
+	}
+	for _, t := range cfg.IssuerTemplates {
+		if err := check("IssuerTemplates entry", t); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

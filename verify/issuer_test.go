@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stepupauth/stepup/jwks"
@@ -248,5 +249,43 @@ func TestTemplateKeySeparation(t *testing.T) {
 	}
 	if _, err := vP.Verify(context.Background(), genuine); err != nil {
 		t.Errorf("provider's own token: %v", err)
+	}
+}
+
+// An http issuer is a copy-paste mistake unless it is a local test issuer
+// on a loopback IP literal, or the switch says otherwise.
+func TestNewHTTPIssuer(t *testing.T) {
+	src := anyIssuerSource{newTestSource()}
+	tests := []struct {
+		name, want string // want "" for accepted
+		cfg        Config
+	}{
+		{"https", "", Config{Issuer: "https://idp.example.com/"}},
+		{"loopback v4", "", Config{Issuer: "http://127.0.0.1:8080/"}},
+		{"loopback v6", "", Config{Issuer: "http://[::1]:9000/realms/x"}},
+		{"not a url", "", Config{Issuer: "issuer-1"}},
+		{"http", `verify: invalid config: Issuer "http://idp.example.com/" is plain http: use the issuer's https URL, spelled exactly as the iss of its tokens (http is accepted only for a loopback IP literal such as 127.0.0.1, or with InsecureAllowHTTPIssuer)`,
+			Config{Issuer: "http://idp.example.com/"}},
+		{"http upper case", `verify: invalid config: Issuer "HTTP://idp.example.com/" is plain http`, Config{Issuer: "HTTP://idp.example.com/"}},
+		{"localhost is a name", `verify: invalid config: Issuer "http://localhost:8080/" is plain http`, Config{Issuer: "http://localhost:8080/"}},
+		{"127 prefix is a name", `verify: invalid config: Issuer "http://127.0.0.1.example.com/" is plain http`, Config{Issuer: "http://127.0.0.1.example.com/"}},
+		{"in Issuers", `verify: invalid config: Issuers entry "http://b.example.com/" is plain http`,
+			Config{Issuer: "https://a.example.com/", Issuers: []string{"http://b.example.com/"}, InsecureSharedKeys: true}},
+		{"in IssuerTemplates", `verify: invalid config: IssuerTemplates entry "http://login.example.com/{tid}/v2.0" is plain http`,
+			Config{IssuerTemplates: []string{"http://login.example.com/{tid}/v2.0"}}},
+		{"switch", "", Config{Issuer: "http://idp.example.com/", InsecureAllowHTTPIssuer: true}},
+		{"switch templates", "", Config{IssuerTemplates: []string{"http://login.example.com/{tid}/v2.0"}, InsecureAllowHTTPIssuer: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.cfg.Audience = testAudience
+			_, err := New(src, tt.cfg)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("got %v, want no error", err)
+			case tt.want != "" && (err == nil || !errors.Is(err, ErrConfig) || !strings.HasPrefix(err.Error(), tt.want)):
+				t.Fatalf("got %v, want an ErrConfig starting %q", err, tt.want)
+			}
+		})
 	}
 }

@@ -258,7 +258,7 @@ func parseHeader(b []byte, pol *policy, tok *jwsToken) *rejection {
 				return rejType
 			}
 		} else if !typeAccepted(typ, pol.types) {
-			return rejType
+			return rejectValue(ReasonType, ErrType, string(typ[:min(len(typ), maxReceived+1)]))
 		}
 	}
 	return nil

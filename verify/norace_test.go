@@ -6,5 +6,7 @@ package verify
 // signs and verifies: the 2 MiB cache overflows about forty times.
 const heapTestTokens = 40_000
 
-// raceEnabled: allocation counts are not exact under the race detector.
+// raceEnabled reports whether the race detector is on: it changes
+// allocation counts (sync.Pool drops items at random under it), so tests
+// that count allocations skip.
 const raceEnabled = false

@@ -7,5 +7,7 @@ package verify
 // 10,000 tokens still overflow the 2 MiB cache about ten times.
 const heapTestTokens = 10_000
 
-// raceEnabled: allocation counts are not exact under the race detector.
+// raceEnabled reports whether the race detector is on: it changes
+// allocation counts (sync.Pool drops items at random under it), so tests
+// that count allocations skip.
 const raceEnabled = true

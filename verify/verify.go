@@ -52,6 +52,13 @@ type Config struct {
 	// URLs: any issuer's key then verifies tokens claiming to be from
 	// any other. Set it only when every issuer is the same signer.
 	InsecureSharedKeys bool
+	// InsecureAllowHTTPIssuer accepts issuers (Issuer, Issuers and
+	// IssuerTemplates) with a plain http URL on a host other than a
+	// loopback IP literal (127.0.0.0/8, ::1). By default such an issuer is
+	// a configuration error: OpenID Connect and RFC 8414 issuers are https
+	// URLs, and an http one usually means the wrong URL was copied. Local
+	// test issuers on 127.0.0.1 or [::1] need no switch.
+	InsecureAllowHTTPIssuer bool
 	// Audience is required: the token's aud must contain it.
 	Audience string
 	// Algorithms is the alg allowlist (case-sensitive JOSE names). The
@@ -202,6 +209,8 @@ type Verifier struct {
 	tplClaims []string
 	values    []requiredValue
 	excluded  []requiredValue
+	// absent counts tokens lacking acr, amr and auth_time (absent.go).
+	absent [numClaims]absentCount
 }
 
 // New returns a Verifier that takes keys from keys. It returns an error
@@ -222,6 +231,11 @@ func New(keys jwks.Source, cfg Config) (*Verifier, error) {
 	}
 	if cfg.Issuer != "" {
 		v.issuers = append(v.issuers, cfg.Issuer)
+	}
+	if !cfg.InsecureAllowHTTPIssuer {
+		if err := checkHTTPIssuers(cfg); err != nil {
+			return nil, err
+		}
 	}
 	for _, iss := range cfg.Issuers {
 		if iss == "" {
@@ -363,7 +377,8 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*claims.Claims, erro
 		if rej.reason == ReasonUnavailable || rej.reason == ReasonCanceled {
 			return nil, rej.err
 		}
-		return nil, claims.InvalidToken(&TokenError{Reason: rej.reason, Err: rej.err})
+		return nil, claims.InvalidToken(&TokenError{Reason: rej.reason, Err: rej.err,
+			received: rej.received, hasReceived: rej.hasReceived, v: v})
 	}
 	return c, nil
 }
@@ -459,7 +474,10 @@ func (v *Verifier) verifySigned(ctx context.Context, raw string) (*claims.Claims
 	}
 	// An issuer we do not serve is refused before any key lookup.
 	if !v.acceptIssuer(&ic) {
-		return nil, nil, "", rejIssuer
+		if !ic.hasIss {
+			return nil, nil, "", rejIssuer
+		}
+		return nil, nil, "", rejectValue(ReasonIssuer, ErrIssuer, ic.iss)
 	}
 	key, err := v.keys.Key(ctx, ic.iss, tok.kid)
 	if err != nil {
@@ -481,7 +499,7 @@ func (v *Verifier) verifySigned(ctx context.Context, raw string) (*claims.Claims
 		return nil, nil, "", rejIssuer
 	}
 	if !slices.Contains(c.Audience, v.audience) {
-		return nil, nil, "", rejAudience
+		return nil, nil, "", rejectValue(ReasonAudience, ErrAudience, strings.Join(c.Audience, " "))
 	}
 	if !present(c, "exp") {
 		return nil, nil, "", reject(ReasonMissingClaim, fmt.Errorf("%w: exp", ErrMissingClaim))
@@ -607,11 +625,25 @@ var errNoClaims = errors.New("verify: no claims to evaluate")
 // Evaluate checks verified claims against req with the verifier's clock and
 // leeway. It returns nil (an untyped nil) when req is met, otherwise the
 // *claims.Error from req.Evaluate. Nil claims fail as invalid_token.
+//
+// When acr, amr or auth_time was absent from most recent tokens evaluated
+// against a requirement on it (see AbsentClaimError), one refusal per claim
+// and 10 minutes of the verifier's clock carries an *AbsentClaimError in
+// its Err chain, for the middleware's logger; the *claims.Error is
+// otherwise the same.
 func (v *Verifier) Evaluate(c *claims.Claims, req claims.Requirement) error {
 	if c == nil {
 		return claims.InvalidToken(&TokenError{Reason: ReasonClaims, Err: errNoClaims})
 	}
-	if e := req.Evaluate(c, v.now(), v.leeway); e != nil {
+	now := v.now()
+	e := req.Evaluate(c, now, v.leeway)
+	if ae := v.countAbsent(c, &req, e != nil, now); ae != nil {
+		withReport := *e
+		ae.Err = e.Err
+		withReport.Err = ae
+		return &withReport
+	}
+	if e != nil {
 		return e
 	}
 	return nil

@@ -6,9 +6,9 @@
 //	m, err := metrics.New(prometheus.DefaultRegisterer)
 //	unary := grpcmw.UnaryServerInterceptor(v, methods, grpcmetrics.Option(m, methods))
 //
-// The counter is stepup_grpc_rejections_total{method,code} (see package
-// metrics): method is the Method of the rule that governs the call, or
-// "unlisted".
+// The counters are stepup_grpc_rejections_total{method,code} and
+// stepup_grpc_allowed_total{method} (see package metrics): method is the
+// Method of the rule that governs the call, or "unlisted".
 package grpcmetrics
 
 import (
@@ -16,12 +16,14 @@ import (
 	"github.com/stepupauth/stepup/metrics"
 )
 
-// Option returns a grpcmw option (an error hook) that counts refused calls
-// in stepup_grpc_rejections_total{method,code}. methods must be the table
-// given to the interceptors: method is the Method of the rule that governs
-// the call (a full method, or a "/pkg.Service/*" wildcard), or "unlisted"
-// (code "unlisted") for a method without a rule, so a client calling
-// made-up method names cannot create series. It panics if m or methods is
+// Option returns a grpcmw option (a decision hook,
+// metrics.GRPCDecisionHook) that counts refused calls in
+// stepup_grpc_rejections_total{method,code} and allowed ones in
+// stepup_grpc_allowed_total{method}. methods is the table given to the
+// interceptors: method is the Method of the rule that governs the call (a
+// full method, or a "/pkg.Service/*" wildcard), or "unlisted" (code
+// "unlisted") for a method without a rule, so a client calling made-up
+// method names cannot create series. Public methods are not counted. It panics if m or methods is
 // nil. The option is safe for concurrent use.
 func Option(m *metrics.Metrics, methods *grpcmw.Methods) grpcmw.Option {
 	if m == nil {
@@ -30,8 +32,5 @@ func Option(m *metrics.Metrics, methods *grpcmw.Methods) grpcmw.Option {
 	if methods == nil {
 		panic("grpcmetrics: Option: nil *grpcmw.Methods")
 	}
-	return grpcmw.WithErrorHook(m.GRPCHook(func(fullMethod string) (string, bool) {
-		rule, ok := methods.Lookup(fullMethod)
-		return rule.Method, ok
-	}))
+	return grpcmw.WithDecisionHook(m.GRPCDecisionHook())
 }

@@ -60,3 +60,35 @@ stepup_grpc_rejections_total{code="unlisted",method="unlisted"} 1
 		}()
 	}
 }
+
+// TestDecisionHookCounts: allowed calls are counted by rule beside the
+// rejections, so that the step-up rate of a method is a ratio of two
+// series; an unlisted method creates no series of its own.
+func TestDecisionHookCounts(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := metrics.New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hook := m.GRPCDecisionHook()
+	ctx := context.Background()
+	for range 3 {
+		hook(ctx, "/bank.v1.Bank/Transfer", nil)
+	}
+	hook(ctx, "/bank.v1.Bank/Transfer", &claims.Error{Code: claims.CodeInsufficientUserAuthentication})
+	hook(ctx, "/bank.v1.Bank/*", nil)
+	hook(ctx, "", grpcmw.ErrUnlistedMethod)
+	want := `
+# HELP stepup_grpc_allowed_total Allowed gRPC calls by method rule.
+# TYPE stepup_grpc_allowed_total counter
+stepup_grpc_allowed_total{method="/bank.v1.Bank/*"} 1
+stepup_grpc_allowed_total{method="/bank.v1.Bank/Transfer"} 3
+# HELP stepup_grpc_rejections_total Refused gRPC calls by method rule and error code.
+# TYPE stepup_grpc_rejections_total counter
+stepup_grpc_rejections_total{code="insufficient_user_authentication",method="/bank.v1.Bank/Transfer"} 1
+stepup_grpc_rejections_total{code="unlisted",method="unlisted"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "stepup_grpc_allowed_total", "stepup_grpc_rejections_total"); err != nil {
+		t.Error(err)
+	}
+}
