@@ -71,62 +71,7 @@ func (m Member) NameIs(b []byte, want string) bool {
 // members of an input that later turns out malformed.
 func Members(b []byte, fn func(Member) error) error {
 	var st stack
-	i := skipWS(b, 0)
-	if i >= len(b) || b[i] != '{' {
-		if end, _ := scanValue(b, i, 0, &st); end >= 0 && skipWS(b, end) == len(b) {
-			return ErrNotObject
-		}
-		return ErrSyntax
-	}
-	i = skipWS(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		if skipWS(b, i+1) != len(b) {
-			return ErrSyntax
-		}
-		return nil
-	}
-	for {
-		var m Member
-		if i >= len(b) || b[i] != '"' {
-			return ErrSyntax
-		}
-		m.Name.Start = i
-		if i, m.NameEsc = scanString(b, i); i < 0 {
-			return ErrSyntax
-		}
-		m.Name.End = i
-		if i = skipWS(b, i); i >= len(b) || b[i] != ':' {
-			return ErrSyntax
-		}
-		i = skipWS(b, i+1)
-		m.Value.Start = i
-		if i < len(b) && b[i] == '"' {
-			i, m.ValueEsc = scanString(b, i)
-		} else {
-			i, _ = scanValue(b, i, 1, &st)
-		}
-		if i < 0 {
-			return ErrSyntax
-		}
-		m.Value.End = i
-		if err := fn(m); err != nil {
-			return err
-		}
-		if i = skipWS(b, i); i >= len(b) {
-			return ErrSyntax
-		}
-		switch b[i] {
-		case '}':
-			if skipWS(b, i+1) != len(b) {
-				return ErrSyntax
-			}
-			return nil
-		case ',':
-			i = skipWS(b, i+1)
-		default:
-			return ErrSyntax
-		}
-	}
+	return walk(b, fn, &st)
 }
 
 // TopLevel calls fn with each top-level member of the object b, in order,
@@ -138,13 +83,26 @@ func Members(b []byte, fn func(Member) error) error {
 // input that is parsed strictly later, when that input is valid: on valid
 // JSON it reports exactly the members Members reports, and on invalid JSON
 // it may report members or return ErrSyntax. It never allocates.
-func TopLevel(b []byte, fn func(Member) error) error {
+func TopLevel(b []byte, fn func(Member) error) error { return walk(b, fn, nil) }
+
+// walk is Members with st, the bit stack of strict validation, and
+// TopLevel without it.
+func walk(b []byte, fn func(Member) error, st *stack) error {
+	strict := st != nil
 	i := skipWS(b, 0)
 	if i >= len(b) || b[i] != '{' {
+		if strict {
+			if end, _ := scanValue(b, i, 0, st); end >= 0 && skipWS(b, end) == len(b) {
+				return ErrNotObject
+			}
+		}
 		return ErrSyntax
 	}
 	i = skipWS(b, i+1)
 	if i < len(b) && b[i] == '}' {
+		if strict && skipWS(b, i+1) != len(b) {
+			return ErrSyntax
+		}
 		return nil
 	}
 	for {
@@ -162,13 +120,14 @@ func TopLevel(b []byte, fn func(Member) error) error {
 		}
 		i = skipWS(b, i+1)
 		m.Value.Start = i
-		if i >= len(b) {
+		switch {
+		case i >= len(b):
 			return ErrSyntax
-		}
-		switch b[i] {
-		case '"':
+		case b[i] == '"':
 			i, m.ValueEsc = scanString(b, i)
-		case '{', '[':
+		case strict:
+			i, _ = scanValue(b, i, 1, st)
+		case b[i] == '{' || b[i] == '[':
 			i = skipContainer(b, i)
 		default:
 			i = skipScalar(b, i)
@@ -185,6 +144,9 @@ func TopLevel(b []byte, fn func(Member) error) error {
 		}
 		switch b[i] {
 		case '}':
+			if strict && skipWS(b, i+1) != len(b) {
+				return ErrSyntax
+			}
 			return nil
 		case ',':
 			i = skipWS(b, i+1)
