@@ -127,14 +127,18 @@ func HTTP(v *verify.Verifier) (Check, error) {
 // GRPCMethod is the method of the unary interceptor benchmark.
 const GRPCMethod = "/bench.v1.Bench/Get"
 
-// GRPCUnary returns a check that calls grpcmw.UnaryServerInterceptor
+// GRPCUnary returns a check that calls the grpcmw unary interceptor
 // directly with the token in incoming metadata.
 func GRPCUnary(v *verify.Verifier) (Check, error) {
 	m, err := grpcmw.NewMethods(grpcmw.Rule{Method: GRPCMethod})
 	if err != nil {
 		return nil, err
 	}
-	icpt := grpcmw.UnaryServerInterceptor(v, m)
+	s, err := grpcmw.New(v, m)
+	if err != nil {
+		return nil, err
+	}
+	icpt := s.Unary()
 	info := &grpc.UnaryServerInfo{FullMethod: GRPCMethod}
 	handler := func(ctx context.Context, _ any) (any, error) {
 		if _, found := claims.FromContext(ctx); !found {

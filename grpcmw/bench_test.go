@@ -22,7 +22,7 @@ func BenchmarkUnaryInterceptor(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	intercept := grpcmw.UnaryServerInterceptor(v, m)
+	intercept := newInterceptors(b, v, m).Unary()
 	tok := is.mint(b, token{acr: claims.ACRMultiFactor, authTime: testNow.Add(-time.Minute), scope: scopeTransfer})
 	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("authorization", "Bearer "+tok))
 	info := &grpc.UnaryServerInfo{FullMethod: methodUnary}
@@ -52,7 +52,7 @@ func BenchmarkUnaryInterceptorDenied(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	intercept := grpcmw.UnaryServerInterceptor(v, m, grpcmw.WithRealm(testRealm))
+	intercept := newInterceptors(b, v, m, grpcmw.WithRealm(testRealm)).Unary()
 	ctx := metadata.NewIncomingContext(context.Background(), metadata.MD{})
 	info := &grpc.UnaryServerInfo{FullMethod: methodUnary}
 	handler := func(ctx context.Context, req any) (any, error) { return req, nil }

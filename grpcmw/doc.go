@@ -1,12 +1,11 @@
 // Package grpcmw enforces step-up authentication on gRPC servers and
 // surfaces its challenges on gRPC clients.
 //
-// On the server, UnaryServerInterceptor and StreamServerInterceptor look up
-// the called method in a Methods table, take the bearer token from the
-// "authorization" metadata and authorize it with verify.Verifier.Authorize,
-// the one path that net/http middleware (package httpmw) uses too. The
-// handler runs with the verified claims in its context (claims.FromContext),
-// for unary and streaming methods alike.
+// On the server, the interceptors New returns look up the called method in
+// a Methods table, take the bearer token from the "authorization" metadata
+// and make the one decision that the net/http middleware (package httpmw)
+// makes too, by the same code. The handler runs with the verified claims in
+// its context (claims.FromContext), for unary and streaming methods alike.
 //
 //	methods, err := grpcmw.NewMethods(
 //		grpcmw.Rule{Method: "/grpc.health.v1.Health/*", Public: true},
@@ -15,9 +14,17 @@
 //			ACR: []string{claims.ACRMultiFactor}, MaxAge: 5 * time.Minute}},
 //	)
 //	...
+//	interceptors, err := grpcmw.New(v, methods, grpcmw.WithRealm("bank"))
+//	...
 //	srv := grpc.NewServer(
-//		grpc.ChainUnaryInterceptor(grpcmw.UnaryServerInterceptor(v, methods, grpcmw.WithRealm("bank"))),
-//		grpc.ChainStreamInterceptor(grpcmw.StreamServerInterceptor(v, methods, grpcmw.WithRealm("bank"))))
+//		grpc.ChainUnaryInterceptor(interceptors.Unary()),
+//		grpc.ChainStreamInterceptor(interceptors.Stream()))
+//
+// A rule's Choose picks the requirement from the call itself, after the
+// token has verified: for a unary call it sees the request message
+// ("transfers above 1,000 need a hardware key"). A handler that decides
+// inside returns Interceptors.Reject(ctx, err), which answers exactly as
+// the interceptors do and reports the call once, as refused.
 //
 // # Method table
 //
@@ -44,7 +51,10 @@
 //	acr / amr / auth_time short    Unauthenticated   INSUFFICIENT_USER_AUTHENTICATION
 //	scope short                    PermissionDenied  INSUFFICIENT_SCOPE
 //	Entra ID claims challenge      Unauthenticated   INSUFFICIENT_CLAIMS (metadata claims, authorizationUri)
-//	keys unavailable               Unavailable       (no challenge: an outage is not the client's fault)
+//	keys unavailable, or a server's
+//	  own context error (a chooser's) Unavailable    (no challenge: an outage is not the client's fault)
+//	chooser error, invalid chosen
+//	  requirement                  Internal          (no challenge, no details)
 //	call context ended during
 //	  verification                 Canceled / DeadlineExceeded (status.FromContextError; no challenge)
 //	method not in the table        PermissionDenied  (no challenge)
@@ -72,7 +82,7 @@
 //     WWW-Authenticate header, which then is a correct RFC 6750 challenge.
 //     The challenge is built from fixed, client-safe descriptions: neither
 //     the token nor the internal cause of a rejection ever reaches the
-//     client (use WithErrorHook to log causes);
+//     client (use WithDecisionHook to log causes);
 //   - a google.rpc.ErrorInfo detail with Domain ErrorDomain, the Reason of
 //     the error code, and metadata acrValues, maxAge and scope.
 //
@@ -80,18 +90,16 @@
 //
 // # Construction
 //
-// NewServerInterceptors checks the verifier, the table and every option
-// (realm in printable ASCII, resource metadata an https URL, http only for
-// loopback, as httpmw.New checks them) and returns an error;
-// UnaryServerInterceptor and StreamServerInterceptor panic on the same
-// mistakes, like http.ServeMux.Handle on a bad pattern.
+// New checks the verifier, the table and every option (realm in printable
+// ASCII, resource metadata an https URL, http only for loopback, as
+// httpmw.New checks them) and returns an error.
 //
 // # Stream expiry
 //
 // A stream is authorized once, when it starts. So that it does not outlive
 // its token, the stream interceptor cancels the handler's context at the
-// token's exp (exactly, by the WithClock clock: the verifier's leeway does
-// not extend it), with context.Cause ErrStreamExpired; from then on the
+// token's exp (exactly, by the verifier's clock, verify.Config.Now: its
+// leeway does not extend it), with context.Cause ErrStreamExpired; from then on the
 // stream's SendMsg and RecvMsg return the invalid_token status instead of
 // exchanging messages, and whatever the handler returns, the client gets
 // Unauthenticated with an invalid_token challenge (status message,
@@ -101,10 +109,12 @@
 //
 // # Observability
 //
-// WithErrorHook (several may be given) receives every refusal with its full
-// error, for logs and metrics; WithLogger logs each decision at Debug
-// under the governing rule's Method, without the token, any claim value or
-// the method name the client sent. Package metrics turns the hooks into
+// WithDecisionHook (several may be given) receives every decision once,
+// with the governing rule's Method: nil for an allowed call when its
+// handler returns, the full error of a refusal, for logs and metrics.
+// WithLogger logs each decision at Debug under the governing rule's
+// Method, without the token, any claim value or the method name the client
+// sent. metrics.Metrics.GRPCDecisionHook turns the decisions into
 // Prometheus metrics labelled by the governing rule's Method, never by a
 // method name the client made up. Nothing logs by default.
 //

@@ -111,7 +111,11 @@ func Example_stepUp() {
 		log.Fatal(err)
 	}
 	lis := bufconn.Listen(1 << 20)
-	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(grpcmw.UnaryServerInterceptor(v, methods, grpcmw.WithRealm("bank"))))
+	interceptors, err := grpcmw.New(v, methods, grpcmw.WithRealm("bank"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(interceptors.Unary()))
 	testgrpc.RegisterTestServiceServer(srv, bankService{})
 	go func() { _ = srv.Serve(lis) }()
 	defer srv.Stop()

@@ -141,6 +141,13 @@ func (s outageSource) Key(ctx context.Context, iss, kid string) (*jwks.Key, erro
 
 func newVerifier(t testing.TB, is *issuer) *verify.Verifier {
 	t.Helper()
+	return newVerifierAt(t, is, func() time.Time { return testNow })
+}
+
+// newVerifierAt is newVerifier with the clock now, which times stream
+// expiry too.
+func newVerifierAt(t testing.TB, is *issuer, now func() time.Time) *verify.Verifier {
+	t.Helper()
 	set, err := jwks.NewStatic(is.jwks)
 	if err != nil {
 		t.Fatal(err)
@@ -148,12 +155,31 @@ func newVerifier(t testing.TB, is *issuer) *verify.Verifier {
 	v, err := verify.New(outageSource{set}, verify.Config{
 		Issuer:   testIssuer,
 		Audience: testAudience,
-		Now:      func() time.Time { return testNow },
+		Now:      now,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// newInterceptors is grpcmw.New for arguments a test knows to be valid.
+func newInterceptors(t testing.TB, v *verify.Verifier, m *grpcmw.Methods, opts ...grpcmw.Option) *grpcmw.Interceptors {
+	t.Helper()
+	s, err := grpcmw.New(v, m, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// refusals is a decision hook that sees the refusals only.
+func refusals(f func(ctx context.Context, rule string, err error)) grpcmw.Option {
+	return grpcmw.WithDecisionHook(func(ctx context.Context, rule string, err error) {
+		if err != nil {
+			f(ctx, rule, err)
+		}
+	})
 }
 
 // testService answers every method and tells the client, in header
@@ -232,12 +258,11 @@ type conns struct {
 // startServer serves testService on bufconn behind the server interceptors.
 func startServer(t testing.TB, v *verify.Verifier, m *grpcmw.Methods, opts ...grpcmw.Option) conns {
 	t.Helper()
-	// The verifier's clock times stream expiry too.
-	opts = append([]grpcmw.Option{grpcmw.WithClock(func() time.Time { return testNow })}, opts...)
+	s := newInterceptors(t, v, m, opts...)
 	lis := bufconn.Listen(1 << 20)
 	srv := grpc.NewServer(
-		grpc.ChainUnaryInterceptor(grpcmw.UnaryServerInterceptor(v, m, opts...)),
-		grpc.ChainStreamInterceptor(grpcmw.StreamServerInterceptor(v, m, opts...)),
+		grpc.ChainUnaryInterceptor(s.Unary()),
+		grpc.ChainStreamInterceptor(s.Stream()),
 	)
 	testgrpc.RegisterTestServiceServer(srv, testService{})
 	testgrpc.RegisterUnimplementedServiceServer(srv, testgrpc.UnimplementedUnimplementedServiceServer{})

@@ -1,6 +1,7 @@
 package grpcmw
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -21,8 +22,23 @@ type Rule struct {
 	Requirement claims.Requirement
 	// Public methods need no token: the interceptors let the call through
 	// without looking at the authorization metadata, and the handler's
-	// context carries no claims. A public rule must have a zero Requirement.
+	// context carries no claims. A public rule must have a zero Requirement
+	// and no Choose.
 	Public bool
+	// Choose, when set, chooses the requirement of each call once its
+	// token has verified, as httpmw.RequireFunc does over HTTP ("transfers
+	// above 1,000 need a hardware key"): ctx is the call's context, already
+	// carrying the claims, c the verified claims, fullMethod the method
+	// called (client-supplied under a wildcard: match it, do not log it)
+	// and req the request message of a unary call (nil for a stream,
+	// whose messages come later). The chosen requirement is validated and
+	// evaluated; Requirement must then be zero. An error from Choose fails
+	// closed: a *claims.Error is answered as that rejection (return
+	// claims.InvalidRequest(err) for a malformed request), an error
+	// matching claims.ErrUnavailable is Unavailable, any other error, and
+	// an invalid chosen requirement, Internal without details. Choose must
+	// be safe for concurrent use.
+	Choose func(ctx context.Context, c *claims.Claims, fullMethod string, req any) (claims.Requirement, error)
 }
 
 // Methods is a validated per-method requirement table. A method with no
@@ -40,18 +56,20 @@ var (
 	ErrBadMethod = errors.New("grpcmw: bad method name")
 	// ErrDuplicateMethod: two rules name the same method or wildcard.
 	ErrDuplicateMethod = errors.New("grpcmw: duplicate method")
-	// ErrPublicRequirement: a public rule also carries a requirement.
+	// ErrPublicRequirement: a public rule also carries a requirement or a
+	// Choose.
 	ErrPublicRequirement = errors.New("grpcmw: public method with a requirement")
+	// ErrChooseRequirement: a rule has both a Requirement and a Choose.
+	ErrChooseRequirement = errors.New("grpcmw: rule with both a requirement and a choose function")
 )
 
-// RuleError reports a rule NewMethods rejected. Err is ErrBadMethod,
-// ErrDuplicateMethod, ErrPublicRequirement or the error of
-// claims.Requirement.Validate.
+// RuleError reports a rule NewMethods rejected.
 type RuleError struct {
 	Index  int    // position of the rule in the argument list
 	Method string // the rule's Method, as given
 	// Err is the cause: ErrBadMethod, ErrDuplicateMethod,
-	// ErrPublicRequirement, or the error of claims.Requirement.Validate.
+	// ErrPublicRequirement, ErrChooseRequirement, or the error of
+	// claims.Requirement.Validate.
 	Err error
 }
 
@@ -69,7 +87,8 @@ func (e *RuleError) Unwrap() error { return e.Err }
 
 // NewMethods validates rules and builds the method table. It returns a
 // *RuleError for the first bad rule: a malformed method name, a duplicate,
-// a public rule with a requirement, or a requirement that
+// a public rule with a requirement or a Choose, a rule with both a
+// Requirement and a Choose, or a requirement that
 // claims.Requirement.Validate rejects. The table keeps its own deep copy of
 // every rule: changing the slices of a Requirement afterwards changes
 // nothing.
@@ -80,8 +99,11 @@ func NewMethods(rules ...Rule) (*Methods, error) {
 		if !ok || !validService(service) || (method != "*" && !validIdent(method)) {
 			return nil, &RuleError{Index: i, Method: r.Method, Err: ErrBadMethod}
 		}
-		if r.Public && !zeroRequirement(r.Requirement) {
+		if r.Public && (!requirement.IsZero(r.Requirement) || r.Choose != nil) {
 			return nil, &RuleError{Index: i, Method: r.Method, Err: ErrPublicRequirement}
+		}
+		if r.Choose != nil && !requirement.IsZero(r.Requirement) {
+			return nil, &RuleError{Index: i, Method: r.Method, Err: ErrChooseRequirement}
 		}
 		if !r.Public {
 			if err := r.Requirement.Validate(); err != nil {
@@ -104,8 +126,9 @@ func NewMethods(rules ...Rule) (*Methods, error) {
 // Lookup returns the rule that governs fullMethod ("/pkg.Service/Method",
 // as in grpc.UnaryServerInfo.FullMethod): its exact entry, else its
 // service's wildcard. ok is false when neither exists; the interceptors then
-// deny the call. The returned rule is a copy: changing it does not change
-// the table.
+// deny the call. It is for tools and tests that explain a table; the
+// interceptors hand the governing rule's Method to the hooks themselves.
+// The returned rule is a copy: changing it does not change the table.
 func (m *Methods) Lookup(fullMethod string) (r Rule, ok bool) {
 	r, ok = m.lookup(fullMethod)
 	if ok {
@@ -169,10 +192,4 @@ func validIdent(s string) bool {
 		}
 	}
 	return true
-}
-
-func zeroRequirement(r claims.Requirement) bool {
-	return len(r.ACR) == 0 && r.ACRMin == "" && len(r.ACRLevels) == 0 &&
-		len(r.AMRAll) == 0 && len(r.AMRAny) == 0 && len(r.AMRACRValues) == 0 &&
-		r.MaxAge == 0 && len(r.Scopes) == 0 && len(r.AnyOf) == 0 && r.Check == nil
 }

@@ -16,8 +16,9 @@ import (
 	"github.com/stepupauth/stepup/grpcmw"
 )
 
-// TestHooksAndLogger: every WithErrorHook runs, in order (nil ones are
-// ignored), and WithLogger logs each decision at Debug without the token.
+// TestHooksAndLogger: every decision hook sees each refusal, in order,
+// under its rule, and WithLogger logs each decision at Debug without the
+// token.
 func TestHooksAndLogger(t *testing.T) {
 	is := newIssuer(t, "k1")
 	v := newVerifier(t, is)
@@ -30,7 +31,7 @@ func TestHooksAndLogger(t *testing.T) {
 	}
 	var got []string
 	hook := func(name string) grpcmw.Option {
-		return grpcmw.WithErrorHook(func(_ context.Context, method string, err error) {
+		return refusals(func(_ context.Context, method string, err error) {
 			got = append(got, name+" "+method)
 		})
 	}
@@ -44,7 +45,7 @@ func TestHooksAndLogger(t *testing.T) {
 			return a
 		},
 	}))
-	intercept := grpcmw.UnaryServerInterceptor(v, m, hook("first"), grpcmw.WithErrorHook(nil), hook("second"), grpcmw.WithLogger(l))
+	intercept := newInterceptors(t, v, m, hook("first"), hook("second"), grpcmw.WithLogger(l)).Unary()
 	tok := is.mint(t, token{acr: claims.ACRMultiFactor, scope: scopeTransfer, authTime: testNow.Add(-time.Minute), sub: "subject-PII-2"})
 	weak := is.mint(t, token{sub: "subject-PII-2"})
 	call := func(method, tok string) {
@@ -60,16 +61,18 @@ func TestHooksAndLogger(t *testing.T) {
 	call(methodEmpty, "")
 	call("/other.Service/Method", tok)
 
-	wantHooks := []string{"first " + methodUnary, "second " + methodUnary, "first " + methodEmpty, "second " + methodEmpty, "first /other.Service/Method", "second /other.Service/Method"}
+	// The hooks get the governing rule, never the client's method name:
+	// "" for an unlisted method.
+	wantHooks := []string{"first " + methodUnary, "second " + methodUnary, "first /grpc.testing.TestService/*", "second /grpc.testing.TestService/*", "first ", "second "}
 	if strings.Join(got, "|") != strings.Join(wantHooks, "|") {
 		t.Errorf("hooks: got %q, want %q", got, wantHooks)
 	}
 	logs := buf.String()
 	for _, want := range []string{
-		`level=DEBUG msg="grpcmw: call allowed" method=` + methodUnary + ` rule=` + methodUnary + ` grpc_code=OK`,
-		`level=DEBUG msg="grpcmw: call refused" method=` + methodUnary + ` rule=` + methodUnary + ` grpc_code=Unauthenticated code=insufficient_user_authentication`,
-		`level=DEBUG msg="grpcmw: call refused" method=/grpc.testing.TestService/* rule=/grpc.testing.TestService/* grpc_code=Unauthenticated code=none`,
-		`level=DEBUG msg="grpcmw: call refused" method=unlisted rule="" grpc_code=PermissionDenied`,
+		`level=DEBUG msg="grpcmw: call allowed" rule=` + methodUnary + ` grpc_code=OK`,
+		`level=DEBUG msg="grpcmw: call refused" rule=` + methodUnary + ` grpc_code=Unauthenticated code=insufficient_user_authentication`,
+		`level=DEBUG msg="grpcmw: call refused" rule=/grpc.testing.TestService/* grpc_code=Unauthenticated code=none`,
+		`level=DEBUG msg="grpcmw: call refused" rule=unlisted grpc_code=PermissionDenied code=unlisted`,
 	} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("logs lack %q\nlogs:\n%s", want, logs)
@@ -112,7 +115,7 @@ func TestDecisionHook(t *testing.T) {
 			got = append(got, name+" "+rule+" "+code)
 		})
 	}
-	intercept := grpcmw.UnaryServerInterceptor(v, m, hook("first"), grpcmw.WithDecisionHook(nil), hook("second"))
+	intercept := newInterceptors(t, v, m, hook("first"), hook("second")).Unary()
 	tok := is.mint(t, token{acr: claims.ACRMultiFactor, scope: scopeTransfer, authTime: testNow.Add(-time.Minute)})
 	weak := is.mint(t, token{})
 	call := func(method, tok string) {
@@ -150,7 +153,7 @@ func TestWarnAbsentClaim(t *testing.T) {
 	}
 	var buf bytes.Buffer
 	l := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	intercept := grpcmw.UnaryServerInterceptor(v, m, grpcmw.WithLogger(l))
+	intercept := newInterceptors(t, v, m, grpcmw.WithLogger(l)).Unary()
 	tok := is.mint(t, token{sub: "subject-PII-3"})
 	for range 200 {
 		ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("authorization", "Bearer "+tok))

@@ -5,39 +5,37 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"github.com/stepupauth/stepup/claims"
 	"github.com/stepupauth/stepup/internal/answer"
+	"github.com/stepupauth/stepup/internal/decide"
 	"github.com/stepupauth/stepup/verify"
 )
 
-// ErrUnlistedMethod is the error the error hook receives for a call to a
+// ErrUnlistedMethod is the error the decision hooks receive for a call to a
 // method that has no entry in the method table.
 var ErrUnlistedMethod = errors.New("grpcmw: method not in the method table")
 
 // ErrStreamExpired is the cause, wrapped in an invalid_token *claims.Error,
-// that the error hook receives when a stream outlives the expiry of the
-// token that authorized it (see WithClock and InsecureNoStreamExpiry).
+// that the decision hooks receive when a stream outlives the expiry of the
+// token that authorized it (see the package documentation).
 var ErrStreamExpired = errors.New("grpcmw: access token expired during the stream")
 
-// Option configures the server interceptors. Options are checked by
-// NewServerInterceptors.
+// Option configures the server interceptors. Options are checked by New.
 type Option func(*options)
 
 type options struct {
 	realm            string
 	resourceMetadata string
-	hooks            []func(ctx context.Context, fullMethod string, err error)
 	decisions        []func(ctx context.Context, rule string, err error)
 	logger           *slog.Logger // nil: no logs
-	now              func() time.Time
-	nowSet           bool
+	loggerSet        bool
 	noStreamExpiry   bool
 }
 
@@ -57,74 +55,43 @@ func WithResourceMetadata(url string) Option {
 	return func(o *options) { o.resourceMetadata = url }
 }
 
-// WithErrorHook sets a function called for every refused call, before the
-// answer is sent, with the full error: a *claims.Error (whose Err holds the
-// cause), an error wrapping claims.ErrUnavailable, ErrUnlistedMethod, an
-// error wrapping the call context's error when it ended during
-// verification, or an unexpected error of the verifier. It is for logs and
-// metrics; it runs on the request path and must be safe for concurrent use.
-// The error text is never sent to the client.
-//
-// fullMethod is the method the client called. When err is
-// ErrUnlistedMethod it is client-supplied and matches no rule: log or label
-// it as "unlisted", not verbatim. Otherwise it is in the method table (with
-// a wildcard rule, Methods.Lookup gives the rule and its configured Method).
-// The option may be given several times: every hook runs, in order; a nil
-// hook is ignored.
-func WithErrorHook(hook func(ctx context.Context, fullMethod string, err error)) Option {
-	return func(o *options) {
-		if hook != nil {
-			o.hooks = append(o.hooks, hook)
-		}
-	}
-}
-
 // WithDecisionHook sets a function called once for every call the
-// interceptors decide on: with a nil error when the call is allowed
-// (before the handler runs), otherwise with the error WithErrorHook
-// receives, a stream that outlives its token included. rule is the Method
-// of the rule that governs the call, from the method table (the exact
-// method or a "/pkg.Service/*" wildcard), or "" for a method without a
-// rule: never the name the client sent. Calls to public methods need no
-// decision and are not reported. It is for metrics that need both sides,
-// such as the step-up rate of a method; it runs on the request path and
-// must be safe for concurrent use. The option may be given several times:
-// every hook runs, in order; a nil hook is ignored.
+// interceptors decide on, and for every Reject: with a nil error for an
+// allowed call, once its handler has returned (unless the handler refused
+// the call with Reject, which reports the refusal instead: a call is
+// reported once), otherwise with the full error of the refusal: a
+// *claims.Error (whose Err holds the cause), an error wrapping
+// claims.ErrUnavailable, ErrUnlistedMethod, an error wrapping the call
+// context's error when it ended during verification, a chooser's error
+// (Rule.Choose), or a stream that outlived its token (ErrStreamExpired).
+// The error text is for logs and metrics, never sent to the client.
+//
+// rule is the Method of the rule that governs the call, from the method
+// table (the exact method or a "/pkg.Service/*" wildcard), or "" for a
+// method without a rule: never the name the client sent, so it is safe as
+// a metric label. Calls to public methods need no decision and are not
+// reported. The hook runs on the call's goroutine and must be safe for
+// concurrent use. The option may be given several times: every hook runs,
+// in order (metrics.Metrics.GRPCDecisionHook is one). hook must not be nil.
 func WithDecisionHook(hook func(ctx context.Context, rule string, err error)) Option {
-	return func(o *options) {
-		if hook != nil {
-			o.decisions = append(o.decisions, hook)
-		}
-	}
+	return func(o *options) { o.decisions = append(o.decisions, hook) }
 }
 
 // WithLogger logs every decision of the interceptors to l at level Debug:
-// the method as the rule that governs it names it (the exact method, or the
+// the rule that governs the call (its Method: the exact method, or the
 // service wildcard "/pkg.Service/*" for every method under it, or
-// "unlisted" for a method without a rule) and that rule, the gRPC status
-// code, the OAuth error code ("none" when no token was sent, as package
-// metrics counts it), the verify.Reason of a rejected token, for a typ,
-// iss or aud the verifier does not accept the refused value
-// (verify.TokenError Received: quoted, at most 64 bytes) and a hint naming
-// the configuration to change, the challenge parameters (which come from
-// the rule) and, for Unavailable and Internal answers only, the error text.
-// At level Warn, and at most once per claim and 10 minutes, it reports that
-// acr, amr or auth_time is absent from most tokens a requirement on it
-// sees (a configuration problem, see verify.AbsentClaimError), with the
-// claim name the verifier reads. The method name the client sent is never logged: under a wildcard, with
-// a grpc.UnknownServiceHandler, it can be anything. It never logs the token
-// or any other claim value (not even sub, which is personal data); the
-// refused value never reaches the status, its details or the metadata. A
-// nil l, the default, logs nothing.
+// "unlisted" for a method without a rule), the gRPC status code, and for a
+// refusal the same attributes as httpmw.WithLogger (code, reason, refused
+// value and hint, challenge parameters, and the error text of Unavailable
+// and Internal answers only). At level Warn, rate-limited, it reports a
+// claim absent from most tokens (see verify.AbsentClaimError). The method
+// name the client sent is never logged: under a wildcard, with a
+// grpc.UnknownServiceHandler, it can be anything. It never logs the token
+// or any claim value; the refused value never reaches the status, its
+// details or the metadata. l must not be nil; without this option nothing
+// is logged.
 func WithLogger(l *slog.Logger) Option {
-	return func(o *options) { o.logger = l }
-}
-
-// WithClock sets the clock that times stream expiry (default time.Now).
-// Give the clock of verify.Config.Now when the verifier has one, so that
-// both agree on when a token expires. now must not be nil.
-func WithClock(now func() time.Time) Option {
-	return func(o *options) { o.now, o.nowSet = now, true }
+	return func(o *options) { o.logger, o.loggerSet = l, true }
 }
 
 // InsecureNoStreamExpiry turns off stream expiry: a stream authorized once
@@ -137,30 +104,11 @@ func InsecureNoStreamExpiry() Option {
 	return func(o *options) { o.noStreamExpiry = true }
 }
 
-// ServerInterceptors are the unary and stream server interceptors of one
-// verifier, method table and option set, built by NewServerInterceptors.
-// They share one decision path and are safe for concurrent use.
-type ServerInterceptors struct {
-	a *authorizer
-}
-
-// NewServerInterceptors checks its arguments and returns the interceptors
-// that authorize every call against the method table m with v. It reports
-// an error for a nil verifier or table, a nil Option, a realm outside
-// printable ASCII, a resource metadata URL that is not https (http for
-// loopback) or has a fragment, and a nil clock. Configuration read at run
-// time should come through here; UnaryServerInterceptor and
-// StreamServerInterceptor panic instead.
-func NewServerInterceptors(v *verify.Verifier, m *Methods, opts ...Option) (*ServerInterceptors, error) {
-	a, err := newAuthorizer(v, m, opts)
-	if err != nil {
-		return nil, err
-	}
-	return &ServerInterceptors{a: a}, nil
-}
-
-// authorizer is the one decision behind the unary and stream interceptors.
-type authorizer struct {
+// Interceptors are the unary and stream server interceptors of one
+// verifier, method table and option set, built by New. They share one
+// decision path, the one package httpmw uses too, and are safe for
+// concurrent use.
+type Interceptors struct {
 	v *verify.Verifier
 	m *Methods
 	options
@@ -168,136 +116,169 @@ type authorizer struct {
 	expired rejection
 }
 
-func newAuthorizer(v *verify.Verifier, m *Methods, opts []Option) (*authorizer, error) {
+// New checks its arguments and returns the interceptors that authorize
+// every call against the method table m with v. It reports an error for a
+// nil verifier or table, a nil Option, hook or logger, a realm outside
+// printable ASCII, and a resource metadata URL that is not https (http for
+// loopback) or has a fragment.
+func New(v *verify.Verifier, m *Methods, opts ...Option) (*Interceptors, error) {
 	if v == nil {
 		return nil, errors.New("grpcmw: nil *verify.Verifier")
 	}
 	if m == nil {
 		return nil, errors.New("grpcmw: nil *Methods")
 	}
-	a := &authorizer{v: v, m: m}
+	s := &Interceptors{v: v, m: m}
 	for _, opt := range opts {
 		if opt == nil {
 			return nil, errors.New("grpcmw: nil option")
 		}
-		opt(&a.options)
+		opt(&s.options)
 	}
-	if err := answer.CheckRealm(a.realm); err != nil {
+	if err := answer.CheckRealm(s.realm); err != nil {
 		return nil, fmt.Errorf("grpcmw: %w", err)
 	}
-	if a.resourceMetadata != "" {
-		if err := answer.CheckURL(a.resourceMetadata, true); err != nil {
+	if s.resourceMetadata != "" {
+		if err := answer.CheckURL(s.resourceMetadata, true); err != nil {
 			return nil, fmt.Errorf("grpcmw: resource metadata URL: %w", err)
 		}
 	}
-	if a.nowSet && a.now == nil {
-		return nil, errors.New("grpcmw: nil clock")
+	for _, h := range s.decisions {
+		if h == nil {
+			return nil, errors.New("grpcmw: nil decision hook")
+		}
 	}
-	if a.now == nil {
-		a.now = time.Now
+	if s.loggerSet && s.logger == nil {
+		return nil, errors.New("grpcmw: nil logger")
 	}
-	a.expired = a.reject(context.Background(), claims.InvalidToken(ErrStreamExpired))
-	return a, nil
+	s.expired = s.reject(context.Background(), claims.InvalidToken(ErrStreamExpired))
+	return s, nil
 }
 
-func mustAuthorizer(fn string, v *verify.Verifier, m *Methods, opts []Option) *authorizer {
-	a, err := newAuthorizer(v, m, opts)
-	if err != nil {
-		panic("grpcmw: " + fn + ": " + strings.TrimPrefix(err.Error(), "grpcmw: "))
-	}
-	return a
+// callKey is the context key of the *call of a call the interceptors let
+// through.
+type callKey struct{}
+
+// call is what Reject inside a handler needs of the call the interceptors
+// allowed: the governing rule, and a flag that turns the allowed call into
+// a refused one, reported once.
+type call struct {
+	rule    string
+	refused atomic.Bool
 }
 
-// authorize decides on a call to fullMethod whose incoming context is ctx.
-// It returns the handler's context, carrying the verified claims unless the
-// method is public, or the rejection.
-func (a *authorizer) authorize(ctx context.Context, fullMethod string) (context.Context, *rejection) {
-	rule, ok := a.m.lookup(fullMethod)
+// authorize decides on a call to fullMethod whose incoming context is ctx;
+// req is the request message of a unary call, nil for a stream. It returns
+// the rule, the handler's context (carrying the verified claims and the
+// *call unless the method is public), and the rejection, already reported.
+func (s *Interceptors) authorize(ctx context.Context, fullMethod string, req any) (Rule, context.Context, *rejection) {
+	rule, ok := s.m.lookup(fullMethod)
 	if !ok {
-		a.report(ctx, fullMethod, "", ErrUnlistedMethod)
+		s.report(ctx, "", ErrUnlistedMethod)
 		r := rejection{st: statusUnlisted}
-		a.logRefused(ctx, "", &r, ErrUnlistedMethod)
-		return nil, &r
+		s.logRefused(ctx, "", &r, ErrUnlistedMethod)
+		return rule, nil, &r
 	}
 	if rule.Public {
-		a.logAllowed(ctx, rule.Method)
-		return ctx, nil
+		return rule, ctx, nil
 	}
-	raw, err := bearerToken(ctx)
+	raw, terr := bearerToken(ctx)
+	var chooser decide.Chooser
+	if rule.Choose != nil {
+		chooser = func(c *claims.Claims) (claims.Requirement, error) {
+			return rule.Choose(claims.NewContext(ctx, c), c, fullMethod, req)
+		}
+	}
+	c, err := decide.Decide(ctx, s.v, raw, terr, rule.Requirement, chooser)
 	if err != nil {
-		return nil, a.refuse(ctx, fullMethod, rule.Method, claims.InvalidRequest(err))
+		return rule, nil, s.refuse(ctx, rule.Method, err)
 	}
-	c, err := a.v.Authorize(ctx, raw, rule.Requirement)
-	if err != nil {
-		return nil, a.refuse(ctx, fullMethod, rule.Method, err)
+	hctx := claims.NewContext(ctx, c)
+	if s.observed() {
+		hctx = context.WithValue(hctx, callKey{}, &call{rule: rule.Method})
 	}
-	for _, hook := range a.decisions {
-		hook(ctx, rule.Method, nil)
+	return rule, hctx, nil
+}
+
+// observed reports whether decisions are reported to anything.
+func (s *Interceptors) observed() bool {
+	return len(s.decisions) > 0 || s.logger != nil
+}
+
+// done reports an allowed call once its handler returned err, unless the
+// handler refused it with Reject.
+func (s *Interceptors) done(hctx context.Context, err error) {
+	cl, ok := hctx.Value(callKey{}).(*call)
+	if !ok || cl.refused.Load() {
+		return
 	}
-	a.logAllowed(ctx, rule.Method)
-	return claims.NewContext(ctx, c), nil
+	s.report(hctx, cl.rule, nil)
+	s.logAllowed(hctx, cl.rule, status.Code(err))
 }
 
 // refuse reports err to the hooks and the logger and builds the answer.
-func (a *authorizer) refuse(ctx context.Context, fullMethod, ruleMethod string, err error) *rejection {
-	a.report(ctx, fullMethod, ruleMethod, err)
-	r := a.reject(ctx, err)
-	a.logRefused(ctx, ruleMethod, &r, err)
+func (s *Interceptors) refuse(ctx context.Context, rule string, err error) *rejection {
+	s.report(ctx, rule, err)
+	r := s.reject(ctx, err)
+	s.logRefused(ctx, rule, &r, err)
 	return &r
 }
 
-// report hands a refusal to the error hooks (with the called method) and
-// the decision hooks (with the rule's Method, "" when none).
-func (a *authorizer) report(ctx context.Context, fullMethod, ruleMethod string, err error) {
-	for _, hook := range a.hooks {
-		hook(ctx, fullMethod, err)
-	}
-	for _, hook := range a.decisions {
-		hook(ctx, ruleMethod, err)
+// report hands a decision to the decision hooks.
+func (s *Interceptors) report(ctx context.Context, rule string, err error) {
+	for _, hook := range s.decisions {
+		hook(ctx, rule, err)
 	}
 }
 
-// UnaryServerInterceptor returns an interceptor that authorizes every unary
-// call against the method table m with v.Authorize, the same path httpmw
-// uses. The bearer token comes from the "authorization" metadata
-// ("Bearer <token>", scheme case-insensitive). On success the handler runs
-// with the verified claims in its context (claims.FromContext); otherwise
-// the call ends with the gRPC counterpart of the HTTP answer:
+// errNilReject is what Reject answers and reports for a nil error.
+var errNilReject = errors.New("grpcmw: Reject called with a nil error")
+
+// Reject returns the status error that answers a refused call exactly as
+// the interceptors do, and reports it like their own refusals: to the
+// decision hooks and to the logger. It is for handlers that decide inside,
+// after reading the request: give it a *claims.Error (for example from
+// claims.Requirement.Evaluate, or claims.InvalidRequest) or any other
+// error, and return what it returns. The challenge goes into the
+// www-authenticate header metadata when the header is not sent yet, else
+// into the trailer; the status message and ErrorInfo details carry it too.
+// The answers follow the table of the package documentation; an error
+// that is neither a *claims.Error, an outage nor a context error is
+// Internal without details, and so is a nil err.
 //
-//	no token                          Unauthenticated, challenge without error code
-//	malformed (two authorization)     InvalidArgument   INVALID_REQUEST
-//	bad token                         Unauthenticated   INVALID_TOKEN
-//	acr / amr / auth_time short       Unauthenticated   INSUFFICIENT_USER_AUTHENTICATION
-//	scope short                       PermissionDenied  INSUFFICIENT_SCOPE
-//	keys unavailable                  Unavailable, no challenge
-//	call context ended                Canceled or DeadlineExceeded, no challenge
-//	method not in m                   PermissionDenied, no challenge
-//
-// A refused call with a challenge gets it in the www-authenticate response
-// header metadata, as its status message, and as google.rpc.ErrorInfo
-// details (see the package documentation).
-//
-// Like http.ServeMux.Handle with a bad pattern, it panics when
-// NewServerInterceptors would report an error (nil v or m, a nil or invalid
-// option): a programming error found at start-up. Use
-// NewServerInterceptors for configuration read at run time.
-func UnaryServerInterceptor(v *verify.Verifier, m *Methods, opts ...Option) grpc.UnaryServerInterceptor {
-	return (&ServerInterceptors{a: mustAuthorizer("UnaryServerInterceptor", v, m, opts)}).Unary()
+// ctx is the handler's context. Behind these interceptors the call is
+// reported once, under its rule, as refused, not also as allowed; anywhere
+// else it is reported under the rule "".
+func (s *Interceptors) Reject(ctx context.Context, err error) error {
+	if err == nil {
+		err = errNilReject
+	}
+	rule := ""
+	if cl, ok := ctx.Value(callKey{}).(*call); ok {
+		cl.refused.Store(true)
+		rule = cl.rule
+	}
+	rej := s.refuse(ctx, rule, err)
+	if rej.challenge != "" {
+		md := metadata.Pairs(WWWAuthenticateKey, rej.challenge)
+		if grpc.SetHeader(ctx, md) != nil {
+			_ = grpc.SetTrailer(ctx, md)
+		}
+	}
+	return rej.st.Err()
 }
 
-// StreamServerInterceptor returns the streaming counterpart of
-// UnaryServerInterceptor, with the same decision and answers, for
-// server-streaming, client-streaming and bidirectional methods alike, and
-// stream expiry (see Stream). It panics like UnaryServerInterceptor.
-func StreamServerInterceptor(v *verify.Verifier, m *Methods, opts ...Option) grpc.StreamServerInterceptor {
-	return (&ServerInterceptors{a: mustAuthorizer("StreamServerInterceptor", v, m, opts)}).Stream()
-}
-
-// Unary returns the unary server interceptor (see UnaryServerInterceptor).
-func (s *ServerInterceptors) Unary() grpc.UnaryServerInterceptor {
-	a := s.a
+// Unary returns the unary server interceptor. The bearer token comes from
+// the "authorization" metadata ("Bearer <token>", scheme
+// case-insensitive). On success the handler runs with the verified claims
+// in its context (claims.FromContext); otherwise the call ends with the
+// gRPC counterpart of the HTTP answer (see the package documentation): the
+// challenge in the www-authenticate response header metadata, as the
+// status message, and as google.rpc.ErrorInfo details. A rule with Choose
+// gets the request message.
+func (s *Interceptors) Unary() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		hctx, rej := a.authorize(ctx, info.FullMethod)
+		_, hctx, rej := s.authorize(ctx, info.FullMethod, req)
 		if rej != nil {
 			if rej.challenge != "" {
 				// Fails only outside a real server (a direct call in a
@@ -306,57 +287,66 @@ func (s *ServerInterceptors) Unary() grpc.UnaryServerInterceptor {
 			}
 			return nil, rej.st.Err()
 		}
-		return handler(hctx, req)
+		resp, err := handler(hctx, req)
+		s.done(hctx, err)
+		return resp, err
 	}
 }
 
-// Stream returns the stream server interceptor. The decision is made
-// before the handler runs, from the stream's metadata; the handler's stream
-// returns a Context carrying the verified claims.
+// Stream returns the stream server interceptor, for server-streaming,
+// client-streaming and bidirectional methods alike. The decision is made
+// before the handler runs, from the stream's metadata (a rule's Choose gets
+// a nil request message); the handler's stream returns a Context carrying
+// the verified claims. An allowed stream is reported when its handler
+// returns.
 //
 // Stream expiry (on unless InsecureNoStreamExpiry): at the exp of the token
-// that authorized the stream, by the WithClock clock and without the
-// verifier's leeway, the handler's context is cancelled (context.Cause is
+// that authorized the stream, by the verifier's clock and without its
+// leeway, the handler's context is cancelled (context.Cause is
 // ErrStreamExpired), SendMsg and RecvMsg return the invalid_token status
-// instead of exchanging a message, and the stream ends with Unauthenticated,
-// an invalid_token challenge in the www-authenticate trailer metadata (the
-// header may already be sent) and the status message, and INVALID_TOKEN
-// details, whatever the handler returns. A handler blocked in RecvMsg
-// learns of the expiry when its next message arrives or, if it watches its
-// context, at once.
-func (s *ServerInterceptors) Stream() grpc.StreamServerInterceptor {
-	a := s.a
+// instead of exchanging a message, and the stream ends with
+// Unauthenticated, an invalid_token challenge in the www-authenticate
+// trailer metadata (the header may already be sent) and the status
+// message, and INVALID_TOKEN details, whatever the handler returns. A
+// handler blocked in RecvMsg learns of the expiry when its next message
+// arrives or, if it watches its context, at once.
+func (s *Interceptors) Stream() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		ctx := ss.Context()
-		hctx, rej := a.authorize(ctx, info.FullMethod)
+		rule, hctx, rej := s.authorize(ctx, info.FullMethod, nil)
 		if rej != nil {
 			if rej.challenge != "" {
 				_ = ss.SetHeader(metadata.Pairs(WWWAuthenticateKey, rej.challenge))
 			}
 			return rej.st.Err()
 		}
-		if hctx == ctx { // public method
+		if rule.Public {
 			return handler(srv, ss)
 		}
 		c, _ := claims.FromContext(hctx)
-		if a.noStreamExpiry || c == nil || c.Expiry.IsZero() {
-			return handler(srv, &serverStream{ServerStream: ss, ctx: hctx})
+		var err error
+		if s.noStreamExpiry || c == nil || c.Expiry.IsZero() {
+			err = handler(srv, &serverStream{ServerStream: ss, ctx: hctx})
+		} else {
+			err = s.expiringStream(srv, ss, rule.Method, hctx, c.Expiry, handler)
 		}
-		return a.expiringStream(srv, ss, info.FullMethod, hctx, c.Expiry, handler)
+		s.done(hctx, err)
+		return err
 	}
 }
 
 // expiringStream runs handler with a stream whose context is cancelled at
-// exp and whose messages stop there.
-func (a *authorizer) expiringStream(srv any, ss grpc.ServerStream, fullMethod string, hctx context.Context, exp time.Time, handler grpc.StreamHandler) error {
+// exp and whose messages stop there. A stream that outlived its token is
+// reported as refused, once.
+func (s *Interceptors) expiringStream(srv any, ss grpc.ServerStream, rule string, hctx context.Context, exp time.Time, handler grpc.StreamHandler) error {
 	ectx, cancel := context.WithCancelCause(hctx)
 	defer cancel(nil)
-	es := &expiringServerStream{serverStream: serverStream{ServerStream: ss, ctx: ectx}, a: a}
+	es := &expiringServerStream{serverStream: serverStream{ServerStream: ss, ctx: ectx}, s: s}
 	expire := func() {
 		es.expired.Store(true)
 		cancel(ErrStreamExpired)
 	}
-	if d := exp.Sub(a.now()); d > 0 {
+	if d := exp.Sub(s.v.Now()); d > 0 {
 		timer := time.AfterFunc(d, expire)
 		defer timer.Stop()
 	} else {
@@ -366,8 +356,10 @@ func (a *authorizer) expiringStream(srv any, ss grpc.ServerStream, fullMethod st
 	if !es.expired.Load() {
 		return err
 	}
-	rule, _ := a.m.lookup(fullMethod)
-	rej := a.refuse(ss.Context(), fullMethod, rule.Method, claims.InvalidToken(ErrStreamExpired))
+	if cl, ok := hctx.Value(callKey{}).(*call); ok {
+		cl.refused.Store(true)
+	}
+	rej := s.refuse(ss.Context(), rule, claims.InvalidToken(ErrStreamExpired))
 	ss.SetTrailer(metadata.Pairs(WWWAuthenticateKey, rej.challenge))
 	return rej.st.Err()
 }
@@ -383,24 +375,24 @@ func (s *serverStream) Context() context.Context { return s.ctx }
 // expiringServerStream refuses messages once the token has expired.
 type expiringServerStream struct {
 	serverStream
-	a       *authorizer
+	s       *Interceptors
 	expired atomic.Bool
 }
 
 func (s *expiringServerStream) SendMsg(m any) error {
 	if s.expired.Load() {
-		return s.a.expired.st.Err()
+		return s.s.expired.st.Err()
 	}
 	return s.ServerStream.SendMsg(m)
 }
 
 func (s *expiringServerStream) RecvMsg(m any) error {
 	if s.expired.Load() {
-		return s.a.expired.st.Err()
+		return s.s.expired.st.Err()
 	}
 	err := s.ServerStream.RecvMsg(m)
 	if err == nil && s.expired.Load() {
-		return s.a.expired.st.Err()
+		return s.s.expired.st.Err()
 	}
 	return err
 }

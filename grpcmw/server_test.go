@@ -72,7 +72,7 @@ func TestInterceptorsAllKinds(t *testing.T) {
 	cs := startServer(t, v, m,
 		grpcmw.WithRealm(testRealm),
 		grpcmw.WithResourceMetadata(testMetadata),
-		grpcmw.WithErrorHook(func(_ context.Context, _ string, err error) {
+		refusals(func(_ context.Context, _ string, err error) {
 			hookMu.Lock()
 			defer hookMu.Unlock()
 			hooked = append(hooked, err)

@@ -2,7 +2,6 @@ package grpcmw
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/stepupauth/stepup/claims"
 	"github.com/stepupauth/stepup/internal/answer"
+	"github.com/stepupauth/stepup/internal/decide"
 )
 
 // WWWAuthenticateKey is the response header metadata key that carries the
@@ -105,41 +105,38 @@ type rejection struct {
 	challenge string
 }
 
-// reject turns an authorization error into the client's answer. The error
-// text never reaches the client: statuses carry fixed messages and the
+// reject turns an authorization error into the client's answer, by the
+// classification every transport shares (decide.Outcome). The error text
+// never reaches the client: statuses carry fixed messages and the
 // challenge, built from the fixed Description.
 func (o *options) reject(ctx context.Context, err error) rejection {
-	// The call's context ended during verification (the client cancelled
-	// or its deadline passed): the verifier's error wraps the context's
-	// error, whether or not it also matches claims.ErrUnavailable.
-	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+	k, ce := decide.Outcome(ctx, err)
+	switch k {
+	case decide.Canceled:
 		return rejection{st: status.FromContextError(ctx.Err())}
-	}
-	if errors.Is(err, claims.ErrUnavailable) {
+	case decide.Unavailable:
 		return rejection{st: status.New(codes.Unavailable, msgUnavailable)}
+	case decide.Internal:
+		return rejection{st: status.New(codes.Internal, msgInternal)}
 	}
-	var ce *claims.Error
-	if errors.As(err, &ce) {
-		ch := answer.Challenge(ce, o.realm, o.resourceMetadata)
-		s := ch.String()
-		st := status.New(grpcCode(ce.Code), s)
-		if reason, ok := reasons[ce.Code]; ok {
-			if d, derr := st.WithDetails(errorInfo(reason, ch)); derr == nil {
-				st = d
-			}
+	ch := answer.Challenge(ce, o.realm, o.resourceMetadata)
+	msg := ch.String()
+	st := status.New(grpcCode(ce.Code), msg)
+	if reason, ok := reasons[ce.Code]; ok {
+		if d, derr := st.WithDetails(errorInfo(reason, ce, ch)); derr == nil {
+			st = d
 		}
-		return rejection{st: st, challenge: s}
 	}
-	return rejection{st: status.New(codes.Internal, msgInternal)}
+	return rejection{st: st, challenge: msg}
 }
 
-func errorInfo(reason string, ch claims.Challenge) *errdetails.ErrorInfo {
+func errorInfo(reason string, ce *claims.Error, ch claims.Challenge) *errdetails.ErrorInfo {
 	md := make(map[string]string, 3)
 	if len(ch.ACRValues) > 0 {
 		md[MetadataACRValues] = strings.Join(ch.ACRValues, " ")
 	}
-	if ch.MaxAge != 0 {
-		md[MetadataMaxAge] = strconv.FormatInt(maxAgeSeconds(ch.MaxAge), 10)
+	if secs, ok := answer.MaxAgeSeconds(ce); ok {
+		md[MetadataMaxAge] = strconv.FormatInt(secs, 10)
 	}
 	if len(ch.Scope) > 0 {
 		md[MetadataScope] = strings.Join(ch.Scope, " ")
@@ -152,15 +149,6 @@ func errorInfo(reason string, ch claims.Challenge) *errdetails.ErrorInfo {
 		}
 	}
 	return &errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain, Metadata: md}
-}
-
-// maxAgeSeconds renders claims' MaxAge convention as max_age seconds, as
-// claims.Challenge.String does: negative means 0, whole seconds truncated.
-func maxAgeSeconds(d time.Duration) int64 {
-	if d <= 0 {
-		return 0
-	}
-	return int64(d / time.Second)
 }
 
 // ErrorFromStatus returns the *claims.Error that a status from the server

@@ -53,7 +53,7 @@ func TestRequestContextEnded(t *testing.T) {
 			src := newBlockingSource()
 			var hooked error
 			g := newGuard(t, newVerifier(t, src), httpmw.WithRealm("api"),
-				httpmw.WithErrorHook(func(_ *http.Request, err error) { hooked = err }))
+				refusals(func(_ *http.Request, err error) { hooked = err }))
 			ctx, cancel := tt.ctx()
 			defer cancel()
 			if tt.cancel {
@@ -79,12 +79,15 @@ func TestRequestContextEnded(t *testing.T) {
 	}
 }
 
+// TestStatusContextErrors: a context error of the server's own (the
+// request's context has not ended) is an outage, 503, not a 500.
 func TestStatusContextErrors(t *testing.T) {
+	g := newGuard(t, newIssuer(t).verifier(t))
 	for _, err := range []error{
 		fmt.Errorf("verify: key lookup: %w", context.Canceled),
 		fmt.Errorf("verify: key lookup: %w", context.DeadlineExceeded),
 	} {
-		if got := httpmw.Status(err); got != http.StatusServiceUnavailable {
+		if got := answered(g, err); got != http.StatusServiceUnavailable {
 			t.Errorf("Status(%v): got %d, want 503", err, got)
 		}
 	}

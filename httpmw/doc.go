@@ -19,8 +19,14 @@
 // place or in a policy file; bad configuration is an error, not a panic);
 // RequireFunc lets a function of the request choose the requirement after the
 // token is verified ("transfers above 1,000 need a fresh multi-factor login").
-// Check is the bare decision, for callers that answer themselves (Status
-// maps its error to the HTTP status a Guard would answer).
+// Check is the bare decision, for handlers that decide inside (after
+// reading the body, say); Reject gives any refusal, Check's error or a
+// *claims.Error of the handler's own, the exact answer the Guard would, and
+// reports it to the hooks and the logger like the Guard's own refusals.
+//
+// Every transport of the library (Require, RequireFunc, Mux, Check and the
+// grpcmw interceptors) makes the same decision by the same code: the table
+// below is also the gRPC one, status for status.
 //
 // # Answers
 //
@@ -33,7 +39,8 @@
 //	Entra ID auth context short, cp1 client       401  realm="", authorization_uri="…", error="insufficient_claims", claims="…"
 //	keys unavailable (claims.ErrUnavailable)      503  no challenge; Retry-After
 //	request context ended during verification
-//	  (client gone, server deadline)              503  no challenge; Retry-After
+//	  (client gone, server deadline), or a
+//	  server's own context error (a chooser's)    503  no challenge; Retry-After
 //	server fault (a RequireFunc chooser's error)  500  no challenge
 //
 // Error answers carry Cache-Control: no-store and an OAuth-style JSON body
@@ -41,7 +48,7 @@
 // members omitted; WithRenderer replaces it). The WWW-Authenticate value is
 // rendered by claims.Challenge.String with the guard's realm and
 // resource_metadata. Nothing of the token, the keys or an internal error
-// reaches a response: WithErrorHook receives the full error for logs.
+// reaches a response: WithDecisionHook receives the full error for logs.
 //
 // # Token extraction
 //
@@ -70,11 +77,12 @@
 //
 // # Observability
 //
-// WithErrorHook (several may be given) receives every rejection with its
-// full error, for logs and metrics; r.Pattern names the ServeMux route,
-// a label from configuration. WithLogger logs each decision at Debug
-// without the token or any claim value. Package metrics turns the hooks
-// into Prometheus metrics. Nothing logs by default.
+// WithDecisionHook (several may be given) receives every decision once:
+// nil for an allowed request when its handler returns, the full error of a
+// refusal, for logs and metrics; r.Pattern names the ServeMux route, a
+// label from configuration. WithLogger logs each decision at Debug without
+// the token or any claim value. metrics.Metrics.HTTPDecisionHook turns the
+// decisions into Prometheus metrics. Nothing logs by default.
 //
 // # Protected resource metadata
 //

@@ -1,7 +1,6 @@
 package httpmw
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/stepupauth/stepup/claims"
 	"github.com/stepupauth/stepup/internal/answer"
+	"github.com/stepupauth/stepup/internal/decide"
 	"github.com/stepupauth/stepup/internal/requirement"
 	"github.com/stepupauth/stepup/verify"
 )
@@ -43,7 +43,6 @@ type Guard struct {
 	resourceMetadata string
 	expose           bool
 	render           Renderer
-	onError          []func(*http.Request, error)
 	onDecision       []func(*http.Request, error)
 	logger           *slog.Logger // nil: no logs
 	formToken        bool
@@ -89,7 +88,6 @@ type config struct {
 	expose           bool
 	render           Renderer
 	renderSet        bool
-	onError          []func(*http.Request, error)
 	onDecision       []func(*http.Request, error)
 	logger           *slog.Logger
 	loggerSet        bool
@@ -126,31 +124,23 @@ func WithRenderer(r Renderer) Option {
 	return func(c *config) { c.render, c.renderSet = r, true }
 }
 
-// WithErrorHook calls hook with the request and the full error of every
-// rejection, requests without a token included, with internal causes such
-// as a bad signature or a choose function's error, for logs and metrics. The
-// hook runs on the request's goroutine before the answer is written; it must
-// not write to the response. r.Pattern is the ServeMux pattern that routed
-// the request ("" when no ServeMux did): a route label taken from
-// configuration, unlike r.URL.Path. hook must not be nil.
-//
-// The option may be given several times: every hook runs, in order (the
-// metrics package adds one of its own).
-func WithErrorHook(hook func(r *http.Request, err error)) Option {
-	return func(c *config) { c.onError = append(c.onError, hook) }
-}
-
 // WithDecisionHook calls hook once for every request Require, RequireFunc
-// or a Mux route with a requirement decides on: with a nil error when the
-// request is allowed (before the next handler runs), otherwise with the
-// error WithErrorHook receives. It is for metrics that need both sides,
-// such as the step-up rate of a route; r.Pattern is the route label, as
-// for WithErrorHook. Public Mux routes are served without a decision, and
-// Check calls no hook. The hook runs on the request's goroutine and must
-// not write to the response. hook must not be nil.
+// or a Mux route with a requirement decides on, and for every Reject: with
+// a nil error for an allowed request, once the next handler has returned
+// (unless that handler refused the request with Reject, which reports the
+// refusal instead: a request is reported once), otherwise with the full
+// error of the refusal, requests without a token included, with internal
+// causes such as a bad signature or a choose function's error. The error
+// text is for logs and metrics, never for the client. r.Pattern is the
+// ServeMux pattern that routed the request ("" when no ServeMux did): a
+// route label taken from configuration, unlike r.URL.Path, so the step-up
+// rate of a route is the ratio of two series. Public Mux routes are served
+// without a decision, and Check calls no hook. The hook runs on the
+// request's goroutine; it must not write to the response. hook must not be
+// nil.
 //
-// The option may be given several times: every hook runs, in order (the
-// metrics package adds one of its own).
+// The option may be given several times: every hook runs, in order
+// (metrics.Metrics.HTTPDecisionHook is one).
 func WithDecisionHook(hook func(r *http.Request, err error)) Option {
 	return func(c *config) { c.onDecision = append(c.onDecision, hook) }
 }
@@ -221,11 +211,6 @@ func New(v *verify.Verifier, opts ...Option) (*Guard, error) {
 	if c.renderSet && c.render == nil {
 		return nil, errors.New("httpmw: nil renderer")
 	}
-	for _, h := range c.onError {
-		if h == nil {
-			return nil, errors.New("httpmw: nil error hook")
-		}
-	}
 	for _, h := range c.onDecision {
 		if h == nil {
 			return nil, errors.New("httpmw: nil decision hook")
@@ -249,7 +234,6 @@ func New(v *verify.Verifier, opts ...Option) (*Guard, error) {
 		resourceMetadata: c.resourceMetadata,
 		expose:           c.expose,
 		render:           c.render,
-		onError:          c.onError,
 		onDecision:       c.onDecision,
 		logger:           c.logger,
 		formToken:        c.formToken,
@@ -268,7 +252,7 @@ func New(v *verify.Verifier, opts ...Option) (*Guard, error) {
 // Require returns a handler that calls next only for requests whose bearer
 // token is valid and meets req, with the verified claims in the request
 // context (read them with claims.FromContext). Other requests get the answer
-// of Check's error, rendered as the package documentation describes.
+// Reject gives their error, as the package documentation describes.
 //
 // Like http.ServeMux.Handle with a bad pattern, Require panics when req is
 // invalid (req.Validate fails) or next is nil: both are programming errors
@@ -283,12 +267,7 @@ func (g *Guard) Require(req claims.Requirement, next http.Handler) http.Handler 
 	}
 	req = requirement.Clone(req)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := g.check(r, req)
-		if err != nil {
-			g.reject(w, r, err)
-			return
-		}
-		g.serveAllowed(w, r.WithContext(claims.NewContext(r.Context(), c)), next)
+		g.serve(w, r, req, nil, next)
 	})
 }
 
@@ -303,12 +282,12 @@ func (g *Guard) Require(req claims.Requirement, next http.Handler) http.Handler 
 // (bounded, for example with http.MaxBytesReader) and sets r.Body to a reader
 // over the same bytes, so that next can read it again.
 //
-// An error from choose fails closed. An error that is a *claims.Error (see
-// errors.As) is answered as that rejection: return claims.InvalidRequest(err)
-// for a malformed request and the client gets 400 invalid_request. An error
-// matching claims.ErrUnavailable is answered 503. Any other error, and a
-// requirement that fails Validate, is a server fault: 500 with no details
-// (the error goes to the error hook).
+// An error from choose fails closed and is answered as Reject answers it:
+// return claims.InvalidRequest(err) for a malformed request and the client
+// gets 400 invalid_request; an error matching claims.ErrUnavailable is 503;
+// any other error, and a requirement that fails Validate, is a server
+// fault: 500 with no details (the error goes to the decision hooks and the
+// logger).
 //
 // RequireFunc panics if choose or next is nil.
 func (g *Guard) RequireFunc(choose func(r *http.Request, c *claims.Claims) (claims.Requirement, error), next http.Handler) http.Handler {
@@ -319,44 +298,45 @@ func (g *Guard) RequireFunc(choose func(r *http.Request, c *claims.Claims) (clai
 		panic("httpmw: RequireFunc: nil handler")
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw, err := g.token(r)
-		if err == nil && raw == "" {
-			err = claims.MissingToken()
-		}
-		var c *claims.Claims
-		if err == nil {
-			c, err = g.v.Verify(r.Context(), raw)
-		}
-		if err != nil {
-			g.reject(w, r, err)
-			return
-		}
-		r = r.WithContext(claims.NewContext(r.Context(), c))
-		req, err := choose(r, c)
-		if err == nil {
-			if verr := req.Validate(); verr != nil {
-				err = fmt.Errorf("httpmw: chosen requirement is invalid: %w", verr)
-			}
-		}
-		if err == nil {
-			err = g.v.Evaluate(c, req)
-		}
-		if err != nil {
-			g.reject(w, r, err)
-			return
-		}
-		g.serveAllowed(w, r, next)
+		g.serve(w, r, claims.Requirement{}, choose, next)
 	})
 }
 
+// serve is the request path of Require, RequireFunc and Mux: the token of
+// r, the one decision (decide.Decide), then next or Reject.
+func (g *Guard) serve(w http.ResponseWriter, r *http.Request, req claims.Requirement, choose func(*http.Request, *claims.Claims) (claims.Requirement, error), next http.Handler) {
+	raw, terr := g.token(r)
+	var chooser decide.Chooser
+	if choose != nil {
+		chooser = func(c *claims.Claims) (claims.Requirement, error) {
+			r = r.WithContext(claims.NewContext(r.Context(), c))
+			return choose(r, c)
+		}
+	}
+	c, err := decide.Decide(r.Context(), g.v, raw, terr, req, chooser)
+	if err != nil {
+		g.Reject(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	if choose == nil {
+		ctx = claims.NewContext(ctx, c)
+	}
+	if !g.observed(ctx) {
+		next.ServeHTTP(w, r.WithContext(ctx))
+		return
+	}
+	g.serveObserved(w, r, ctx, next)
+}
+
 // Check reports whether r carries a bearer token that is valid and meets req,
-// without writing an answer: it is the decision Require makes, for callers
-// that answer themselves. It returns the verified claims, or nil and an error
-// that is
-// a *claims.Error (its Code tells the answer; Err is the cause, for logs
-// only), wraps claims.ErrUnavailable on a key outage, wraps
-// context.Canceled or context.DeadlineExceeded when the request context
-// ended during verification, or reports an invalid req.
+// without writing an answer: it is the decision Require makes, for handlers
+// that answer themselves (give the error to Reject for the exact answer).
+// It calls no hook and logs nothing. It returns the verified claims, or nil
+// and an error that is a *claims.Error (its Code tells the answer; Err is
+// the cause, for logs only), wraps claims.ErrUnavailable on a key outage,
+// wraps context.Canceled or context.DeadlineExceeded when the request
+// context ended during verification, or reports an invalid req.
 //
 // When WithFormToken is enabled, Check may read a form body and replace
 // r.Body with a reader over the same bytes.
@@ -364,68 +344,50 @@ func (g *Guard) Check(r *http.Request, req claims.Requirement) (*claims.Claims, 
 	if err := req.Validate(); err != nil {
 		return nil, fmt.Errorf("httpmw: invalid requirement: %w", err)
 	}
-	return g.check(r, req)
-}
-
-// check is the one authorization path of Require, Mux and Check.
-func (g *Guard) check(r *http.Request, req claims.Requirement) (*claims.Claims, error) {
-	raw, err := g.token(r)
-	if err != nil {
-		return nil, err
-	}
-	c, err := g.v.Authorize(r.Context(), raw, req)
+	raw, terr := g.token(r)
+	c, err := decide.Decide(r.Context(), g.v, raw, terr, req, nil)
 	if err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// Status returns the HTTP status a Guard answers err with: 400, 401 or 403
-// for a *claims.Error by its Code (401 for a code it does not know, as
-// grpcmw answers Unauthenticated), 503 for an error matching
-// claims.ErrUnavailable, context.Canceled or context.DeadlineExceeded, 500
-// for anything else. It is meant for callers of Check.
-func Status(err error) int {
-	status, _ := classify(err)
-	return status
-}
+// errNilReject is what Reject answers and reports for a nil error.
+var errNilReject = errors.New("httpmw: Reject called with a nil error")
 
-// classify returns the status of err and, for answers with a challenge, the
-// *claims.Error. The verifier returns an error wrapping the request
-// context's error when that context ended during verification (the client
-// went away, or the server's own deadline passed): that is nobody's token
-// problem, so it is answered like an outage, 503 without a challenge, never
-// 500 and never a challenge, whether or not the error also matches
-// claims.ErrUnavailable.
-func classify(err error) (int, *claims.Error) {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
-		errors.Is(err, claims.ErrUnavailable) {
-		return http.StatusServiceUnavailable, nil
+// Reject answers a refused request exactly as Require does, and reports it
+// like the Guard's own refusals: to the decision hooks and to the logger.
+// It is for handlers that decide inside, after reading the body or a
+// record: give it the error of Check, a *claims.Error of your own (for
+// example one from claims.Requirement.Evaluate or claims.InvalidRequest), or
+// any other error. The answer is chosen by the package documentation's
+// table: a *claims.Error gets its status (400, 401 or 403), challenge and
+// JSON body; an error matching claims.ErrUnavailable or a context error 503
+// with Retry-After; anything else 500 without details. Only client-safe
+// text reaches the response: the code, fixed description and challenge
+// parameters of a *claims.Error, or a fixed text.
+//
+// Called by a handler behind Require, RequireFunc or Mux, the request is
+// reported once, as refused, not also as allowed. A nil err is a server
+// fault (500). Nothing must have been written to w yet.
+func (g *Guard) Reject(w http.ResponseWriter, r *http.Request, err error) {
+	if err == nil {
+		err = errNilReject
 	}
-	var ce *claims.Error
-	if !errors.As(err, &ce) || ce == nil {
-		return http.StatusInternalServerError, nil
-	}
-	return answer.For(ce.Code).HTTPStatus(), ce
-}
-
-// reject answers a failed request. Only client-safe text reaches the
-// response: the code, fixed description and challenge parameters of a
-// *claims.Error, or a fixed text for 503 and 500.
-func (g *Guard) reject(w http.ResponseWriter, r *http.Request, err error) {
-	for _, hook := range g.onError {
-		hook(r, err)
+	if st, ok := r.Context().Value(allowedKey{}).(*allowed); ok {
+		st.refused.Store(true)
 	}
 	for _, hook := range g.onDecision {
 		hook(r, err)
 	}
-	status, ce := classify(err)
-	g.logRefused(r, status, ce, err)
+	k, ce := decide.Outcome(r.Context(), err)
+	status := statusOf(k, ce)
+	g.logRefused(r, status, k, ce, err)
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	var body ErrorBody
-	switch {
-	case ce != nil:
+	switch k {
+	case decide.Challenge:
 		ch := answer.Challenge(ce, g.realm, g.resourceMetadata)
 		h.Set("WWW-Authenticate", ch.String())
 		if g.expose {
@@ -435,10 +397,12 @@ func (g *Guard) reject(w http.ResponseWriter, r *http.Request, err error) {
 			Error:            ce.Code,
 			ErrorDescription: ce.Description,
 			ACRValues:        strings.Join(ce.ACRValues, " "),
-			MaxAge:           maxAgeSeconds(ce.MaxAge),
 			Scope:            strings.Join(ce.Scope, " "),
 		}
-	case status == http.StatusServiceUnavailable:
+		if s, ok := answer.MaxAgeSeconds(ce); ok {
+			body.MaxAge = &s
+		}
+	case decide.Unavailable, decide.Canceled:
 		if g.retryAfter != "" {
 			h.Set("Retry-After", g.retryAfter)
 		}
@@ -449,18 +413,17 @@ func (g *Guard) reject(w http.ResponseWriter, r *http.Request, err error) {
 	g.render(w, r, status, body)
 }
 
-// maxAgeSeconds converts claims.Error.MaxAge (0 none, negative max_age=0) to
-// the JSON member in whole seconds (RFC 9470), truncating a fraction so the
-// value never asks for less freshness than required.
-func maxAgeSeconds(d time.Duration) *int64 {
-	if d == 0 {
-		return nil
+// statusOf is the HTTP status of a refusal. The request's own context
+// ending (Canceled) is nobody's token problem: it is answered like an
+// outage, 503 without a challenge, never 500.
+func statusOf(k decide.Kind, ce *claims.Error) int {
+	switch k {
+	case decide.Challenge:
+		return answer.For(ce.Code).HTTPStatus()
+	case decide.Unavailable, decide.Canceled:
+		return http.StatusServiceUnavailable
 	}
-	var s int64
-	if d > 0 {
-		s = int64(d / time.Second)
-	}
-	return &s
+	return http.StatusInternalServerError
 }
 
 func renderJSON(w http.ResponseWriter, _ *http.Request, status int, body ErrorBody) {

@@ -289,16 +289,16 @@ func TestCheck(t *testing.T) {
 			if c != nil {
 				t.Errorf("Check claims: got %v, want nil", c)
 			}
-			if got := httpmw.Status(err); got != tt.status {
+			if got := answered(g, err); got != tt.status {
 				t.Errorf("Status: got %d, want %d", got, tt.status)
 			}
 		})
 	}
 	r := httptest.NewRequest("GET", "/", nil)
-	if _, err := g.Check(r, claims.Requirement{MaxAge: -1}); err == nil || httpmw.Status(err) != 500 {
-		t.Errorf("Check with an invalid requirement: got %v (status %d), want an error answered 500", err, httpmw.Status(err))
+	if _, err := g.Check(r, claims.Requirement{MaxAge: -1}); err == nil || answered(g, err) != 500 {
+		t.Errorf("Check with an invalid requirement: got %v (status %d), want an error answered 500", err, answered(g, err))
 	}
-	if got := httpmw.Status(downSource{}.err()); got != 503 {
+	if got := answered(g, downSource{}.err()); got != 503 {
 		t.Errorf("Status(outage): got %d, want 503", got)
 	}
 }
@@ -315,7 +315,7 @@ func TestOptions(t *testing.T) {
 	g := newGuard(t, is.verifier(t),
 		httpmw.WithExposeHeaders(),
 		httpmw.WithRetryAfter(1500*time.Millisecond),
-		httpmw.WithErrorHook(func(r *http.Request, err error) { logged = append(logged, err) }),
+		refusals(func(r *http.Request, err error) { logged = append(logged, err) }),
 		httpmw.WithRenderer(func(w http.ResponseWriter, r *http.Request, status int, body httpmw.ErrorBody) {
 			w.Header().Set("Content-Type", "text/plain")
 			w.WriteHeader(status)
@@ -366,7 +366,7 @@ func TestNewErrors(t *testing.T) {
 		{"metadata relative", []httpmw.Option{httpmw.WithResourceMetadata("/.well-known/oauth-protected-resource")}},
 		{"metadata fragment", []httpmw.Option{httpmw.WithResourceMetadata("https://api.example.com/x#f")}},
 		{"nil renderer", []httpmw.Option{httpmw.WithRenderer(nil)}},
-		{"nil hook", []httpmw.Option{httpmw.WithErrorHook(nil)}},
+		{"nil hook", []httpmw.Option{httpmw.WithDecisionHook(nil)}},
 		{"negative form size", []httpmw.Option{httpmw.WithFormToken(-1)}},
 		{"negative retry", []httpmw.Option{httpmw.WithRetryAfter(-time.Second)}},
 	}

@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -151,4 +153,20 @@ type downSource struct{}
 
 func (downSource) Key(context.Context, string, string) (*jwks.Key, error) {
 	return nil, fmt.Errorf("jwks: fetch https://idp.example.com/jwks: %s: %w", secretText, claims.ErrUnavailable)
+}
+
+// refusals is a decision hook that sees the refusals only.
+func refusals(f func(r *http.Request, err error)) httpmw.Option {
+	return httpmw.WithDecisionHook(func(r *http.Request, err error) {
+		if err != nil {
+			f(r, err)
+		}
+	})
+}
+
+// answered is the status g.Reject answers err with.
+func answered(g *httpmw.Guard, err error) int {
+	rec := httptest.NewRecorder()
+	g.Reject(rec, httptest.NewRequest("GET", "/", nil), err)
+	return rec.Code
 }

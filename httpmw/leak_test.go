@@ -20,7 +20,7 @@ import (
 func TestNoLeak(t *testing.T) {
 	is := newIssuer(t)
 	var internal []string // texts of the errors the hook saw
-	hook := httpmw.WithErrorHook(func(_ *http.Request, err error) {
+	hook := refusals(func(_ *http.Request, err error) {
 		internal = append(internal, err.Error())
 		var ce *claims.Error
 		if errors.As(err, &ce) && ce.Err != nil {

@@ -2,107 +2,77 @@ package httpmw
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
-	"strings"
+	"sync/atomic"
 
 	"github.com/stepupauth/stepup/claims"
-	"github.com/stepupauth/stepup/verify"
+	"github.com/stepupauth/stepup/internal/decide"
 )
 
-// serveAllowed reports a request that passed to the decision hooks, runs
-// next and logs it
-// (WithLogger) with the status next answered, captured by a statusWriter
-// only when the line is logged.
-func (g *Guard) serveAllowed(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	for _, hook := range g.onDecision {
-		hook(r, nil)
-	}
-	if !g.debug(r.Context()) {
-		next.ServeHTTP(w, r)
-		return
-	}
-	sw := &statusWriter{ResponseWriter: w}
-	next.ServeHTTP(sw, r)
-	g.logger.LogAttrs(r.Context(), slog.LevelDebug, "httpmw: request allowed",
-		slog.String("method", r.Method),
-		slog.String("route", r.Pattern),
-		slog.Int("status", sw.answered()))
+// allowedKey is the context key of the *allowed of a request that the
+// Guard let through, so that a Reject inside the handler turns it into a
+// refusal.
+type allowedKey struct{}
+
+// allowed records that the handler of an allowed request refused it after
+// all (Reject): the request is then reported once, as refused.
+type allowed struct{ refused atomic.Bool }
+
+// observed reports whether an allowed request is reported to anything:
+// decision hooks, or a logger at Debug.
+func (g *Guard) observed(ctx context.Context) bool {
+	return len(g.onDecision) > 0 || g.debug(ctx)
 }
 
-// logRefused logs a refused request (WithLogger). Only values from the
-// configuration or from fixed sets are logged, plus the error text of
-// server-side failures (503, 500), which holds no token content.
-func (g *Guard) logRefused(r *http.Request, status int, ce *claims.Error, err error) {
-	g.warnAbsent(r, err)
+// serveObserved runs next for an allowed request (its context ctx carries
+// the claims), then reports it to the decision hooks and logs it
+// (WithLogger) with the status next answered, unless next refused the
+// request with Reject. It reports even when next panics (net/http recovers
+// the panic): the decision was to allow.
+func (g *Guard) serveObserved(w http.ResponseWriter, r *http.Request, ctx context.Context, next http.Handler) {
+	st := new(allowed)
+	r = r.WithContext(context.WithValue(ctx, allowedKey{}, st))
+	var sw *statusWriter
+	if g.debug(ctx) {
+		sw = &statusWriter{ResponseWriter: w}
+		w = sw
+	}
+	defer func() {
+		if st.refused.Load() {
+			return
+		}
+		for _, hook := range g.onDecision {
+			hook(r, nil)
+		}
+		if sw != nil {
+			g.logger.LogAttrs(ctx, slog.LevelDebug, "httpmw: request allowed",
+				slog.String("method", r.Method),
+				slog.String("route", r.Pattern),
+				slog.Int("status", sw.answered()))
+		}
+	}()
+	next.ServeHTTP(w, r)
+}
+
+// logRefused logs a refused request (WithLogger): method, route and status,
+// then what decide.RefusalAttrs adds, which is only values from the
+// configuration or from fixed sets plus the error text of server-side
+// failures. A claim that most tokens lack is reported at Warn.
+func (g *Guard) logRefused(r *http.Request, status int, k decide.Kind, ce *claims.Error, err error) {
+	decide.WarnAbsent(r.Context(), g.logger, "httpmw", "route", r.Pattern, err)
 	if !g.debug(r.Context()) {
 		return
 	}
-	attrs := make([]slog.Attr, 0, 8)
+	attrs := make([]slog.Attr, 0, 10)
 	attrs = append(attrs,
 		slog.String("method", r.Method),
 		slog.String("route", r.Pattern),
 		slog.Int("status", status))
-	if ce != nil {
-		attrs = append(attrs, slog.String("code", codeLabel(ce.Code)))
-		var te *verify.TokenError
-		if errors.As(err, &te) {
-			attrs = append(attrs, slog.String("reason", string(te.Reason)))
-			// What the token carried (quoted, capped) and the
-			// configuration it missed: for whoever configures the
-			// verifier, never for the client.
-			if v := te.Received(); v != "" {
-				attrs = append(attrs, slog.String("received", v))
-			}
-			if h := te.Hint(); h != "" {
-				attrs = append(attrs, slog.String("hint", h))
-			}
-		}
-		if len(ce.ACRValues) > 0 {
-			attrs = append(attrs, slog.String("acr_values", strings.Join(ce.ACRValues, " ")))
-		}
-		if ma := maxAgeSeconds(ce.MaxAge); ma != nil {
-			attrs = append(attrs, slog.String("max_age", strconv.FormatInt(*ma, 10)))
-		}
-		if len(ce.Scope) > 0 {
-			attrs = append(attrs, slog.String("scope", strings.Join(ce.Scope, " ")))
-		}
-	} else {
-		attrs = append(attrs, slog.String("error", err.Error()))
-	}
+	attrs = decide.RefusalAttrs(attrs, k, ce, err)
 	g.logger.LogAttrs(r.Context(), slog.LevelDebug, "httpmw: request refused", attrs...)
 }
 
 func (g *Guard) debug(ctx context.Context) bool {
 	return g.logger != nil && g.logger.Enabled(ctx, slog.LevelDebug)
-}
-
-// codeLabel is the code attribute of a refusal: the OAuth error code, or
-// "none" for a request without a token (whose challenge has no code), the
-// value metrics counts it under.
-func codeLabel(c claims.Code) string {
-	if c == "" {
-		return "none"
-	}
-	return string(c)
-}
-
-// warnAbsent logs, at Warn, the verifier's report that a claim the
-// requirement reads is absent from most tokens (verify.AbsentClaimError):
-// claim names, counts and the route, never a claim value. The verifier
-// rate-limits the reports.
-func (g *Guard) warnAbsent(r *http.Request, err error) {
-	var ae *verify.AbsentClaimError
-	if g.logger == nil || !errors.As(err, &ae) {
-		return
-	}
-	g.logger.LogAttrs(r.Context(), slog.LevelWarn, "httpmw: claim absent from most tokens, check the configuration",
-		slog.String("claim", ae.Claim),
-		slog.String("read_as", ae.Name),
-		slog.Int("absent", ae.Absent),
-		slog.Int("of", ae.Of),
-		slog.String("route", r.Pattern),
-		slog.String("hint", ae.Hint()))
 }

@@ -14,13 +14,13 @@ import (
 	"github.com/stepupauth/stepup/httpmw"
 )
 
-// TestErrorHooksCompose: every WithErrorHook runs, in order, with the
+// TestErrorHooksCompose: every decision hook runs, in order, with the
 // ServeMux pattern in r.Pattern.
 func TestErrorHooksCompose(t *testing.T) {
 	is := newIssuer(t)
 	var got []string
 	hook := func(name string) httpmw.Option {
-		return httpmw.WithErrorHook(func(r *http.Request, err error) {
+		return refusals(func(r *http.Request, err error) {
 			got = append(got, name+" "+r.Pattern)
 		})
 	}
@@ -94,7 +94,7 @@ func TestWithLogger(t *testing.T) {
 level=DEBUG msg="httpmw: request refused" method=GET route="GET /profile" status=401 code=invalid_token reason=expired
 level=DEBUG msg="httpmw: request refused" method=POST route="POST /transfer" status=401 code=insufficient_user_authentication acr_values=urn:loa:3
 level=DEBUG msg="httpmw: request refused" method=GET route="GET /profile" status=401 code=none
-level=DEBUG msg="httpmw: request refused" method=GET route="" status=500 error="policy store down"
+level=DEBUG msg="httpmw: request refused" method=GET route="" status=500 code=internal error="policy store down"
 `
 	if got := buf.String(); got != want {
 		t.Errorf("logs:\ngot:\n%s\nwant:\n%s", got, want)

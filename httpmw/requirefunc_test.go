@@ -95,7 +95,7 @@ func TestRequireFunc(t *testing.T) {
 func TestRequireFuncErrors(t *testing.T) {
 	is := newIssuer(t)
 	var hooked []error
-	g := newGuard(t, is.verifier(t), httpmw.WithErrorHook(func(_ *http.Request, err error) { hooked = append(hooked, err) }))
+	g := newGuard(t, is.verifier(t), refusals(func(_ *http.Request, err error) { hooked = append(hooked, err) }))
 	errStore := errors.New("tenant policy store: " + secretText)
 	tests := []struct {
 		name   string

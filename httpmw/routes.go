@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/internal/requirement"
 )
 
 // Route is one entry of a route table: a net/http ServeMux pattern (Go 1.22
@@ -76,7 +77,7 @@ func (g *Guard) handle(mux *http.ServeMux, rt Route, seen map[string]bool) (err 
 		return errors.New("duplicate pattern")
 	case rt.Handler == nil:
 		return errors.New("no handler")
-	case rt.Public && hasCondition(rt.Requirement):
+	case rt.Public && !requirement.IsZero(rt.Requirement):
 		return errors.New("public route with a requirement")
 	}
 	seen[rt.Pattern] = true
@@ -96,12 +97,4 @@ func (g *Guard) handle(mux *http.ServeMux, rt Route, seen map[string]bool) (err 
 	}()
 	mux.Handle(rt.Pattern, h)
 	return nil
-}
-
-// hasCondition reports whether req demands anything of a token. ACRLevels
-// and AMRACRValues only qualify other conditions.
-func hasCondition(req claims.Requirement) bool {
-	return len(req.ACR) > 0 || req.ACRMin != "" || len(req.AMRAll) > 0 ||
-		len(req.AMRAny) > 0 || req.MaxAge != 0 || len(req.Scopes) > 0 ||
-		len(req.AnyOf) > 0 || req.Check != nil
 }

@@ -106,8 +106,12 @@ func TestMuxErrors(t *testing.T) {
 	if n := strings.Count(err.Error(), "httpmw: route "); n != 2 {
 		t.Errorf("Mux with two bad routes: got %d errors in %q, want 2", n, err)
 	}
-	// a public route may carry levels and acr_values, which demand nothing
-	if _, err := g.Mux([]httpmw.Route{{Pattern: "GET /p", Public: true, Handler: ok, Requirement: claims.Requirement{ACRLevels: []string{"a", "b"}}}}); err != nil {
-		t.Errorf("public route with ACRLevels only: %v", err)
+	// A public route carries the zero requirement only, as a public gRPC
+	// method does: even levels or acr_values, which qualify other
+	// conditions, would look enforced on a route that reads no token.
+	for _, req := range []claims.Requirement{{ACRLevels: []string{"a", "b"}}, {AMRACRValues: []string{"a"}}} {
+		if _, err := g.Mux([]httpmw.Route{{Pattern: "GET /p", Public: true, Handler: ok, Requirement: req}}); err == nil || !strings.Contains(err.Error(), "public route with a requirement") {
+			t.Errorf("public route with %+v: got %v, want a public route error", req, err)
+		}
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/stepupauth/stepup/grpcmw"
-	"github.com/stepupauth/stepup/metrics/grpcmetrics"
 )
 
 // forged builds a compact JWS with the given kid, iss and sub and a random
@@ -54,7 +53,7 @@ func TestCardinality(t *testing.T) {
 	m, reg := newMetrics(t)
 	s := newStack(t, m)
 	methods := grpcMethods(t)
-	unary := grpcmw.UnaryServerInterceptor(s.v, methods, grpcmetrics.Option(m, methods))
+	unary := mustInterceptors(t, s.v, methods, grpcmw.WithDecisionHook(m.GRPCDecisionHook())).Unary()
 	rng := rand.New(rand.NewPCG(1, 2))
 	realIss, realKID, aud := s.iss.Issuer(), s.iss.KeyID(), s.iss.Audience()
 

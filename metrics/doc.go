@@ -7,17 +7,16 @@
 //	obs, err := m.JWKSObserver(issuer)
 //	keys, err := jwks.Discover(ctx, issuer, jwks.WithObserver(obs))
 //	v, err := verify.New(keys, verify.Config{Issuer: issuer, Audience: aud, Observer: m.VerifyObserver()})
-//	guard, err := httpmw.New(v, m.HTTPOption(), httpmw.WithLogger(logger))
-//	unary := grpcmw.UnaryServerInterceptor(v, methods, grpcmetrics.Option(m, methods), grpcmw.WithLogger(logger))
+//	guard, err := httpmw.New(v, httpmw.WithDecisionHook(m.HTTPDecisionHook()), httpmw.WithLogger(logger))
+//	interceptors, err := grpcmw.New(v, methods, grpcmw.WithDecisionHook(m.GRPCDecisionHook()), grpcmw.WithLogger(logger))
 //
-// This package does not import gRPC: the gRPC hook is the plain function
-// GRPCDecisionHook returns, and package metrics/grpcmetrics adapts it to
-// a grpcmw option (Option).
+// This package imports neither httpmw nor gRPC: the decision hooks are
+// plain functions.
 //
 // # Metrics
 //
 //	stepup_jwks_fetches_total{issuer,result}              counter   result: ok, timeout, network, http_status, invalid_response, error
-//	stepup_jwks_fetch_duration_seconds{issuer}            histogram
+//	stepup_jwks_fetch_duration_seconds{issuer}            histogram 5ms to 10s
 //	stepup_jwks_keys{issuer}                              gauge     usable keys in the current set
 //	stepup_jwks_last_success_timestamp_seconds{issuer}    gauge     unix time of the last successful fetch
 //	stepup_jwks_serving_stale{issuer}                     gauge     1 while fetches fail and the last good set is served

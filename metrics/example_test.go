@@ -50,7 +50,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	guard, err := httpmw.New(v, m.HTTPOption())
+	guard, err := httpmw.New(v, httpmw.WithDecisionHook(m.HTTPDecisionHook()))
 	if err != nil {
 		log.Fatal(err)
 	}

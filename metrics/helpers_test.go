@@ -14,9 +14,11 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/grpcmw"
 	"github.com/stepupauth/stepup/jwks"
 	"github.com/stepupauth/stepup/metrics"
 	"github.com/stepupauth/stepup/stepuptest"
+	"github.com/stepupauth/stepup/verify"
 )
 
 // clock is an injectable clock for the Remote.
@@ -200,3 +202,13 @@ var (
 	stepUp = claims.Requirement{ACR: []string{claims.ACRMultiFactor}, MaxAge: 5 * time.Minute}
 	admin  = claims.Requirement{Scopes: []string{"admin"}}
 )
+
+// mustInterceptors is grpcmw.New for arguments a test knows to be valid.
+func mustInterceptors(t testing.TB, v *verify.Verifier, m *grpcmw.Methods, opts ...grpcmw.Option) *grpcmw.Interceptors {
+	t.Helper()
+	s, err := grpcmw.New(v, m, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

@@ -6,9 +6,9 @@ import (
 	"testing"
 )
 
-// TestNoGRPCDependency pins DESIGN §1: among the library packages only
-// grpcmw (and the metrics/grpcmetrics adapter) import gRPC, so importing
-// metrics for HTTP or JWKS metrics must not pull it in.
+// TestNoGRPCDependency: among the library packages only grpcmw imports
+// gRPC, so importing metrics for HTTP or JWKS metrics must not pull it in;
+// nor does metrics import httpmw (its decision hooks are plain functions).
 func TestNoGRPCDependency(t *testing.T) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
@@ -24,7 +24,7 @@ func TestNoGRPCDependency(t *testing.T) {
 	}
 	for _, d := range deps {
 		if d == "google.golang.org/grpc" || strings.HasPrefix(d, "google.golang.org/grpc/") ||
-			d == "github.com/stepupauth/stepup/grpcmw" {
+			d == "github.com/stepupauth/stepup/grpcmw" || d == "github.com/stepupauth/stepup/httpmw" {
 			t.Errorf("metrics depends on %s", d)
 		}
 	}

@@ -17,7 +17,6 @@ import (
 	"github.com/stepupauth/stepup/grpcmw"
 	"github.com/stepupauth/stepup/httpmw"
 	"github.com/stepupauth/stepup/metrics"
-	"github.com/stepupauth/stepup/metrics/grpcmetrics"
 	"github.com/stepupauth/stepup/stepuptest"
 )
 
@@ -48,7 +47,7 @@ func TestLogsHoldNoToken(t *testing.T) {
 	m, _ := newMetrics(t, metrics.WithLogger(logger))
 	s := newStack(t, m, httpmw.WithLogger(logger))
 	methods := grpcMethods(t)
-	unary := grpcmw.UnaryServerInterceptor(s.v, methods, grpcmetrics.Option(m, methods), grpcmw.WithLogger(logger))
+	unary := mustInterceptors(t, s.v, methods, grpcmw.WithDecisionHook(m.GRPCDecisionHook()), grpcmw.WithLogger(logger)).Unary()
 	chooser := s.guard.RequireFunc(func(*http.Request, *claims.Claims) (claims.Requirement, error) {
 		return claims.Requirement{}, errors.New("chooser failed")
 	}, ok)
@@ -161,10 +160,10 @@ func TestLogsHoldNoToken(t *testing.T) {
 		{"DEBUG", "httpmw: request refused", map[string]string{"route": "GET /profile", "code": "invalid_request"}},
 		{"DEBUG", "httpmw: request refused", map[string]string{"route": "GET /profile", "code": "none"}},
 		{"DEBUG", "httpmw: request refused", map[string]string{"route": "", "error": "chooser failed"}},
-		{"DEBUG", "grpcmw: call allowed", map[string]string{"method": "/bank.v1.Bank/Balance"}},
-		{"DEBUG", "grpcmw: call refused", map[string]string{"method": "/bank.v1.Admin/*", "rule": "/bank.v1.Admin/*", "code": "insufficient_scope"}},
-		{"DEBUG", "grpcmw: call refused", map[string]string{"method": "unlisted", "grpc_code": "PermissionDenied"}},
-		{"DEBUG", "grpcmw: call refused", map[string]string{"method": "/bank.v1.Bank/Balance", "grpc_code": "Unavailable"}},
+		{"DEBUG", "grpcmw: call allowed", map[string]string{"rule": "/bank.v1.Bank/Balance"}},
+		{"DEBUG", "grpcmw: call refused", map[string]string{"rule": "/bank.v1.Admin/*", "code": "insufficient_scope"}},
+		{"DEBUG", "grpcmw: call refused", map[string]string{"rule": "unlisted", "grpc_code": "PermissionDenied"}},
+		{"DEBUG", "grpcmw: call refused", map[string]string{"rule": "/bank.v1.Bank/Balance", "grpc_code": "Unavailable"}},
 		{"INFO", "jwks: key set changed", map[string]string{"issuer": "idp"}},
 		{"WARN", "jwks: key rejected", map[string]string{"issuer": "idp", "kid": "sym"}},
 		{"WARN", "jwks: fetch failed", map[string]string{"issuer": "idp", "result": "http_status"}},

@@ -13,43 +13,30 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/stepupauth/stepup/claims"
-	"github.com/stepupauth/stepup/httpmw"
+	"github.com/stepupauth/stepup/internal/decide"
 	"github.com/stepupauth/stepup/jwks"
 	"github.com/stepupauth/stepup/verify"
 )
 
-// Values of the result label of stepup_jwks_fetches_total.
+// Values of the result label of stepup_jwks_fetches_total (see the
+// package documentation).
 const (
-	FetchOK              = "ok"               // the set was fetched and parsed
-	FetchTimeout         = "timeout"          // the fetch timed out
-	FetchNetwork         = "network"          // connection or transport failure
-	FetchHTTPStatus      = "http_status"      // the server answered with a status other than 200
-	FetchInvalidResponse = "invalid_response" // wrong content type, too large, malformed, no usable key, redirect refused
-	FetchError           = "error"            // anything else (for example the Remote was closed)
-)
-
-// Values of the code label of stepup_http_rejections_total and
-// stepup_grpc_rejections_total, besides the four OAuth error codes
-// (invalid_request, invalid_token, insufficient_user_authentication,
-// insufficient_scope) and Entra ID's insufficient_claims.
-const (
-	CodeNone        = "none"        // no token sent: a challenge without error code
-	CodeUnavailable = "unavailable" // keys unavailable: 503 / Unavailable
-	CodeUnlisted    = "unlisted"    // gRPC method not in the method table
-	CodeCanceled    = "canceled"    // the caller's context ended during verification
-	CodeInternal    = "internal"    // any other error (a RequireFunc chooser's, ...)
-	CodeOther       = "other"       // a *claims.Error with a code stepup does not emit (a custom Check's)
+	fetchOK              = "ok"               // the set was fetched and parsed
+	fetchTimeout         = "timeout"          // the fetch timed out
+	fetchNetwork         = "network"          // connection or transport failure
+	fetchHTTPStatus      = "http_status"      // the server answered with a status other than 200
+	fetchInvalidResponse = "invalid_response" // wrong content type, too large, malformed, no usable key, redirect refused
+	fetchFailed          = "error"            // anything else (for example the Remote was closed)
 )
 
 // Fixed values of the route and method labels.
 const (
-	// RouteUnmatched is the route label of a request that no ServeMux
+	// routeUnmatched is the route label of a request that no ServeMux
 	// routed (r.Pattern is empty).
-	RouteUnmatched = "unmatched"
-	// MethodUnlisted is the method label of a gRPC call whose method has no
-	// rule in the method table.
-	MethodUnlisted = "unlisted"
+	routeUnmatched = "unmatched"
+	// methodUnlisted is the method label of a gRPC call whose method has
+	// no rule in the method table.
+	methodUnlisted = "unlisted"
 )
 
 // Option configures New.
@@ -97,18 +84,18 @@ type Metrics struct {
 	grpcAllowed    *prometheus.CounterVec
 }
 
-// VerificationBuckets are the buckets of
+// verificationBuckets are the buckets of
 // stepup_token_verification_duration_seconds: 50µs to 1s. A cache hit
 // lands in the first, a signature check in the next few, a lookup that
 // waits for a JWKS fetch in the last.
-var VerificationBuckets = []float64{
+var verificationBuckets = []float64{
 	0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
 	0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
 }
 
-// FetchBuckets are the buckets of stepup_jwks_fetch_duration_seconds:
+// fetchBuckets are the buckets of stepup_jwks_fetch_duration_seconds:
 // 5ms to 10s (the default fetch timeout).
-var FetchBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+var fetchBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 
 // New creates the collectors and registers them on reg. It returns an
 // error, and registers nothing, when reg is nil or refuses a collector
@@ -133,7 +120,7 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 		fetchDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "stepup_jwks_fetch_duration_seconds",
 			Help:    "Duration of JWKS fetch attempts.",
-			Buckets: FetchBuckets,
+			Buckets: fetchBuckets,
 		}, []string{"issuer"}),
 		keys: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "stepup_jwks_keys",
@@ -162,7 +149,7 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 		verifyLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "stepup_token_verification_duration_seconds",
 			Help:    "Duration of token verifications by outcome.",
-			Buckets: VerificationBuckets,
+			Buckets: verificationBuckets,
 		}, []string{"outcome"}),
 		tokenCache: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "stepup_token_cache_lookups_total",
@@ -269,7 +256,7 @@ func (m *Metrics) JWKSObserver(issuer string) (jwks.Observer, error) {
 	}
 	m.issuers[issuer] = true
 	s := &jwksState{m: m, issuer: issuer}
-	for _, r := range []string{FetchOK, FetchTimeout, FetchNetwork, FetchHTTPStatus, FetchInvalidResponse, FetchError} {
+	for _, r := range []string{fetchOK, fetchTimeout, fetchNetwork, fetchHTTPStatus, fetchInvalidResponse, fetchFailed} {
 		m.fetches.WithLabelValues(issuer, r)
 	}
 	s.keys = m.keys.WithLabelValues(issuer)
@@ -374,36 +361,36 @@ func (s *jwksState) staleEvent(url string, age time.Duration) {
 // fetchResult classifies a fetch error into the fixed result set.
 func fetchResult(err error) string {
 	if err == nil {
-		return FetchOK
+		return fetchOK
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return FetchTimeout
+		return fetchTimeout
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return FetchNetwork // the server closed the connection
+		return fetchNetwork // the server closed the connection
 	}
 	var ne net.Error
 	if errors.As(err, &ne) {
 		if ne.Timeout() {
-			return FetchTimeout
+			return fetchTimeout
 		}
-		return FetchNetwork
+		return fetchNetwork
 	}
 	var fe *jwks.FetchError
 	if errors.As(err, &fe) {
 		if fe.StatusCode != 0 {
-			return FetchHTTPStatus
+			return fetchHTTPStatus
 		}
 		if errors.Is(err, context.Canceled) || errors.Is(err, jwks.ErrClosed) {
-			return FetchError
+			return fetchFailed
 		}
-		return FetchInvalidResponse
+		return fetchInvalidResponse
 	}
-	return FetchError
+	return fetchFailed
 }
 
-// HTTPOption returns an httpmw option (a decision hook) that counts the
-// requests the guard decides on: refused ones in
+// HTTPDecisionHook returns a decision hook, for httpmw.WithDecisionHook,
+// that counts the requests the guard decides on: refused ones in
 // stepup_http_rejections_total{route,code}, allowed ones in
 // stepup_http_allowed_total{route}. The step-up rate of a route is then
 // the ratio of its insufficient_user_authentication rejections to all its
@@ -412,18 +399,19 @@ func fetchResult(err error) string {
 // mux.Handle), or "unmatched" when no ServeMux routed it; the raw URL path
 // is never a label. Public routes of a Mux are not decided on, and not
 // counted.
-func (m *Metrics) HTTPOption() httpmw.Option {
-	return httpmw.WithDecisionHook(func(r *http.Request, err error) {
+func (m *Metrics) HTTPDecisionHook() func(r *http.Request, err error) {
+	return func(r *http.Request, err error) {
 		route := r.Pattern
 		if route == "" {
-			route = RouteUnmatched
+			route = routeUnmatched
 		}
 		if err == nil {
 			m.httpAllowed.WithLabelValues(route).Inc()
 			return
 		}
-		m.httpRejections.WithLabelValues(route, codeOf(r.Context().Err() != nil, err)).Inc()
-	})
+		k, ce := decide.Outcome(r.Context(), err)
+		m.httpRejections.WithLabelValues(route, decide.Code(k, ce)).Inc()
+	}
 }
 
 // GRPCDecisionHook returns a decision hook, for grpcmw.WithDecisionHook,
@@ -433,70 +421,18 @@ func (m *Metrics) HTTPOption() httpmw.Option {
 // call, as the method table names it (a full method, or a "/pkg.Service/*"
 // wildcard); a call to a method without a rule is labelled
 // method="unlisted", code="unlisted", so a client calling made-up method
-// names cannot create series. Package grpcmetrics wraps it as a grpcmw
-// option; this package itself does not import gRPC.
+// names cannot create series. This package does not import gRPC: the hook
+// is a plain function.
 func (m *Metrics) GRPCDecisionHook() func(ctx context.Context, rule string, err error) {
 	return func(ctx context.Context, rule string, err error) {
 		switch {
 		case rule == "":
-			m.grpcRejections.WithLabelValues(MethodUnlisted, CodeUnlisted).Inc()
+			m.grpcRejections.WithLabelValues(methodUnlisted, decide.CodeUnlisted).Inc()
 		case err == nil:
 			m.grpcAllowed.WithLabelValues(rule).Inc()
 		default:
-			m.grpcRejections.WithLabelValues(rule, codeOf(ctx.Err() != nil, err)).Inc()
+			k, ce := decide.Outcome(ctx, err)
+			m.grpcRejections.WithLabelValues(rule, decide.Code(k, ce)).Inc()
 		}
 	}
-}
-
-// GRPCHook returns an error hook, for grpcmw.WithErrorHook, that counts
-// refused calls in stepup_grpc_rejections_total{method,code}; it counts no
-// allowed calls. GRPCDecisionHook, which package grpcmetrics uses, counts
-// both and needs no rule lookup.
-//
-// rule maps the called method to the label of the rule that governs it (a
-// full method, or a "/pkg.Service/*" wildcard, taken from configuration)
-// and reports whether there is one. For a method without a rule, the call
-// is labelled method="unlisted", code="unlisted", so a client calling
-// made-up method names cannot create series. It panics if rule is nil.
-func (m *Metrics) GRPCHook(rule func(fullMethod string) (method string, ok bool)) func(ctx context.Context, fullMethod string, err error) {
-	if rule == nil {
-		panic("metrics: GRPCHook: nil rule function")
-	}
-	return func(ctx context.Context, fullMethod string, err error) {
-		method, ok := rule(fullMethod)
-		if !ok {
-			m.grpcRejections.WithLabelValues(MethodUnlisted, CodeUnlisted).Inc()
-			return
-		}
-		m.grpcRejections.WithLabelValues(method, codeOf(ctx.Err() != nil, err)).Inc()
-	}
-}
-
-// codeOf maps a rejection to the fixed code label set. ended tells that the
-// request's own context had ended: an error wrapping context.Canceled or
-// context.DeadlineExceeded is then "canceled", whether or not it also
-// matches claims.ErrUnavailable (the verifier wraps the context's error).
-func codeOf(ended bool, err error) string {
-	if ended && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
-		return CodeCanceled
-	}
-	if errors.Is(err, claims.ErrUnavailable) {
-		return CodeUnavailable
-	}
-	var ce *claims.Error
-	if errors.As(err, &ce) && ce != nil {
-		switch ce.Code {
-		case "":
-			return CodeNone
-		case claims.CodeInvalidRequest, claims.CodeInvalidToken,
-			claims.CodeInsufficientUserAuthentication, claims.CodeInsufficientScope,
-			claims.CodeInsufficientClaims:
-			return string(ce.Code)
-		}
-		return CodeOther
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return CodeCanceled
-	}
-	return CodeInternal
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/stepupauth/stepup/grpcmw"
 	"github.com/stepupauth/stepup/httpmw"
 	"github.com/stepupauth/stepup/metrics"
-	"github.com/stepupauth/stepup/metrics/grpcmetrics"
 	"github.com/stepupauth/stepup/stepuptest"
 	"github.com/stepupauth/stepup/verify"
 )
@@ -166,11 +165,11 @@ func TestJWKS(t *testing.T) {
 		fault  stepuptest.Fault
 		result string
 	}{
-		{stepuptest.Fault500, metrics.FetchHTTPStatus},
-		{stepuptest.FaultGarbage, metrics.FetchInvalidResponse},
-		{stepuptest.FaultHTML, metrics.FetchInvalidResponse},
-		{stepuptest.FaultOversized, metrics.FetchInvalidResponse},
-		{stepuptest.FaultDown, metrics.FetchNetwork},
+		{stepuptest.Fault500, "http_status"},
+		{stepuptest.FaultGarbage, "invalid_response"},
+		{stepuptest.FaultHTML, "invalid_response"},
+		{stepuptest.FaultOversized, "invalid_response"},
+		{stepuptest.FaultDown, "network"},
 	} {
 		if err := iss.SetJWKSFault(tt.fault); err != nil {
 			t.Fatal(err)
@@ -249,7 +248,7 @@ func newStack(t *testing.T, m *metrics.Metrics, opts ...httpmw.Option) *stack {
 		t.Fatal(err)
 	}
 	s.v = v
-	s.guard, err = httpmw.New(v, append([]httpmw.Option{m.HTTPOption()}, opts...)...)
+	s.guard, err = httpmw.New(v, append([]httpmw.Option{httpmw.WithDecisionHook(m.HTTPDecisionHook())}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,7 +399,7 @@ func TestGRPC(t *testing.T) {
 	m, reg := newMetrics(t)
 	s := newStack(t, m)
 	methods := grpcMethods(t)
-	unary := grpcmw.UnaryServerInterceptor(s.v, methods, grpcmetrics.Option(m, methods))
+	unary := mustInterceptors(t, s.v, methods, grpcmw.WithDecisionHook(m.GRPCDecisionHook())).Unary()
 	valid := s.mint(t, stepuptest.Token{})
 	expired := s.mint(t, stepuptest.Token{IssuedAt: time.Now().Add(-time.Hour), Expiry: time.Now().Add(-30 * time.Minute)})
 
@@ -428,7 +427,7 @@ func TestGRPC(t *testing.T) {
 	}
 
 	// The stream interceptor shares the hooks.
-	stream := grpcmw.StreamServerInterceptor(s.v, methods, grpcmetrics.Option(m, methods))
+	stream := mustInterceptors(t, s.v, methods, grpcmw.WithDecisionHook(m.GRPCDecisionHook())).Stream()
 	ss := &fakeStream{ctx: metadata.NewIncomingContext(context.Background(), metadata.MD{})}
 	err := stream(nil, ss, &grpc.StreamServerInfo{FullMethod: "/bank.v1.Bank/Balance"}, func(any, grpc.ServerStream) error { return nil })
 	if got := status.Code(err); got != codes.Unauthenticated {
@@ -455,16 +454,6 @@ stepup_grpc_rejections_total{code="unlisted",method="unlisted"} 2
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "stepup_grpc_rejections_total"); err != nil {
 		t.Error(err)
 	}
-}
-
-func TestGRPCOptionNilMethods(t *testing.T) {
-	m, _ := newMetrics(t)
-	defer func() {
-		if recover() == nil {
-			t.Error("GRPCOption(nil): no panic")
-		}
-	}()
-	grpcmetrics.Option(m, nil)
 }
 
 // fakeStream is a grpc.ServerStream with only a context.

@@ -32,9 +32,10 @@
 //		rules = append(rules, grpcmw.Rule{Method: r.GRPC, Public: r.Public, Requirement: r.Requirement})
 //	}
 //	methods, err := grpcmw.NewMethods(rules...)
+//	interceptors, err := grpcmw.New(v, methods)
 //	srv := grpc.NewServer(
-//		grpc.ChainUnaryInterceptor(grpcmw.UnaryServerInterceptor(v, methods)),
-//		grpc.ChainStreamInterceptor(grpcmw.StreamServerInterceptor(v, methods)))
+//		grpc.ChainUnaryInterceptor(interceptors.Unary()),
+//		grpc.ChainStreamInterceptor(interceptors.Stream()))
 //
 // Tables built this way answer exactly as the same tables written in code.
 //

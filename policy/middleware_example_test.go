@@ -138,9 +138,13 @@ func ExamplePolicy_GRPCRules() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	interceptors, err := grpcmw.New(v, methods, grpcmw.WithRealm("bank"))
+	if err != nil {
+		log.Fatal(err)
+	}
 	srv := grpc.NewServer(
-		grpc.ChainUnaryInterceptor(grpcmw.UnaryServerInterceptor(v, methods, grpcmw.WithRealm("bank"))),
-		grpc.ChainStreamInterceptor(grpcmw.StreamServerInterceptor(v, methods, grpcmw.WithRealm("bank"))))
+		grpc.ChainUnaryInterceptor(interceptors.Unary()),
+		grpc.ChainStreamInterceptor(interceptors.Stream()))
 	testgrpc.RegisterTestServiceServer(srv, testService{})
 	lis := bufconn.Listen(1 << 20)
 	go func() { _ = srv.Serve(lis) }()

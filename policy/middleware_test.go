@@ -218,9 +218,13 @@ func startGRPC(t *testing.T, v *verify.Verifier, rules []grpcmw.Rule, resourceMe
 		t.Fatal(err)
 	}
 	opts := []grpcmw.Option{grpcmw.WithRealm("bank"), grpcmw.WithResourceMetadata(resourceMetadata)}
+	interceptors, err := grpcmw.New(v, methods, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := grpc.NewServer(
-		grpc.ChainUnaryInterceptor(grpcmw.UnaryServerInterceptor(v, methods, opts...)),
-		grpc.ChainStreamInterceptor(grpcmw.StreamServerInterceptor(v, methods, opts...)))
+		grpc.ChainUnaryInterceptor(interceptors.Unary()),
+		grpc.ChainStreamInterceptor(interceptors.Stream()))
 	testgrpc.RegisterTestServiceServer(srv, testService{})
 	lis := bufconn.Listen(1 << 20)
 	go func() { _ = srv.Serve(lis) }()

@@ -108,9 +108,13 @@ func start(ctx context.Context, t tables) (e *env, err error) {
 		return nil, err
 	}
 	opts := []grpcmw.Option{grpcmw.WithRealm(realm), grpcmw.WithResourceMetadata(e.metadataURL)}
+	interceptors, err := grpcmw.New(v, methods, opts...)
+	if err != nil {
+		return nil, err
+	}
 	gs := grpc.NewServer(
-		grpc.ChainUnaryInterceptor(grpcmw.UnaryServerInterceptor(v, methods, opts...)),
-		grpc.ChainStreamInterceptor(grpcmw.StreamServerInterceptor(v, methods, opts...)),
+		grpc.ChainUnaryInterceptor(interceptors.Unary()),
+		grpc.ChainStreamInterceptor(interceptors.Stream()),
 	)
 	app.RegisterBank(gs, app.NewLedger())
 

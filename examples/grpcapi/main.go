@@ -195,10 +195,13 @@ func newServer(a *app.App) (*grpc.Server, *grpcmw.Methods, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := a.GRPCOptions(methods)
+	interceptors, err := grpcmw.New(a.Verifier, methods, a.GRPCOptions()...)
+	if err != nil {
+		return nil, nil, err
+	}
 	srv := grpc.NewServer(
-		grpc.ChainUnaryInterceptor(grpcmw.UnaryServerInterceptor(a.Verifier, methods, opts...)),
-		grpc.ChainStreamInterceptor(grpcmw.StreamServerInterceptor(a.Verifier, methods, opts...)),
+		grpc.ChainUnaryInterceptor(interceptors.Unary()),
+		grpc.ChainStreamInterceptor(interceptors.Stream()),
 	)
 	app.RegisterBank(srv, app.NewLedger())
 	reflection.Register(srv)

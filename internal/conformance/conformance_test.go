@@ -115,7 +115,7 @@ func answers(t *testing.T, e env, req claims.Requirement, auth []string) (int, s
 	if err != nil {
 		t.Fatal(err)
 	}
-	si, err := grpcmw.NewServerInterceptors(e.v, m)
+	si, err := grpcmw.New(e.v, m)
 	if err != nil {
 		t.Fatal(err)
 	}

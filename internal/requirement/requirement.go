@@ -1,7 +1,8 @@
 // Package requirement copies claims.Requirement values for the middleware
 // packages, which keep their own copy of every requirement they validated
 // so that a caller changing its slices afterwards (or concurrently) cannot
-// change what is enforced.
+// change what is enforced, and decides for all of them what a public rule
+// may carry.
 package requirement
 
 import "github.com/stepupauth/stepup/claims"
@@ -30,4 +31,14 @@ func cloneStrings(s []string) []string {
 		return nil
 	}
 	return append([]string(nil), s...)
+}
+
+// IsZero reports whether req is the zero Requirement, the only one a
+// public route or method may carry (httpmw.Route, grpcmw.Rule, policy): any
+// field set, even one that only qualifies another (ACRLevels,
+// AMRACRValues), would look enforced on a rule that reads no token.
+func IsZero(req claims.Requirement) bool {
+	return len(req.ACR) == 0 && req.ACRMin == "" && len(req.ACRLevels) == 0 &&
+		len(req.AMRAll) == 0 && len(req.AMRAny) == 0 && len(req.AMRACRValues) == 0 &&
+		req.MaxAge == 0 && len(req.Scopes) == 0 && len(req.AnyOf) == 0 && req.Check == nil
 }

@@ -240,7 +240,11 @@ func (e *env) configure(t *testing.T, req claims.Requirement) map[string]stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	intercept := grpcmw.UnaryServerInterceptor(e.v, methods)
+	interceptors, err := grpcmw.New(e.v, methods)
+	if err != nil {
+		t.Fatal(err)
+	}
+	intercept := interceptors.Unary()
 	return map[string]stack{
 		"httpmw Require": e.httpStack(t, g.Require(req, http.HandlerFunc(ok))),
 		"httpmw Mux":     e.httpStack(t, mux),
@@ -349,5 +353,36 @@ func TestCloneIsDeep(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("clone changed with the original:\ngot  %+v\nwant %+v", got, want)
+	}
+}
+
+// TestIsZero: setting any one field of a Requirement, by reflection so that
+// a field added later is covered too, makes it non-zero.
+func TestIsZero(t *testing.T) {
+	if !requirement.IsZero(claims.Requirement{}) {
+		t.Fatal("requirement.IsZero(zero requirement) = false")
+	}
+	typ := reflect.TypeFor[claims.Requirement]()
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		var req claims.Requirement
+		v := reflect.ValueOf(&req).Elem().Field(i)
+		switch f.Type.Kind() {
+		case reflect.String:
+			v.SetString("x")
+		case reflect.Slice:
+			v.Set(reflect.MakeSlice(f.Type, 1, 1))
+		case reflect.Int64:
+			v.SetInt(1)
+		case reflect.Func:
+			v.Set(reflect.MakeFunc(f.Type, func([]reflect.Value) []reflect.Value {
+				return []reflect.Value{reflect.Zero(f.Type.Out(0))}
+			}))
+		default:
+			t.Fatalf("field %s of kind %s: extend the test", f.Name, f.Type.Kind())
+		}
+		if requirement.IsZero(req) {
+			t.Errorf("IsZero with only %s set = true, want false", f.Name)
+		}
 	}
 }

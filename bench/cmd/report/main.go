@@ -237,7 +237,7 @@ func write(b *strings.Builder, res map[string]*result, cpu string, loads map[str
 	b.WriteString("\nSame token (a typical RFC 9068 access token: iss, aud, sub, client_id, iat, nbf, exp, jti, scope, acr, amr, auth_time) and same keys for every library. " +
 		"The floor is the bare standard-library check: hash the signing input, verify (signature already decoded, ES256 already ASN.1). " +
 		"First sight runs with the verified-token cache off; cache hit with it on, the token seen once before the loop. " +
-		"HTTP is an httpmw guard around a handler, one request (built once) into an httptest.ResponseRecorder; gRPC is grpcmw.UnaryServerInterceptor called directly with incoming metadata. " +
+		"HTTP is an httpmw guard around a handler, one request (built once) into an httptest.ResponseRecorder; gRPC is the grpcmw unary interceptor called directly with incoming metadata. " +
 		"Peers: auth0/go-jwt-middleware v2 validator.ValidateToken (key function returning the key from memory), golang-jwt v5 Parser with keyfunc v3.9.0 over the JWKS, jwx v3 jwt.Parse with a jwk.Set.\n\n")
 
 	// Targets.

@@ -20,7 +20,6 @@ import (
 	"github.com/stepupauth/stepup/httpmw"
 	"github.com/stepupauth/stepup/jwks"
 	"github.com/stepupauth/stepup/metrics"
-	"github.com/stepupauth/stepup/metrics/grpcmetrics"
 	"github.com/stepupauth/stepup/policy"
 	"github.com/stepupauth/stepup/stepuptest"
 	"github.com/stepupauth/stepup/verify"
@@ -183,37 +182,37 @@ func (a *App) MetricsHandler() http.Handler {
 }
 
 // GuardOptions are the httpmw options the policy and flags ask for: realm,
-// resource_metadata, the metrics and an error hook that logs every refusal.
+// resource_metadata, the metrics and a decision hook that logs every
+// refusal.
 func (a *App) GuardOptions() []httpmw.Option {
-	opts := []httpmw.Option{a.Metrics.HTTPOption()}
+	opts := []httpmw.Option{httpmw.WithDecisionHook(a.Metrics.HTTPDecisionHook())}
 	if a.realm != "" {
 		opts = append(opts, httpmw.WithRealm(a.realm))
 	}
 	if a.Policy.ResourceMetadata != "" {
 		opts = append(opts, httpmw.WithResourceMetadata(a.Policy.ResourceMetadata))
 	}
-	return append(opts, httpmw.WithErrorHook(func(r *http.Request, err error) {
-		a.Log.Info("refused", "method", r.Method, "path", r.URL.Path, "status", httpmw.Status(err), "err", err)
+	return append(opts, httpmw.WithDecisionHook(func(r *http.Request, err error) {
+		if err != nil {
+			a.Log.Info("refused", "method", r.Method, "route", r.Pattern, "err", err)
+		}
 	}))
 }
 
-// GRPCOptions are the grpcmw counterpart of GuardOptions, for the method
-// table the interceptors enforce (it names the metrics' method labels).
-func (a *App) GRPCOptions(methods *grpcmw.Methods) []grpcmw.Option {
-	opts := []grpcmw.Option{grpcmetrics.Option(a.Metrics, methods)}
+// GRPCOptions are the grpcmw counterpart of GuardOptions.
+func (a *App) GRPCOptions() []grpcmw.Option {
+	opts := []grpcmw.Option{grpcmw.WithDecisionHook(a.Metrics.GRPCDecisionHook())}
 	if a.realm != "" {
 		opts = append(opts, grpcmw.WithRealm(a.realm))
 	}
 	if a.Policy.ResourceMetadata != "" {
 		opts = append(opts, grpcmw.WithResourceMetadata(a.Policy.ResourceMetadata))
 	}
-	return append(opts, grpcmw.WithErrorHook(func(_ context.Context, method string, err error) {
-		// Log the governing rule, never a method name the client made up.
-		rule := "unlisted"
-		if r, ok := methods.Lookup(method); ok {
-			rule = r.Method
+	return append(opts, grpcmw.WithDecisionHook(func(_ context.Context, rule string, err error) {
+		// The governing rule, never a method name the client made up.
+		if err != nil {
+			a.Log.Info("refused", "rule", rule, "err", err)
 		}
-		a.Log.Info("refused", "method", rule, "err", err)
 	}))
 }
 

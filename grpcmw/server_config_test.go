@@ -24,7 +24,7 @@ import (
 	"github.com/stepupauth/stepup/verify"
 )
 
-func TestNewServerInterceptorsErrors(t *testing.T) {
+func TestNewErrors(t *testing.T) {
 	is := newIssuer(t, "k1")
 	v := newVerifier(t, is)
 	m, err := grpcmw.NewMethods(grpcmw.Rule{Method: methodUnary})
@@ -47,38 +47,24 @@ func TestNewServerInterceptorsErrors(t *testing.T) {
 		{"relative resource metadata", v, m, []grpcmw.Option{grpcmw.WithResourceMetadata("/.well-known/oauth-protected-resource")}},
 		{"http resource metadata", v, m, []grpcmw.Option{grpcmw.WithResourceMetadata("http://api.example.com/.well-known/oauth-protected-resource")}},
 		{"resource metadata with fragment", v, m, []grpcmw.Option{grpcmw.WithResourceMetadata("https://api.example.com/x#f")}},
-		{"nil clock", v, m, []grpcmw.Option{grpcmw.WithClock(nil)}},
+		{"nil decision hook", v, m, []grpcmw.Option{grpcmw.WithDecisionHook(nil)}},
+		{"nil logger", v, m, []grpcmw.Option{grpcmw.WithLogger(nil)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			si, err := grpcmw.NewServerInterceptors(tt.v, tt.m, tt.opts...)
+			si, err := grpcmw.New(tt.v, tt.m, tt.opts...)
 			if err == nil || si != nil {
-				t.Fatalf("NewServerInterceptors: got %v, %v; want an error", si, err)
+				t.Fatalf("New: got %v, %v; want an error", si, err)
 			}
 			if !strings.HasPrefix(err.Error(), "grpcmw: ") {
 				t.Errorf("error %q lacks the grpcmw: prefix", err)
 			}
-			for name, build := range map[string]func(){
-				"UnaryServerInterceptor":  func() { grpcmw.UnaryServerInterceptor(tt.v, tt.m, tt.opts...) },
-				"StreamServerInterceptor": func() { grpcmw.StreamServerInterceptor(tt.v, tt.m, tt.opts...) },
-			} {
-				func() {
-					defer func() {
-						p := recover()
-						msg, _ := p.(string)
-						if want := "grpcmw: " + name + ": "; !strings.HasPrefix(msg, want) {
-							t.Errorf("%s panic: got %v, want a message starting %q", name, p, want)
-						}
-					}()
-					build()
-				}()
-			}
 		})
 	}
-	si, err := grpcmw.NewServerInterceptors(v, m, grpcmw.WithRealm(`bank "x"`),
+	si, err := grpcmw.New(v, m, grpcmw.WithRealm(`bank "x"`),
 		grpcmw.WithResourceMetadata("http://127.0.0.1:8080/.well-known/oauth-protected-resource"))
 	if err != nil || si.Unary() == nil || si.Stream() == nil {
-		t.Fatalf("NewServerInterceptors with valid options: got %v, %v", si, err)
+		t.Fatalf("New with valid options: got %v, %v", si, err)
 	}
 }
 
@@ -99,7 +85,7 @@ func TestNewMethodsCopiesRequirement(t *testing.T) {
 	if again, _ := m.Lookup(methodUnary); again.Requirement.Scopes[0] != scopeTransfer || again.Requirement.AnyOf[0].ACR[0] != claims.ACRMultiFactor {
 		t.Errorf("Lookup after changes: got %+v, want the requirement as given", again.Requirement)
 	}
-	intercept := grpcmw.UnaryServerInterceptor(v, m)
+	intercept := newInterceptors(t, v, m).Unary()
 	weak := is.mint(t, token{acr: "weak", scope: "nothing-needed"})
 	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("authorization", "Bearer "+weak))
 	_, err = intercept(ctx, nil, &grpc.UnaryServerInfo{FullMethod: methodUnary}, func(context.Context, any) (any, error) { return nil, nil })
@@ -175,8 +161,8 @@ func TestCallContextEnded(t *testing.T) {
 				t.Fatal(err)
 			}
 			var hooked error
-			intercept := grpcmw.UnaryServerInterceptor(v, m, grpcmw.WithRealm(testRealm),
-				grpcmw.WithErrorHook(func(_ context.Context, _ string, err error) { hooked = err }))
+			intercept := newInterceptors(t, v, m, grpcmw.WithRealm(testRealm),
+				refusals(func(_ context.Context, _ string, err error) { hooked = err })).Unary()
 			ctx, cancel := tt.ctx()
 			defer cancel()
 			if tt.cancel {
@@ -223,7 +209,7 @@ func serveExpiry(t *testing.T, v *verify.Verifier, svc expiryService, opts ...gr
 		t.Fatal(err)
 	}
 	lis := bufconn.Listen(1 << 16)
-	srv := grpc.NewServer(grpc.ChainStreamInterceptor(grpcmw.StreamServerInterceptor(v, m, opts...)))
+	srv := grpc.NewServer(grpc.ChainStreamInterceptor(newInterceptors(t, v, m, opts...).Stream()))
 	testgrpc.RegisterTestServiceServer(srv, svc)
 	served := make(chan struct{})
 	go func() { defer close(served); _ = srv.Serve(lis) }()
@@ -240,7 +226,7 @@ func serveExpiry(t *testing.T, v *verify.Verifier, svc expiryService, opts ...gr
 }
 
 // TestStreamExpiry: a bidirectional stream authorized by a token that
-// expires one second later (by the interceptors' clock) runs until then;
+// expires one second later (by the verifier's clock) runs until then;
 // at exp the handler's context is cancelled with ErrStreamExpired, Send
 // fails, and the client gets Unauthenticated with an invalid_token
 // challenge.
@@ -252,10 +238,9 @@ func TestStreamExpiry(t *testing.T) {
 		hooked []error
 	)
 	svc := expiryService{cause: make(chan error, 1), sendErr: make(chan error, 1)}
-	cc := serveExpiry(t, newVerifier(t, is), svc,
+	cc := serveExpiry(t, newVerifierAt(t, is, func() time.Time { return exp.Add(-time.Second) }), svc,
 		grpcmw.WithRealm(testRealm),
-		grpcmw.WithClock(func() time.Time { return exp.Add(-time.Second) }),
-		grpcmw.WithErrorHook(func(_ context.Context, _ string, err error) {
+		refusals(func(_ context.Context, _ string, err error) {
 			mu.Lock()
 			defer mu.Unlock()
 			hooked = append(hooked, err)
@@ -293,22 +278,23 @@ func TestStreamExpiry(t *testing.T) {
 }
 
 // TestStreamExpiryOff: with InsecureNoStreamExpiry, a stream whose token
-// has already expired by the interceptors' clock still runs.
+// has expired by the verifier's clock, but is still accepted within its
+// leeway, runs; without it the stream ends at once.
 func TestStreamExpiryOff(t *testing.T) {
 	is := newIssuer(t, "k1")
-	v := newVerifier(t, is)
+	// 10 s past the minted token's exp, within the default 30 s leeway
+	v := newVerifierAt(t, is, func() time.Time { return testNow.Add(time.Hour + 10*time.Second) })
 	m, err := grpcmw.NewMethods(grpcmw.Rule{Method: "/grpc.testing.TestService/*"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	late := func() time.Time { return testNow.Add(2 * time.Hour) } // past exp
 	for _, tt := range []struct {
 		name string
 		opts []grpcmw.Option
 		want codes.Code
 	}{
-		{"default", []grpcmw.Option{grpcmw.WithClock(late)}, codes.Unauthenticated},
-		{"off", []grpcmw.Option{grpcmw.WithClock(late), grpcmw.InsecureNoStreamExpiry()}, codes.OK},
+		{"default", nil, codes.Unauthenticated},
+		{"off", []grpcmw.Option{grpcmw.InsecureNoStreamExpiry()}, codes.OK},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := startServer(t, v, m, tt.opts...)
