@@ -77,4 +77,3 @@ func TestUnaryDirect(t *testing.T) {
 		})
 	}
 }
-
