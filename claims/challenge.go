@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stepupauth/stepup/internal/grammar"
 )
 
 // Challenge is one WWW-Authenticate challenge (RFC 9110 §11.6.1) of the
@@ -253,7 +255,7 @@ func quoteContent(s string, noSpace bool) string {
 	return b.String()
 }
 
-func keepTchar(s string) string { return filter(s, isTchar) }
+func keepTchar(s string) string { return filter(s, grammar.Tchar) }
 
 // keepToken68 keeps token68 characters, and '=' only as trailing padding.
 func keepToken68(s string) string {
@@ -279,15 +281,6 @@ func filter(s string, keep func(byte) bool) string {
 		}
 	}
 	return s
-}
-
-// isTchar: tchar (RFC 9110 §5.6.2).
-func isTchar(c byte) bool {
-	switch {
-	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		return true
-	}
-	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
 
 // isToken68Char: the characters of token68 before its padding (RFC 9110

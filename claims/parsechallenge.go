@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stepupauth/stepup/internal/grammar"
 )
 
 // SyntaxError reports a WWW-Authenticate field value that ParseChallenges
@@ -120,7 +122,7 @@ func (p *challengeParser) skipSeparators() {
 
 func (p *challengeParser) token() string {
 	start := p.pos
-	for p.pos < len(p.s) && isTchar(p.s[p.pos]) {
+	for p.pos < len(p.s) && grammar.Tchar(p.s[p.pos]) {
 		p.pos++
 	}
 	return p.s[start:p.pos]
@@ -129,7 +131,7 @@ func (p *challengeParser) token() string {
 // atParam reports whether an auth-param (token BWS "=") starts at pos.
 func (p *challengeParser) atParam() bool {
 	i := p.pos
-	for i < len(p.s) && isTchar(p.s[i]) {
+	for i < len(p.s) && grammar.Tchar(p.s[i]) {
 		i++
 	}
 	if i == p.pos {
@@ -147,7 +149,7 @@ func (p *challengeParser) atParam() bool {
 	for i < len(p.s) && (p.s[i] == ' ' || p.s[i] == '\t') {
 		i++
 	}
-	return i < len(p.s) && (p.s[i] == '"' || isTchar(p.s[i]))
+	return i < len(p.s) && (p.s[i] == '"' || grammar.Tchar(p.s[i]))
 }
 
 // atListEnd reports whether pos is at the end of the value or at a comma,

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/internal/grammar"
 	"github.com/stepupauth/stepup/internal/requirement"
 )
 
@@ -95,8 +96,8 @@ func (e *RuleError) Unwrap() error { return e.Err }
 func NewMethods(rules ...Rule) (*Methods, error) {
 	m := &Methods{exact: make(map[string]Rule), service: make(map[string]Rule)}
 	for i, r := range rules {
-		service, method, ok := splitMethod(r.Method)
-		if !ok || !validService(service) || (method != "*" && !validIdent(method)) {
+		service, method, ok := grammar.SplitMethod(r.Method)
+		if !ok {
 			return nil, &RuleError{Index: i, Method: r.Method, Err: ErrBadMethod}
 		}
 		if r.Public && (!requirement.IsZero(r.Requirement) || r.Choose != nil) {
@@ -146,50 +147,10 @@ func (m *Methods) lookup(fullMethod string) (r Rule, ok bool) {
 	if r, ok := m.exact[fullMethod]; ok {
 		return r, true
 	}
-	service, _, ok := splitMethod(fullMethod)
+	service, _, ok := grammar.Split(fullMethod)
 	if !ok {
 		return Rule{}, false
 	}
 	r, ok = m.service[service]
 	return r, ok
-}
-
-// splitMethod splits "/svc/method" into "/svc" and "method".
-func splitMethod(full string) (service, method string, ok bool) {
-	if len(full) < 4 || full[0] != '/' {
-		return "", "", false
-	}
-	i := strings.LastIndexByte(full, '/')
-	if i <= 1 || i == len(full)-1 {
-		return "", "", false
-	}
-	return full[:i], full[i+1:], true
-}
-
-// validService reports whether "/a.b.C" is a slash and a dot-separated
-// protobuf full name.
-func validService(s string) bool {
-	for part := range strings.SplitSeq(s[1:], ".") {
-		if !validIdent(part) {
-			return false
-		}
-	}
-	return true
-}
-
-// validIdent reports whether s is a protobuf identifier.
-func validIdent(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '_', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
-		case '0' <= c && c <= '9' && i > 0:
-		default:
-			return false
-		}
-	}
-	return true
 }

@@ -21,6 +21,8 @@
 //     outside the b64token grammar are malformed: invalid_request.
 package bearer
 
+import "github.com/stepupauth/stepup/internal/grammar"
+
 // Parse returns the token of the Authorization value v. It returns
 // ("", true) when v holds credentials of another scheme, and ok false when
 // v is malformed (see the package documentation).
@@ -38,7 +40,7 @@ func Parse(v string) (token string, ok bool) {
 		return "", false // "Bearer" alone
 	}
 	if rest[0] != ' ' {
-		if isTchar(rest[0]) {
+		if grammar.Tchar(rest[0]) {
 			return "", true // a longer scheme name such as "BearerX"
 		}
 		return "", false // "Bearer\tabc", "Bearer,abc"
@@ -77,19 +79,6 @@ func b64Char(c byte) bool {
 	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
 		return true
 	case c == '-', c == '.', c == '_', c == '~', c == '+', c == '/':
-		return true
-	}
-	return false
-}
-
-// isTchar reports whether c is a tchar of RFC 9110 §5.6.2, a character of
-// an auth-scheme.
-func isTchar(c byte) bool {
-	if b64Char(c) && c != '/' {
-		return true
-	}
-	switch c {
-	case '!', '#', '$', '%', '&', '\'', '*', '^', '`', '|':
 		return true
 	}
 	return false
