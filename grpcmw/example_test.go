@@ -154,3 +154,58 @@ func Example_stepUp() {
 	// Unauthenticated insufficient_user_authentication [http://schemas.openid.net/pape/policies/2007/06/multi-factor]
 	// alice OK
 }
+
+// A rule's Choose picks the requirement from the request message: a
+// transfer above 1,000 needs a multi-factor login, a smaller one any valid
+// token. The interceptor answers and reports the chosen requirement's
+// refusal like any other.
+func ExampleRule_choose() {
+	iss, err := stepuptest.NewIssuer()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer iss.Close()
+	keys, err := jwks.NewStatic(iss.JWKS())
+	if err != nil {
+		log.Fatal(err)
+	}
+	v, err := verify.New(keys, verify.Config{Issuer: iss.Issuer(), Audience: iss.Audience()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	methods, err := grpcmw.NewMethods(grpcmw.Rule{
+		Method: "/grpc.testing.TestService/UnaryCall",
+		Choose: func(_ context.Context, _ *claims.Claims, _ string, req any) (claims.Requirement, error) {
+			r, ok := req.(*testgrpc.SimpleRequest)
+			if !ok {
+				return claims.Requirement{}, claims.InvalidRequest(fmt.Errorf("unexpected request %T", req))
+			}
+			if r.GetResponseSize() > 1000 { // the amount, in this example
+				return claims.Requirement{ACR: []string{claims.ACRMultiFactor}}, nil
+			}
+			return claims.Requirement{}, nil
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	interceptors, err := grpcmw.New(v, methods)
+	if err != nil {
+		log.Fatal(err)
+	}
+	unary := interceptors.Unary()
+	token, err := iss.Login(context.Background(), stepuptest.LoginRequest{}) // password only
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("authorization", "Bearer "+token))
+	info := &grpc.UnaryServerInfo{FullMethod: "/grpc.testing.TestService/UnaryCall"}
+	handler := func(context.Context, any) (any, error) { return &testgrpc.SimpleResponse{}, nil }
+	for _, amount := range []int32{50, 5000} {
+		_, err := unary(ctx, &testgrpc.SimpleRequest{ResponseSize: amount}, info, handler)
+		fmt.Println(amount, status.Code(err))
+	}
+	// Output:
+	// 50 OK
+	// 5000 Unauthenticated
+}

@@ -192,6 +192,51 @@ func ExampleGuard_RequireFunc() {
 	// 400 {"error":"invalid_request","error_description":"The request is malformed"}
 }
 
+// A handler that decides inside, after reading the body, checks the
+// request itself and answers a refusal with Reject: the same status,
+// challenge and body as Require, and the same hooks and logs.
+func ExampleGuard_Reject() {
+	iss, err := stepuptest.NewIssuer()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer iss.Close()
+	guard, err := httpmw.New(exampleVerifier(iss), httpmw.WithRealm("bank"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	export := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<10))
+		if err != nil {
+			guard.Reject(w, r, claims.InvalidRequest(err))
+			return
+		}
+		req := claims.Requirement{}
+		if string(body) == "all accounts" {
+			req.Scopes = []string{"export:all"}
+		}
+		c, err := guard.Check(r, req)
+		if err != nil {
+			guard.Reject(w, r, err)
+			return
+		}
+		fmt.Fprintf(w, "%s exported %s", c.Subject, body)
+	})
+
+	tok, err := iss.Mint(stepuptest.Token{Scopes: []string{"export:own"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, body := range []string{"own account", "all accounts"} {
+		res := call(export, "POST", "/export", tok, body)
+		out, _ := io.ReadAll(res.Body)
+		fmt.Println(res.StatusCode, res.Header.Get("WWW-Authenticate"), string(out))
+	}
+	// Output:
+	// 200  alice exported own account
+	// 403 Bearer realm="bank", error="insufficient_scope", error_description="The access token does not grant the required scope", scope="export:all" {"error":"insufficient_scope","error_description":"The access token does not grant the required scope","scope":"export:all"}
+}
+
 // The RFC 9728 metadata document of a resource with a path, at its
 // well-known location, and the challenge parameter that points to it.
 func ExampleMetadataHandler() {
