@@ -47,7 +47,7 @@ type Guard struct {
 	logger           *slog.Logger // nil: no logs
 	formToken        bool
 	maxForm          int64
-	retryAfter       string // header value; empty for none
+	retryAfter       string // header value
 }
 
 // Renderer writes the status line and body of an error answer. The guard
@@ -182,7 +182,9 @@ func WithFormToken(maxBytes int64) Option {
 }
 
 // WithRetryAfter sets the Retry-After of 503 answers, rounded up to whole
-// seconds; 0 omits the header. The default is DefaultRetryAfter.
+// seconds. Zero means DefaultRetryAfter, as without the option; a negative
+// duration is a configuration error. Every 503 carries the header (RFC
+// 9110 §10.2.3), so that clients back off.
 func WithRetryAfter(d time.Duration) Option {
 	return func(c *config) { c.retryAfter = d }
 }
@@ -193,7 +195,7 @@ func New(v *verify.Verifier, opts ...Option) (*Guard, error) {
 	if v == nil {
 		return nil, errors.New("httpmw: nil verifier")
 	}
-	c := config{retryAfter: DefaultRetryAfter}
+	var c config
 	for _, o := range opts {
 		if o == nil {
 			return nil, errors.New("httpmw: nil option")
@@ -225,8 +227,11 @@ func New(v *verify.Verifier, opts ...Option) (*Guard, error) {
 	if c.maxForm == 0 {
 		c.maxForm = DefaultMaxFormSize
 	}
-	if c.retryAfter < 0 {
-		return nil, fmt.Errorf("httpmw: negative Retry-After %v", c.retryAfter)
+	switch {
+	case c.retryAfter < 0:
+		return nil, fmt.Errorf("httpmw: WithRetryAfter(%v): negative; give a positive duration, or 0 for the default %v", c.retryAfter, DefaultRetryAfter)
+	case c.retryAfter == 0:
+		c.retryAfter = DefaultRetryAfter
 	}
 	g := &Guard{
 		v:                v,
@@ -242,10 +247,8 @@ func New(v *verify.Verifier, opts ...Option) (*Guard, error) {
 	if g.render == nil {
 		g.render = renderJSON
 	}
-	if c.retryAfter > 0 {
-		secs := (c.retryAfter + time.Second - 1) / time.Second
-		g.retryAfter = strconv.FormatInt(int64(secs), 10)
-	}
+	secs := (c.retryAfter + time.Second - 1) / time.Second
+	g.retryAfter = strconv.FormatInt(int64(secs), 10)
 	return g, nil
 }
 
@@ -403,9 +406,7 @@ func (g *Guard) Reject(w http.ResponseWriter, r *http.Request, err error) {
 			body.MaxAge = &s
 		}
 	case decide.Unavailable, decide.Canceled:
-		if g.retryAfter != "" {
-			h.Set("Retry-After", g.retryAfter)
-		}
+		h.Set("Retry-After", g.retryAfter)
 		body = ErrorBody{ErrorDescription: descUnavailable}
 	default:
 		body = ErrorBody{ErrorDescription: descInternal}

@@ -345,11 +345,12 @@ func TestOptions(t *testing.T) {
 	if rec.Code != 503 || rec.Header().Get("Retry-After") != "2" {
 		t.Errorf("outage: got %d Retry-After %q, want 503 Retry-After 2", rec.Code, rec.Header().Get("Retry-After"))
 	}
-	gNoRetry := newGuard(t, newVerifier(t, downSource{}), httpmw.WithRetryAfter(0))
+	// Zero means the default, as everywhere in the library.
+	gZero := newGuard(t, newVerifier(t, downSource{}), httpmw.WithRetryAfter(0))
 	rec = httptest.NewRecorder()
-	gNoRetry.Require(claims.Requirement{}, ok).ServeHTTP(rec, r)
-	if _, has := rec.Header()["Retry-After"]; rec.Code != 503 || has {
-		t.Errorf("outage without Retry-After: got %d %v, want 503 and no Retry-After", rec.Code, rec.Header())
+	gZero.Require(claims.Requirement{}, ok).ServeHTTP(rec, r)
+	if rec.Code != 503 || rec.Header().Get("Retry-After") != "30" {
+		t.Errorf("outage with WithRetryAfter(0): got %d Retry-After %q, want 503 Retry-After 30 (the default)", rec.Code, rec.Header().Get("Retry-After"))
 	}
 }
 
