@@ -3,7 +3,6 @@ package claims
 import (
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/stepupauth/stepup/internal/grammar"
 )
@@ -20,7 +19,7 @@ type Challenge struct {
 	Description      string
 	Scope            []string
 	ACRValues        []string
-	MaxAge           time.Duration // as Error.MaxAge: 0 none, negative means max_age=0
+	MaxAge           MaxAge // as Error.MaxAge
 	ResourceMetadata string
 	// Extra holds any other auth-params, in order (for example Entra ID's
 	// authorization_uri and claims). ParseChallenges stores names in lower
@@ -44,8 +43,8 @@ var standardParams = [...]string{"realm", "error", "error_description", "scope",
 // its scheme ("Bearer").
 //
 // Every value is a quoted-string (RFC 9110 §5.6.4) except max_age, which is
-// a token: the whole seconds of MaxAge, truncated, and 0 for a negative
-// MaxAge (RFC 9470 §3). The output never holds a control character (CR, LF,
+// a token: the seconds of MaxAge (RFC 9470 §3), present when MaxAge asks
+// for one. The output never holds a control character (CR, LF,
 // HTAB, ...) or anything outside printable ASCII; other characters are
 // handled deterministically:
 //
@@ -134,12 +133,8 @@ func (c Challenge) String() string {
 				return true
 			}
 		case "max_age":
-			if c.MaxAge != 0 {
+			if secs, ok := c.MaxAge.Seconds(); ok {
 				param("max_age")
-				secs := int64(0)
-				if c.MaxAge > 0 {
-					secs = int64(c.MaxAge / time.Second)
-				}
 				b.WriteString(strconv.FormatInt(secs, 10))
 				return true
 			}

@@ -26,7 +26,7 @@ func TestChallengeGolden(t *testing.T) {
 		{"RFC 9470 acr_values", claims.Challenge{Scheme: "Bearer", Error: userAuth,
 			Description: "A different authentication level is required", ACRValues: []string{"myACR"}}, rfc9470ACR},
 		{"RFC 9470 max_age (token form)", claims.Challenge{Scheme: "Bearer", Error: userAuth,
-			Description: "More recent authentication is required", MaxAge: 5 * time.Second},
+			Description: "More recent authentication is required", MaxAge: claims.MaxAgeOf(5 * time.Second)},
 			`Bearer error="insufficient_user_authentication", error_description="More recent authentication is required", max_age=5`},
 		{"RFC 9728 resource_metadata", claims.Challenge{Scheme: "Bearer",
 			ResourceMetadata: "https://resource.example.com/.well-known/oauth-protected-resource"}, rfc9728},
@@ -35,7 +35,7 @@ func TestChallengeGolden(t *testing.T) {
 			Description: "The access token does not grant the required scope", Scope: []string{"read", "admin:write"}},
 			`Bearer realm="example", error="insufficient_scope", error_description="The access token does not grant the required scope", scope="read admin:write"`},
 		{"every parameter in order", claims.Challenge{Scheme: "Bearer", Realm: "api", Error: userAuth, Description: "d",
-			Scope: []string{"s"}, ACRValues: []string{"a", "b"}, MaxAge: 300 * time.Second, ResourceMetadata: "https://r/m",
+			Scope: []string{"s"}, ACRValues: []string{"a", "b"}, MaxAge: claims.MaxAgeOf(300 * time.Second), ResourceMetadata: "https://r/m",
 			Extra: []claims.Param{{Name: "x", Value: "y"}}},
 			`Bearer realm="api", error="insufficient_user_authentication", error_description="d", scope="s", acr_values="a b", max_age=300, resource_metadata="https://r/m", x="y"`},
 	}
@@ -61,12 +61,12 @@ func TestParseRFC9470MaxAgeQuoted(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ParseChallenges: %v", err)
 	}
-	want := []claims.Challenge{{Scheme: "Bearer", Error: userAuth, Description: "More recent authentication is required", MaxAge: 5 * time.Second}}
+	want := []claims.Challenge{{Scheme: "Bearer", Error: userAuth, Description: "More recent authentication is required", MaxAge: claims.MaxAgeOf(5 * time.Second)}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ParseChallenges(%s):\ngot  %#v\nwant %#v", rfc9470MaxAge, got, want)
 	}
 	e := got[0].Err()
-	if e.Code != userAuth || e.MaxAge != 5*time.Second {
+	if e.Code != userAuth || e.MaxAge != claims.MaxAgeOf(5*time.Second) {
 		t.Errorf("Err(): got code %q max age %v, want %q 5s", e.Code, e.MaxAge, userAuth)
 	}
 }
@@ -169,9 +169,9 @@ func TestChallengeSanitize(t *testing.T) {
 		{"scope tokens cleaned", claims.Challenge{Scope: []string{"read", `wr"ite`, "a b", "", "\x00"}}, `Bearer scope="read write ab"`},
 		{"acr values cleaned", claims.Challenge{ACRValues: []string{"a b", `q"`, "\n"}}, `Bearer acr_values="ab q\""`},
 		{"all values empty after cleaning", claims.Challenge{Realm: "\r\n", Scope: []string{"\""}, ACRValues: []string{" "}}, "Bearer"},
-		{"negative max_age is 0", claims.Challenge{MaxAge: -time.Second}, "Bearer max_age=0"},
-		{"sub-second max_age is 0", claims.Challenge{MaxAge: time.Millisecond}, "Bearer max_age=0"},
-		{"max_age truncated", claims.Challenge{MaxAge: 1999 * time.Millisecond}, "Bearer max_age=1"},
+		{"negative max_age is 0", claims.Challenge{MaxAge: claims.MaxAgeOf(-time.Second)}, "Bearer max_age=0"},
+		{"sub-second max_age is 0", claims.Challenge{MaxAge: claims.MaxAgeOf(time.Millisecond)}, "Bearer max_age=0"},
+		{"max_age truncated", claims.Challenge{MaxAge: claims.MaxAgeOf(1999 * time.Millisecond)}, "Bearer max_age=1"},
 		{"entra claims challenge order", claims.Challenge{Error: claims.CodeInsufficientClaims, Extra: []claims.Param{
 			{Name: "realm"}, {Name: "authorization_uri", Value: "https://login.microsoftonline.com/common/oauth2/authorize"},
 			{Name: "error"}, {Name: "claims", Value: "eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEifX19"}}},
@@ -179,7 +179,7 @@ func TestChallengeSanitize(t *testing.T) {
 		{"placed realm takes the typed value", claims.Challenge{Realm: "api", Error: claims.CodeInvalidToken, ResourceMetadata: "https://r/m",
 			Extra: []claims.Param{{Name: "x", Value: "1"}, {Name: "REALM", Value: "ignored"}}},
 			`Bearer error="invalid_token", resource_metadata="https://r/m", x="1", realm="api"`},
-		{"placed max_age stays a token", claims.Challenge{MaxAge: 300 * time.Second, Extra: []claims.Param{{Name: "max_age", Value: "9"}, {Name: "x", Value: "1"}}},
+		{"placed max_age stays a token", claims.Challenge{MaxAge: claims.MaxAgeOf(300 * time.Second), Extra: []claims.Param{{Name: "max_age", Value: "9"}, {Name: "x", Value: "1"}}},
 			`Bearer max_age=300, x="1"`},
 		{"placed parameter without typed value", claims.Challenge{Extra: []claims.Param{{Name: "scope", Value: "a b"}, {Name: "error"}}},
 			`Bearer scope="a b", error=""`},
@@ -217,7 +217,7 @@ func TestParseChallenges(t *testing.T) {
 			[]claims.Challenge{{Scheme: "Bearer", Realm: "a"}, {Scheme: "DPoP", Extra: []claims.Param{{Name: "algs", Value: "ES256"}}},
 				{Scheme: "Bearer", Error: claims.CodeInvalidToken}}},
 		{"case-insensitive names", []string{`bEARER Realm="x", ERROR=invalid_token, Max_Age=10, X-Thing=Y`},
-			[]claims.Challenge{{Scheme: "Bearer", Realm: "x", Error: claims.CodeInvalidToken, MaxAge: 10 * time.Second,
+			[]claims.Challenge{{Scheme: "Bearer", Realm: "x", Error: claims.CodeInvalidToken, MaxAge: claims.MaxAgeOf(10 * time.Second),
 				Extra: []claims.Param{{Name: "x-thing", Value: "Y"}}}}},
 		{"schemes without params", []string{`Bearer, Basic`, `Negotiate`},
 			[]claims.Challenge{{Scheme: "Bearer"}, {Scheme: "Basic"}, {Scheme: "Negotiate"}}},
@@ -231,8 +231,8 @@ func TestParseChallenges(t *testing.T) {
 		{"OWS, BWS and empty elements", []string{" ,\t, Bearer  realm = \"x\" ,, ,error= invalid_token\t, Basic realm=y ,", ""},
 			[]claims.Challenge{{Scheme: "Bearer", Realm: "x", Error: claims.CodeInvalidToken}, {Scheme: "Basic", Realm: "y"}}},
 		{"tab after scheme", []string{"Bearer\trealm=x"}, []claims.Challenge{{Scheme: "Bearer", Realm: "x"}}},
-		{"max_age 0 is negative", []string{`Bearer max_age=0`}, []claims.Challenge{{Scheme: "Bearer", MaxAge: -time.Second}}},
-		{"max_age leading zeros", []string{`Bearer max_age="007"`}, []claims.Challenge{{Scheme: "Bearer", MaxAge: 7 * time.Second}}},
+		{"max_age 0 is negative", []string{`Bearer max_age=0`}, []claims.Challenge{{Scheme: "Bearer", MaxAge: claims.MaxAgeOf(-time.Second)}}},
+		{"max_age leading zeros", []string{`Bearer max_age="007"`}, []claims.Challenge{{Scheme: "Bearer", MaxAge: claims.MaxAgeOf(7 * time.Second)}}},
 		{"acr_values and scope split", []string{`Bearer acr_values="a  b", scope=" read "`},
 			[]claims.Challenge{{Scheme: "Bearer", ACRValues: []string{"a", "b"}, Scope: []string{"read"}}}},
 		{"empty quoted value", []string{`Bearer realm="", x=""`}, []claims.Challenge{{Scheme: "Bearer", Extra: []claims.Param{{Name: "x"}}}}},
@@ -308,12 +308,12 @@ func TestChallengeErr(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := ch[0].Err()
-	want := &claims.Error{Code: userAuth, Description: "x", ACRValues: []string{"a", "b"}, MaxAge: -time.Second, Scope: []string{"s"}}
+	want := &claims.Error{Code: userAuth, Description: "x", ACRValues: []string{"a", "b"}, MaxAge: claims.MaxAgeOf(-time.Second), Scope: []string{"s"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Err():\ngot  %#v\nwant %#v", got, want)
 	}
-	if got.MaxAge >= 0 {
-		t.Errorf("max_age=0: MaxAge %v, want negative", got.MaxAge)
+	if secs, ok := got.MaxAge.Seconds(); !ok || secs != 0 {
+		t.Errorf("max_age=0: MaxAge.Seconds() = %d, %v; want 0, true", secs, ok)
 	}
 	if got := (claims.Challenge{Realm: "api"}).Err(); got.Code != "" {
 		t.Errorf("no-token challenge: Code %q, want empty", got.Code)
@@ -365,9 +365,9 @@ func FuzzRenderParse(f *testing.F) {
 		c := claims.Challenge{Scheme: scheme, Realm: realm, Error: claims.Code(code), Description: desc,
 			Scope: fields(scope), ACRValues: fields(acr), ResourceMetadata: rm}
 		if maxAge < 0 {
-			c.MaxAge = -time.Second
+			c.MaxAge = claims.MaxAgeOf(-time.Second)
 		} else if maxAge > 0 && maxAge <= int64(1<<63-1)/int64(time.Second) {
-			c.MaxAge = time.Duration(maxAge) * time.Second
+			c.MaxAge = claims.MaxAgeOf(time.Duration(maxAge) * time.Second)
 		}
 		if extraName != "" {
 			c.Extra = []claims.Param{{Name: strings.ToLower(extraName), Value: extraVal}}
@@ -445,7 +445,7 @@ func validChallenge(c claims.Challenge) bool {
 
 func BenchmarkChallengeString(b *testing.B) {
 	c := claims.Challenge{Realm: "api", Error: userAuth, Description: "More recent authentication is required",
-		ACRValues: []string{claims.ACRMultiFactor}, MaxAge: 300 * time.Second}
+		ACRValues: []string{claims.ACRMultiFactor}, MaxAge: claims.MaxAgeOf(300 * time.Second)}
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = c.String()

@@ -3,7 +3,6 @@ package claims
 import (
 	"errors"
 	"strings"
-	"time"
 )
 
 // Code is an OAuth 2.0 bearer-token error code (RFC 6750 §3.1, RFC 9470 §3).
@@ -45,10 +44,9 @@ type Error struct {
 	Code        Code
 	Description string
 	ACRValues   []string // acr_values to request, in preference order (RFC 9470)
-	// MaxAge is the max_age to request (RFC 9470), in whole seconds. As with
-	// http.Cookie.MaxAge, zero means no max_age and a negative value means
-	// max_age=0.
-	MaxAge time.Duration
+	// MaxAge is the max_age to request (RFC 9470 §3); the zero MaxAge asks
+	// for none.
+	MaxAge MaxAge
 	Scope  []string // scope needed (RFC 6750 §3)
 	// Extra holds provider-specific auth-params of the challenge, such as
 	// Entra ID's authorization_uri and claims; Challenge copies them to

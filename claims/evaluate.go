@@ -165,14 +165,14 @@ func (r Requirement) acceptableACR() ([]string, bool) {
 
 // shortfall is what an unmet requirement needs. A nil *shortfall means met.
 type shortfall struct {
-	user    bool          // user authentication is short (401 step-up)
-	acrish  bool          // ... because of acr or amr
-	fresh   bool          // ... because of auth_time
-	scope   bool          // scopes are short
-	acr     []string      // acr_values to ask for
-	maxAge  time.Duration // max_age to ask for: 0 none, <0 means 0
-	scopes  []string      // scopes to ask for
-	reasons []string      // for Error.Err
+	user    bool     // user authentication is short (401 step-up)
+	acrish  bool     // ... because of acr or amr
+	fresh   bool     // ... because of auth_time
+	scope   bool     // scopes are short
+	acr     []string // acr_values to ask for
+	maxAge  MaxAge   // max_age to ask for
+	scopes  []string // scopes to ask for
+	reasons []string // for Error.Err
 	// origin is set when the shortfall is exactly one Check result, which
 	// is then returned unchanged.
 	origin *Error
@@ -330,7 +330,7 @@ func (r Requirement) evalFields(c *Claims, now time.Time, leeway time.Duration) 
 		if stale != "" {
 			fail(stale)
 			sf.user, sf.fresh = true, true
-			sf.maxAge = askMaxAge(r.MaxAge)
+			sf.maxAge = MaxAgeOf(r.MaxAge)
 		}
 	}
 
@@ -380,17 +380,6 @@ func addSat(a, b time.Duration) time.Duration {
 		return math.MaxInt64
 	}
 	return a + b
-}
-
-// askMaxAge converts a positive requirement to the max_age to request:
-// whole seconds, truncated so the ask is never more lenient than the
-// requirement; under a second (or negative) it is max_age=0.
-func askMaxAge(d time.Duration) time.Duration {
-	s := d.Truncate(time.Second)
-	if s <= 0 {
-		return -time.Second
-	}
-	return s
 }
 
 func containsAny(have, want []string) bool {
@@ -489,7 +478,7 @@ func union(a, b *shortfall) *shortfall {
 		fresh:   a.fresh || b.fresh,
 		scope:   a.scope || b.scope,
 		acr:     unionStrings(a.acr, b.acr),
-		maxAge:  stricterMaxAge(a.maxAge, b.maxAge),
+		maxAge:  a.maxAge.stricter(b.maxAge),
 		scopes:  unionStrings(a.scopes, b.scopes),
 		reasons: append(slices.Clip(a.reasons), b.reasons...),
 	}
@@ -509,19 +498,6 @@ func unionStrings(a, b []string) []string {
 		}
 	}
 	return out
-}
-
-// stricterMaxAge: 0 is no limit, a negative value is max_age=0.
-func stricterMaxAge(a, b time.Duration) time.Duration {
-	switch {
-	case a == 0:
-		return b
-	case b == 0:
-		return a
-	case a < 0 || b < 0:
-		return -time.Second
-	}
-	return min(a, b)
 }
 
 func (sf *shortfall) err() *Error {

@@ -22,7 +22,7 @@ type want struct {
 	code   claims.Code
 	desc   string
 	acr    []string
-	maxAge time.Duration
+	maxAge claims.MaxAge
 	scope  []string
 	cause  string
 }
@@ -120,25 +120,25 @@ func TestEvaluate(t *testing.T) {
 		{"auth_time exactly max_age ago", claims.Requirement{MaxAge: 5 * time.Minute}, claims.Claims{AuthTime: now.Add(-5 * time.Minute)}, nil},
 		{"auth_time within leeway", claims.Requirement{MaxAge: 5 * time.Minute}, claims.Claims{AuthTime: now.Add(-5*time.Minute - leeway)}, nil},
 		{"auth_time beyond leeway", claims.Requirement{MaxAge: 5 * time.Minute}, claims.Claims{AuthTime: now.Add(-5*time.Minute - leeway - time.Second)},
-			&want{code: userAuth, desc: descNew, maxAge: 5 * time.Minute, cause: "exceeds max_age"}},
+			&want{code: userAuth, desc: descNew, maxAge: claims.MaxAgeOf(5 * time.Minute), cause: "exceeds max_age"}},
 		{"auth_time missing", claims.Requirement{MaxAge: time.Hour}, claims.Claims{},
-			&want{code: userAuth, desc: descNew, maxAge: time.Hour, cause: "auth_time claim missing"}},
+			&want{code: userAuth, desc: descNew, maxAge: claims.MaxAgeOf(time.Hour), cause: "auth_time claim missing"}},
 		{"auth_time malformed", claims.Requirement{MaxAge: time.Hour}, claims.Claims{Malformed: []string{"auth_time"}},
-			&want{code: userAuth, maxAge: time.Hour, cause: "auth_time claim malformed"}},
+			&want{code: userAuth, maxAge: claims.MaxAgeOf(time.Hour), cause: "auth_time claim malformed"}},
 		{"auth_time in the future within leeway", claims.Requirement{MaxAge: time.Hour}, claims.Claims{AuthTime: now.Add(leeway)}, nil},
 		{"auth_time in the future beyond leeway", claims.Requirement{MaxAge: time.Hour}, claims.Claims{AuthTime: now.Add(leeway + time.Second)},
-			&want{code: userAuth, maxAge: time.Hour, cause: "auth_time in the future"}},
+			&want{code: userAuth, maxAge: claims.MaxAgeOf(time.Hour), cause: "auth_time in the future"}},
 		{"max_age truncated to seconds", claims.Requirement{MaxAge: 90*time.Second + 900*time.Millisecond}, claims.Claims{},
-			&want{code: userAuth, maxAge: 90 * time.Second}},
+			&want{code: userAuth, maxAge: claims.MaxAgeOf(90 * time.Second)}},
 		{"sub-second max_age asks max_age=0", claims.Requirement{MaxAge: 500 * time.Millisecond}, claims.Claims{},
-			&want{code: userAuth, maxAge: -time.Second}},
+			&want{code: userAuth, maxAge: claims.MaxAgeOf(-time.Second)}},
 
 		// acr and max_age together
 		{"acr wrong and too old", claims.Requirement{ACR: []string{mfa}, MaxAge: 5 * time.Minute},
 			claims.Claims{ACR: "pwd", AuthTime: now.Add(-time.Hour)},
-			&want{code: userAuth, desc: descBoth, acr: []string{mfa}, maxAge: 5 * time.Minute}},
+			&want{code: userAuth, desc: descBoth, acr: []string{mfa}, maxAge: claims.MaxAgeOf(5 * time.Minute)}},
 		{"acr right, too old", claims.Requirement{ACR: []string{mfa}, MaxAge: 5 * time.Minute},
-			claims.Claims{ACR: mfa, AuthTime: now.Add(-time.Hour)}, &want{code: userAuth, desc: descNew, maxAge: 5 * time.Minute}},
+			claims.Claims{ACR: mfa, AuthTime: now.Add(-time.Hour)}, &want{code: userAuth, desc: descNew, maxAge: claims.MaxAgeOf(5 * time.Minute)}},
 
 		// scopes
 		{"scopes met", claims.Requirement{Scopes: []string{"read", "write"}}, claims.Claims{Scopes: []string{"write", "read", "x"}}, nil},
@@ -162,13 +162,13 @@ func TestEvaluate(t *testing.T) {
 			{ACR: []string{mfa}, MaxAge: time.Hour},
 			{ACR: []string{"urn:loa:4"}, MaxAge: 10 * time.Minute},
 		}}, claims.Claims{ACR: "pwd", AuthTime: now.Add(-2 * time.Hour)},
-			&want{code: userAuth, desc: descBoth, acr: []string{mfa, "urn:loa:3", "urn:hwk", "urn:loa:4"}, maxAge: 10 * time.Minute}},
+			&want{code: userAuth, desc: descBoth, acr: []string{mfa, "urn:loa:3", "urn:hwk", "urn:loa:4"}, maxAge: claims.MaxAgeOf(10 * time.Minute)}},
 		{"any-of and base both short", claims.Requirement{MaxAge: time.Minute, Scopes: []string{"pay"},
 			AnyOf: []claims.Requirement{{ACR: []string{mfa}}, {AMRAny: []string{"hwk"}, AMRACRValues: []string{"urn:hwk"}}}},
 			claims.Claims{ACR: "pwd", AuthTime: now.Add(-time.Hour)},
-			&want{code: userAuth, desc: descBoth, acr: []string{mfa, "urn:hwk"}, maxAge: time.Minute, scope: []string{"pay"}}},
+			&want{code: userAuth, desc: descBoth, acr: []string{mfa, "urn:hwk"}, maxAge: claims.MaxAgeOf(time.Minute), scope: []string{"pay"}}},
 		{"any-of met, base short", claims.Requirement{MaxAge: time.Minute, AnyOf: []claims.Requirement{{ACR: []string{mfa}}}},
-			claims.Claims{ACR: mfa}, &want{code: userAuth, desc: descNew, maxAge: time.Minute}},
+			claims.Claims{ACR: mfa}, &want{code: userAuth, desc: descNew, maxAge: claims.MaxAgeOf(time.Minute)}},
 		{"any-of scope-only branches", claims.Requirement{AnyOf: []claims.Requirement{{Scopes: []string{"a"}}, {Scopes: []string{"b", "a"}}}},
 			claims.Claims{}, &want{code: claims.CodeInsufficientScope, scope: []string{"a", "b"}}},
 		{"nested any-of", claims.Requirement{AnyOf: []claims.Requirement{{AnyOf: []claims.Requirement{{ACR: []string{"x"}}, {ACR: []string{"y"}}}}}},
@@ -229,10 +229,10 @@ func TestEvaluateCheck(t *testing.T) {
 		}
 	})
 	t.Run("check step-up merges with another branch", func(t *testing.T) {
-		stepUp := &claims.Error{Code: userAuth, Description: "x", ACRValues: []string{"urn:big"}, MaxAge: time.Minute}
+		stepUp := &claims.Error{Code: userAuth, Description: "x", ACRValues: []string{"urn:big"}, MaxAge: claims.MaxAgeOf(time.Minute)}
 		req := claims.Requirement{AnyOf: []claims.Requirement{{Check: counting(stepUp)}, {ACR: []string{mfa}}}}
 		checkError(t, req.Evaluate(&claims.Claims{}, now, leeway),
-			&want{code: userAuth, desc: descACR, acr: []string{"urn:big", mfa}, maxAge: time.Minute})
+			&want{code: userAuth, desc: descACR, acr: []string{"urn:big", mfa}, maxAge: claims.MaxAgeOf(time.Minute)})
 	})
 }
 
@@ -243,7 +243,7 @@ func TestEvaluateEdges(t *testing.T) {
 	// A negative leeway is no leeway.
 	req := claims.Requirement{MaxAge: time.Minute}
 	got = req.Evaluate(&claims.Claims{AuthTime: now.Add(-time.Minute - time.Second)}, now, -time.Hour)
-	checkError(t, got, &want{code: userAuth, desc: descNew, maxAge: time.Minute})
+	checkError(t, got, &want{code: userAuth, desc: descNew, maxAge: claims.MaxAgeOf(time.Minute)})
 
 	// The challenge does not alias the requirement's slices.
 	r := claims.Requirement{ACR: []string{"a"}, Scopes: []string{"s"}}

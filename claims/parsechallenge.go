@@ -38,8 +38,7 @@ const maxMaxAge = int64(1<<63-1) / int64(time.Second)
 // lower case. Values may be tokens or quoted-strings with quoted-pairs, so
 // both max_age=5 and max_age="5" are read. realm, error,
 // error_description, scope, acr_values (split on spaces), max_age (a
-// non-negative integer of seconds; 0 gives a negative MaxAge, meaning
-// max_age=0) and resource_metadata fill the typed fields, any other
+// non-negative integer of seconds) and resource_metadata fill the typed fields, any other
 // parameter goes to Extra, and a token68 credential goes to Extra as the
 // only Param, with an empty Name.
 //
@@ -339,11 +338,7 @@ func (p *challengeParser) set(c *Challenge, name, val string, at int) error {
 			p.pos = at
 			return p.fail("max_age is not a non-negative integer of seconds")
 		}
-		if n == 0 {
-			c.MaxAge = -time.Second
-		} else {
-			c.MaxAge = time.Duration(n) * time.Second
-		}
+		c.MaxAge = MaxAge{secs: n, set: true}
 	case "resource_metadata":
 		c.ResourceMetadata = val
 	default:

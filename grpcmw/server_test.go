@@ -140,8 +140,8 @@ func TestInterceptorsAllKinds(t *testing.T) {
 				code:      codes.Unauthenticated,
 				reason:    grpcmw.ReasonInsufficientUserAuthentication,
 				info:      map[string]string{"maxAge": "300"},
-				challenge: &claims.Challenge{Error: claims.CodeInsufficientUserAuthentication, MaxAge: 5 * time.Minute},
-				typed:     &claims.Error{Code: claims.CodeInsufficientUserAuthentication, MaxAge: 5 * time.Minute},
+				challenge: &claims.Challenge{Error: claims.CodeInsufficientUserAuthentication, MaxAge: claims.MaxAgeOf(5 * time.Minute)},
+				typed:     &claims.Error{Code: claims.CodeInsufficientUserAuthentication, MaxAge: claims.MaxAgeOf(5 * time.Minute)},
 			},
 		},
 		{

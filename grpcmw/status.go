@@ -135,7 +135,7 @@ func errorInfo(reason string, ce *claims.Error, ch claims.Challenge) *errdetails
 	if len(ch.ACRValues) > 0 {
 		md[MetadataACRValues] = strings.Join(ch.ACRValues, " ")
 	}
-	if secs, ok := answer.MaxAgeSeconds(ce); ok {
+	if secs, ok := ce.MaxAge.Seconds(); ok {
 		md[MetadataMaxAge] = strconv.FormatInt(secs, 10)
 	}
 	if len(ch.Scope) > 0 {
@@ -199,10 +199,7 @@ func ErrorFromStatus(st *status.Status, md metadata.MD) *claims.Error {
 		ce.Scope = strings.Fields(m[MetadataScope])
 		if s, ok := m[MetadataMaxAge]; ok {
 			if n, err := strconv.ParseInt(s, 10, 64); err == nil && n >= 0 && n <= maxSeconds {
-				ce.MaxAge = time.Duration(n) * time.Second
-				if n == 0 {
-					ce.MaxAge = -time.Second // max_age=0, as claims.ParseChallenges gives it
-				}
+				ce.MaxAge = claims.MaxAgeOf(time.Duration(n) * time.Second)
 			}
 		}
 		if len(ce.ACRValues) == 0 {

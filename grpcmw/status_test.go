@@ -50,7 +50,7 @@ func TestErrorFromStatus(t *testing.T) {
 		{
 			"header step-up",
 			unauth, hdr(`Bearer realm="bank", error="insufficient_user_authentication", acr_values="urn:a urn:b", max_age=60`),
-			&claims.Error{Code: claims.CodeInsufficientUserAuthentication, ACRValues: []string{"urn:a", "urn:b"}, MaxAge: time.Minute},
+			&claims.Error{Code: claims.CodeInsufficientUserAuthentication, ACRValues: []string{"urn:a", "urn:b"}, MaxAge: claims.MaxAgeOf(time.Minute)},
 		},
 		{
 			"header scope",
@@ -70,22 +70,22 @@ func TestErrorFromStatus(t *testing.T) {
 		{
 			"details when the header is missing",
 			withInfo(t, unauth, stepUpInfo), nil,
-			&claims.Error{Code: claims.CodeInsufficientUserAuthentication, ACRValues: []string{"urn:a", "urn:b"}, MaxAge: 2 * time.Minute},
+			&claims.Error{Code: claims.CodeInsufficientUserAuthentication, ACRValues: []string{"urn:a", "urn:b"}, MaxAge: claims.MaxAgeOf(2 * time.Minute)},
 		},
 		{
 			"details when the header is garbage",
 			withInfo(t, unauth, stepUpInfo), hdr(`Bearer error="unterminated`),
-			&claims.Error{Code: claims.CodeInsufficientUserAuthentication, ACRValues: []string{"urn:a", "urn:b"}, MaxAge: 2 * time.Minute},
+			&claims.Error{Code: claims.CodeInsufficientUserAuthentication, ACRValues: []string{"urn:a", "urn:b"}, MaxAge: claims.MaxAgeOf(2 * time.Minute)},
 		},
 		{
 			"details when no Bearer challenge",
 			withInfo(t, unauth, stepUpInfo), hdr(`Basic realm="x"`),
-			&claims.Error{Code: claims.CodeInsufficientUserAuthentication, ACRValues: []string{"urn:a", "urn:b"}, MaxAge: 2 * time.Minute},
+			&claims.Error{Code: claims.CodeInsufficientUserAuthentication, ACRValues: []string{"urn:a", "urn:b"}, MaxAge: claims.MaxAgeOf(2 * time.Minute)},
 		},
 		{
 			"details max_age=0",
 			withInfo(t, unauth, &errdetails.ErrorInfo{Reason: grpcmw.ReasonInsufficientUserAuthentication, Domain: grpcmw.ErrorDomain, Metadata: map[string]string{"maxAge": "0"}}), nil,
-			&claims.Error{Code: claims.CodeInsufficientUserAuthentication, MaxAge: -time.Second},
+			&claims.Error{Code: claims.CodeInsufficientUserAuthentication, MaxAge: claims.MaxAgeOf(-time.Second)},
 		},
 		{
 			"details bad max_age ignored",

@@ -402,7 +402,7 @@ func (g *Guard) Reject(w http.ResponseWriter, r *http.Request, err error) {
 			ACRValues:        strings.Join(ce.ACRValues, " "),
 			Scope:            strings.Join(ce.Scope, " "),
 		}
-		if s, ok := answer.MaxAgeSeconds(ce); ok {
+		if s, ok := ce.MaxAge.Seconds(); ok {
 			body.MaxAge = &s
 		}
 	case decide.Unavailable, decide.Canceled:

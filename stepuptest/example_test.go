@@ -86,7 +86,7 @@ func ExampleIssuer_Login() {
 
 	// The API answered: error="insufficient_user_authentication",
 	// acr_values="http://schemas.openid.net/pape/policies/2007/06/multi-factor", max_age=300
-	challenge := &claims.Error{ACRValues: []string{claims.ACRMultiFactor}, MaxAge: 300 * time.Second}
+	challenge := &claims.Error{ACRValues: []string{claims.ACRMultiFactor}, MaxAge: claims.MaxAgeOf(300 * time.Second)}
 	tok, err = iss.Login(ctx, stepuptest.LoginRequest{
 		Subject:   "alice",
 		ACRValues: challenge.ACRValues,

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stepupauth/stepup/claims"
 )
 
 // maxFormBytes caps the token endpoint's request body.
@@ -39,10 +41,9 @@ type LoginRequest struct {
 	// first one it supports and fails with "unmet_authentication_requirements"
 	// when it supports none.
 	ACRValues []string
-	// MaxAge is the max_age to send, in whole seconds, with the convention
-	// of claims.Error.MaxAge: zero sends none, a negative value sends
-	// max_age=0 (re-authenticate now).
-	MaxAge time.Duration
+	// MaxAge is the max_age to send (the zero MaxAge sends none): a
+	// step-up challenge's MaxAge as it is, or claims.MaxAgeOf(d).
+	MaxAge claims.MaxAge
 	// Prompt is sent as prompt; "login" forces a fresh authentication.
 	Prompt string
 	// AuthTime backdates the login (a session that started then), to
@@ -72,11 +73,8 @@ func (lr LoginRequest) Form() url.Values {
 	if len(lr.ACRValues) > 0 {
 		f.Set("acr_values", strings.Join(lr.ACRValues, " "))
 	}
-	switch {
-	case lr.MaxAge < 0:
-		f.Set("max_age", "0")
-	case lr.MaxAge > 0:
-		f.Set("max_age", strconv.FormatInt(int64(lr.MaxAge/time.Second), 10))
+	if secs, ok := lr.MaxAge.Seconds(); ok {
+		f.Set("max_age", strconv.FormatInt(secs, 10))
 	}
 	if lr.Prompt != "" {
 		f.Set("prompt", lr.Prompt)

@@ -184,8 +184,8 @@ func TestLogin(t *testing.T) {
 		{"zero request", stepuptest.LoginRequest{}, stepuptest.ACRPassword, t0},
 		{"stale session", stepuptest.LoginRequest{AuthTime: old}, stepuptest.ACRPassword, old},
 		{"step-up after a challenge", stepuptest.LoginRequest{AuthTime: old,
-			ACRValues: []string{claims.ACRMultiFactor}, MaxAge: 5 * time.Minute}, claims.ACRMultiFactor, t0},
-		{"max_age=0 convention", stepuptest.LoginRequest{AuthTime: t0.Add(-time.Second), MaxAge: -1}, stepuptest.ACRPassword, t0},
+			ACRValues: []string{claims.ACRMultiFactor}, MaxAge: claims.MaxAgeOf(5 * time.Minute)}, claims.ACRMultiFactor, t0},
+		{"max_age=0 convention", stepuptest.LoginRequest{AuthTime: t0.Add(-time.Second), MaxAge: claims.MaxAgeOf(-1)}, stepuptest.ACRPassword, t0},
 		{"prompt login", stepuptest.LoginRequest{AuthTime: old, Prompt: "login"}, stepuptest.ACRPassword, t0},
 	}
 	for _, tt := range tests {

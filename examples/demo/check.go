@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -23,7 +22,7 @@ type httpWant struct {
 	challenge bool
 	code      claims.Code
 	acrValues []string
-	maxAge    time.Duration
+	maxAge    claims.MaxAge
 	scope     []string
 	// realm and resourceMetadata every challenge must carry.
 	realm            string
@@ -80,7 +79,7 @@ type grpcWant struct {
 	typed     bool
 	errCode   claims.Code
 	acrValues []string
-	maxAge    time.Duration
+	maxAge    claims.MaxAge
 	scope     []string
 }
 
@@ -114,8 +113,8 @@ func checkGRPC(err error, w grpcWant) (*claims.Error, error) {
 }
 
 // diffFields compares the fields a challenge and a *claims.Error share.
-func diffFields(code claims.Code, acr []string, maxAge time.Duration, scope []string,
-	wantCode claims.Code, wantACR []string, wantMaxAge time.Duration, wantScope []string) []string {
+func diffFields(code claims.Code, acr []string, maxAge claims.MaxAge, scope []string,
+	wantCode claims.Code, wantACR []string, wantMaxAge claims.MaxAge, wantScope []string) []string {
 	var diffs []string
 	if code != wantCode {
 		diffs = append(diffs, fmt.Sprintf("error %q, want %q", code, wantCode))
@@ -124,7 +123,7 @@ func diffFields(code claims.Code, acr []string, maxAge time.Duration, scope []st
 		diffs = append(diffs, fmt.Sprintf("acr_values %q, want %q", acr, wantACR))
 	}
 	if maxAge != wantMaxAge {
-		diffs = append(diffs, fmt.Sprintf("max_age %v, want %v", maxAge, wantMaxAge))
+		diffs = append(diffs, fmt.Sprintf("%s, want %s", maxAgeText(maxAge), maxAgeText(wantMaxAge)))
 	}
 	if !slices.Equal(scope, wantScope) {
 		diffs = append(diffs, fmt.Sprintf("scope %q, want %q", scope, wantScope))
@@ -137,4 +136,12 @@ func mismatch(diffs []string) error {
 		return nil
 	}
 	return errors.New(strings.Join(diffs, "; "))
+}
+
+// maxAgeText prints a max_age ask as the challenge spells it.
+func maxAgeText(m claims.MaxAge) string {
+	if secs, ok := m.Seconds(); ok {
+		return fmt.Sprintf("max_age=%d", secs)
+	}
+	return "no max_age"
 }

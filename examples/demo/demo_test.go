@@ -155,7 +155,7 @@ func TestCheckHTTP(t *testing.T) {
 	const meta = "http://127.0.0.1:1/.well-known/oauth-protected-resource"
 	stepUp := `Bearer realm="demo", error="insufficient_user_authentication", acr_values="a b", max_age=300, resource_metadata="` + meta + `"`
 	want := httpWant{status: 401, challenge: true, code: claims.CodeInsufficientUserAuthentication,
-		acrValues: []string{"a", "b"}, maxAge: 5 * time.Minute, realm: "demo", resourceMetadata: meta}
+		acrValues: []string{"a", "b"}, maxAge: claims.MaxAgeOf(5 * time.Minute), realm: "demo", resourceMetadata: meta}
 	header := func(values ...string) http.Header {
 		h := http.Header{}
 		for _, v := range values {
@@ -178,7 +178,7 @@ func TestCheckHTTP(t *testing.T) {
 		{"unexpected challenge", 200, header(stepUp), httpWant{status: 200}, "unexpected WWW-Authenticate"},
 		{"wrong code", 401, header(`Bearer realm="demo", error="invalid_token", acr_values="a b", max_age=300, resource_metadata="` + meta + `"`), want, `error "invalid_token", want "insufficient_user_authentication"`},
 		{"wrong acr order", 401, header(`Bearer realm="demo", error="insufficient_user_authentication", acr_values="b a", max_age=300, resource_metadata="` + meta + `"`), want, "acr_values"},
-		{"missing max_age", 401, header(`Bearer realm="demo", error="insufficient_user_authentication", acr_values="a b", resource_metadata="` + meta + `"`), want, "max_age 0s, want 5m0s"},
+		{"missing max_age", 401, header(`Bearer realm="demo", error="insufficient_user_authentication", acr_values="a b", resource_metadata="` + meta + `"`), want, "no max_age, want max_age=300"},
 		{"extra scope", 401, header(stepUp[:len(stepUp)-1] + `", scope="admin"`), want, "scope"},
 		{"wrong realm", 401, header(strings.Replace(stepUp, `"demo"`, `"other"`, 1)), want, `realm "other"`},
 		{"missing resource_metadata", 401, header(`Bearer realm="demo", error="insufficient_user_authentication", acr_values="a b", max_age=300`), want, "resource_metadata"},
@@ -200,7 +200,7 @@ func TestCheckHTTP(t *testing.T) {
 
 func TestCheckGRPC(t *testing.T) {
 	unauth := status.Error(codes.Unauthenticated, "x")
-	typed := func(code claims.Code, acr []string, maxAge time.Duration, scope []string) error {
+	typed := func(code claims.Code, acr []string, maxAge claims.MaxAge, scope []string) error {
 		return &claims.Error{Code: code, ACRValues: acr, MaxAge: maxAge, Scope: scope, Err: unauth}
 	}
 	stepUp := grpcWant{code: codes.Unauthenticated, typed: true, errCode: claims.CodeInsufficientUserAuthentication, acrValues: []string{"a"}}
@@ -211,16 +211,16 @@ func TestCheckGRPC(t *testing.T) {
 		wantErr string
 	}{
 		{"success", nil, grpcWant{}, ""},
-		{"typed match", typed(claims.CodeInsufficientUserAuthentication, []string{"a"}, 0, nil), stepUp, ""},
+		{"typed match", typed(claims.CodeInsufficientUserAuthentication, []string{"a"}, claims.MaxAge{}, nil), stepUp, ""},
 		{"untyped match", status.Error(codes.PermissionDenied, "no"), grpcWant{code: codes.PermissionDenied}, ""},
 		{"unexpected success", nil, stepUp, "call succeeded"},
 		{"unexpected failure", unauth, grpcWant{}, "call failed"},
 		{"wrong code", status.Error(codes.Unavailable, "down"), stepUp, "status Unavailable, want Unauthenticated"},
 		{"not typed", unauth, stepUp, "not a *claims.Error"},
-		{"typed, want untyped", typed(claims.CodeInsufficientScope, nil, 0, []string{"s"}), grpcWant{code: codes.Unauthenticated}, "unexpected *claims.Error"},
-		{"wrong acr", typed(claims.CodeInsufficientUserAuthentication, []string{"b"}, 0, nil), stepUp, "acr_values"},
-		{"extra max_age", typed(claims.CodeInsufficientUserAuthentication, []string{"a"}, time.Minute, nil), stepUp, "max_age 1m0s, want 0s"},
-		{"wrapped", errors.Join(errors.New("ctx"), typed(claims.CodeInsufficientUserAuthentication, []string{"a"}, 0, nil)), stepUp, ""},
+		{"typed, want untyped", typed(claims.CodeInsufficientScope, nil, claims.MaxAge{}, []string{"s"}), grpcWant{code: codes.Unauthenticated}, "unexpected *claims.Error"},
+		{"wrong acr", typed(claims.CodeInsufficientUserAuthentication, []string{"b"}, claims.MaxAge{}, nil), stepUp, "acr_values"},
+		{"extra max_age", typed(claims.CodeInsufficientUserAuthentication, []string{"a"}, claims.MaxAgeOf(time.Minute), nil), stepUp, "max_age=60, want no max_age"},
+		{"wrapped", errors.Join(errors.New("ctx"), typed(claims.CodeInsufficientUserAuthentication, []string{"a"}, claims.MaxAge{}, nil)), stepUp, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -109,7 +109,7 @@ func (d *demo) steps() []step {
 	needMFA := httpWant{status: http.StatusUnauthorized, challenge: true,
 		code: claims.CodeInsufficientUserAuthentication, acrValues: []string{claims.ACRMultiFactor}}
 	tooOld := httpWant{status: http.StatusUnauthorized, challenge: true,
-		code: claims.CodeInsufficientUserAuthentication, maxAge: moveMoney.MaxAge}
+		code: claims.CodeInsufficientUserAuthentication, maxAge: claims.MaxAgeOf(moveMoney.MaxAge)}
 	return []step{
 		{"GET /public needs no token", func(ctx context.Context) error {
 			_, _, err := d.get(ctx, http.MethodGet, "/public", "", httpWant{status: http.StatusOK})
@@ -128,7 +128,7 @@ func (d *demo) steps() []step {
 			return d.readMetadata(ctx, d.challenge.ResourceMetadata)
 		}},
 		{"Password login at the issuer's token endpoint, then GET /profile", func(ctx context.Context) error {
-			if err := d.login(ctx, nil, 0, nil); err != nil {
+			if err := d.login(ctx, nil, claims.MaxAge{}, nil); err != nil {
 				return err
 			}
 			_, body, err := d.get(ctx, http.MethodGet, "/profile", d.token, httpWant{status: http.StatusOK})
@@ -158,7 +158,7 @@ func (d *demo) steps() []step {
 		}},
 		{fmt.Sprintf("A multi-factor login from a session that started %s ago, then %s", staleSession, transfer), func(ctx context.Context) error {
 			d.session = time.Now().Add(-staleSession)
-			if err := d.login(ctx, []string{claims.ACRMultiFactor}, 0, nil); err != nil {
+			if err := d.login(ctx, []string{claims.ACRMultiFactor}, claims.MaxAge{}, nil); err != nil {
 				return err
 			}
 			ch, _, err := d.get(ctx, http.MethodPost, "/transfer", d.token, tooOld)
@@ -166,7 +166,7 @@ func (d *demo) steps() []step {
 				return err
 			}
 			d.challenge = ch
-			d.say("ok: insufficient_user_authentication, max_age %d: the login is too old", int(ch.MaxAge.Seconds()))
+			d.say("ok: insufficient_user_authentication, %s: the login is too old", maxAgeText(ch.MaxAge))
 			return nil
 		}},
 		{"The client logs in again with that max_age: the issuer must authenticate afresh", func(ctx context.Context) error {
@@ -179,7 +179,7 @@ func (d *demo) steps() []step {
 			})
 		}},
 		{"A hardware-key login (acr_values phishing-resistant, no scope), then GET " + admin, func(ctx context.Context) error {
-			if err := d.login(ctx, []string{app.ACRPhishingResistant}, 0, nil); err != nil {
+			if err := d.login(ctx, []string{app.ACRPhishingResistant}, claims.MaxAge{}, nil); err != nil {
 				return err
 			}
 			ch, _, err := d.get(ctx, http.MethodGet, admin, d.token, httpWant{status: http.StatusForbidden, challenge: true,
@@ -214,7 +214,7 @@ func (d *demo) steps() []step {
 			return nil
 		}},
 		{"Password login, then Bank.GetBalance", func(ctx context.Context) error {
-			if err := d.login(ctx, nil, 0, nil); err != nil {
+			if err := d.login(ctx, nil, claims.MaxAge{}, nil); err != nil {
 				return err
 			}
 			d.rpc("bank.v1.Bank/GetBalance", "account alice-checking")
@@ -241,13 +241,13 @@ func (d *demo) steps() []step {
 		}},
 		{fmt.Sprintf("A multi-factor login from a session that started %s ago, then Bank.Transfer", staleSession), func(ctx context.Context) error {
 			d.session = time.Now().Add(-staleSession)
-			if err := d.login(ctx, []string{claims.ACRMultiFactor}, 0, nil); err != nil {
+			if err := d.login(ctx, []string{claims.ACRMultiFactor}, claims.MaxAge{}, nil); err != nil {
 				return err
 			}
 			d.rpc("bank.v1.Bank/Transfer", "2500 cents")
 			_, err := d.bank.Transfer(d.auth(ctx), transferRequest(2500))
 			ce, err := d.result(err, grpcWant{code: codes.Unauthenticated, typed: true,
-				errCode: claims.CodeInsufficientUserAuthentication, maxAge: moveMoney.MaxAge})
+				errCode: claims.CodeInsufficientUserAuthentication, maxAge: claims.MaxAgeOf(moveMoney.MaxAge)})
 			d.typed = ce
 			return err
 		}},
@@ -300,7 +300,7 @@ func (d *demo) steps() []step {
 }
 
 // login logs in at the issuer's token endpoint, from d.session when set.
-func (d *demo) login(ctx context.Context, acr []string, maxAge time.Duration, scopes []string) error {
+func (d *demo) login(ctx context.Context, acr []string, maxAge claims.MaxAge, scopes []string) error {
 	lr := stepuptest.LoginRequest{ACRValues: acr, MaxAge: maxAge, Scopes: scopes, AuthTime: d.session}
 	d.say("> POST %s  %s", d.iss.TokenURL(), describeLogin(lr))
 	tok, err := d.iss.Login(ctx, lr)
@@ -315,7 +315,7 @@ func (d *demo) login(ctx context.Context, acr []string, maxAge time.Duration, sc
 // stepUp logs in again with what a challenge asks for: its acr_values (or,
 // when it names none, the ones of the current login), its max_age, and its
 // scopes on top of the current ones.
-func (d *demo) stepUp(ctx context.Context, acr []string, maxAge time.Duration, scope []string) error {
+func (d *demo) stepUp(ctx context.Context, acr []string, maxAge claims.MaxAge, scope []string) error {
 	if len(acr) == 0 {
 		acr = d.acr
 	}
@@ -330,7 +330,7 @@ func (d *demo) stepUp(ctx context.Context, acr []string, maxAge time.Duration, s
 
 // freshRetry logs in again with maxAge from the old session, then runs retry
 // with the time the new login may not predate.
-func (d *demo) freshRetry(ctx context.Context, maxAge time.Duration, retry func(ctx context.Context, since time.Time) error) error {
+func (d *demo) freshRetry(ctx context.Context, maxAge claims.MaxAge, retry func(ctx context.Context, since time.Time) error) error {
 	since := time.Now().Add(-time.Second).Truncate(time.Second)
 	if err := d.stepUp(ctx, nil, maxAge, nil); err != nil {
 		return err
@@ -437,7 +437,7 @@ func (d *demo) result(err error, w grpcWant) (*claims.Error, error) {
 		d.say("< OK")
 	case errors.As(err, &ce):
 		d.say("< status %v; the client interceptor gives a *claims.Error:", status.Code(err))
-		d.say("<   Code %q, ACRValues %q, MaxAge %v, Scope %q", ce.Code, ce.ACRValues, ce.MaxAge, ce.Scope)
+		d.say("<   Code %q, ACRValues %q, MaxAge %s, Scope %q", ce.Code, ce.ACRValues, maxAgeText(ce.MaxAge), ce.Scope)
 	default:
 		d.say("< status %v: %s", status.Code(err), status.Convert(err).Message())
 	}
@@ -536,8 +536,8 @@ func describeLogin(lr stepuptest.LoginRequest) string {
 	} else {
 		parts = append(parts, "no acr_values (the issuer's default: password)")
 	}
-	if lr.MaxAge > 0 {
-		parts = append(parts, fmt.Sprintf("max_age=%d", int(lr.MaxAge.Seconds())))
+	if _, ok := lr.MaxAge.Seconds(); ok {
+		parts = append(parts, maxAgeText(lr.MaxAge))
 	}
 	if len(lr.Scopes) > 0 {
 		parts = append(parts, fmt.Sprintf("scope=%q", strings.Join(lr.Scopes, " ")))

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/stepupauth/stepup/claims"
 	"github.com/stepupauth/stepup/internal/loopback"
@@ -124,19 +123,4 @@ func Challenge(e *claims.Error, realm, resourceMetadata string) claims.Challenge
 	}
 	ch.Realm = realm
 	return ch
-}
-
-// MaxAgeSeconds is the max_age e asks for, in whole seconds (RFC 9470 §3),
-// and whether it asks for one: the one conversion of the HTTP body, the
-// gRPC details and the logs (claims.Challenge.String renders the header).
-// A fraction of a second is truncated, so the value never asks for less
-// freshness than required.
-func MaxAgeSeconds(e *claims.Error) (int64, bool) {
-	switch {
-	case e.MaxAge == 0:
-		return 0, false
-	case e.MaxAge < 0:
-		return 0, true
-	}
-	return int64(e.MaxAge / time.Second), true
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/stepupauth/stepup/claims"
-	"github.com/stepupauth/stepup/internal/answer"
 	"github.com/stepupauth/stepup/verify"
 )
 
@@ -43,7 +42,7 @@ func RefusalAttrs(attrs []slog.Attr, k Kind, ce *claims.Error, err error) []slog
 	if len(ce.ACRValues) > 0 {
 		attrs = append(attrs, slog.String("acr_values", strings.Join(ce.ACRValues, " ")))
 	}
-	if s, ok := answer.MaxAgeSeconds(ce); ok {
+	if s, ok := ce.MaxAge.Seconds(); ok {
 		attrs = append(attrs, slog.String("max_age", strconv.FormatInt(s, 10)))
 	}
 	if len(ce.Scope) > 0 {
