@@ -42,7 +42,7 @@ func newIssuer(t *testing.T, opts ...stepuptest.Option) *stepuptest.Issuer {
 	iss, err := stepuptest.NewIssuer(append([]stepuptest.Option{
 		stepuptest.WithClock(func() time.Time { return now }),
 		stepuptest.WithAudience(audience),
-		stepuptest.WithAlgorithms(stepuptest.RS256),
+		stepuptest.WithAlgorithms("RS256"),
 	}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +122,7 @@ func TestAuth0(t *testing.T) {
 			name = "rfc 9068 profile"
 		}
 		t.Run(name, func(t *testing.T) {
-			iss := newIssuer(t, stepuptest.WithAuth0Shape(ns, rfc9068))
+			iss := newIssuer(t, stepuptest.WithAuth0Shape(stepuptest.Auth0Shape{Namespace: ns, RFC9068: rfc9068}))
 			prof, err := idp.Auth0(strings.TrimPrefix(iss.URL(), "http://"), idp.Auth0Options{Namespace: ns, RFC9068: rfc9068})
 			if err != nil {
 				t.Fatal(err)

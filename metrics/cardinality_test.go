@@ -56,7 +56,7 @@ func TestCardinality(t *testing.T) {
 	methods := grpcMethods(t)
 	unary := grpcmw.UnaryServerInterceptor(s.v, methods, grpcmetrics.Option(m, methods))
 	rng := rand.New(rand.NewPCG(1, 2))
-	realIss, realKID, aud := s.iss.Issuer(), s.iss.KeyID(), s.iss.Audience()
+	realIss, realKID, aud := s.iss.Issuer(), s.iss.KeyID(""), s.iss.Audience()
 
 	// token returns the i-th bad token: a random issuer, a random kid of
 	// the real issuer, or the real kid with a forged signature.

@@ -39,7 +39,7 @@ func NewDevIssuer(audience string, opts ...stepuptest.Option) (*stepuptest.Issue
 		stepuptest.WithACR(stepuptest.ACRPassword, claims.AMRPassword),
 		stepuptest.WithACR(claims.ACRMultiFactor, claims.AMRPassword, claims.AMROTP, claims.AMRMFA),
 		stepuptest.WithACR(ACRPhishingResistant, claims.AMRPassword, claims.AMRHardwareKey),
-		stepuptest.WithAlgorithms(stepuptest.ES256),
+		stepuptest.WithAlgorithms("ES256"),
 	}
 	if audience != "" {
 		base = append(base, stepuptest.WithAudience(audience))
@@ -98,7 +98,7 @@ func devShape(p *policy.Policy) stepuptest.Option {
 	switch prof.Provider {
 	case "auth0":
 		// acr, amr and auth_time are already under claim_names (devHook).
-		return stepuptest.WithAuth0Shape("", slices.Contains(prof.RequiredClaims, "client_id"))
+		return stepuptest.WithAuth0Shape(stepuptest.Auth0Shape{RFC9068: slices.Contains(prof.RequiredClaims, "client_id")})
 	case "okta":
 		_, as, _ := strings.Cut(iss, "/oauth2/")
 		return stepuptest.WithOktaShape(as)
