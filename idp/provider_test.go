@@ -158,7 +158,7 @@ func TestAuth0(t *testing.T) {
 
 func TestOkta(t *testing.T) {
 	iss := newIssuer(t, stepuptest.WithOktaShape("default"))
-	prof, err := idp.Okta(strings.TrimPrefix(iss.URL(), "http://"), "default")
+	prof, err := idp.Okta(strings.TrimPrefix(iss.URL(), "http://"), idp.OktaOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,11 +194,11 @@ func TestOkta(t *testing.T) {
 
 func TestKeycloak(t *testing.T) {
 	iss := newIssuer(t, stepuptest.WithKeycloakShape("bank"))
-	prof, err := idp.Keycloak(iss.URL(), "bank", idp.KeycloakOptions{})
+	prof, err := idp.Keycloak(idp.KeycloakOptions{BaseURL: iss.URL(), Realm: "bank"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	named, err := idp.Keycloak(iss.URL(), "bank", idp.KeycloakOptions{Levels: []string{"bronze", "silver", "gold"}})
+	named, err := idp.Keycloak(idp.KeycloakOptions{BaseURL: iss.URL(), Realm: "bank", Levels: []string{"bronze", "silver", "gold"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,7 +74,7 @@ func DevOptions(p *policy.Policy) []stepuptest.Option {
 	if p.Profile != nil {
 		opts = append(opts, devShape(p))
 		if p.Profile.Provider == "entra" {
-			hook = chainHooks(hook, entraDevHook)
+			hook = chainHooks(hook, entraDevHook(*p.Profile))
 		}
 	}
 	if hook != nil {
@@ -114,16 +114,18 @@ func devShape(p *policy.Policy) stepuptest.Option {
 	}
 }
 
-// entraDevHook turns a login at an authentication context (acr_values=c1)
-// into acrs ["c1"], and marks every dev client as able to answer claims
-// challenges (xms_cc ["cp1"]).
-func entraDevHook(t *stepuptest.Token) {
-	if t.Claims == nil {
-		t.Claims = map[string]any{}
-	}
-	t.Claims["xms_cc"] = []string{idp.EntraCapabilityCP1}
-	if idp.IsAuthContext(t.ACR) {
-		t.ACRS = []string{t.ACR}
+// entraDevHook turns a login at an authentication context of prof
+// (acr_values=c1) into acrs ["c1"], and marks every dev client as able to
+// answer claims challenges (xms_cc ["cp1"]).
+func entraDevHook(prof idp.Profile) func(*stepuptest.Token) {
+	return func(t *stepuptest.Token) {
+		if t.Claims == nil {
+			t.Claims = map[string]any{}
+		}
+		t.Claims["xms_cc"] = []string{idp.EntraCapabilityCP1}
+		if _, err := prof.AuthContext(t.ACR); err == nil {
+			t.ACRS = []string{t.ACR}
+		}
 	}
 }
 
