@@ -64,7 +64,7 @@ func TestProfiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := policy.Parse([]byte("audience: api\n"+tt.doc+rule), policy.YAML)
+			p, err := policy.Parse([]byte("audience: api\n" + tt.doc + rule))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -93,7 +93,7 @@ token_types: [at+jwt, JWT]
 claim_names: {acr: 'https://other.example/acr'}
 acr_levels: [a, b]
 ` + rule
-	p, err := policy.Parse([]byte(doc), policy.YAML)
+	p, err := policy.Parse([]byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ acr_levels: [a, b]
 	}
 
 	// A caller replacing the issuer (a test issuer) gets only that one.
-	p, err = policy.Parse([]byte("audience: api\nprofile: {provider: entra, tenant_id: organizations}\n"+rule), policy.YAML)
+	p, err = policy.Parse([]byte("audience: api\nprofile: {provider: entra, tenant_id: organizations}\n" + rule))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ rules:
     auth_context: [c1, c2]
     scopes: [Invoices.Approve]
 `
-	p, err := policy.Parse([]byte(doc), policy.YAML)
+	p, err := policy.Parse([]byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func TestProfileErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := policy.Parse([]byte("audience: api\n"+tt.doc), policy.YAML)
+			_, err := policy.Parse([]byte("audience: api\n" + tt.doc))
 			if err == nil || err.Error() != tt.want {
 				t.Errorf("error\ngot  %v\nwant %s", err, tt.want)
 			}
