@@ -5,8 +5,8 @@
 // they always have (so that its ID tokens are refused), where acr, amr and
 // auth_time live, and its well-known acr values.
 //
-//	prof, err := idp.Okta("example.okta.com", "default")
-//	keys, err := prof.Keys(ctx)                           // jwks.Discover on the issuer
+//	prof, err := idp.Okta("example.okta.com", idp.OktaOptions{}) // server "default"
+//	keys, err := prof.Keys(ctx)                                  // jwks.Discover on the issuer
 //	v, err := verify.New(keys, prof.Config("api://default"))
 //	guard, err := httpmw.New(v)
 //	mux.Handle("POST /refunds", guard.Require(claims.Requirement{

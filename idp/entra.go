@@ -137,9 +137,9 @@ func isGUID(s string) bool {
 	return true
 }
 
-// IsAuthContext reports whether id is a Conditional Access authentication
+// isAuthContext reports whether id is a Conditional Access authentication
 // context ID, "c1" to "c99".
-func IsAuthContext(id string) bool {
+func isAuthContext(id string) bool {
 	n, ok := strings.CutPrefix(id, "c")
 	if !ok || n == "" || n[0] == '0' || len(n) > 2 {
 		return false
@@ -188,10 +188,10 @@ const descNotCapable = "Stronger authentication is required, and this client doe
 // The code insufficient_claims is Microsoft's, not a registered OAuth
 // code: it is the one documented exception to the registered codes this
 // library sends. The client passes the decoded claims request to MSAL
-// (WithClaims) and retries with the new token. A WithRealm option of the
-// middleware replaces the challenge's realm: with an Entra ID profile set
-// it to ChallengeRealm or leave it unset, or the realm no longer matches
-// authorization_uri as Microsoft requires.
+// (WithClaims) and retries with the new token. The middleware's WithRealm
+// does not apply to this challenge: it always carries ChallengeRealm, the
+// realm that matches its authorization_uri as Microsoft requires, whatever
+// realm the guard or interceptor was configured with.
 //
 // Any other client cannot step up this way, and gets the registered RFC
 // 9470 answer without acr_values: 401 insufficient_user_authentication
@@ -209,7 +209,7 @@ func (p Profile) AuthContext(ids ...string) (claims.Requirement, error) {
 		return claims.Requirement{}, &Error{Provider: "entra", Param: "auth_context", Msg: "no authentication context"}
 	}
 	for i, id := range ids {
-		if !IsAuthContext(id) {
+		if !isAuthContext(id) {
 			return claims.Requirement{}, &Error{Provider: "entra", Param: "auth_context", Msg: strconv.Quote(id) + " is not c1..c99"}
 		}
 		if slices.Index(ids, id) != i {

@@ -3,6 +3,7 @@ package idp_test
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/stepupauth/stepup/claims"
@@ -48,15 +49,19 @@ func TestConstructors(t *testing.T) {
 			[]string{"https://login.example.com/"}, nil, "https://login.example.com/.well-known/jwks.json",
 			"https://login.example.com/.well-known/openid-configuration", []string{"at+jwt"},
 			[]string{"iss", "exp", "aud", "sub", "client_id", "iat", "jti"}, nil, claims.Names{}},
-		{"okta", func() (idp.Profile, error) { return idp.Okta("example.okta.com", "default") },
+		{"okta", func() (idp.Profile, error) { return idp.Okta("example.okta.com", idp.OktaOptions{}) },
 			[]string{"https://example.okta.com/oauth2/default"}, nil, "https://example.okta.com/oauth2/default/v1/keys",
 			"https://example.okta.com/oauth2/default/.well-known/openid-configuration", []string{"at+jwt", "JWT"},
 			[]string{"iss", "exp", "aud", "sub", "iat", "jti", "cid"}, nil, claims.Names{}},
-		{"okta loopback", func() (idp.Profile, error) { return idp.Okta("127.0.0.1:8443", "aus1") },
+		{"okta loopback", func() (idp.Profile, error) {
+			return idp.Okta("127.0.0.1:8443", idp.OktaOptions{AuthorizationServer: "aus1"})
+		},
 			[]string{"http://127.0.0.1:8443/oauth2/aus1"}, nil, "http://127.0.0.1:8443/oauth2/aus1/v1/keys",
 			"http://127.0.0.1:8443/oauth2/aus1/.well-known/openid-configuration", []string{"at+jwt", "JWT"},
 			[]string{"iss", "exp", "aud", "sub", "iat", "jti", "cid"}, nil, claims.Names{}},
-		{"okta domain that starts with 127. is a name: https", func() (idp.Profile, error) { return idp.Okta("127.example.com", "aus1") },
+		{"okta domain that starts with 127. is a name: https", func() (idp.Profile, error) {
+			return idp.Okta("127.example.com", idp.OktaOptions{AuthorizationServer: "aus1"})
+		},
 			[]string{"https://127.example.com/oauth2/aus1"}, nil, "https://127.example.com/oauth2/aus1/v1/keys",
 			"https://127.example.com/oauth2/aus1/.well-known/openid-configuration", []string{"at+jwt", "JWT"},
 			[]string{"iss", "exp", "aud", "sub", "iat", "jti", "cid"}, nil, claims.Names{}},
@@ -93,13 +98,13 @@ func TestConstructors(t *testing.T) {
 			"https://login.microsoftonline.us/common/discovery/v2.0/keys", "", []string{"JWT"},
 			[]string{"iss", "exp", "aud", "sub", "iat", "tid", "uti", "azp", "ver"}, map[string]string{"ver": "2.0"}, claims.Names{}},
 		{"keycloak", func() (idp.Profile, error) {
-			return idp.Keycloak("https://sso.example.com/", "bank", idp.KeycloakOptions{})
+			return idp.Keycloak(idp.KeycloakOptions{BaseURL: "https://sso.example.com/", Realm: "bank"})
 		},
 			[]string{"https://sso.example.com/realms/bank"}, nil, "https://sso.example.com/realms/bank/protocol/openid-connect/certs",
 			"https://sso.example.com/realms/bank/.well-known/openid-configuration", []string{"JWT"},
 			[]string{"iss", "exp", "aud", "sub", "iat", "jti", "azp", "typ"}, map[string]string{"typ": "Bearer"}, claims.Names{}},
 		{"keycloak legacy path", func() (idp.Profile, error) {
-			return idp.Keycloak("https://sso.example.com/auth", "bank", idp.KeycloakOptions{})
+			return idp.Keycloak(idp.KeycloakOptions{BaseURL: "https://sso.example.com/auth", Realm: "bank"})
 		},
 			[]string{"https://sso.example.com/auth/realms/bank"}, nil, "https://sso.example.com/auth/realms/bank/protocol/openid-connect/certs",
 			"https://sso.example.com/auth/realms/bank/.well-known/openid-configuration", []string{"JWT"},
@@ -165,8 +170,13 @@ func TestConstructorErrors(t *testing.T) {
 		{"auth0 namespace on auth0.com", func() (idp.Profile, error) {
 			return idp.Auth0("x.auth0.com", idp.Auth0Options{Namespace: "https://x.us.Auth0.com/"})
 		}, `idp: auth0: namespace: "https://x.us.Auth0.com/" is on Auth0's own domain auth0.com, which Auth0 refuses as a namespace: use a URL you control, such as "https://example.com/"`},
-		{"okta no server", func() (idp.Profile, error) { return idp.Okta("x.okta.com", "") }, "idp: okta: authorization_server: required"},
-		{"okta server path", func() (idp.Profile, error) { return idp.Okta("x.okta.com", "a/b") }, "idp: okta: authorization_server: not a URL path segment of letters, digits and -._~"},
+		{"okta domain as URL", func() (idp.Profile, error) { return idp.Okta("https://x.okta.com", idp.OktaOptions{}) }, "idp: okta: domain: a host name such as example.com, not a URL"},
+		{"okta server as issuer path", func() (idp.Profile, error) {
+			return idp.Okta("x.okta.com", idp.OktaOptions{AuthorizationServer: "/oauth2/aus1"})
+		}, `idp: okta: authorization_server: "/oauth2/aus1" is a path: give the server ID alone, "aus1"`},
+		{"okta server path", func() (idp.Profile, error) {
+			return idp.Okta("x.okta.com", idp.OktaOptions{AuthorizationServer: "a/b"})
+		}, "idp: okta: authorization_server: not a URL path segment of letters, digits and -._~"},
 		{"entra not guid", func() (idp.Profile, error) { return idp.Entra("contoso.com", idp.EntraOptions{}) }, `idp: entra: tenant_id: "contoso.com" is not a tenant GUID (or organizations, common)`},
 		{"entra bad listed", func() (idp.Profile, error) {
 			return idp.Entra("11111111-2222-3333-4444-555555555555", idp.EntraOptions{Tenants: []string{"x"}})
@@ -183,11 +193,31 @@ func TestConstructorErrors(t *testing.T) {
 		{"entra authority http", func() (idp.Profile, error) {
 			return idp.Entra("common", idp.EntraOptions{Authority: "http://login.example.com"})
 		}, "idp: entra: authority: must be https (http only for a loopback host)"},
-		{"keycloak no realm", func() (idp.Profile, error) { return idp.Keycloak("https://sso", "", idp.KeycloakOptions{}) }, "idp: keycloak: realm: required"},
-		{"keycloak query", func() (idp.Profile, error) { return idp.Keycloak("https://sso/?a", "r", idp.KeycloakOptions{}) }, "idp: keycloak: base_url: must not have a query or fragment"},
-		{"keycloak relative", func() (idp.Profile, error) { return idp.Keycloak("sso.example.com", "r", idp.KeycloakOptions{}) }, "idp: keycloak: base_url: not an absolute URL"},
+		{"keycloak no realm", func() (idp.Profile, error) { return idp.Keycloak(idp.KeycloakOptions{BaseURL: "https://sso"}) },
+			"idp: keycloak: realm: required: the realm's name, as in BASE/realms/NAME"},
+		{"keycloak no base", func() (idp.Profile, error) { return idp.Keycloak(idp.KeycloakOptions{Realm: "bank"}) }, "idp: keycloak: base_url: required"},
+		{"keycloak base with realm", func() (idp.Profile, error) {
+			return idp.Keycloak(idp.KeycloakOptions{BaseURL: "https://sso.example.com/auth/realms/bank/", Realm: "bank"})
+		}, `idp: keycloak: base_url: "https://sso.example.com/auth/realms/bank/" names a realm: give the server URL "https://sso.example.com/auth" and the realm "bank" separately`},
+		{"keycloak realm as URL", func() (idp.Profile, error) {
+			return idp.Keycloak(idp.KeycloakOptions{BaseURL: "https://sso.example.com", Realm: "https://sso.example.com/realms/bank"})
+		}, `idp: keycloak: realm: "https://sso.example.com/realms/bank" is a URL: give the server URL as base_url and the realm's name alone`},
+		{"keycloak realm path", func() (idp.Profile, error) {
+			return idp.Keycloak(idp.KeycloakOptions{BaseURL: "https://sso", Realm: "a/b"})
+		},
+			"idp: keycloak: realm: not a URL path segment of letters, digits and -._~"},
+		{"keycloak swapped", func() (idp.Profile, error) {
+			return idp.Keycloak(idp.KeycloakOptions{BaseURL: "bank", Realm: "https://sso"})
+		},
+			"idp: keycloak: base_url: not an absolute URL"},
+		{"keycloak query", func() (idp.Profile, error) {
+			return idp.Keycloak(idp.KeycloakOptions{BaseURL: "https://sso/?a", Realm: "r"})
+		}, "idp: keycloak: base_url: must not have a query or fragment"},
+		{"keycloak relative", func() (idp.Profile, error) {
+			return idp.Keycloak(idp.KeycloakOptions{BaseURL: "sso.example.com", Realm: "r"})
+		}, "idp: keycloak: base_url: not an absolute URL"},
 		{"keycloak repeated level", func() (idp.Profile, error) {
-			return idp.Keycloak("https://sso", "r", idp.KeycloakOptions{Levels: []string{"silver", "silver"}})
+			return idp.Keycloak(idp.KeycloakOptions{BaseURL: "https://sso", Realm: "r", Levels: []string{"silver", "silver"}})
 		}, `idp: keycloak: levels: claims: invalid requirement: ACRLevels[1]: repeated`},
 	}
 	for _, tt := range tests {
@@ -204,12 +234,54 @@ func TestConstructorErrors(t *testing.T) {
 	}
 }
 
+// TestLevelsNotShared: each profile holds its own ACRLevels, so a caller
+// that edits one profile's levels (or the slice it passed in) changes no
+// other profile.
+func TestLevelsNotShared(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		make func(levels []string) (idp.Profile, error)
+		want []string
+	}{
+		{"okta", func([]string) (idp.Profile, error) { return idp.Okta("x.okta.com", idp.OktaOptions{}) },
+			[]string{idp.OktaLoA1FAAny, idp.OktaLoA2FAAny, idp.OktaPhishingResistant, idp.OktaPhishingResistantHardware}},
+		{"keycloak default", func([]string) (idp.Profile, error) {
+			return idp.Keycloak(idp.KeycloakOptions{BaseURL: "https://sso", Realm: "r"})
+		}, []string{"0", "1", "2"}},
+		{"keycloak named", func(levels []string) (idp.Profile, error) {
+			return idp.Keycloak(idp.KeycloakOptions{BaseURL: "https://sso", Realm: "r", Levels: levels})
+		}, []string{"silver", "gold"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in := []string{"silver", "gold"}
+			first, err := tt.make(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first.ACRLevels[0] = "mutated"
+			in[1] = "mutated"
+			second, err := tt.make([]string{"silver", "gold"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(second.ACRLevels, tt.want) {
+				t.Errorf("ACRLevels after editing another profile's: got %v, want %v", second.ACRLevels, tt.want)
+			}
+			if tt.name == "keycloak named" {
+				if got := first.ACRLevels[1]; got != "gold" {
+					t.Errorf("ACRLevels follows the caller's slice: got %q, want gold", got)
+				}
+			}
+		})
+	}
+}
+
 func TestAuthContextArguments(t *testing.T) {
 	entra, err := idp.Entra("common", idp.EntraOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	okta, err := idp.Okta("x.okta.com", "default")
+	okta, err := idp.Okta("x.okta.com", idp.OktaOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,8 +307,9 @@ func TestAuthContextArguments(t *testing.T) {
 		})
 	}
 	for id, want := range map[string]bool{"c1": true, "c9": true, "c10": true, "c99": true, "c": false, "C1": false, "c-1": false, "c1a": false, "x1": false} {
-		if got := idp.IsAuthContext(id); got != want {
-			t.Errorf("IsAuthContext(%q) got %v, want %v", id, got, want)
+		_, err := entra.AuthContext(id)
+		if got := err == nil; got != want {
+			t.Errorf("AuthContext(%q) error %v, want valid %v", id, err, want)
 		}
 	}
 }

@@ -42,7 +42,7 @@ func newIssuer(t *testing.T, opts ...stepuptest.Option) *stepuptest.Issuer {
 	iss, err := stepuptest.NewIssuer(append([]stepuptest.Option{
 		stepuptest.WithClock(func() time.Time { return now }),
 		stepuptest.WithAudience(audience),
-		stepuptest.WithAlgorithms(stepuptest.RS256),
+		stepuptest.WithAlgorithms("RS256"),
 	}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +122,7 @@ func TestAuth0(t *testing.T) {
 			name = "rfc 9068 profile"
 		}
 		t.Run(name, func(t *testing.T) {
-			iss := newIssuer(t, stepuptest.WithAuth0Shape(ns, rfc9068))
+			iss := newIssuer(t, stepuptest.WithAuth0Shape(stepuptest.Auth0Shape{Namespace: ns, RFC9068: rfc9068}))
 			prof, err := idp.Auth0(strings.TrimPrefix(iss.URL(), "http://"), idp.Auth0Options{Namespace: ns, RFC9068: rfc9068})
 			if err != nil {
 				t.Fatal(err)
@@ -158,7 +158,7 @@ func TestAuth0(t *testing.T) {
 
 func TestOkta(t *testing.T) {
 	iss := newIssuer(t, stepuptest.WithOktaShape("default"))
-	prof, err := idp.Okta(strings.TrimPrefix(iss.URL(), "http://"), "default")
+	prof, err := idp.Okta(strings.TrimPrefix(iss.URL(), "http://"), idp.OktaOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,11 +194,11 @@ func TestOkta(t *testing.T) {
 
 func TestKeycloak(t *testing.T) {
 	iss := newIssuer(t, stepuptest.WithKeycloakShape("bank"))
-	prof, err := idp.Keycloak(iss.URL(), "bank", idp.KeycloakOptions{})
+	prof, err := idp.Keycloak(idp.KeycloakOptions{BaseURL: iss.URL(), Realm: "bank"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	named, err := idp.Keycloak(iss.URL(), "bank", idp.KeycloakOptions{Levels: []string{"bronze", "silver", "gold"}})
+	named, err := idp.Keycloak(idp.KeycloakOptions{BaseURL: iss.URL(), Realm: "bank", Levels: []string{"bronze", "silver", "gold"}})
 	if err != nil {
 		t.Fatal(err)
 	}

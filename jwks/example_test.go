@@ -101,7 +101,7 @@ func ExampleNewRemote() {
 // discovery document; the in-process stepuptest issuer on 127.0.0.1
 // stands in for the real one.
 func ExampleDiscover() {
-	iss, err := stepuptest.NewIssuer(stepuptest.WithAlgorithms(stepuptest.ES256))
+	iss, err := stepuptest.NewIssuer(stepuptest.WithAlgorithms("ES256"))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -117,13 +117,13 @@ func ExampleDiscover() {
 
 	fmt.Println("bound to the issuer:", keys.Issuer() == iss.Issuer())
 	fmt.Println("jwks_uri discovered:", keys.URL() == iss.JWKSURL())
-	k, err := keys.Key(context.Background(), iss.Issuer(), iss.KeyID())
+	k, err := keys.Key(context.Background(), iss.Issuer(), iss.KeyID(""))
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	fmt.Println(k.KeyType, k.Algorithm)
-	_, err = keys.Key(context.Background(), "https://other.example/", iss.KeyID())
+	_, err = keys.Key(context.Background(), "https://other.example/", iss.KeyID(""))
 	fmt.Println(errors.Is(err, jwks.ErrUnknownIssuer))
 	// Output:
 	// bound to the issuer: true

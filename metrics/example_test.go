@@ -22,7 +22,7 @@ import (
 // Example wires the metrics into a key set, a verifier and an HTTP guard,
 // sends a few requests and reads the metrics as a Prometheus server would.
 func Example() {
-	idp, err := stepuptest.NewIssuer(stepuptest.WithAlgorithms(stepuptest.ES256))
+	idp, err := stepuptest.NewIssuer(stepuptest.WithAlgorithms("ES256"))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func (c *clock) advance(d time.Duration) {
 // newIssuer starts an ES256-only issuer (fast to start).
 func newIssuer(t *testing.T, opts ...stepuptest.Option) *stepuptest.Issuer {
 	t.Helper()
-	iss, err := stepuptest.NewIssuer(append([]stepuptest.Option{stepuptest.WithAlgorithms(stepuptest.ES256)}, opts...)...)
+	iss, err := stepuptest.NewIssuer(append([]stepuptest.Option{stepuptest.WithAlgorithms("ES256")}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

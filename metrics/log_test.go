@@ -90,7 +90,7 @@ func TestLogsHoldNoToken(t *testing.T) {
 	call(unary, "/bank.v1.Bank/Balance")
 
 	// Key-set events: rotation, a bad key, a failed fetch, an outage.
-	if _, err := s.iss.Rotate(); err != nil {
+	if _, err := s.iss.Rotate(""); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.iss.AddRawKey([]byte(`{"kty":"oct","kid":"sym","k":"c2VjcmV0"}`)); err != nil {

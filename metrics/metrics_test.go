@@ -130,8 +130,8 @@ func TestJWKS(t *testing.T) {
 	})
 
 	// A graceful rotation: the new key joins the old one.
-	old := iss.KeyID()
-	if _, err := iss.Rotate(); err != nil {
+	old := iss.KeyID("")
+	if _, err := iss.Rotate(""); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.refresh(t); err != nil {
@@ -171,7 +171,7 @@ func TestJWKS(t *testing.T) {
 		{stepuptest.FaultOversized, "invalid_response"},
 		{stepuptest.FaultDown, "network"},
 	} {
-		if err := iss.SetJWKSFault(tt.fault); err != nil {
+		if err := iss.SetFaults(stepuptest.Faults{JWKS: tt.fault}); err != nil {
 			t.Fatal(err)
 		}
 		prev := fetches(tt.result)
@@ -185,11 +185,11 @@ func TestJWKS(t *testing.T) {
 	}
 
 	// An outage past the staleness bound: keys become unavailable.
-	if err := iss.SetJWKSFault(stepuptest.Fault500); err != nil {
+	if err := iss.SetFaults(stepuptest.Faults{JWKS: stepuptest.Fault500}); err != nil {
 		t.Fatal(err)
 	}
 	r.clock.advance(staleness + time.Second)
-	_, err := r.Key(context.Background(), "", iss.KeyID())
+	_, err := r.Key(context.Background(), "", iss.KeyID(""))
 	r.wait(t)
 	if !errors.Is(err, claims.ErrUnavailable) {
 		t.Fatalf("Key during the outage: got %v, want claims.ErrUnavailable", err)
@@ -197,11 +197,11 @@ func TestJWKS(t *testing.T) {
 	check("outage", map[string]float64{"stepup_jwks_serving_stale": 0, "stepup_jwks_unavailable": 1})
 
 	// Recovery.
-	if err := iss.SetJWKSFault(stepuptest.FaultNone); err != nil {
+	if err := iss.SetFaults(stepuptest.Faults{JWKS: stepuptest.FaultNone}); err != nil {
 		t.Fatal(err)
 	}
 	r.clock.advance(cooldown)
-	if _, err := r.Key(context.Background(), "", iss.KeyID()); err != nil {
+	if _, err := r.Key(context.Background(), "", iss.KeyID("")); err != nil {
 		t.Fatalf("Key after recovery: %v", err)
 	}
 	r.wait(t)
@@ -277,7 +277,7 @@ func (s *stack) mint(t *testing.T, tok stepuptest.Token) string {
 // set is past the staleness bound.
 func (s *stack) outage(t *testing.T) {
 	t.Helper()
-	if err := s.iss.SetJWKSFault(stepuptest.Fault500); err != nil {
+	if err := s.iss.SetFaults(stepuptest.Faults{JWKS: stepuptest.Fault500}); err != nil {
 		t.Fatal(err)
 	}
 	s.remote.clock.advance(staleness + time.Second)

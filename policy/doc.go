@@ -39,10 +39,19 @@
 //
 // Tables built this way answer exactly as the same tables written in code.
 //
+// # Syntax
+//
+// A policy is a single YAML 1.2 document or a single JSON object (RFC
+// 8259), valid UTF-8 (a leading byte order mark is ignored), at most 1 MiB.
+// Load goes by the file's extension: .yaml and .yml are YAML, .json is
+// JSON. Parse, and Load for any other extension, go by the content: a
+// document whose first non-blank character is '{' is JSON, anything else
+// YAML (so a top-level YAML flow mapping belongs in a .yaml file).
+//
 // # Schema
 //
-// A document is YAML or JSON with these fields; everything else is an
-// error, and so is a field given twice:
+// A document has these fields; everything else is an error, and so is a
+// field given twice:
 //
 //	issuer: https://idp.example.com/        # required; https URL (http only for loopback), exact match with iss
 //	audience: https://api.example.com       # required

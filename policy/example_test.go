@@ -21,7 +21,7 @@ rules:
     acr_min: gold
     max_age: 5m
 `
-	p, err := policy.Parse([]byte(doc), policy.YAML)
+	p, err := policy.Parse([]byte(doc))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -51,7 +51,7 @@ func ExampleError() {
     {"http": "GET /reports", "acr_min": "platinum"}
   ]
 }`
-	_, err := policy.Parse([]byte(doc), policy.JSON)
+	_, err := policy.Parse([]byte(doc))
 	fmt.Println(err)
 	var e *policy.Error
 	if errors.As(err, &e) {

@@ -10,7 +10,7 @@ import (
 	"github.com/stepupauth/stepup/policy"
 )
 
-// FuzzParse feeds arbitrary documents to Parse in every format: it must
+// FuzzParse feeds arbitrary documents to Parse and to each parser: it must
 // never panic, return either a policy whose rules all validate or an
 // *Error, never both.
 func FuzzParse(f *testing.F) {
@@ -52,30 +52,32 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, format := range []policy.Format{policy.Detect, policy.YAML, policy.JSON} {
-			p, err := policy.Parse(data, format)
+		for format, parse := range map[string]func([]byte) (*policy.Policy, error){
+			"detected": policy.Parse, "yaml": policy.ParseYAML, "json": policy.ParseJSON,
+		} {
+			p, err := parse(data)
 			if err != nil {
 				var e *policy.Error
 				if !errors.As(err, &e) {
-					t.Fatalf("format %d: error %T is not a *policy.Error: %v", format, err, err)
+					t.Fatalf("%s: error %T is not a *policy.Error: %v", format, err, err)
 				}
 				if p != nil {
-					t.Fatalf("format %d: both a policy and an error", format)
+					t.Fatalf("%s: both a policy and an error", format)
 				}
 				if !strings.HasPrefix(err.Error(), "policy: ") {
-					t.Fatalf("format %d: error %q lacks the package prefix", format, err)
+					t.Fatalf("%s: error %q lacks the package prefix", format, err)
 				}
 				continue
 			}
 			if p.Issuer == "" || p.Audience == "" || len(p.Rules) == 0 {
-				t.Fatalf("format %d: accepted an incomplete policy %+v", format, p)
+				t.Fatalf("%s: accepted an incomplete policy %+v", format, p)
 			}
 			for _, r := range p.Rules {
 				if r.HTTP == "" && r.GRPC == "" {
-					t.Fatalf("format %d: rules[%d] has no route", format, r.Index)
+					t.Fatalf("%s: rules[%d] has no route", format, r.Index)
 				}
 				if err := r.Requirement.Validate(); err != nil {
-					t.Fatalf("format %d: rules[%d]: %v", format, r.Index, err)
+					t.Fatalf("%s: rules[%d]: %v", format, r.Index, err)
 				}
 			}
 		}

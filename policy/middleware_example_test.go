@@ -55,7 +55,7 @@ func exampleSetup() (*stepuptest.Issuer, *policy.Policy, *verify.Verifier) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	p, err := policy.Parse([]byte(examplePolicy(iss)), policy.YAML)
+	p, err := policy.Parse([]byte(examplePolicy(iss)))
 	if err != nil {
 		log.Fatal(err)
 	}

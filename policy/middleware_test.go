@@ -62,7 +62,7 @@ rules:
     acr_values: [urn:example:loa:2]
     scopes: [admin]
 `
-	p, err := policy.Parse([]byte(doc), policy.YAML)
+	p, err := policy.Parse([]byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}

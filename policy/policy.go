@@ -20,18 +20,14 @@ import (
 // maxSize bounds a policy document. Real policies are a few kilobytes.
 const maxSize = 1 << 20
 
-// Format is the syntax of a policy document.
-type Format int
+// format is the syntax of a policy document (see Syntax in the package
+// documentation).
+type format int
 
-// The formats Parse understands.
 const (
-	// Detect treats a document whose first non-blank character is '{' as
-	// JSON and anything else as YAML.
-	Detect Format = iota
-	// YAML is a single YAML 1.2 document (go.yaml.in/yaml/v3).
-	YAML
-	// JSON is a single JSON object (RFC 8259).
-	JSON
+	detect format = iota // by content: '{' first is JSON, else YAML
+	yamlFormat
+	jsonFormat
 )
 
 // Policy is a loaded policy file: the verifier's settings and the rules per
@@ -108,18 +104,18 @@ type Rule struct {
 	AuthContext []string
 }
 
-// Load reads and parses the policy file at path. The extension chooses the
-// format: .yaml and .yml are YAML, .json is JSON, anything else is
-// detected from the content. Files larger than 1 MiB are rejected.
+// Load reads and parses the policy file at path, YAML or JSON as its
+// extension says, and checks it as Parse does (see Syntax in the package
+// documentation).
 //
 // Every error is an *Error whose File is path.
 func Load(path string) (*Policy, error) {
-	format := Detect
+	f := detect
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".yaml", ".yml":
-		format = YAML
+		f = yamlFormat
 	case ".json":
-		format = JSON
+		f = jsonFormat
 	}
 	data, err := readFile(path)
 	if err != nil {
@@ -129,7 +125,7 @@ func Load(path string) (*Policy, error) {
 		}
 		return nil, &Error{File: path, Rule: -1, Err: err}
 	}
-	p, err := Parse(data, format)
+	p, err := parse(data, f)
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) {
@@ -158,8 +154,8 @@ func readFile(path string) ([]byte, error) {
 
 var errTooLarge = fmt.Errorf("larger than %d bytes", maxSize)
 
-// Parse parses a policy document (see the package documentation for the
-// schema) and checks it: unknown fields, duplicate fields, values of the
+// Parse parses a policy document, YAML or JSON as its content says (see
+// Syntax in the package documentation), and checks it against the schema: unknown fields, duplicate fields, values of the
 // wrong type, bad durations, URLs or algorithms, acr_min outside
 // acr_levels, rules with neither http nor grpc, duplicate or conflicting
 // routes and methods, and public rules that would take requests or calls
@@ -167,11 +163,13 @@ var errTooLarge = fmt.Errorf("larger than %d bytes", maxSize)
 // errors. Every Requirement produced
 // passes claims.Requirement.Validate.
 //
-// Every error is an *Error. The document must be valid UTF-8 (a leading
-// byte order mark is ignored) and at most 1 MiB; nor may a string escape a
-// lone UTF-16 surrogate ("\ud800"), which encoding/json would silently
-// turn into U+FFFD and YAML already refuses.
-func Parse(data []byte, format Format) (*Policy, error) {
+// Every error is an *Error. Besides the Syntax rules of the package
+// documentation, no string may escape a lone UTF-16 surrogate ("\ud800"),
+// which encoding/json would silently turn into U+FFFD and YAML already
+// refuses.
+func Parse(data []byte) (*Policy, error) { return parse(data, detect) }
+
+func parse(data []byte, f format) (*Policy, error) {
 	if len(data) > maxSize {
 		return nil, &Error{Rule: -1, Err: errTooLarge}
 	}
@@ -179,21 +177,18 @@ func Parse(data []byte, format Format) (*Policy, error) {
 	if line, ok := invalidUTF8(data); ok {
 		return nil, &Error{Line: line, Rule: -1, Err: errors.New("not valid UTF-8 (save the file as UTF-8)")}
 	}
-	if format == Detect {
-		format = YAML
+	if f == detect {
+		f = yamlFormat
 		if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] == '{' {
-			format = JSON
+			f = jsonFormat
 		}
 	}
 	var root *node
 	var err error
-	switch format {
-	case YAML:
-		root, err = parseYAML(data)
-	case JSON:
+	if f == jsonFormat {
 		root, err = parseJSON(data)
-	default:
-		return nil, &Error{Rule: -1, Err: fmt.Errorf("unknown format %d", int(format))}
+	} else {
+		root, err = parseYAML(data)
 	}
 	if err != nil {
 		var se *syntaxError

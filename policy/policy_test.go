@@ -165,7 +165,7 @@ func TestParseFields(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := policy.Parse([]byte(tt.doc), policy.YAML)
+			got, err := policy.Parse([]byte(tt.doc))
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
@@ -174,7 +174,7 @@ func TestParseFields(t *testing.T) {
 			}
 			// The same document in JSON gives the same policy, lines aside.
 			j := toJSON(t, tt.doc)
-			got, err = policy.Parse(j, policy.Detect)
+			got, err = policy.Parse(j)
 			if err != nil {
 				t.Fatalf("Parse(JSON %s): %v", j, err)
 			}
@@ -295,161 +295,160 @@ func TestLoadErrors(t *testing.T) {
 func TestParseErrors(t *testing.T) {
 	const r = "rules: [{http: /a}]\n"
 	tests := []struct {
-		name   string
-		format policy.Format
-		doc    string
-		want   string
+		name  string
+		parse func([]byte) (*policy.Policy, error)
+		doc   string
+		want  string
 	}{
 		// Documents.
-		{"empty", policy.YAML, "", "policy: empty document"},
-		{"comments only", policy.YAML, "# nothing\n", "policy: empty document"},
-		{"empty json", policy.JSON, " \n", "policy: empty document"},
-		{"not a mapping", policy.YAML, "- a\n", "policy: line 1: want a mapping at the top level, got a list"},
-		{"scalar", policy.YAML, "hello\n", "policy: line 1: want a mapping at the top level, got a string"},
-		{"sniffed list", policy.Detect, "[1]", "policy: line 1: want a mapping at the top level, got a list"},
-		{"json list", policy.JSON, "[1]", "policy: line 1: want a mapping at the top level, got a list"},
-		{"two documents", policy.YAML, head + r + "---\n" + head + r, "policy: line 4: more than one YAML document"},
-		{"yaml syntax", policy.YAML, head + "rules: [\n", "policy: line 3: yaml: did not find expected node content"},
-		{"yaml tab", policy.YAML, head + "rules:\n\t- http: /a\n", "policy: line 4: yaml: found character that cannot start any token"},
-		{"invalid utf-8", policy.YAML, head + "rules: [{http: \"/\xff\"}]\n", "policy: line 3: not valid UTF-8 (save the file as UTF-8)"},
-		{"invalid utf-8 json", policy.JSON, "{\"issuer\": \"https://a/\",\n\"audience\": \"a\xc3\x28\"}", "policy: line 2: not valid UTF-8 (save the file as UTF-8)"},
-		{"json lone high surrogate", policy.JSON, "{\"issuer\": \"https://a/\",\n\"audience\": \"a\\ud800\"}", `policy: line 2: json: \ud800 is a lone UTF-16 surrogate, not a character`},
-		{"json lone low surrogate in key", policy.JSON, "{\"issuer\": \"https://a/\",\n\n\"a\\uDC00\": 1}", `policy: line 3: json: \udc00 is a lone UTF-16 surrogate, not a character`},
-		{"json reversed surrogates", policy.JSON, "{\"audience\": \"\\ude00\\ud83d\"}", `policy: line 1: json: \ude00 is a lone UTF-16 surrogate, not a character`},
-		{"json two high surrogates", policy.JSON, "{\"audience\": \"\\ud83d\\ud83d\"}", `policy: line 1: json: \ud83d is a lone UTF-16 surrogate, not a character`},
-		{"yaml lone surrogate", policy.YAML, head + "rules: [{http: \"/\\ud800\"}]\n", "policy: line 3: yaml: found invalid Unicode character escape code"},
-		{"too large", policy.YAML, head + r + strings.Repeat("#", 1<<20), "policy: larger than 1048576 bytes"},
-		{"unknown format", policy.Format(9), head + r, "policy: unknown format 9"},
-		{"non-string key", policy.YAML, head + r + "1: x\n", "policy: line 4: mapping key must be a string, got a number"},
-		{"merge key", policy.YAML, head + "rules:\n  - <<: {http: /a}\n", "policy: line 4: yaml: merge keys (<<) are not supported"},
-		{"alias cycle", policy.YAML, head + "rules: &r [*r]\n", "policy: line 3: document nested too deeply"},
-		{"alias bomb", policy.YAML, "a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\n", "policy: line 1: document too large"},
-		{"deep json", policy.JSON, `{"rules":` + strings.Repeat("[", 40), "policy: line 1: document nested too deeply"},
-		{"json syntax line", policy.JSON, "{\n\"issuer\": \"x\",\n\"audience\" \"api\"}", "policy: line 3: json: invalid character '\"' after object key"},
-		{"json truncated", policy.JSON, "{\n\"issuer\": \"x\",\n", "policy: line 2: json: unexpected end of input"},
-		{"json trailing data", policy.JSON, "{}\n{}", "policy: line 2: json: data after the top-level value"},
-		{"json duplicate key", policy.JSON, "{\"issuer\": \"https://a/\",\n \"issuer\": \"https://b/\"}", "policy: line 2: issuer: duplicate field (first on line 1)"},
+		{"empty", policy.ParseYAML, "", "policy: empty document"},
+		{"comments only", policy.ParseYAML, "# nothing\n", "policy: empty document"},
+		{"empty json", policy.ParseJSON, " \n", "policy: empty document"},
+		{"not a mapping", policy.ParseYAML, "- a\n", "policy: line 1: want a mapping at the top level, got a list"},
+		{"scalar", policy.ParseYAML, "hello\n", "policy: line 1: want a mapping at the top level, got a string"},
+		{"sniffed list", policy.Parse, "[1]", "policy: line 1: want a mapping at the top level, got a list"},
+		{"json list", policy.ParseJSON, "[1]", "policy: line 1: want a mapping at the top level, got a list"},
+		{"two documents", policy.ParseYAML, head + r + "---\n" + head + r, "policy: line 4: more than one YAML document"},
+		{"yaml syntax", policy.ParseYAML, head + "rules: [\n", "policy: line 3: yaml: did not find expected node content"},
+		{"yaml tab", policy.ParseYAML, head + "rules:\n\t- http: /a\n", "policy: line 4: yaml: found character that cannot start any token"},
+		{"invalid utf-8", policy.ParseYAML, head + "rules: [{http: \"/\xff\"}]\n", "policy: line 3: not valid UTF-8 (save the file as UTF-8)"},
+		{"invalid utf-8 json", policy.ParseJSON, "{\"issuer\": \"https://a/\",\n\"audience\": \"a\xc3\x28\"}", "policy: line 2: not valid UTF-8 (save the file as UTF-8)"},
+		{"json lone high surrogate", policy.ParseJSON, "{\"issuer\": \"https://a/\",\n\"audience\": \"a\\ud800\"}", `policy: line 2: json: \ud800 is a lone UTF-16 surrogate, not a character`},
+		{"json lone low surrogate in key", policy.ParseJSON, "{\"issuer\": \"https://a/\",\n\n\"a\\uDC00\": 1}", `policy: line 3: json: \udc00 is a lone UTF-16 surrogate, not a character`},
+		{"json reversed surrogates", policy.ParseJSON, "{\"audience\": \"\\ude00\\ud83d\"}", `policy: line 1: json: \ude00 is a lone UTF-16 surrogate, not a character`},
+		{"json two high surrogates", policy.ParseJSON, "{\"audience\": \"\\ud83d\\ud83d\"}", `policy: line 1: json: \ud83d is a lone UTF-16 surrogate, not a character`},
+		{"yaml lone surrogate", policy.ParseYAML, head + "rules: [{http: \"/\\ud800\"}]\n", "policy: line 3: yaml: found invalid Unicode character escape code"},
+		{"too large", policy.ParseYAML, head + r + strings.Repeat("#", 1<<20), "policy: larger than 1048576 bytes"},
+		{"non-string key", policy.ParseYAML, head + r + "1: x\n", "policy: line 4: mapping key must be a string, got a number"},
+		{"merge key", policy.ParseYAML, head + "rules:\n  - <<: {http: /a}\n", "policy: line 4: yaml: merge keys (<<) are not supported"},
+		{"alias cycle", policy.ParseYAML, head + "rules: &r [*r]\n", "policy: line 3: document nested too deeply"},
+		{"alias bomb", policy.ParseYAML, "a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\n", "policy: line 1: document too large"},
+		{"deep json", policy.ParseJSON, `{"rules":` + strings.Repeat("[", 40), "policy: line 1: document nested too deeply"},
+		{"json syntax line", policy.ParseJSON, "{\n\"issuer\": \"x\",\n\"audience\" \"api\"}", "policy: line 3: json: invalid character '\"' after object key"},
+		{"json truncated", policy.ParseJSON, "{\n\"issuer\": \"x\",\n", "policy: line 2: json: unexpected end of input"},
+		{"json trailing data", policy.ParseJSON, "{}\n{}", "policy: line 2: json: data after the top-level value"},
+		{"json duplicate key", policy.ParseJSON, "{\"issuer\": \"https://a/\",\n \"issuer\": \"https://b/\"}", "policy: line 2: issuer: duplicate field (first on line 1)"},
 
 		// Top-level fields.
-		{"unknown field", policy.YAML, head + "issuers: x\n" + r, "policy: line 3: issuers: unknown field"},
-		{"duplicate field", policy.YAML, head + "audience: api2\n" + r, "policy: line 3: audience: duplicate field (first on line 2)"},
-		{"profile", policy.YAML, head + "profile: auth0\n" + r, "policy: line 3: profile: want a mapping such as {provider: auth0, domain: example.us.auth0.com}, got a string"},
-		{"no issuer", policy.YAML, "audience: api\n" + r, "policy: issuer: required (or a profile)"},
-		{"no audience", policy.YAML, "issuer: https://a/\n" + r, "policy: audience: required"},
-		{"no rules", policy.YAML, head, "policy: rules: required"},
-		{"issuer null", policy.YAML, "issuer:\naudience: api\n" + r, "policy: line 1: issuer: want a string, got null"},
-		{"issuer number", policy.YAML, "issuer: 12\naudience: api\n" + r, "policy: line 1: issuer: want a string, got a number"},
-		{"issuer empty", policy.YAML, "issuer: ''\naudience: api\n" + r, "policy: line 1: issuer: must not be empty"},
-		{"issuer space", policy.YAML, "issuer: ' https://a/'\naudience: api\n" + r, `policy: line 1: issuer: " https://a/" has surrounding white space`},
-		{"issuer http", policy.YAML, "issuer: http://idp.example.com/\naudience: api\n" + r, `policy: line 1: issuer: "http://idp.example.com/": http is allowed only for a loopback host; use https`},
-		{"issuer http localhost", policy.YAML, "issuer: http://localhost:8080/\naudience: api\n" + r, `policy: line 1: issuer: "http://localhost:8080/": http is allowed only for a loopback host; use https`},
-		{"issuer http 127-prefixed name", policy.YAML, "issuer: http://127.attacker.example/\naudience: api\n" + r, `policy: line 1: issuer: "http://127.attacker.example/": http is allowed only for a loopback host; use https`},
-		{"issuer not a url", policy.YAML, "issuer: idp\naudience: api\n" + r, `policy: line 1: issuer: "idp" is not an https URL`},
-		{"issuer bad url", policy.YAML, "issuer: 'https://a b/%zz'\naudience: api\n" + r, `policy: line 1: issuer: "https://a b/%zz" is not a URL`},
-		{"issuer no host", policy.YAML, "issuer: https:///x\naudience: api\n" + r, `policy: line 1: issuer: "https:///x" has no host`},
-		{"issuer user info", policy.YAML, "issuer: https://u:p@a/\naudience: api\n" + r, `policy: line 1: issuer: "https://u:p@a/" must not carry user information`},
-		{"issuer fragment", policy.YAML, "issuer: 'https://a/#x'\naudience: api\n" + r, `policy: line 1: issuer: "https://a/#x" must not have a fragment`},
-		{"audience list", policy.YAML, "issuer: https://a/\naudience: [a, b]\n" + r, "policy: line 2: audience: want a string, got a list"},
-		{"audience control", policy.JSON, `{"issuer": "https://a/", "audience": "a\u0000b", "rules": [{"http": "/a"}]}`, `policy: line 1: audience: "a\x00b" contains a control character`},
-		{"jwks_uri ftp", policy.YAML, head + "jwks_uri: ftp://a/jwks\n" + r, `policy: line 3: jwks_uri: "ftp://a/jwks" is not an https URL`},
-		{"algorithms none", policy.YAML, head + "algorithms: [RS256, none]\n" + r, `policy: line 3: algorithms: "none" is never accepted (RFC 8725 §3.1)`},
-		{"algorithms HS256", policy.YAML, head + "algorithms:\n  - HS256\n" + r, `policy: line 4: algorithms: "HS256" is symmetric; only asymmetric algorithms work with a JWKS`},
-		{"algorithms unknown", policy.YAML, head + "algorithms: [rs256]\n" + r, `policy: line 3: algorithms: unknown algorithm "rs256" (want one of RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA)`},
-		{"algorithms ES256K", policy.YAML, head + "algorithms: [ES256K]\n" + r, `policy: line 3: algorithms: unknown algorithm "ES256K" (want one of RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA)`},
-		{"algorithms duplicate", policy.YAML, head + "algorithms: [RS256, RS256]\n" + r, `policy: line 3: algorithms: duplicate value "RS256"`},
-		{"algorithms empty", policy.YAML, head + "algorithms: []\n" + r, "policy: line 3: algorithms: must not be empty (leave the field out instead)"},
-		{"algorithms string", policy.YAML, head + "algorithms: RS256\n" + r, "policy: line 3: algorithms: want a list, got a string"},
-		{"token_types unknown", policy.YAML, head + "token_types: [jose]\n" + r, `policy: line 3: token_types: unknown token type "jose" (want at+jwt, application/at+jwt or JWT)`},
-		{"token_types duplicate", policy.YAML, head + "token_types: [at+jwt, AT+JWT]\n" + r, `policy: line 3: token_types: duplicate value "AT+JWT"`},
-		{"token_types empty", policy.YAML, head + "token_types: []\n" + r, "policy: line 3: token_types: must not be empty (leave the field out instead)"},
-		{"token_types map", policy.YAML, head + "token_types: {a: b}\n" + r, "policy: line 3: token_types: want a list, got a mapping"},
-		{"leeway bad", policy.YAML, head + "leeway: 30x\n" + r, `policy: line 3: leeway: invalid duration "30x" (want a Go duration such as "30s" or "5m")`},
-		{"leeway number", policy.YAML, head + "leeway: 30\n" + r, `policy: line 3: leeway: want a duration such as "30s" or "5m", got a number`},
-		{"leeway negative", policy.YAML, head + "leeway: -1s\n" + r, "policy: line 3: leeway: -1s is negative"},
-		{"leeway zero", policy.YAML, head + "leeway: 0s\n" + r, "policy: line 3: leeway: 0 would mean the verifier's default (30s); use at least 1s, or leave leeway out"},
-		{"leeway large", policy.YAML, head + "leeway: 1h\n" + r, "policy: line 3: leeway: 1h is more than 5m0s"},
-		{"claim_names unknown", policy.YAML, head + "claim_names:\n  acr: a\n  scope: s\n" + r, "policy: line 5: claim_names.scope: unknown field (want acr, amr or auth_time)"},
-		{"claim_names duplicate", policy.YAML, head + "claim_names:\n  acr: a\n  acr: b\n" + r, "policy: line 5: claim_names.acr: duplicate field (first on line 4)"},
-		{"claim_names empty value", policy.YAML, head + "claim_names: {auth_time: ''}\n" + r, "policy: line 3: claim_names.auth_time: must not be empty"},
-		{"claim_names list", policy.YAML, head + "claim_names: [acr]\n" + r, "policy: line 3: claim_names: want a mapping, got a list"},
-		{"resource_metadata http", policy.YAML, head + "resource_metadata: http://api.example.com/x\n" + r, `policy: line 3: resource_metadata: "http://api.example.com/x": http is allowed only for a loopback host; use https`},
-		{"acr_levels duplicate", policy.YAML, head + "acr_levels: [a, b, a]\n" + r, `policy: line 3: acr_levels: duplicate value "a"`},
-		{"acr_levels unquoted numbers", policy.YAML, head + "acr_levels: [0, 1]\n" + r, "policy: line 3: acr_levels: want a string, got a number (quote it)"},
-		{"acr_levels space", policy.YAML, head + "acr_levels: ['level one']\n" + r, `policy: line 3: acr_levels: "level one" is not printable ASCII without spaces`},
-		{"rules mapping", policy.YAML, head + "rules: {http: /a}\n", "policy: line 3: rules: want a list, got a mapping"},
-		{"rules empty", policy.YAML, head + "rules: []\n", "policy: line 3: rules: must not be empty"},
+		{"unknown field", policy.ParseYAML, head + "issuers: x\n" + r, "policy: line 3: issuers: unknown field"},
+		{"duplicate field", policy.ParseYAML, head + "audience: api2\n" + r, "policy: line 3: audience: duplicate field (first on line 2)"},
+		{"profile", policy.ParseYAML, head + "profile: auth0\n" + r, "policy: line 3: profile: want a mapping such as {provider: auth0, domain: example.us.auth0.com}, got a string"},
+		{"no issuer", policy.ParseYAML, "audience: api\n" + r, "policy: issuer: required (or a profile)"},
+		{"no audience", policy.ParseYAML, "issuer: https://a/\n" + r, "policy: audience: required"},
+		{"no rules", policy.ParseYAML, head, "policy: rules: required"},
+		{"issuer null", policy.ParseYAML, "issuer:\naudience: api\n" + r, "policy: line 1: issuer: want a string, got null"},
+		{"issuer number", policy.ParseYAML, "issuer: 12\naudience: api\n" + r, "policy: line 1: issuer: want a string, got a number"},
+		{"issuer empty", policy.ParseYAML, "issuer: ''\naudience: api\n" + r, "policy: line 1: issuer: must not be empty"},
+		{"issuer space", policy.ParseYAML, "issuer: ' https://a/'\naudience: api\n" + r, `policy: line 1: issuer: " https://a/" has surrounding white space`},
+		{"issuer http", policy.ParseYAML, "issuer: http://idp.example.com/\naudience: api\n" + r, `policy: line 1: issuer: "http://idp.example.com/": http is allowed only for a loopback host; use https`},
+		{"issuer http localhost", policy.ParseYAML, "issuer: http://localhost:8080/\naudience: api\n" + r, `policy: line 1: issuer: "http://localhost:8080/": http is allowed only for a loopback host; use https`},
+		{"issuer http 127-prefixed name", policy.ParseYAML, "issuer: http://127.attacker.example/\naudience: api\n" + r, `policy: line 1: issuer: "http://127.attacker.example/": http is allowed only for a loopback host; use https`},
+		{"issuer not a url", policy.ParseYAML, "issuer: idp\naudience: api\n" + r, `policy: line 1: issuer: "idp" is not an https URL`},
+		{"issuer bad url", policy.ParseYAML, "issuer: 'https://a b/%zz'\naudience: api\n" + r, `policy: line 1: issuer: "https://a b/%zz" is not a URL`},
+		{"issuer no host", policy.ParseYAML, "issuer: https:///x\naudience: api\n" + r, `policy: line 1: issuer: "https:///x" has no host`},
+		{"issuer user info", policy.ParseYAML, "issuer: https://u:p@a/\naudience: api\n" + r, `policy: line 1: issuer: "https://u:p@a/" must not carry user information`},
+		{"issuer fragment", policy.ParseYAML, "issuer: 'https://a/#x'\naudience: api\n" + r, `policy: line 1: issuer: "https://a/#x" must not have a fragment`},
+		{"audience list", policy.ParseYAML, "issuer: https://a/\naudience: [a, b]\n" + r, "policy: line 2: audience: want a string, got a list"},
+		{"audience control", policy.ParseJSON, `{"issuer": "https://a/", "audience": "a\u0000b", "rules": [{"http": "/a"}]}`, `policy: line 1: audience: "a\x00b" contains a control character`},
+		{"jwks_uri ftp", policy.ParseYAML, head + "jwks_uri: ftp://a/jwks\n" + r, `policy: line 3: jwks_uri: "ftp://a/jwks" is not an https URL`},
+		{"algorithms none", policy.ParseYAML, head + "algorithms: [RS256, none]\n" + r, `policy: line 3: algorithms: "none" is never accepted (RFC 8725 §3.1)`},
+		{"algorithms HS256", policy.ParseYAML, head + "algorithms:\n  - HS256\n" + r, `policy: line 4: algorithms: "HS256" is symmetric; only asymmetric algorithms work with a JWKS`},
+		{"algorithms unknown", policy.ParseYAML, head + "algorithms: [rs256]\n" + r, `policy: line 3: algorithms: unknown algorithm "rs256" (want one of RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA)`},
+		{"algorithms ES256K", policy.ParseYAML, head + "algorithms: [ES256K]\n" + r, `policy: line 3: algorithms: unknown algorithm "ES256K" (want one of RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA)`},
+		{"algorithms duplicate", policy.ParseYAML, head + "algorithms: [RS256, RS256]\n" + r, `policy: line 3: algorithms: duplicate value "RS256"`},
+		{"algorithms empty", policy.ParseYAML, head + "algorithms: []\n" + r, "policy: line 3: algorithms: must not be empty (leave the field out instead)"},
+		{"algorithms string", policy.ParseYAML, head + "algorithms: RS256\n" + r, "policy: line 3: algorithms: want a list, got a string"},
+		{"token_types unknown", policy.ParseYAML, head + "token_types: [jose]\n" + r, `policy: line 3: token_types: unknown token type "jose" (want at+jwt, application/at+jwt or JWT)`},
+		{"token_types duplicate", policy.ParseYAML, head + "token_types: [at+jwt, AT+JWT]\n" + r, `policy: line 3: token_types: duplicate value "AT+JWT"`},
+		{"token_types empty", policy.ParseYAML, head + "token_types: []\n" + r, "policy: line 3: token_types: must not be empty (leave the field out instead)"},
+		{"token_types map", policy.ParseYAML, head + "token_types: {a: b}\n" + r, "policy: line 3: token_types: want a list, got a mapping"},
+		{"leeway bad", policy.ParseYAML, head + "leeway: 30x\n" + r, `policy: line 3: leeway: invalid duration "30x" (want a Go duration such as "30s" or "5m")`},
+		{"leeway number", policy.ParseYAML, head + "leeway: 30\n" + r, `policy: line 3: leeway: want a duration such as "30s" or "5m", got a number`},
+		{"leeway negative", policy.ParseYAML, head + "leeway: -1s\n" + r, "policy: line 3: leeway: -1s is negative"},
+		{"leeway zero", policy.ParseYAML, head + "leeway: 0s\n" + r, "policy: line 3: leeway: 0 would mean the verifier's default (30s); use at least 1s, or leave leeway out"},
+		{"leeway large", policy.ParseYAML, head + "leeway: 1h\n" + r, "policy: line 3: leeway: 1h is more than 5m0s"},
+		{"claim_names unknown", policy.ParseYAML, head + "claim_names:\n  acr: a\n  scope: s\n" + r, "policy: line 5: claim_names.scope: unknown field (want acr, amr or auth_time)"},
+		{"claim_names duplicate", policy.ParseYAML, head + "claim_names:\n  acr: a\n  acr: b\n" + r, "policy: line 5: claim_names.acr: duplicate field (first on line 4)"},
+		{"claim_names empty value", policy.ParseYAML, head + "claim_names: {auth_time: ''}\n" + r, "policy: line 3: claim_names.auth_time: must not be empty"},
+		{"claim_names list", policy.ParseYAML, head + "claim_names: [acr]\n" + r, "policy: line 3: claim_names: want a mapping, got a list"},
+		{"resource_metadata http", policy.ParseYAML, head + "resource_metadata: http://api.example.com/x\n" + r, `policy: line 3: resource_metadata: "http://api.example.com/x": http is allowed only for a loopback host; use https`},
+		{"acr_levels duplicate", policy.ParseYAML, head + "acr_levels: [a, b, a]\n" + r, `policy: line 3: acr_levels: duplicate value "a"`},
+		{"acr_levels unquoted numbers", policy.ParseYAML, head + "acr_levels: [0, 1]\n" + r, "policy: line 3: acr_levels: want a string, got a number (quote it)"},
+		{"acr_levels space", policy.ParseYAML, head + "acr_levels: ['level one']\n" + r, `policy: line 3: acr_levels: "level one" is not printable ASCII without spaces`},
+		{"rules mapping", policy.ParseYAML, head + "rules: {http: /a}\n", "policy: line 3: rules: want a list, got a mapping"},
+		{"rules empty", policy.ParseYAML, head + "rules: []\n", "policy: line 3: rules: must not be empty"},
 
 		// Rules.
-		{"rule not a mapping", policy.YAML, head + "rules:\n  - GET /a\n", "policy: line 4: rules[0]: want a mapping, got a string"},
-		{"rule unknown field", policy.YAML, head + "rules:\n  - http: GET /a\n    acrs: [c1]\n", `policy: line 5: rules[0] (http "GET /a"): acrs: unknown field`},
-		{"rule profile", policy.YAML, head + "rules:\n  - http: GET /a\n    profile: entra\n", `policy: line 5: rules[0] (http "GET /a"): profile: identity-provider profiles are set at the top level`},
-		{"rule duplicate field", policy.YAML, head + "rules:\n  - http: GET /a\n    grpc: /S/M\n    http: GET /b\n", `policy: line 6: rules[0] (http "GET /b", grpc "/S/M"): http: duplicate field (first on line 4)`},
-		{"rule without route", policy.YAML, head + "rules:\n  - acr: [x]\n", "policy: line 4: rules[0]: needs http or grpc"},
-		{"rule empty", policy.JSON, `{"issuer": "https://a/", "audience": "api", "rules": [{}]}`, "policy: line 1: rules[0]: needs http or grpc"},
-		{"http empty", policy.YAML, head + "rules:\n  - http: ''\n", "policy: line 4: rules[0]: http: must not be empty"},
-		{"http bad method", policy.YAML, head + "rules:\n  - http: GET\n", `policy: line 4: rules[0] (http "GET"): http: invalid ServeMux pattern: parsing "GET": at offset 0: host/path missing /`},
-		{"http bad wildcard", policy.YAML, head + "rules:\n  - http: GET /{x\n", `policy: line 4: rules[0] (http "GET /{x"): http: invalid ServeMux pattern: parsing "GET /{x": at offset 5: bad wildcard segment (must end with '}')`},
-		{"http lower-case method", policy.YAML, head + "rules:\n  - http: get /admin/\n", `policy: line 4: rules[0] (http "get /admin/"): http: method "get" must be upper case, e.g. GET`},
-		{"http mixed-case method", policy.YAML, head + "rules:\n  - http: Post /a\n", `policy: line 4: rules[0] (http "Post /a"): http: method "Post" must be upper case, e.g. POST`},
-		{"http lower-case custom method", policy.YAML, head + "rules:\n  - http: purge /cache/\n", `policy: line 4: rules[0] (http "purge /cache/"): http: method "purge" must be upper case, e.g. PURGE`},
-		{"http number", policy.YAML, head + "rules:\n  - http: 404\n", "policy: line 4: rules[0]: http: want a string, got a number"},
-		{"http duplicate", policy.YAML, head + "rules:\n  - http: GET /a\n  - http: GET /a\n    grpc: /S/M\n", `policy: line 5: rules[1] (http "GET /a", grpc "/S/M"): http: duplicate pattern, also in rules[0]`},
-		{"http conflict", policy.YAML, head + "rules:\n  - http: GET /a\n  - http: GET /b\n  - http: GET  /b\n", `policy: line 6: rules[2] (http "GET  /b"): http: pattern conflicts with rules[1] (http "GET /b")`},
-		{"http wildcard conflict", policy.YAML, head + "rules:\n  - http: \"GET /{x}/b\"\n  - http: \"GET /a/{y}\"\n", `policy: line 5: rules[1] (http "GET /a/{y}"): http: pattern conflicts with rules[0] (http "GET /{x}/b")`},
-		{"grpc no slash", policy.YAML, head + "rules:\n  - grpc: pkg.S/M\n", `policy: line 4: rules[0] (grpc "pkg.S/M"): grpc: "pkg.S/M" is not a full method (want "/package.Service/Method" or "/package.Service/*")`},
-		{"grpc no method", policy.YAML, head + "rules:\n  - grpc: /pkg.S\n", `policy: line 4: rules[0] (grpc "/pkg.S"): grpc: "/pkg.S" is not a full method (want "/package.Service/Method" or "/package.Service/*")`},
-		{"grpc empty method", policy.YAML, head + "rules:\n  - grpc: /pkg.S/\n", `policy: line 4: rules[0] (grpc "/pkg.S/"): grpc: "/pkg.S/" is not a full method (want "/package.Service/Method" or "/package.Service/*")`},
-		{"grpc three parts", policy.YAML, head + "rules:\n  - grpc: /pkg.S/M/x\n", `policy: line 4: rules[0] (grpc "/pkg.S/M/x"): grpc: "/pkg.S/M/x" is not a full method (want "/package.Service/Method" or "/package.Service/*")`},
-		{"grpc service wildcard", policy.YAML, head + "rules:\n  - grpc: /*\n", `policy: line 4: rules[0] (grpc "/*"): grpc: "/*" is not a full method (want "/package.Service/Method" or "/package.Service/*")`},
-		{"grpc partial wildcard", policy.YAML, head + "rules:\n  - grpc: /pkg.S/Get*\n", `policy: line 4: rules[0] (grpc "/pkg.S/Get*"): grpc: "/pkg.S/Get*" is not a full method (want "/package.Service/Method" or "/package.Service/*")`},
-		{"grpc empty package part", policy.YAML, head + "rules:\n  - grpc: /pkg..S/M\n", `policy: line 4: rules[0] (grpc "/pkg..S/M"): grpc: "/pkg..S/M" is not a full method (want "/package.Service/Method" or "/package.Service/*")`},
-		{"grpc digit first", policy.YAML, head + "rules:\n  - grpc: /1pkg.S/M\n", `policy: line 4: rules[0] (grpc "/1pkg.S/M"): grpc: "/1pkg.S/M" is not a full method (want "/package.Service/Method" or "/package.Service/*")`},
-		{"grpc duplicate", policy.YAML, head + "rules:\n  - grpc: /S/*\n  - grpc: /S/*\n", `policy: line 5: rules[1] (grpc "/S/*"): grpc: duplicate method, also in rules[0]`},
+		{"rule not a mapping", policy.ParseYAML, head + "rules:\n  - GET /a\n", "policy: line 4: rules[0]: want a mapping, got a string"},
+		{"rule unknown field", policy.ParseYAML, head + "rules:\n  - http: GET /a\n    acrs: [c1]\n", `policy: line 5: rules[0] (http "GET /a"): acrs: unknown field`},
+		{"rule profile", policy.ParseYAML, head + "rules:\n  - http: GET /a\n    profile: entra\n", `policy: line 5: rules[0] (http "GET /a"): profile: identity-provider profiles are set at the top level`},
+		{"rule duplicate field", policy.ParseYAML, head + "rules:\n  - http: GET /a\n    grpc: /S/M\n    http: GET /b\n", `policy: line 6: rules[0] (http "GET /b", grpc "/S/M"): http: duplicate field (first on line 4)`},
+		{"rule without route", policy.ParseYAML, head + "rules:\n  - acr: [x]\n", "policy: line 4: rules[0]: needs http or grpc"},
+		{"rule empty", policy.ParseJSON, `{"issuer": "https://a/", "audience": "api", "rules": [{}]}`, "policy: line 1: rules[0]: needs http or grpc"},
+		{"http empty", policy.ParseYAML, head + "rules:\n  - http: ''\n", "policy: line 4: rules[0]: http: must not be empty"},
+		{"http bad method", policy.ParseYAML, head + "rules:\n  - http: GET\n", `policy: line 4: rules[0] (http "GET"): http: invalid ServeMux pattern: parsing "GET": at offset 0: host/path missing /`},
+		{"http bad wildcard", policy.ParseYAML, head + "rules:\n  - http: GET /{x\n", `policy: line 4: rules[0] (http "GET /{x"): http: invalid ServeMux pattern: parsing "GET /{x": at offset 5: bad wildcard segment (must end with '}')`},
+		{"http lower-case method", policy.ParseYAML, head + "rules:\n  - http: get /admin/\n", `policy: line 4: rules[0] (http "get /admin/"): http: method "get" must be upper case, e.g. GET`},
+		{"http mixed-case method", policy.ParseYAML, head + "rules:\n  - http: Post /a\n", `policy: line 4: rules[0] (http "Post /a"): http: method "Post" must be upper case, e.g. POST`},
+		{"http lower-case custom method", policy.ParseYAML, head + "rules:\n  - http: purge /cache/\n", `policy: line 4: rules[0] (http "purge /cache/"): http: method "purge" must be upper case, e.g. PURGE`},
+		{"http number", policy.ParseYAML, head + "rules:\n  - http: 404\n", "policy: line 4: rules[0]: http: want a string, got a number"},
+		{"http duplicate", policy.ParseYAML, head + "rules:\n  - http: GET /a\n  - http: GET /a\n    grpc: /S/M\n", `policy: line 5: rules[1] (http "GET /a", grpc "/S/M"): http: duplicate pattern, also in rules[0]`},
+		{"http conflict", policy.ParseYAML, head + "rules:\n  - http: GET /a\n  - http: GET /b\n  - http: GET  /b\n", `policy: line 6: rules[2] (http "GET  /b"): http: pattern conflicts with rules[1] (http "GET /b")`},
+		{"http wildcard conflict", policy.ParseYAML, head + "rules:\n  - http: \"GET /{x}/b\"\n  - http: \"GET /a/{y}\"\n", `policy: line 5: rules[1] (http "GET /a/{y}"): http: pattern conflicts with rules[0] (http "GET /{x}/b")`},
+		{"grpc no slash", policy.ParseYAML, head + "rules:\n  - grpc: pkg.S/M\n", `policy: line 4: rules[0] (grpc "pkg.S/M"): grpc: "pkg.S/M" is not a full method (want "/package.Service/Method" or "/package.Service/*")`},
+		{"grpc no method", policy.ParseYAML, head + "rules:\n  - grpc: /pkg.S\n", `policy: line 4: rules[0] (grpc "/pkg.S"): grpc: "/pkg.S" is not a full method (want "/package.Service/Method" or "/package.Service/*")`},
+		{"grpc empty method", policy.ParseYAML, head + "rules:\n  - grpc: /pkg.S/\n", `policy: line 4: rules[0] (grpc "/pkg.S/"): grpc: "/pkg.S/" is not a full method (want "/package.Service/Method" or "/package.Service/*")`},
+		{"grpc three parts", policy.ParseYAML, head + "rules:\n  - grpc: /pkg.S/M/x\n", `policy: line 4: rules[0] (grpc "/pkg.S/M/x"): grpc: "/pkg.S/M/x" is not a full method (want "/package.Service/Method" or "/package.Service/*")`},
+		{"grpc service wildcard", policy.ParseYAML, head + "rules:\n  - grpc: /*\n", `policy: line 4: rules[0] (grpc "/*"): grpc: "/*" is not a full method (want "/package.Service/Method" or "/package.Service/*")`},
+		{"grpc partial wildcard", policy.ParseYAML, head + "rules:\n  - grpc: /pkg.S/Get*\n", `policy: line 4: rules[0] (grpc "/pkg.S/Get*"): grpc: "/pkg.S/Get*" is not a full method (want "/package.Service/Method" or "/package.Service/*")`},
+		{"grpc empty package part", policy.ParseYAML, head + "rules:\n  - grpc: /pkg..S/M\n", `policy: line 4: rules[0] (grpc "/pkg..S/M"): grpc: "/pkg..S/M" is not a full method (want "/package.Service/Method" or "/package.Service/*")`},
+		{"grpc digit first", policy.ParseYAML, head + "rules:\n  - grpc: /1pkg.S/M\n", `policy: line 4: rules[0] (grpc "/1pkg.S/M"): grpc: "/1pkg.S/M" is not a full method (want "/package.Service/Method" or "/package.Service/*")`},
+		{"grpc duplicate", policy.ParseYAML, head + "rules:\n  - grpc: /S/*\n  - grpc: /S/*\n", `policy: line 5: rules[1] (grpc "/S/*"): grpc: duplicate method, also in rules[0]`},
 		// A boolean is exactly true or false: YAML 1.1 spellings, tagged or
 		// not, are errors rather than a silent "not public".
-		{"public quoted yes", policy.YAML, head + "rules:\n  - http: /a\n    public: 'yes'\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got the string "yes"`},
-		{"public yes", policy.YAML, head + "rules:\n  - http: /a\n    public: yes\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got the string "yes"`},
-		{"public on", policy.YAML, head + "rules:\n  - http: /a\n    public: on\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got the string "on"`},
-		{"public 1", policy.YAML, head + "rules:\n  - http: /a\n    public: 1\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got the number 1`},
-		{"public tagged yes", policy.YAML, head + "rules:\n  - http: /a\n    public: !!bool yes\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got "yes"`},
-		{"public tagged 1", policy.YAML, head + "rules:\n  - http: /a\n    public: !!bool 1\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got "1"`},
-		{"public tagged no", policy.YAML, head + "rules:\n  - http: /a\n    public: !<tag:yaml.org,2002:bool> no\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got "no"`},
-		{"public tagged empty", policy.YAML, head + "rules:\n  - http: /a\n    public: !!bool\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got ""`},
-		{"public True", policy.YAML, head + "rules:\n  - http: /a\n    public: True\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got "True"`},
-		{"public quoted true", policy.YAML, head + "rules:\n  - http: /a\n    public: \"true\"\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got the string "true"`},
-		{"public null", policy.YAML, head + "rules:\n  - http: /a\n    public:\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got null`},
-		{"public json string", policy.JSON, `{"issuer": "https://a/", "audience": "api", "rules": [{"http": "/a", "public": "true"}]}`, `policy: line 1: rules[0] (http "/a"): public: want true or false, got the string "true"`},
-		{"public json number", policy.JSON, `{"issuer": "https://a/", "audience": "api", "rules": [{"http": "/a", "public": 1}]}`, `policy: line 1: rules[0] (http "/a"): public: want true or false, got the number 1`},
-		{"public with acr", policy.YAML, head + "rules:\n  - http: /a\n    public: true\n    acr: [x]\n", `policy: line 6: rules[0] (http "/a"): acr: a public rule takes no requirement`},
-		{"public with scopes first", policy.YAML, head + "rules:\n  - scopes: [x]\n    http: /a\n    public: true\n", `policy: line 4: rules[0] (http "/a"): scopes: a public rule takes no requirement`},
-		{"public with max_age", policy.YAML, head + "rules:\n  - http: /a\n    max_age: 5m\n    public: true\n", `policy: line 5: rules[0] (http "/a"): max_age: a public rule takes no requirement`},
-		{"acr empty", policy.YAML, head + "rules:\n  - http: /a\n    acr: []\n", `policy: line 5: rules[0] (http "/a"): acr: must not be empty (leave the field out instead)`},
-		{"acr space", policy.YAML, head + "rules:\n  - http: /a\n    acr: ['a b']\n", `policy: line 5: rules[0] (http "/a"): acr: "a b" is not printable ASCII without spaces`},
-		{"acr non-ascii", policy.YAML, head + "rules:\n  - http: /a\n    acr: [niveau-élevé]\n", `policy: line 5: rules[0] (http "/a"): acr: "niveau-élevé" is not printable ASCII without spaces`},
-		{"acr duplicate", policy.YAML, head + "rules:\n  - http: /a\n    acr:\n      - x\n      - x\n", `policy: line 7: rules[0] (http "/a"): acr: duplicate value "x"`},
-		{"acr_min without levels", policy.YAML, head + "rules:\n  - http: /a\n    acr_min: gold\n", `policy: line 5: rules[0] (http "/a"): acr_min: needs acr_levels at the top level`},
-		{"acr_min not in levels", policy.YAML, head + "acr_levels: [silver, gold]\nrules:\n  - grpc: /S/M\n    acr_min: bronze\n", `policy: line 6: rules[0] (grpc "/S/M"): acr_min: "bronze" is not in acr_levels`},
-		{"acr_min list", policy.YAML, head + "acr_levels: [silver]\nrules:\n  - grpc: /S/M\n    acr_min: [silver]\n", `policy: line 6: rules[0] (grpc "/S/M"): acr_min: want a string, got a list (quote it)`},
-		{"acr and acr_min disjoint", policy.YAML, head + "acr_levels: [a, b]\nrules:\n  - http: /a\n    acr: [a]\n    acr_min: b\n", `policy: line 6: rules[0] (http "/a"): acr: claims: invalid requirement: ACR: no value is also at least ACRMin`},
-		{"acr_values without amr", policy.YAML, head + "rules:\n  - http: /a\n    acr: [x]\n    acr_values: [x]\n", `policy: line 6: rules[0] (http "/a"): acr_values: is what a challenge asks for when amr_all or amr_any fails, and needs one of them (for an acr requirement use acr)`},
-		{"acr_values refused by acr", policy.YAML, head + "rules:\n  - http: /a\n    acr: [x]\n    amr_all: [hwk]\n    acr_values: [y]\n", `policy: line 7: rules[0] (http "/a"): acr_values: claims: invalid requirement: AMRACRValues[0]: not acceptable to the acr condition`},
-		{"amr_all string", policy.YAML, head + "rules:\n  - http: /a\n    amr_all: hwk\n", `policy: line 5: rules[0] (http "/a"): amr_all: want a list, got a string`},
-		{"amr_any empty value", policy.YAML, head + "rules:\n  - http: /a\n    amr_any: ['']\n", `policy: line 5: rules[0] (http "/a"): amr_any: empty value`},
-		{"max_age bad", policy.YAML, head + "rules:\n  - http: /a\n    max_age: five minutes\n", `policy: line 5: rules[0] (http "/a"): max_age: invalid duration "five minutes" (want a Go duration such as "30s" or "5m")`},
-		{"max_age zero", policy.YAML, head + "rules:\n  - http: /a\n    max_age: 0s\n", `policy: line 5: rules[0] (http "/a"): max_age: 0s is not positive`},
-		{"max_age negative", policy.YAML, head + "rules:\n  - http: /a\n    max_age: -5m\n", `policy: line 5: rules[0] (http "/a"): max_age: -5m is not positive`},
-		{"max_age fraction", policy.YAML, head + "rules:\n  - http: /a\n    max_age: 1500ms\n", `policy: line 5: rules[0] (http "/a"): max_age: 1500ms is not a whole number of seconds (max_age is sent in seconds)`},
-		{"max_age number", policy.YAML, head + "rules:\n  - http: /a\n    max_age: 300\n", `policy: line 5: rules[0] (http "/a"): max_age: want a duration such as "30s" or "5m", got a number`},
-		{"scopes quote", policy.YAML, head + "rules:\n  - http: /a\n    scopes: ['a\"b']\n", `policy: line 5: rules[0] (http "/a"): scopes: "a\"b" is not a scope-token (RFC 6749 §3.3)`},
-		{"scopes backslash", policy.YAML, head + "rules:\n  - http: /a\n    scopes: ['a\\b']\n", `policy: line 5: rules[0] (http "/a"): scopes: "a\\b" is not a scope-token (RFC 6749 §3.3)`},
-		{"scopes bool", policy.YAML, head + "rules:\n  - http: /a\n    scopes: [true]\n", `policy: line 5: rules[0] (http "/a"): scopes: want a string, got a boolean (quote it)`},
-		{"yaml timestamp", policy.YAML, head + "rules:\n  - http: /a\n    acr: [2001-12-14]\n", `policy: line 5: rules[0] (http "/a"): acr: want a string, got a non-string scalar (quote it)`},
-		{"json number", policy.JSON, "{\"issuer\": \"https://a/\", \"audience\": \"api\",\n\"rules\": [{\"http\": \"/a\",\n \"max_age\": 300}]}", `policy: line 3: rules[0] (http "/a"): max_age: want a duration such as "30s" or "5m", got a number`},
-		{"second rule line", policy.YAML, head + "rules:\n  - http: /a\n  - http: /b\n    scopes: [x]\n    amr: [hwk]\n", `policy: line 7: rules[1] (http "/b"): amr: unknown field`},
+		{"public quoted yes", policy.ParseYAML, head + "rules:\n  - http: /a\n    public: 'yes'\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got the string "yes"`},
+		{"public yes", policy.ParseYAML, head + "rules:\n  - http: /a\n    public: yes\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got the string "yes"`},
+		{"public on", policy.ParseYAML, head + "rules:\n  - http: /a\n    public: on\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got the string "on"`},
+		{"public 1", policy.ParseYAML, head + "rules:\n  - http: /a\n    public: 1\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got the number 1`},
+		{"public tagged yes", policy.ParseYAML, head + "rules:\n  - http: /a\n    public: !!bool yes\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got "yes"`},
+		{"public tagged 1", policy.ParseYAML, head + "rules:\n  - http: /a\n    public: !!bool 1\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got "1"`},
+		{"public tagged no", policy.ParseYAML, head + "rules:\n  - http: /a\n    public: !<tag:yaml.org,2002:bool> no\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got "no"`},
+		{"public tagged empty", policy.ParseYAML, head + "rules:\n  - http: /a\n    public: !!bool\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got ""`},
+		{"public True", policy.ParseYAML, head + "rules:\n  - http: /a\n    public: True\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got "True"`},
+		{"public quoted true", policy.ParseYAML, head + "rules:\n  - http: /a\n    public: \"true\"\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got the string "true"`},
+		{"public null", policy.ParseYAML, head + "rules:\n  - http: /a\n    public:\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got null`},
+		{"public json string", policy.ParseJSON, `{"issuer": "https://a/", "audience": "api", "rules": [{"http": "/a", "public": "true"}]}`, `policy: line 1: rules[0] (http "/a"): public: want true or false, got the string "true"`},
+		{"public json number", policy.ParseJSON, `{"issuer": "https://a/", "audience": "api", "rules": [{"http": "/a", "public": 1}]}`, `policy: line 1: rules[0] (http "/a"): public: want true or false, got the number 1`},
+		{"public with acr", policy.ParseYAML, head + "rules:\n  - http: /a\n    public: true\n    acr: [x]\n", `policy: line 6: rules[0] (http "/a"): acr: a public rule takes no requirement`},
+		{"public with scopes first", policy.ParseYAML, head + "rules:\n  - scopes: [x]\n    http: /a\n    public: true\n", `policy: line 4: rules[0] (http "/a"): scopes: a public rule takes no requirement`},
+		{"public with max_age", policy.ParseYAML, head + "rules:\n  - http: /a\n    max_age: 5m\n    public: true\n", `policy: line 5: rules[0] (http "/a"): max_age: a public rule takes no requirement`},
+		{"acr empty", policy.ParseYAML, head + "rules:\n  - http: /a\n    acr: []\n", `policy: line 5: rules[0] (http "/a"): acr: must not be empty (leave the field out instead)`},
+		{"acr space", policy.ParseYAML, head + "rules:\n  - http: /a\n    acr: ['a b']\n", `policy: line 5: rules[0] (http "/a"): acr: "a b" is not printable ASCII without spaces`},
+		{"acr non-ascii", policy.ParseYAML, head + "rules:\n  - http: /a\n    acr: [niveau-élevé]\n", `policy: line 5: rules[0] (http "/a"): acr: "niveau-élevé" is not printable ASCII without spaces`},
+		{"acr duplicate", policy.ParseYAML, head + "rules:\n  - http: /a\n    acr:\n      - x\n      - x\n", `policy: line 7: rules[0] (http "/a"): acr: duplicate value "x"`},
+		{"acr_min without levels", policy.ParseYAML, head + "rules:\n  - http: /a\n    acr_min: gold\n", `policy: line 5: rules[0] (http "/a"): acr_min: needs acr_levels at the top level`},
+		{"acr_min not in levels", policy.ParseYAML, head + "acr_levels: [silver, gold]\nrules:\n  - grpc: /S/M\n    acr_min: bronze\n", `policy: line 6: rules[0] (grpc "/S/M"): acr_min: "bronze" is not in acr_levels`},
+		{"acr_min list", policy.ParseYAML, head + "acr_levels: [silver]\nrules:\n  - grpc: /S/M\n    acr_min: [silver]\n", `policy: line 6: rules[0] (grpc "/S/M"): acr_min: want a string, got a list (quote it)`},
+		{"acr and acr_min disjoint", policy.ParseYAML, head + "acr_levels: [a, b]\nrules:\n  - http: /a\n    acr: [a]\n    acr_min: b\n", `policy: line 6: rules[0] (http "/a"): acr: claims: invalid requirement: ACR: no value is also at least ACRMin`},
+		{"acr_values without amr", policy.ParseYAML, head + "rules:\n  - http: /a\n    acr: [x]\n    acr_values: [x]\n", `policy: line 6: rules[0] (http "/a"): acr_values: is what a challenge asks for when amr_all or amr_any fails, and needs one of them (for an acr requirement use acr)`},
+		{"acr_values refused by acr", policy.ParseYAML, head + "rules:\n  - http: /a\n    acr: [x]\n    amr_all: [hwk]\n    acr_values: [y]\n", `policy: line 7: rules[0] (http "/a"): acr_values: claims: invalid requirement: AMRACRValues[0]: not acceptable to the acr condition`},
+		{"amr_all string", policy.ParseYAML, head + "rules:\n  - http: /a\n    amr_all: hwk\n", `policy: line 5: rules[0] (http "/a"): amr_all: want a list, got a string`},
+		{"amr_any empty value", policy.ParseYAML, head + "rules:\n  - http: /a\n    amr_any: ['']\n", `policy: line 5: rules[0] (http "/a"): amr_any: empty value`},
+		{"max_age bad", policy.ParseYAML, head + "rules:\n  - http: /a\n    max_age: five minutes\n", `policy: line 5: rules[0] (http "/a"): max_age: invalid duration "five minutes" (want a Go duration such as "30s" or "5m")`},
+		{"max_age zero", policy.ParseYAML, head + "rules:\n  - http: /a\n    max_age: 0s\n", `policy: line 5: rules[0] (http "/a"): max_age: 0s is not positive`},
+		{"max_age negative", policy.ParseYAML, head + "rules:\n  - http: /a\n    max_age: -5m\n", `policy: line 5: rules[0] (http "/a"): max_age: -5m is not positive`},
+		{"max_age fraction", policy.ParseYAML, head + "rules:\n  - http: /a\n    max_age: 1500ms\n", `policy: line 5: rules[0] (http "/a"): max_age: 1500ms is not a whole number of seconds (max_age is sent in seconds)`},
+		{"max_age number", policy.ParseYAML, head + "rules:\n  - http: /a\n    max_age: 300\n", `policy: line 5: rules[0] (http "/a"): max_age: want a duration such as "30s" or "5m", got a number`},
+		{"scopes quote", policy.ParseYAML, head + "rules:\n  - http: /a\n    scopes: ['a\"b']\n", `policy: line 5: rules[0] (http "/a"): scopes: "a\"b" is not a scope-token (RFC 6749 §3.3)`},
+		{"scopes backslash", policy.ParseYAML, head + "rules:\n  - http: /a\n    scopes: ['a\\b']\n", `policy: line 5: rules[0] (http "/a"): scopes: "a\\b" is not a scope-token (RFC 6749 §3.3)`},
+		{"scopes bool", policy.ParseYAML, head + "rules:\n  - http: /a\n    scopes: [true]\n", `policy: line 5: rules[0] (http "/a"): scopes: want a string, got a boolean (quote it)`},
+		{"yaml timestamp", policy.ParseYAML, head + "rules:\n  - http: /a\n    acr: [2001-12-14]\n", `policy: line 5: rules[0] (http "/a"): acr: want a string, got a non-string scalar (quote it)`},
+		{"json number", policy.ParseJSON, "{\"issuer\": \"https://a/\", \"audience\": \"api\",\n\"rules\": [{\"http\": \"/a\",\n \"max_age\": 300}]}", `policy: line 3: rules[0] (http "/a"): max_age: want a duration such as "30s" or "5m", got a number`},
+		{"second rule line", policy.ParseYAML, head + "rules:\n  - http: /a\n  - http: /b\n    scopes: [x]\n    amr: [hwk]\n", `policy: line 7: rules[1] (http "/b"): amr: unknown field`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := policy.Parse([]byte(tt.doc), tt.format)
+			p, err := tt.parse([]byte(tt.doc))
 			if err == nil {
 				t.Fatalf("Parse = %+v, want error %q", p, tt.want)
 			}
@@ -651,7 +650,7 @@ func TestParseJSONEscapes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			doc := `{"issuer": "https://a/", "audience": "` + tt.audience + `", "rules": [{"http": "/a"}]}`
-			p, err := policy.Parse([]byte(doc), policy.JSON)
+			p, err := policy.Parse([]byte(doc))
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
@@ -659,5 +658,39 @@ func TestParseJSONEscapes(t *testing.T) {
 				t.Errorf("Audience = %q, want %q", p.Audience, tt.want)
 			}
 		})
+	}
+}
+
+// TestSyntax checks the Syntax rule of the package documentation: Load
+// goes by the extension, Parse (and Load of another extension) by the
+// first non-blank character.
+func TestSyntax(t *testing.T) {
+	const flow = "\n {issuer: 'https://a/', audience: api, rules: [{http: /a}]}\n" // YAML, not JSON
+	const jsonDoc = `{"issuer": "https://a/", "audience": "api", "rules": [{"http": "/a"}]}`
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		file, doc string
+		ok        bool
+	}{
+		{"flow.yaml", flow, true},
+		{"flow.yml", flow, true},
+		{"flow.policy", flow, false},
+		{"doc.json", jsonDoc, true},
+		{"doc.policy", jsonDoc, true},
+		{"yaml.json", "issuer: https://a/\naudience: api\nrules: [{http: /a}]\n", false},
+	} {
+		path := filepath.Join(dir, tt.file)
+		if err := os.WriteFile(path, []byte(tt.doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := policy.Load(path); (err == nil) != tt.ok {
+			t.Errorf("Load(%s): got %v, want success %v", tt.file, err, tt.ok)
+		}
+	}
+	if _, err := policy.Parse([]byte(flow)); err == nil || !strings.Contains(err.Error(), "json: ") {
+		t.Errorf("Parse(flow YAML): got %v, want a JSON syntax error", err)
+	}
+	if _, err := policy.Parse([]byte(jsonDoc)); err != nil {
+		t.Errorf("Parse(JSON): %v", err)
 	}
 }

@@ -93,13 +93,13 @@ func profileField(n *node) (*idp.Profile, string, error) {
 		if domain, err = str("domain"); err != nil {
 			return fail("domain", err)
 		}
-		as := "default"
-		if _, ok := vals["authorization_server"]; ok {
-			if as, err = str("authorization_server"); err != nil {
-				return fail("authorization_server", err)
-			}
+		var as string
+		// An explicit empty value is an error (text refuses it), not the
+		// default server.
+		if as, err = str("authorization_server"); err != nil {
+			return fail("authorization_server", err)
 		}
-		p, err = idp.Okta(domain, as)
+		p, err = idp.Okta(domain, idp.OktaOptions{AuthorizationServer: as})
 	case "entra":
 		var tenant, authority string
 		if tenant, err = str("tenant_id"); err != nil {
@@ -129,7 +129,7 @@ func profileField(n *node) (*idp.Profile, string, error) {
 				return fail("levels", err)
 			}
 		}
-		p, err = idp.Keycloak(base, realm, idp.KeycloakOptions{Levels: levels})
+		p, err = idp.Keycloak(idp.KeycloakOptions{BaseURL: base, Realm: realm, Levels: levels})
 	}
 	if err != nil {
 		var ie *idp.Error
@@ -157,7 +157,7 @@ func authContext(p *Policy, v *node) ([]string, error) {
 		return nil, errAt(v, "needs a profile with provider entra (authentication contexts are an Entra ID feature)")
 	}
 	for i, id := range ids {
-		if !idp.IsAuthContext(id) {
+		if _, err := p.Profile.AuthContext(id); err != nil {
 			return nil, errAt(v.list[i], "%q is not an authentication context c1..c99", id)
 		}
 	}

@@ -29,9 +29,9 @@ func TestProfiles(t *testing.T) {
 	auth0 = mustProfile(t, auth0, err)
 	auth0rfc, err := idp.Auth0("example.us.auth0.com", idp.Auth0Options{RFC9068: true})
 	auth0rfc = mustProfile(t, auth0rfc, err)
-	okta, err := idp.Okta("example.okta.com", "default")
+	okta, err := idp.Okta("example.okta.com", idp.OktaOptions{})
 	okta = mustProfile(t, okta, err)
-	oktaAS, err := idp.Okta("example.okta.com", "aus1")
+	oktaAS, err := idp.Okta("example.okta.com", idp.OktaOptions{AuthorizationServer: "aus1"})
 	oktaAS = mustProfile(t, oktaAS, err)
 	entra, err := idp.Entra(tid, idp.EntraOptions{})
 	entra = mustProfile(t, entra, err)
@@ -39,9 +39,9 @@ func TestProfiles(t *testing.T) {
 	entraAny = mustProfile(t, entraAny, err)
 	entraList, err := idp.Entra(tid, idp.EntraOptions{Tenants: []string{"99999999-8888-7777-6666-555555555555"}})
 	entraList = mustProfile(t, entraList, err)
-	kc, err := idp.Keycloak("https://sso.example.com", "bank", idp.KeycloakOptions{})
+	kc, err := idp.Keycloak(idp.KeycloakOptions{BaseURL: "https://sso.example.com", Realm: "bank"})
 	kc = mustProfile(t, kc, err)
-	kcNamed, err := idp.Keycloak("https://sso.example.com", "bank", idp.KeycloakOptions{Levels: []string{"silver", "gold"}})
+	kcNamed, err := idp.Keycloak(idp.KeycloakOptions{BaseURL: "https://sso.example.com", Realm: "bank", Levels: []string{"silver", "gold"}})
 	kcNamed = mustProfile(t, kcNamed, err)
 
 	tests := []struct {
@@ -64,7 +64,7 @@ func TestProfiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := policy.Parse([]byte("audience: api\n"+tt.doc+rule), policy.YAML)
+			p, err := policy.Parse([]byte("audience: api\n" + tt.doc + rule))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -93,7 +93,7 @@ token_types: [at+jwt, JWT]
 claim_names: {acr: 'https://other.example/acr'}
 acr_levels: [a, b]
 ` + rule
-	p, err := policy.Parse([]byte(doc), policy.YAML)
+	p, err := policy.Parse([]byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ acr_levels: [a, b]
 	}
 
 	// A caller replacing the issuer (a test issuer) gets only that one.
-	p, err = policy.Parse([]byte("audience: api\nprofile: {provider: entra, tenant_id: organizations}\n"+rule), policy.YAML)
+	p, err = policy.Parse([]byte("audience: api\nprofile: {provider: entra, tenant_id: organizations}\n" + rule))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ rules:
     auth_context: [c1, c2]
     scopes: [Invoices.Approve]
 `
-	p, err := policy.Parse([]byte(doc), policy.YAML)
+	p, err := policy.Parse([]byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,6 +182,10 @@ func TestProfileErrors(t *testing.T) {
 		{"rfc9068 string", "profile: {provider: auth0, domain: x.auth0.com, rfc9068: 'yes'}\n" + rule, `policy: line 2: profile.rfc9068: want true or false, got the string "yes"`},
 		{"rfc9068 tagged yes", "profile: {provider: auth0, domain: x.auth0.com, rfc9068: !!bool yes}\n" + rule, `policy: line 2: profile.rfc9068: want true or false, got "yes"`},
 		{"levels repeated", "profile: {provider: keycloak, base_url: 'https://sso', realm: r, levels: [a, a]}\n" + rule, `policy: line 2: profile.levels: duplicate value "a"`},
+		{"empty authorization server", "profile:\n  provider: okta\n  domain: x.okta.com\n  authorization_server: ''\n" + rule,
+			"policy: line 5: profile.authorization_server: must not be empty"},
+		{"keycloak base with realm", "profile: {provider: keycloak, base_url: 'https://sso/realms/r', realm: r}\n" + rule,
+			`policy: line 2: profile.base_url: "https://sso/realms/r" names a realm: give the server URL "https://sso" and the realm "r" separately`},
 		{"duplicate parameter", "profile:\n  provider: okta\n  domain: a.okta.com\n  domain: b.okta.com\n" + rule, "policy: line 5: profile.domain: duplicate field (first on line 4)"},
 		{"auth_context without entra", "issuer: https://a/\n" + "rules:\n  - http: GET /a\n    auth_context: [c1]\n", `policy: line 5: rules[0] (http "GET /a"): auth_context: needs a profile with provider entra (authentication contexts are an Entra ID feature)`},
 		{"auth_context bad id", "profile: {provider: entra, tenant_id: common}\nrules:\n  - http: GET /a\n    auth_context: [c1, c100]\n", `policy: line 5: rules[0] (http "GET /a"): auth_context: "c100" is not an authentication context c1..c99`},
@@ -190,7 +194,7 @@ func TestProfileErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := policy.Parse([]byte("audience: api\n"+tt.doc), policy.YAML)
+			_, err := policy.Parse([]byte("audience: api\n" + tt.doc))
 			if err == nil || err.Error() != tt.want {
 				t.Errorf("error\ngot  %v\nwant %s", err, tt.want)
 			}

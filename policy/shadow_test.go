@@ -110,26 +110,26 @@ func TestShadowRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, format := range []policy.Format{policy.YAML, policy.JSON} {
+			for _, format := range []string{"yaml", "json"} {
 				doc := []byte(tt.doc)
 				want := tt.want
-				if format == policy.JSON {
+				if format == "json" {
 					if strings.Contains(tt.doc, "!!") {
 						continue
 					}
 					doc = toJSON(t, tt.doc)
 					want = lineRE.ReplaceAllString(want, "line 1")
 				}
-				p, err := policy.Parse(doc, format)
+				p, err := policy.Parse(doc)
 				if err == nil {
-					t.Fatalf("format %d: Parse = %+v, want error %q", format, p, want)
+					t.Fatalf("%s: Parse = %+v, want error %q", format, p, want)
 				}
 				if got := err.Error(); got != want {
-					t.Errorf("format %d: error\ngot  %s\nwant %s", format, got, want)
+					t.Errorf("%s: error\ngot  %s\nwant %s", format, got, want)
 				}
 				var e *policy.Error
 				if !errors.As(err, &e) || e.Rule < 0 {
-					t.Errorf("format %d: error %#v does not name a rule", format, err)
+					t.Errorf("%s: error %#v does not name a rule", format, err)
 				}
 			}
 		})
@@ -179,10 +179,10 @@ func TestShadowAllowed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := policy.Parse([]byte(tt.doc), policy.YAML); err != nil {
+			if _, err := policy.Parse([]byte(tt.doc)); err != nil {
 				t.Errorf("YAML: %v", err)
 			}
-			if _, err := policy.Parse(toJSON(t, tt.doc), policy.JSON); err != nil {
+			if _, err := policy.Parse(toJSON(t, tt.doc)); err != nil {
 				t.Errorf("JSON: %v", err)
 			}
 		})
@@ -193,7 +193,7 @@ func TestShadowAllowed(t *testing.T) {
 func TestOverridesProtected(t *testing.T) {
 	p, err := policy.Parse([]byte(rulesDoc(
 		"  - http: /admin/\n",
-		"  - http: GET /admin/health\n    public: true\n    overrides_protected: true\n")), policy.YAML)
+		"  - http: GET /admin/health\n    public: true\n    overrides_protected: true\n")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +234,7 @@ func TestShadowAsTheMiddlewareSeesIt(t *testing.T) {
 	doc := rulesDoc(
 		"  - http: GET /admin/\n",
 		"  - http: GET /admin/health\n    public: true\n    overrides_protected: true\n")
-	p, err := policy.Parse([]byte(doc), policy.YAML)
+	p, err := policy.Parse([]byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}

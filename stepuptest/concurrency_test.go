@@ -20,7 +20,7 @@ import (
 // is the judge, plus every minted token verifying against the JWKS of its
 // moment (graceful rotation keeps old keys published).
 func TestConcurrentUse(t *testing.T) {
-	iss := newIssuer(t, stepuptest.WithAlgorithms(stepuptest.ES256, stepuptest.EdDSA),
+	iss := newIssuer(t, stepuptest.WithAlgorithms("ES256", "EdDSA"),
 		stepuptest.WithSlowDelay(time.Millisecond))
 	ctx := context.Background()
 	const n = 8
@@ -61,15 +61,15 @@ func TestConcurrentUse(t *testing.T) {
 		})
 		wg.Go(func() {
 			if i%2 == 0 {
-				if _, err := iss.Rotate(); err != nil {
+				if _, err := iss.Rotate(""); err != nil {
 					errs <- err
 				}
 			} else {
 				_ = iss.AddRawKey([]byte(`{"kty":"oct","kid":"x","k":"c2VjcmV0"}`))
 			}
-			_ = iss.KeyID()
+			_ = iss.KeyID("")
 			_ = iss.JWKS()
-			_ = iss.SetDiscoveryFault(stepuptest.Fault(i % 2 * int(stepuptest.FaultSlow)))
+			_ = iss.SetFaults(stepuptest.Faults{Discovery: stepuptest.Fault(i % 2 * int(stepuptest.FaultSlow))})
 		})
 	}
 	wg.Wait()
@@ -77,8 +77,8 @@ func TestConcurrentUse(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	if got := iss.TokenRequests(); got != 5*n {
-		t.Errorf("TokenRequests() = %d, want %d", got, 5*n)
+	if got := iss.Requests().Token; got != 5*n {
+		t.Errorf("Requests().Token = %d, want %d", got, 5*n)
 	}
 }
 
@@ -106,14 +106,14 @@ func verifyErr(iss *stepuptest.Issuer, tok string) error {
 // where it was before NewIssuer, held requests included.
 func TestCloseLeavesNoGoroutines(t *testing.T) {
 	before := runtime.NumGoroutine()
-	iss, err := stepuptest.NewIssuer(stepuptest.WithAlgorithms(stepuptest.ES256), stepuptest.WithSlowDelay(time.Hour))
+	iss, err := stepuptest.NewIssuer(stepuptest.WithAlgorithms("ES256"), stepuptest.WithSlowDelay(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := iss.Login(context.Background(), stepuptest.LoginRequest{}); err != nil {
 		t.Fatal(err)
 	}
-	_ = iss.SetFault(stepuptest.FaultSlow)
+	_ = iss.SetFaults(stepuptest.Faults{JWKS: stepuptest.FaultSlow, Discovery: stepuptest.FaultSlow})
 	done := make(chan struct{})
 	client := &http.Client{Transport: &http.Transport{}}
 	go func() {
@@ -123,7 +123,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 			resp.Body.Close()
 		}
 	}()
-	for iss.JWKSFetches() < 1 {
+	for iss.Requests().JWKS < 1 {
 		runtime.Gosched()
 	}
 	iss.Close()

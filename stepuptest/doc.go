@@ -9,9 +9,9 @@
 //     server metadata (/.well-known/oauth-authorization-server), with
 //     issuer, jwks_uri, token_endpoint, acr_values_supported and
 //     id_token_signing_alg_values_supported;
-//   - the JWKS (Content-Type application/jwk-set+json, Cache-Control
-//     max-age=300 by default) holding RS256 (2048-bit), ES256 and EdDSA
-//     keys generated at start, kid = the RFC 7638 thumbprint;
+//   - the JWKS (headers: WithJWKSContentType, WithCacheControl) holding
+//     keys generated at start, RS256 (2048-bit), ES256 and EdDSA by default
+//     (WithAlgorithms), kid = the RFC 7638 thumbprint;
 //   - a token endpoint for non-interactive logins: POST a form with sub,
 //     acr_values, max_age, prompt, auth_time, scope, audience or resource,
 //     client_id, and get an access token back, as a client does after a
@@ -54,13 +54,11 @@
 //		AuthTime: time.Now().Add(-time.Hour),
 //	})
 //
-// Mint's zero Token is a valid RFC 9068 access token (typ at+jwt, iss,
-// sub, aud, client_id, iat, exp five minutes later, random jti). Token
-// fields set acr, amr, auth_time, scopes and times; Token.Claims and
-// Token.Header override anything, so the same call also builds the tokens
-// a verifier must reject: expired, wrong audience, no typ, alg "none",
-// HS256 signed with the public key, a kid that does not exist, a removed
-// key, acr under a namespaced claim name.
+// Mint's zero Token is a valid RFC 9068 access token (Token lists the
+// defaults). Token.Claims and Token.Header override anything, so the same
+// call also builds the tokens a verifier must reject: expired, wrong
+// audience, no typ, alg "none", HS256 signed with the public key, a kid
+// that does not exist, a removed key, acr under a namespaced claim name.
 //
 // # Logging in
 //
@@ -72,25 +70,26 @@
 //		MaxAge:    challenge.MaxAge,
 //	})
 //
-// The issuer logs in at the first requested acr it supports (WithACR maps
-// acr to amr; by default ACRPassword -> [pwd] and claims.ACRMultiFactor ->
-// [pwd otp mfa]). auth_time is now, unless LoginRequest.AuthTime backdates
-// the session and neither max_age nor prompt=login forces a new
-// authentication.
+// The issuer logs in at the first requested acr it supports (WithACR
+// gives the acr values and their amr, and the default mapping). auth_time
+// is now unless the request backdates the session (LoginRequest.AuthTime
+// says when the issuer keeps it).
 //
 // # Keys and outages
 //
-// Rotate adds a new current key (the old one stays published unless
-// WithRotateRemovesOld), RemoveKey and RestoreKey take keys out of and back
-// into the JWKS, AddRawKey publishes a JWK verbatim (a bad key a client
-// must skip). SetFault makes the JWKS and discovery endpoints fail: 500,
-// slow, garbage JSON, a body over 1 MiB, connection closed (down), or an
-// HTML page; JWKSFetches and DiscoveryFetches count requests, so a test can
-// assert how often a client fetched.
+// Rotate(alg) adds a new current key (the old one stays published unless
+// WithRotateRemovesOld) and KeyID(alg) names the current one, "" meaning
+// the default algorithm for both; RemoveKey and RestoreKey take keys out
+// of and back into the JWKS, AddRawKey publishes a JWK verbatim (a bad key
+// a client must skip). SetFaults makes the JWKS and discovery endpoints
+// fail, each its own way (see Fault): 500, slow, garbage JSON, a body over
+// 1 MiB, connection closed (down), or an HTML page. Requests counts the
+// requests of each endpoint, so a test can assert how often a client
+// fetched.
 //
 // # Concurrency
 //
-// An Issuer is safe for concurrent use: Mint, Login, Rotate, SetFault and
+// An Issuer is safe for concurrent use: Mint, Login, Rotate, SetFaults and
 // the accessors may be called from any goroutine while the server answers
 // requests. Close ends held requests and waits for every handler, so no
 // goroutine of the issuer outlives it.

@@ -47,7 +47,7 @@ func ExampleIssuer_Mint() {
 		log.Fatal(err)
 	}
 	h, c := parts(tok)
-	fmt.Println("alg:", h["alg"], "typ:", h["typ"], "kid is current:", h["kid"] == iss.KeyID())
+	fmt.Println("alg:", h["alg"], "typ:", h["typ"], "kid is current:", h["kid"] == iss.KeyID(""))
 	fmt.Println("iss is the issuer:", c["iss"] == iss.Issuer())
 	fmt.Println("aud:", c["aud"])
 	fmt.Println("acr:", c["acr"])
@@ -69,7 +69,7 @@ func ExampleIssuer_Mint() {
 // A client that got a step-up challenge logs in again at the issuer with
 // the challenge's acr_values and max_age.
 func ExampleIssuer_Login() {
-	iss, err := stepuptest.NewIssuer(stepuptest.WithAlgorithms(stepuptest.ES256))
+	iss, err := stepuptest.NewIssuer(stepuptest.WithAlgorithms("ES256"))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -105,14 +105,14 @@ func ExampleIssuer_Login() {
 
 // Rotate publishes a new key next to the old one and signs with it.
 func ExampleIssuer_Rotate() {
-	iss, err := stepuptest.NewIssuer(stepuptest.WithAlgorithms(stepuptest.EdDSA))
+	iss, err := stepuptest.NewIssuer(stepuptest.WithAlgorithms("EdDSA"))
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer iss.Close()
 
-	old := iss.KeyID()
-	kid, err := iss.Rotate()
+	old := iss.KeyID("")
+	kid, err := iss.Rotate("")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -128,17 +128,17 @@ func ExampleIssuer_Rotate() {
 	// after RemoveKey: 1 true
 }
 
-// Faults make the JWKS and discovery endpoints misbehave until cleared;
-// the counters tell how often a client fetched.
-func ExampleIssuer_SetFault() {
-	iss, err := stepuptest.NewIssuer(stepuptest.WithAlgorithms(stepuptest.ES256))
+// Faults make the JWKS (here) and discovery endpoints misbehave until
+// cleared; Requests tells how often a client fetched.
+func ExampleIssuer_SetFaults() {
+	iss, err := stepuptest.NewIssuer(stepuptest.WithAlgorithms("ES256"))
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer iss.Close()
 
 	for _, f := range []stepuptest.Fault{stepuptest.Fault500, stepuptest.FaultHTML, stepuptest.FaultDown, stepuptest.FaultNone} {
-		_ = iss.SetFault(f)
+		_ = iss.SetFaults(stepuptest.Faults{JWKS: f})
 		resp, err := iss.Client().Get(iss.JWKSURL())
 		if err != nil {
 			fmt.Printf("%s: transport error\n", f)
@@ -147,7 +147,7 @@ func ExampleIssuer_SetFault() {
 		resp.Body.Close()
 		fmt.Printf("%s: %d %s\n", f, resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	fmt.Println("fetched at least 4 times:", iss.JWKSFetches() >= 4)
+	fmt.Println("fetched at least 4 times:", iss.Requests().JWKS >= 4)
 	// Output:
 	// 500: 500 application/json
 	// html: 200 text/html; charset=utf-8

@@ -8,8 +8,7 @@ import (
 )
 
 // Fault is a misbehaviour of the JWKS or discovery endpoints, set with
-// SetFault, SetJWKSFault or SetDiscoveryFault. The token endpoint never
-// faults.
+// SetFaults. The token endpoint never faults.
 type Fault int32
 
 // The faults. Each applies to every request until another is set.
@@ -27,7 +26,8 @@ const (
 	// is not JSON.
 	FaultGarbage
 	// FaultOversized answers 200 with the right Content-Type and a JSON
-	// body over 1 MiB (the real document padded with an extra member).
+	// body of 1 MiB plus 1 KiB (the real document padded with an extra
+	// member).
 	FaultOversized
 	// FaultDown accepts the connection, reads the request and closes the
 	// connection without a response, as a crashed or unreachable server
@@ -39,9 +39,8 @@ const (
 	FaultHTML
 )
 
-// OversizedBodySize is the size in bytes of a FaultOversized body: 1 MiB
-// plus 1 KiB.
-const OversizedBodySize = 1<<20 + 1<<10
+// oversizedBodySize is the size in bytes of a FaultOversized body.
+const oversizedBodySize = 1<<20 + 1<<10
 
 var faultNames = [...]string{"none", "500", "slow", "garbage", "oversized", "down", "html"}
 
@@ -55,32 +54,28 @@ func (f Fault) String() string {
 
 func (f Fault) valid() bool { return f >= FaultNone && f <= FaultHTML }
 
-// SetFault sets the fault of both the JWKS and the discovery endpoints.
-// An unknown Fault value is an error.
-func (iss *Issuer) SetFault(f Fault) error {
-	if !f.valid() {
-		return fmt.Errorf("stepuptest: unknown fault %d", int32(f))
-	}
-	iss.jwksFault.Store(int32(f))
-	iss.discoveryFault.Store(int32(f))
-	return nil
+// Faults says how each faultable endpoint misbehaves. The zero value
+// serves both normally.
+type Faults struct {
+	// JWKS is the fault of the JWKS endpoint.
+	JWKS Fault
+	// Discovery is the fault of both discovery documents (OpenID Connect
+	// and RFC 8414).
+	Discovery Fault
 }
 
-// SetJWKSFault sets the fault of the JWKS endpoint only.
-func (iss *Issuer) SetJWKSFault(f Fault) error {
-	if !f.valid() {
-		return fmt.Errorf("stepuptest: unknown fault %d", int32(f))
+// SetFaults replaces the faults of every endpoint at once: SetFaults with
+// Faults{JWKS: Fault500} fails the JWKS and serves discovery normally, and
+// the zero Faults ends every fault. An unknown Fault value is an error and
+// changes nothing. Requests already being answered keep the fault they
+// started with.
+func (iss *Issuer) SetFaults(f Faults) error {
+	for _, v := range []Fault{f.JWKS, f.Discovery} {
+		if !v.valid() {
+			return fmt.Errorf("stepuptest: unknown fault %d", int32(v))
+		}
 	}
-	iss.jwksFault.Store(int32(f))
-	return nil
-}
-
-// SetDiscoveryFault sets the fault of the discovery documents only.
-func (iss *Issuer) SetDiscoveryFault(f Fault) error {
-	if !f.valid() {
-		return fmt.Errorf("stepuptest: unknown fault %d", int32(f))
-	}
-	iss.discoveryFault.Store(int32(f))
+	iss.faults.Store(&f)
 	return nil
 }
 
@@ -142,7 +137,7 @@ func abort(w http.ResponseWriter) {
 }
 
 // writeOversized writes doc (a JSON object) padded with a "padding" member
-// to OversizedBodySize bytes, in chunks, stopping early if the client goes
+// to oversizedBodySize bytes, in chunks, stopping early if the client goes
 // away or the Issuer is closed (even while a write is blocked on a client
 // that does not read).
 func (iss *Issuer) writeOversized(w http.ResponseWriter, r *http.Request, doc []byte) {
@@ -158,7 +153,7 @@ func (iss *Issuer) writeOversized(w http.ResponseWriter, r *http.Request, doc []
 	}()
 	head := append(bytes.TrimSuffix(bytes.TrimSpace(doc), []byte("}")), `,"padding":"`...)
 	const tail = `"}`
-	pad := OversizedBodySize - len(head) - len(tail)
+	pad := oversizedBodySize - len(head) - len(tail)
 	if _, err := w.Write(head); err != nil {
 		return
 	}

@@ -17,7 +17,7 @@ import (
 )
 
 func TestFaults(t *testing.T) {
-	iss := newIssuer(t, stepuptest.WithAlgorithms(stepuptest.ES256), stepuptest.WithSlowDelay(time.Millisecond))
+	iss := newIssuer(t, stepuptest.WithAlgorithms("ES256"), stepuptest.WithSlowDelay(time.Millisecond))
 	good := string(iss.JWKS())
 	tests := []struct {
 		fault      stepuptest.Fault
@@ -26,18 +26,18 @@ func TestFaults(t *testing.T) {
 		wantType   string
 		check      func(t *testing.T, body []byte)
 	}{
-		{fault: stepuptest.FaultNone, wantStatus: 200, wantType: stepuptest.JWKSContentType, check: func(t *testing.T, b []byte) {
+		{fault: stepuptest.FaultNone, wantStatus: 200, wantType: "application/jwk-set+json", check: func(t *testing.T, b []byte) {
 			if string(b) != good {
 				t.Errorf("body = %s, want the JWKS", b)
 			}
 		}},
 		{fault: stepuptest.Fault500, wantStatus: 500, wantType: "application/json"},
-		{fault: stepuptest.FaultSlow, wantStatus: 200, wantType: stepuptest.JWKSContentType, check: func(t *testing.T, b []byte) {
+		{fault: stepuptest.FaultSlow, wantStatus: 200, wantType: "application/jwk-set+json", check: func(t *testing.T, b []byte) {
 			if _, err := jwk.Parse(b); err != nil {
 				t.Errorf("slow JWKS does not parse: %v", err)
 			}
 		}},
-		{fault: stepuptest.FaultGarbage, wantStatus: 200, wantType: stepuptest.JWKSContentType, check: func(t *testing.T, b []byte) {
+		{fault: stepuptest.FaultGarbage, wantStatus: 200, wantType: "application/jwk-set+json", check: func(t *testing.T, b []byte) {
 			if json.Valid(b) {
 				t.Errorf("garbage body is valid JSON: %s", b)
 			}
@@ -45,9 +45,9 @@ func TestFaults(t *testing.T) {
 				t.Error("garbage body parses as a JWKS")
 			}
 		}},
-		{fault: stepuptest.FaultOversized, wantStatus: 200, wantType: stepuptest.JWKSContentType, check: func(t *testing.T, b []byte) {
-			if len(b) != stepuptest.OversizedBodySize || len(b) <= 1<<20 {
-				t.Errorf("body is %d bytes, want %d (> 1 MiB)", len(b), stepuptest.OversizedBodySize)
+		{fault: stepuptest.FaultOversized, wantStatus: 200, wantType: "application/jwk-set+json", check: func(t *testing.T, b []byte) {
+			if len(b) != 1<<20+1<<10 {
+				t.Errorf("body is %d bytes, want 1 MiB + 1 KiB", len(b))
 			}
 			var doc struct {
 				Keys []json.RawMessage `json:"keys"`
@@ -65,11 +65,11 @@ func TestFaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.fault.String(), func(t *testing.T) {
-			if err := iss.SetFault(tt.fault); err != nil {
+			if err := iss.SetFaults(stepuptest.Faults{JWKS: tt.fault, Discovery: tt.fault}); err != nil {
 				t.Fatal(err)
 			}
 			for _, url := range []string{iss.JWKSURL(), iss.DiscoveryURL()} {
-				jwksBefore, discBefore := iss.JWKSFetches(), iss.DiscoveryFetches()
+				jwksBefore, discBefore := iss.Requests().JWKS, iss.Requests().Discovery
 				resp, err := iss.Client().Get(url)
 				if tt.wantErr {
 					if err == nil {
@@ -89,7 +89,7 @@ func TestFaults(t *testing.T) {
 						t.Errorf("GET %s: status %d, want %d", url, resp.StatusCode, tt.wantStatus)
 					}
 					wantType := tt.wantType
-					if url == iss.DiscoveryURL() && wantType == stepuptest.JWKSContentType {
+					if url == iss.DiscoveryURL() && wantType == "application/jwk-set+json" {
 						wantType = "application/json"
 					}
 					if got := resp.Header.Get("Content-Type"); got != wantType {
@@ -100,7 +100,7 @@ func TestFaults(t *testing.T) {
 					}
 				}
 				// A client may retry a GET whose connection was closed.
-				jwksDelta, discDelta := iss.JWKSFetches()-jwksBefore, iss.DiscoveryFetches()-discBefore
+				jwksDelta, discDelta := iss.Requests().JWKS-jwksBefore, iss.Requests().Discovery-discBefore
 				if url == iss.JWKSURL() && (jwksDelta < 1 || discDelta != 0) {
 					t.Errorf("JWKS GET counted JWKS %d, discovery %d; want >=1, 0", jwksDelta, discDelta)
 				}
@@ -117,8 +117,8 @@ func TestFaults(t *testing.T) {
 }
 
 func TestFaultPerEndpoint(t *testing.T) {
-	iss := newIssuer(t, stepuptest.WithAlgorithms(stepuptest.ES256))
-	if err := iss.SetJWKSFault(stepuptest.Fault500); err != nil {
+	iss := newIssuer(t, stepuptest.WithAlgorithms("ES256"))
+	if err := iss.SetFaults(stepuptest.Faults{JWKS: stepuptest.Fault500}); err != nil {
 		t.Fatal(err)
 	}
 	if resp, _ := get(t, iss, iss.DiscoveryURL()); resp.StatusCode != 200 {
@@ -127,10 +127,8 @@ func TestFaultPerEndpoint(t *testing.T) {
 	if resp, _ := get(t, iss, iss.JWKSURL()); resp.StatusCode != 500 {
 		t.Errorf("JWKS status %d, want 500", resp.StatusCode)
 	}
-	if err := iss.SetFault(stepuptest.FaultNone); err != nil {
-		t.Fatal(err)
-	}
-	if err := iss.SetDiscoveryFault(stepuptest.FaultHTML); err != nil {
+	// SetFaults replaces both: the JWKS fault ends.
+	if err := iss.SetFaults(stepuptest.Faults{Discovery: stepuptest.FaultHTML}); err != nil {
 		t.Fatal(err)
 	}
 	if resp, _ := get(t, iss, iss.MetadataURL()); resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
@@ -139,10 +137,24 @@ func TestFaultPerEndpoint(t *testing.T) {
 	if resp, _ := get(t, iss, iss.JWKSURL()); resp.StatusCode != 200 {
 		t.Errorf("JWKS status %d under a discovery fault, want 200", resp.StatusCode)
 	}
-	for _, set := range []func(stepuptest.Fault) error{iss.SetFault, iss.SetJWKSFault, iss.SetDiscoveryFault} {
-		if err := set(stepuptest.Fault(99)); err == nil {
-			t.Error("unknown fault accepted")
+	// An unknown value in either field is refused and changes nothing.
+	for _, tt := range []struct {
+		f    stepuptest.Faults
+		want string
+	}{
+		{stepuptest.Faults{JWKS: 99}, "stepuptest: unknown fault 99"},
+		{stepuptest.Faults{Discovery: 99}, "stepuptest: unknown fault 99"},
+		{stepuptest.Faults{JWKS: stepuptest.Fault500, Discovery: -1}, "stepuptest: unknown fault -1"},
+	} {
+		if err := iss.SetFaults(tt.f); err == nil || err.Error() != tt.want {
+			t.Errorf("SetFaults(%+v) = %v, want %q", tt.f, err, tt.want)
 		}
+	}
+	if resp, _ := get(t, iss, iss.JWKSURL()); resp.StatusCode != 200 {
+		t.Errorf("JWKS status %d after refused SetFaults, want 200", resp.StatusCode)
+	}
+	if resp, _ := get(t, iss, iss.MetadataURL()); resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+		t.Errorf("discovery fault changed by a refused SetFaults: Content-Type %q", resp.Header.Get("Content-Type"))
 	}
 	if got := stepuptest.Fault(99).String(); got != "Fault(99)" {
 		t.Errorf("Fault(99).String() = %q", got)
@@ -152,12 +164,12 @@ func TestFaultPerEndpoint(t *testing.T) {
 // TestFaultSlowHonoursCancellation: a held request ends when its client
 // gives up, and Close ends the rest, so no handler goroutine hangs.
 func TestFaultSlowHonoursCancellation(t *testing.T) {
-	iss, err := stepuptest.NewIssuer(stepuptest.WithAlgorithms(stepuptest.ES256), stepuptest.WithSlowDelay(time.Hour))
+	iss, err := stepuptest.NewIssuer(stepuptest.WithAlgorithms("ES256"), stepuptest.WithSlowDelay(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer iss.Close()
-	if err := iss.SetFault(stepuptest.FaultSlow); err != nil {
+	if err := iss.SetFaults(stepuptest.Faults{JWKS: stepuptest.FaultSlow, Discovery: stepuptest.FaultSlow}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -180,7 +192,7 @@ func TestFaultSlowHonoursCancellation(t *testing.T) {
 		}
 		errc <- err
 	}()
-	for iss.JWKSFetches() < 1 || iss.DiscoveryFetches() < 1 {
+	for iss.Requests().JWKS < 1 || iss.Requests().Discovery < 1 {
 		runtime.Gosched()
 	}
 	cancel()
@@ -203,11 +215,11 @@ func TestFaultSlowHonoursCancellation(t *testing.T) {
 // TestCloseWithUnreadOversizedBody: Close returns while a client holds an
 // oversized response it does not read.
 func TestCloseWithUnreadOversizedBody(t *testing.T) {
-	iss, err := stepuptest.NewIssuer(stepuptest.WithAlgorithms(stepuptest.ES256))
+	iss, err := stepuptest.NewIssuer(stepuptest.WithAlgorithms("ES256"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = iss.SetFault(stepuptest.FaultOversized)
+	_ = iss.SetFaults(stepuptest.Faults{JWKS: stepuptest.FaultOversized, Discovery: stepuptest.FaultOversized})
 	client := &http.Client{Transport: &http.Transport{}}
 	defer client.CloseIdleConnections()
 	resp, err := client.Get(iss.JWKSURL())

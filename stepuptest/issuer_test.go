@@ -34,7 +34,7 @@ func TestDiscovery(t *testing.T) {
 			if tt.path != "" {
 				opts = append(opts, stepuptest.WithIssuerPath(tt.path))
 			}
-			iss := newIssuer(t, append(opts, stepuptest.WithAlgorithms(stepuptest.ES256, stepuptest.EdDSA))...)
+			iss := newIssuer(t, append(opts, stepuptest.WithAlgorithms("ES256", "EdDSA"))...)
 			if got, want := iss.Issuer(), iss.URL()+tt.wantSuffix; got != want {
 				t.Fatalf("Issuer() = %q, want %q", got, want)
 			}
@@ -53,8 +53,8 @@ func TestDiscovery(t *testing.T) {
 				if got := resp.Header.Get("Content-Type"); got != "application/json" {
 					t.Errorf("Content-Type = %q, want application/json", got)
 				}
-				if got := resp.Header.Get("Cache-Control"); got != stepuptest.DefaultCacheControl {
-					t.Errorf("Cache-Control = %q, want %q", got, stepuptest.DefaultCacheControl)
+				if got := resp.Header.Get("Cache-Control"); got != "public, max-age=300" {
+					t.Errorf("Cache-Control = %q, want %q", got, "public, max-age=300")
 				}
 				var doc struct {
 					Issuer   string   `json:"issuer"`
@@ -82,7 +82,7 @@ func TestDiscovery(t *testing.T) {
 					Token:    trimmed + "/token",
 					Algs:     []string{"ES256", "EdDSA"},
 					ACRs:     []string{stepuptest.ACRPassword, claims.ACRMultiFactor},
-					Grants:   []string{stepuptest.GrantTypeLogin},
+					Grants:   []string{"urn:stepuptest:grant-type:login"},
 					AuthMeth: []string{"none"},
 				}
 				if !reflect.DeepEqual(doc, want) {
@@ -93,8 +93,8 @@ func TestDiscovery(t *testing.T) {
 						doc.JWKSURI, doc.Token, iss.JWKSURL(), iss.TokenURL())
 				}
 			}
-			if got := iss.DiscoveryFetches(); got != 2 {
-				t.Errorf("DiscoveryFetches() = %d, want 2", got)
+			if got := iss.Requests().Discovery; got != 2 {
+				t.Errorf("Requests().Discovery = %d, want 2", got)
 			}
 			// The JWKS at the discovered URL parses.
 			if got := servedKeys(t, iss).Len(); got != 2 {
@@ -106,7 +106,7 @@ func TestDiscovery(t *testing.T) {
 
 func TestDiscoveryOptions(t *testing.T) {
 	iss := newIssuer(t,
-		stepuptest.WithAlgorithms(stepuptest.ES256),
+		stepuptest.WithAlgorithms("ES256"),
 		stepuptest.WithoutOpenIDConfiguration(),
 		stepuptest.WithMetadata(map[string]any{"issuer": "https://evil.example", "claims_supported": nil, "x": 1}),
 		stepuptest.WithCacheControl(""),
@@ -180,11 +180,51 @@ func TestNewIssuerErrors(t *testing.T) {
 	}
 }
 
+// TestNilOption: a nil Option is a mistake (an option built conditionally
+// and left unset), reported instead of skipped, wherever it is.
+func TestNilOption(t *testing.T) {
+	for _, opts := range [][]stepuptest.Option{
+		{nil},
+		{stepuptest.WithAlgorithms("ES256"), nil},
+		{nil, stepuptest.WithAlgorithms("ES256")},
+	} {
+		iss, err := stepuptest.NewIssuer(opts...)
+		if err == nil {
+			iss.Close()
+			t.Fatalf("NewIssuer(%d options with a nil one) succeeded, want an error", len(opts))
+		}
+		if got, want := err.Error(), "stepuptest: nil option"; got != want {
+			t.Errorf("NewIssuer with a nil option: got %q, want %q", got, want)
+		}
+	}
+}
+
+// TestDefaults: the defaults the option docs state.
+func TestDefaults(t *testing.T) {
+	iss := newIssuer(t)
+	if got, want := iss.Audience(), "https://api.example.com"; got != want {
+		t.Errorf("Audience() = %q, want %q", got, want)
+	}
+	if got, want := iss.ClientID(), "stepuptest-client"; got != want {
+		t.Errorf("ClientID() = %q, want %q", got, want)
+	}
+	if got, want := iss.Algorithms(), []string{"RS256", "ES256", "EdDSA"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Algorithms() = %v, want %v", got, want)
+	}
+	tok, err := iss.Mint(stepuptest.Token{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, c := decode(t, tok); c["exp"].(float64)-c["iat"].(float64) != 300 || c["sub"] != stepuptest.DefaultSubject {
+		t.Errorf("exp - iat = %v, sub %v; want 300 s, %q", c["exp"].(float64)-c["iat"].(float64), c["sub"], stepuptest.DefaultSubject)
+	}
+}
+
 func TestJWKS(t *testing.T) {
 	iss := newIssuer(t)
 	resp, b := get(t, iss, iss.JWKSURL())
-	if got := resp.Header.Get("Content-Type"); got != stepuptest.JWKSContentType {
-		t.Errorf("Content-Type = %q, want %q", got, stepuptest.JWKSContentType)
+	if got := resp.Header.Get("Content-Type"); got != "application/jwk-set+json" {
+		t.Errorf("Content-Type = %q, want %q", got, "application/jwk-set+json")
 	}
 	if got := resp.Header.Get("Cache-Control"); got != "public, max-age=300" {
 		t.Errorf("Cache-Control = %q, want public, max-age=300", got)
@@ -200,9 +240,9 @@ func TestJWKS(t *testing.T) {
 		alg string
 		kty jwa.KeyType
 	}{
-		iss.KeyIDFor(stepuptest.RS256): {"RS256", jwa.RSA()},
-		iss.KeyIDFor(stepuptest.ES256): {"ES256", jwa.EC()},
-		iss.KeyIDFor(stepuptest.EdDSA): {"EdDSA", jwa.OKP()},
+		iss.KeyID("RS256"): {"RS256", jwa.RSA()},
+		iss.KeyID("ES256"): {"ES256", jwa.EC()},
+		iss.KeyID("EdDSA"): {"EdDSA", jwa.OKP()},
 	}
 	if set.Len() != len(want) {
 		t.Fatalf("JWKS has %d keys, want %d", set.Len(), len(want))
@@ -239,19 +279,19 @@ func TestJWKS(t *testing.T) {
 			}
 		}
 	}
-	if got := iss.KeyID(); got != iss.KeyIDFor(stepuptest.RS256) {
+	if got := iss.KeyID(""); got != iss.KeyID("RS256") {
 		t.Errorf("KeyID() = %q, want the RS256 kid", got)
 	}
-	if got := iss.KeyIDFor(stepuptest.ES512); got != "" {
-		t.Errorf("KeyIDFor(ES512) = %q, want empty", got)
+	if got := iss.KeyID("ES512"); got != "" {
+		t.Errorf("KeyID(ES512) = %q, want empty", got)
 	}
-	if got := iss.JWKSFetches(); got != 1 {
-		t.Errorf("JWKSFetches() = %d, want 1", got)
+	if got := iss.Requests().JWKS; got != 1 {
+		t.Errorf("Requests().JWKS = %d, want 1", got)
 	}
 }
 
 func TestJWKSContentType(t *testing.T) {
-	iss := newIssuer(t, stepuptest.WithAlgorithms(stepuptest.EdDSA),
+	iss := newIssuer(t, stepuptest.WithAlgorithms("EdDSA"),
 		stepuptest.WithJWKSContentType("application/json; charset=utf-8"),
 		stepuptest.WithCacheControl("max-age=60"))
 	resp, _ := get(t, iss, iss.JWKSURL())
@@ -266,31 +306,31 @@ func TestJWKSContentType(t *testing.T) {
 func TestRotate(t *testing.T) {
 	for _, removeOld := range []bool{false, true} {
 		name := "graceful"
-		opts := []stepuptest.Option{stepuptest.WithAlgorithms(stepuptest.ES256, stepuptest.EdDSA)}
+		opts := []stepuptest.Option{stepuptest.WithAlgorithms("ES256", "EdDSA")}
 		if removeOld {
 			name = "abrupt"
 			opts = append(opts, stepuptest.WithRotateRemovesOld())
 		}
 		t.Run(name, func(t *testing.T) {
 			iss := newIssuer(t, opts...)
-			oldKID := iss.KeyID()
+			oldKID := iss.KeyID("")
 			oldTok, err := iss.Mint(stepuptest.Token{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			before := string(iss.JWKS())
-			newKID, err := iss.Rotate()
+			newKID, err := iss.Rotate("")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if newKID == oldKID || newKID != iss.KeyID() {
-				t.Fatalf("Rotate() = %q, KeyID() = %q, old %q: want a new current kid", newKID, iss.KeyID(), oldKID)
+			if newKID == oldKID || newKID != iss.KeyID("") {
+				t.Fatalf("Rotate() = %q, KeyID() = %q, old %q: want a new current kid", newKID, iss.KeyID(""), oldKID)
 			}
 			if string(iss.JWKS()) == before {
 				t.Fatal("JWKS unchanged by Rotate")
 			}
 			got := kids(servedKeys(t, iss))
-			want := []string{oldKID, iss.KeyIDFor(stepuptest.EdDSA), newKID}
+			want := []string{oldKID, iss.KeyID("EdDSA"), newKID}
 			if removeOld {
 				want = want[1:]
 			}
@@ -320,15 +360,25 @@ func TestRotate(t *testing.T) {
 			}
 		})
 	}
-	iss := newIssuer(t, stepuptest.WithAlgorithms(stepuptest.ES256))
-	if _, err := iss.RotateAlgorithm(stepuptest.RS256); !errors.Is(err, stepuptest.ErrUnsupportedAlgorithm) {
-		t.Errorf("RotateAlgorithm(RS256) without an RS256 key: got %v, want ErrUnsupportedAlgorithm", err)
+	// Rotate(alg) rotates the key of alg only.
+	iss := newIssuer(t, stepuptest.WithAlgorithms("ES256", "EdDSA"))
+	es, ed := iss.KeyID("ES256"), iss.KeyID("EdDSA")
+	kid, err := iss.Rotate("EdDSA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kid == ed || iss.KeyID("EdDSA") != kid || iss.KeyID("ES256") != es || iss.KeyID("") != es {
+		t.Errorf("Rotate(EdDSA) = %q: KeyID(EdDSA) %q (was %q), KeyID(ES256) %q (was %q), KeyID(\"\") %q",
+			kid, iss.KeyID("EdDSA"), ed, iss.KeyID("ES256"), es, iss.KeyID(""))
+	}
+	if _, err := iss.Rotate("RS256"); !errors.Is(err, stepuptest.ErrUnsupportedAlgorithm) {
+		t.Errorf("Rotate(RS256) without an RS256 key: got %v, want ErrUnsupportedAlgorithm", err)
 	}
 }
 
 func TestRemoveRestoreAddKey(t *testing.T) {
-	iss := newIssuer(t, stepuptest.WithAlgorithms(stepuptest.ES256, stepuptest.EdDSA))
-	es, ed := iss.KeyIDFor(stepuptest.ES256), iss.KeyIDFor(stepuptest.EdDSA)
+	iss := newIssuer(t, stepuptest.WithAlgorithms("ES256", "EdDSA"))
+	es, ed := iss.KeyID("ES256"), iss.KeyID("EdDSA")
 	tok, err := iss.Mint(stepuptest.Token{})
 	if err != nil {
 		t.Fatal(err)
@@ -381,7 +431,7 @@ func TestRemoveRestoreAddKey(t *testing.T) {
 }
 
 func TestAccessors(t *testing.T) {
-	iss := newIssuer(t, stepuptest.WithAlgorithms(stepuptest.EdDSA, stepuptest.ES256),
+	iss := newIssuer(t, stepuptest.WithAlgorithms("EdDSA", "ES256"),
 		stepuptest.WithAudience("https://api.test"), stepuptest.WithClientID("cli"))
 	if got := iss.Algorithms(); !slices.Equal(got, []string{"EdDSA", "ES256"}) {
 		t.Errorf("Algorithms() = %v", got)

@@ -55,7 +55,8 @@ type LoginRequest struct {
 	ClientID string   // client_id; default the issuer's client id
 }
 
-// LoginResponse is the token endpoint's success answer (RFC 6749 §5.1).
+// LoginResponse is the token endpoint's success answer (RFC 6749 §5.1),
+// for a client that posts LoginRequest.Form itself and decodes the JSON.
 type LoginResponse struct {
 	AccessToken string `json:"access_token"`
 	TokenType   string `json:"token_type"`
@@ -63,10 +64,11 @@ type LoginResponse struct {
 	Scope       string `json:"scope,omitempty"`
 }
 
-// Form returns the request as the token endpoint's form parameters.
+// Form returns the request as the token endpoint's form parameters,
+// grant_type included, for a client that posts to TokenURL itself.
 func (lr LoginRequest) Form() url.Values {
 	f := url.Values{}
-	f.Set("grant_type", GrantTypeLogin)
+	f.Set("grant_type", grantTypeLogin)
 	if lr.Subject != "" {
 		f.Set("sub", lr.Subject)
 	}
@@ -96,17 +98,18 @@ func (lr LoginRequest) Form() url.Values {
 
 // Login logs in at the issuer's token endpoint over HTTP, as a client
 // would after a step-up challenge, and returns the access token. An error
-// answer of the endpoint is a *TokenError.
+// answer of the endpoint is a *TokenError. To read the whole response
+// (expires_in, scope), POST lr.Form() to TokenURL and decode a
+// LoginResponse.
 func (iss *Issuer) Login(ctx context.Context, lr LoginRequest) (string, error) {
-	resp, err := iss.LoginResponse(ctx, lr)
+	resp, err := iss.postLogin(ctx, lr)
 	if err != nil {
 		return "", err
 	}
 	return resp.AccessToken, nil
 }
 
-// LoginResponse is Login returning the whole token response.
-func (iss *Issuer) LoginResponse(ctx context.Context, lr LoginRequest) (*LoginResponse, error) {
+func (iss *Issuer) postLogin(ctx context.Context, lr LoginRequest) (*LoginResponse, error) {
 	body := lr.Form().Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, iss.TokenURL(), strings.NewReader(body))
 	if err != nil {
@@ -203,9 +206,9 @@ func (iss *Issuer) login(w http.ResponseWriter, r *http.Request) (*LoginResponse
 			return nil, badRequest("parameter " + k + " repeated")
 		}
 	}
-	if gt := form.Get("grant_type"); gt != "" && gt != GrantTypeLogin {
+	if gt := form.Get("grant_type"); gt != "" && gt != grantTypeLogin {
 		return nil, &loginError{status: http.StatusBadRequest, code: "unsupported_grant_type",
-			desc: "grant_type must be " + GrantTypeLogin}
+			desc: "grant_type must be " + grantTypeLogin}
 	}
 
 	now := iss.cfg.now()

@@ -18,7 +18,7 @@ import (
 )
 
 func TestTokenEndpoint(t *testing.T) {
-	iss := newIssuer(t, stepuptest.WithClock(fixedClock), stepuptest.WithAlgorithms(stepuptest.ES256))
+	iss := newIssuer(t, stepuptest.WithClock(fixedClock), stepuptest.WithAlgorithms("ES256"))
 	now := t0.Unix()
 	old := t0.Add(-time.Hour).Unix()
 	recent := t0.Add(-2 * time.Minute).Unix()
@@ -31,12 +31,12 @@ func TestTokenEndpoint(t *testing.T) {
 	}{
 		{"password login by default", url.Values{}, map[string]any{
 			"sub": stepuptest.DefaultSubject, "acr": stepuptest.ACRPassword, "amr": []any{"pwd"},
-			"auth_time": float64(now), "aud": stepuptest.DefaultAudience, "client_id": stepuptest.DefaultClientID,
+			"auth_time": float64(now), "aud": "https://api.example.com", "client_id": "stepuptest-client",
 			"scope": nil, "iss": iss.Issuer(), "exp": float64(t0.Add(5 * time.Minute).Unix()),
 		}, ""},
 		{"first supported acr wins", url.Values{"acr_values": {"urn:unknown " + mfa + " " + stepuptest.ACRPassword}},
 			map[string]any{"acr": mfa, "amr": []any{"pwd", "otp", "mfa"}}, ""},
-		{"explicit grant type", url.Values{"grant_type": {stepuptest.GrantTypeLogin}, "sub": {"bob"}},
+		{"explicit grant type", url.Values{"grant_type": {"urn:stepuptest:grant-type:login"}, "sub": {"bob"}},
 			map[string]any{"sub": "bob"}, ""},
 		{"backdated login kept", url.Values{"auth_time": {strconv.FormatInt(old, 10)}},
 			map[string]any{"auth_time": float64(old)}, ""},
@@ -107,8 +107,23 @@ func postForm(t *testing.T, iss *stepuptest.Issuer, form url.Values) (int, []byt
 	return resp.StatusCode, b
 }
 
+// loginResponse posts lr.Form() to the token endpoint, as a client that
+// reads the whole response does, and decodes the success answer.
+func loginResponse(t *testing.T, iss *stepuptest.Issuer, lr stepuptest.LoginRequest) stepuptest.LoginResponse {
+	t.Helper()
+	status, body := postForm(t, iss, lr.Form())
+	if status != http.StatusOK {
+		t.Fatalf("status %d, body %s; want 200", status, body)
+	}
+	var resp stepuptest.LoginResponse
+	if err := json.Unmarshal(body, &resp); err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
 func TestTokenEndpointErrors(t *testing.T) {
-	iss := newIssuer(t, stepuptest.WithClock(fixedClock), stepuptest.WithAlgorithms(stepuptest.ES256))
+	iss := newIssuer(t, stepuptest.WithClock(fixedClock), stepuptest.WithAlgorithms("ES256"))
 	future := strconv.FormatInt(t0.Add(time.Hour).Unix(), 10)
 	tests := []struct {
 		name     string
@@ -172,7 +187,7 @@ func TestTokenEndpointErrors(t *testing.T) {
 }
 
 func TestLogin(t *testing.T) {
-	iss := newIssuer(t, stepuptest.WithClock(fixedClock), stepuptest.WithAlgorithms(stepuptest.ES256))
+	iss := newIssuer(t, stepuptest.WithClock(fixedClock), stepuptest.WithAlgorithms("ES256"))
 	ctx := context.Background()
 	old := t0.Add(-time.Hour)
 	tests := []struct {
@@ -201,14 +216,19 @@ func TestLogin(t *testing.T) {
 		})
 	}
 
-	resp, err := iss.LoginResponse(ctx, stepuptest.LoginRequest{Subject: "carol", Scopes: []string{"a", "b"},
-		Audience: "https://x", ClientID: "c"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	lr := stepuptest.LoginRequest{Subject: "carol", Scopes: []string{"a", "b"}, Audience: "https://x", ClientID: "c"}
+	resp := loginResponse(t, iss, lr)
 	_, c := decode(t, resp.AccessToken)
 	if resp.Scope != "a b" || c["sub"] != "carol" || c["aud"] != "https://x" || c["client_id"] != "c" || c["scope"] != "a b" {
 		t.Errorf("response scope %q, claims %v", resp.Scope, c)
+	}
+
+	tok, err := iss.Login(ctx, lr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, c := decode(t, tok); c["sub"] != "carol" || c["aud"] != "https://x" || c["client_id"] != "c" || c["scope"] != "a b" {
+		t.Errorf("Login claims %v", c)
 	}
 
 	_, err = iss.Login(ctx, stepuptest.LoginRequest{ACRValues: []string{"urn:nope"}})
@@ -229,7 +249,7 @@ func TestLogin(t *testing.T) {
 
 func TestLoginHookAndACRMapping(t *testing.T) {
 	const ns = "https://example.com/"
-	iss := newIssuer(t, stepuptest.WithAlgorithms(stepuptest.ES256),
+	iss := newIssuer(t, stepuptest.WithAlgorithms("ES256"),
 		stepuptest.WithACR("1", "pwd"), stepuptest.WithACR("2", "pwd", "hwk"), stepuptest.WithACR("2", "pwd", "otp"),
 		stepuptest.WithDefaultACR("2"),
 		stepuptest.WithLoginHook(func(tok *stepuptest.Token) {
@@ -241,10 +261,7 @@ func TestLoginHookAndACRMapping(t *testing.T) {
 	if got, want := iss.ACRValues(), []string{"1", "2"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("ACRValues() = %v, want %v", got, want)
 	}
-	resp, err := iss.LoginResponse(context.Background(), stepuptest.LoginRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := loginResponse(t, iss, stepuptest.LoginRequest{})
 	if resp.ExpiresIn != 60 {
 		t.Errorf("expires_in = %d, want 60", resp.ExpiresIn)
 	}

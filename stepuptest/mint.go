@@ -164,7 +164,7 @@ func (iss *Issuer) signer(t Token) (alg string, key any, kid string, err error) 
 		return alg, nil, "", nil
 	case "HMAC":
 		if len(t.HMACKey) == 0 {
-			return "", nil, "", fmt.Errorf("%w: %s needs Token.HMACKey", ErrUnsupportedAlgorithm, alg)
+			return "", nil, "", fmt.Errorf("%w: %s needs Token.HMACKey", errUnsupportedAlgorithm, alg)
 		}
 		return alg, t.HMACKey, "", nil
 	}
@@ -180,13 +180,13 @@ func (iss *Issuer) signer(t Token) (alg string, key any, kid string, err error) 
 			}
 		}
 		if k == nil {
-			return "", nil, "", fmt.Errorf("%w: %q", ErrUnknownKey, t.KeyID)
+			return "", nil, "", fmt.Errorf("%w: %q", errUnknownKey, t.KeyID)
 		}
 		if alg == "" {
 			alg = k.alg
 		}
 		if family(alg) != k.fam {
-			return "", nil, "", fmt.Errorf("%w: key %q cannot sign %q", ErrUnsupportedAlgorithm, k.kid, alg)
+			return "", nil, "", fmt.Errorf("%w: key %q cannot sign %q", errUnsupportedAlgorithm, k.kid, alg)
 		}
 		return alg, k.priv, k.kid, nil
 	}
@@ -204,7 +204,7 @@ func (iss *Issuer) signer(t Token) (alg string, key any, kid string, err error) 
 		}
 	}
 	if k == nil {
-		return "", nil, "", fmt.Errorf("%w: no key for %q", ErrUnsupportedAlgorithm, alg)
+		return "", nil, "", fmt.Errorf("%w: no key for %q", errUnsupportedAlgorithm, alg)
 	}
 	return alg, k.priv, k.kid, nil
 }
@@ -222,7 +222,7 @@ func sign(alg string, key any, hdr map[string]any, payload []byte) (string, erro
 	}
 	sa, ok := jwa.LookupSignatureAlgorithm(alg)
 	if !ok {
-		return "", fmt.Errorf("%w: %q", ErrUnsupportedAlgorithm, alg)
+		return "", fmt.Errorf("%w: %q", errUnsupportedAlgorithm, alg)
 	}
 	if h, ok := jwsHeaders(alg, hdr); ok {
 		out, err := jws.Sign(payload, jws.WithKey(sa, key, jws.WithProtectedHeaders(h)))

@@ -8,34 +8,28 @@ import (
 	"github.com/stepupauth/stepup/claims"
 )
 
-// Defaults used when neither an Option nor a Token field says otherwise.
+// Values a test may need to assert on.
 const (
-	// DefaultAudience is the aud of minted tokens unless WithAudience or
-	// Token.Audience says otherwise.
-	DefaultAudience = "https://api.example.com"
-	// DefaultClientID is the client_id of minted tokens unless
-	// WithClientID or Token.ClientID says otherwise.
-	DefaultClientID = "stepuptest-client"
-	// DefaultSubject is the sub of minted tokens and logins that name none.
+	// DefaultSubject is the sub of minted tokens and logins that name
+	// none.
 	DefaultSubject = "alice"
-	// DefaultTokenTTL is the lifetime of minted tokens (exp - iat).
-	DefaultTokenTTL = 5 * time.Minute
-	// DefaultCacheControl is the Cache-Control header of the JWKS and
-	// discovery responses.
-	DefaultCacheControl = "public, max-age=300"
-	// DefaultSlowDelay is how long FaultSlow holds a response.
-	DefaultSlowDelay = 10 * time.Second
-	// JWKSContentType is the media type of the JWKS response by default
-	// (RFC 7517 §8.5).
-	JWKSContentType = "application/jwk-set+json"
-
 	// ACRPassword is the acr of a password-only login at this issuer (amr
 	// ["pwd"]); it is the default acr of a login that asks for none.
 	ACRPassword = "urn:stepuptest:acr:password"
-	// GrantTypeLogin is the grant_type of the token endpoint's
-	// non-interactive login. The endpoint also accepts requests without
-	// grant_type.
-	GrantTypeLogin = "urn:stepuptest:grant-type:login"
+)
+
+// Defaults of the options, stated in each option's doc.
+const (
+	defaultAudience     = "https://api.example.com"
+	defaultClientID     = "stepuptest-client"
+	defaultTokenTTL     = 5 * time.Minute
+	defaultCacheControl = "public, max-age=300"
+	defaultSlowDelay    = 10 * time.Second
+	jwksContentType     = "application/jwk-set+json" // RFC 7517 §8.5
+	// grantTypeLogin is the grant_type of the token endpoint's
+	// non-interactive login (LoginRequest.Form sends it); the endpoint
+	// also accepts requests without grant_type.
+	grantTypeLogin = "urn:stepuptest:grant-type:login"
 )
 
 // RFC 8176 amr values the default acr mapping uses.
@@ -77,13 +71,13 @@ type config struct {
 func defaultConfig() config {
 	return config{
 		now:          time.Now,
-		algs:         []string{RS256, ES256, EdDSA},
-		audience:     DefaultAudience,
-		clientID:     DefaultClientID,
-		ttl:          DefaultTokenTTL,
-		cacheControl: DefaultCacheControl,
-		contentType:  JWKSContentType,
-		slowDelay:    DefaultSlowDelay,
+		algs:         []string{"RS256", "ES256", "EdDSA"},
+		audience:     defaultAudience,
+		clientID:     defaultClientID,
+		ttl:          defaultTokenTTL,
+		cacheControl: defaultCacheControl,
+		contentType:  jwksContentType,
+		slowDelay:    defaultSlowDelay,
 		acrs: []acrLevel{
 			{acr: ACRPassword, amr: []string{amrPwd}},
 			{acr: claims.ACRMultiFactor, amr: []string{amrPwd, amrOTP, amrMFA}},
@@ -92,8 +86,8 @@ func defaultConfig() config {
 	}
 }
 
-// An Option configures an Issuer in NewIssuer. Invalid values make
-// NewIssuer return an error.
+// An Option configures an Issuer in NewIssuer. Invalid values, and a nil
+// Option, make NewIssuer return an error.
 type Option func(*config)
 
 // WithClock sets the clock used for the iat, exp and auth_time defaults of
@@ -110,9 +104,9 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithAlgorithms sets the signing keys generated at start, one per
-// algorithm (RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512,
-// EdDSA); the first is the default signing algorithm. Default RS256, ES256,
-// EdDSA. Fewer algorithms make NewIssuer faster (RSA key generation costs
+// algorithm, named as in JOSE ("RS256", "RS384", "RS512", "PS256", "PS384",
+// "PS512", "ES256", "ES384", "ES512", "EdDSA"); the first is the default
+// signing algorithm. Default "RS256", "ES256", "EdDSA". Fewer algorithms make NewIssuer faster (RSA key generation costs
 // the most).
 func WithAlgorithms(algs ...string) Option {
 	return func(c *config) {
@@ -124,7 +118,7 @@ func WithAlgorithms(algs ...string) Option {
 		for _, a := range algs {
 			switch family(a) {
 			case "", "HMAC", "none":
-				c.errs = append(c.errs, fmt.Errorf("%w: %q", ErrUnsupportedAlgorithm, a))
+				c.errs = append(c.errs, fmt.Errorf("%w: %q", errUnsupportedAlgorithm, a))
 				return
 			}
 			if seen[a] {
@@ -174,8 +168,8 @@ func validPath(p string) bool {
 	return true
 }
 
-// WithAudience sets the default aud of minted tokens and logins.
-// Default DefaultAudience.
+// WithAudience sets the default aud of minted tokens and logins (see
+// Issuer.Audience). Default "https://api.example.com".
 func WithAudience(aud string) Option {
 	return func(c *config) {
 		if aud == "" {
@@ -186,8 +180,8 @@ func WithAudience(aud string) Option {
 	}
 }
 
-// WithClientID sets the default client_id of minted tokens and logins.
-// Default DefaultClientID.
+// WithClientID sets the default client_id of minted tokens and logins (see
+// Issuer.ClientID). Default "stepuptest-client".
 func WithClientID(id string) Option {
 	return func(c *config) {
 		if id == "" {
@@ -199,7 +193,7 @@ func WithClientID(id string) Option {
 }
 
 // WithTokenTTL sets the default lifetime (exp - iat) of minted tokens and
-// logins. Default DefaultTokenTTL.
+// logins. Default five minutes.
 func WithTokenTTL(d time.Duration) Option {
 	return func(c *config) {
 		if d <= 0 {
@@ -213,14 +207,14 @@ func WithTokenTTL(d time.Duration) Option {
 // WithCacheControl sets the Cache-Control header value of the JWKS and
 // discovery responses, verbatim (for example "max-age=60", "no-store", or
 // a malformed value to test a client). "" sends no Cache-Control header.
-// Default DefaultCacheControl.
+// Default "public, max-age=300".
 func WithCacheControl(v string) Option {
 	return func(c *config) { c.cacheControl = v }
 }
 
 // WithJWKSContentType sets the Content-Type of the JWKS response, verbatim
 // (for example "application/json" or "application/jwk-set+json;
-// charset=utf-8"). Default JWKSContentType.
+// charset=utf-8"). Default "application/jwk-set+json" (RFC 7517 §8.5).
 func WithJWKSContentType(ct string) Option {
 	return func(c *config) {
 		if ct == "" {
@@ -232,7 +226,7 @@ func WithJWKSContentType(ct string) Option {
 }
 
 // WithSlowDelay sets how long FaultSlow holds each JWKS or discovery
-// response before sending it. Default DefaultSlowDelay. A held request ends
+// response before sending it. Default ten seconds. A held request ends
 // early when its client goes away or the Issuer is closed.
 func WithSlowDelay(d time.Duration) Option {
 	return func(c *config) {
@@ -279,9 +273,9 @@ func WithDefaultACR(acr string) Option {
 	}
 }
 
-// WithRotateRemovesOld makes Rotate and RotateAlgorithm remove the key
-// they replace from the JWKS (an abrupt rotation). By default the old key
-// stays published next to the new one (a graceful rotation).
+// WithRotateRemovesOld makes Rotate remove the key it replaces from the
+// JWKS (an abrupt rotation). By default the old key stays published next
+// to the new one (a graceful rotation).
 func WithRotateRemovesOld() Option {
 	return func(c *config) { c.removeOld = true }
 }

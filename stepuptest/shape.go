@@ -13,29 +13,40 @@ import (
 // anything.
 type shape func(c, hdr map[string]any)
 
+// Auth0Shape is the access token profile an Auth0 tenant is configured
+// with, for WithAuth0Shape.
+type Auth0Shape struct {
+	// Namespace is the prefix a post-login Action writes acr, amr and
+	// auth_time under, used as given: "https://example.com/" gives
+	// "https://example.com/acr" (idp.Auth0Options adds a missing slash,
+	// this does not). Empty leaves them where they are.
+	Namespace string
+	// RFC9068 selects Auth0's "RFC 9068" profile (typ "at+jwt", client_id
+	// and jti) instead of the default "Auth0" profile (typ "JWT", azp
+	// instead of client_id, no jti).
+	RFC9068 bool
+}
+
 // WithAuth0Shape makes the issuer look like an Auth0 tenant
 // (https://auth0.com/docs/secure/tokens/access-tokens/access-token-profiles):
 // the issuer gets a trailing slash ("http://127.0.0.1:PORT/") and minted
-// tokens follow the default "Auth0" access token profile, typ "JWT" and azp
-// instead of client_id, without jti; with rfc9068 they follow the RFC 9068
-// profile instead (typ "at+jwt", client_id and jti). acr, amr and auth_time
-// move to namespace + "acr", "amr", "auth_time", as a post-login Action
-// writes them (an empty namespace leaves them where they are). A later
-// WithIssuerPath replaces the path.
-func WithAuth0Shape(namespace string, rfc9068 bool) Option {
+// tokens follow the profile s describes, with acr, amr and auth_time
+// moved under s.Namespace. Pair it with the profile idp.Auth0 returns. A
+// later WithIssuerPath replaces the path.
+func WithAuth0Shape(s Auth0Shape) Option {
 	return func(c *config) {
 		c.path = "/"
 		c.shape = func(cl, hdr map[string]any) {
-			if !rfc9068 {
+			if !s.RFC9068 {
 				hdr["typ"] = "JWT"
 				cl["azp"] = cl["client_id"]
 				delete(cl, "client_id")
 				delete(cl, "jti")
 			}
-			if namespace != "" {
+			if s.Namespace != "" {
 				for _, name := range []string{"acr", "amr", "auth_time"} {
 					if v, ok := cl[name]; ok {
-						cl[namespace+name] = v
+						cl[s.Namespace+name] = v
 						delete(cl, name)
 					}
 				}

@@ -25,22 +25,22 @@ func TestShapes(t *testing.T) {
 		claims  map[string]any
 		removed []string
 	}{
-		{"auth0 default", stepuptest.WithAuth0Shape("https://example.com/", false), "/", "JWT",
-			map[string]any{"azp": stepuptest.DefaultClientID, "https://example.com/acr": "2", "https://example.com/amr": []any{"pwd", "otp"},
+		{"auth0 default", stepuptest.WithAuth0Shape(stepuptest.Auth0Shape{Namespace: "https://example.com/"}), "/", "JWT",
+			map[string]any{"azp": "stepuptest-client", "https://example.com/acr": "2", "https://example.com/amr": []any{"pwd", "otp"},
 				"https://example.com/auth_time": float64(at.Unix()), "scope": "read write"},
 			[]string{"client_id", "jti", "acr", "amr", "auth_time"}},
-		{"auth0 rfc 9068", stepuptest.WithAuth0Shape("", true), "/", "at+jwt",
-			map[string]any{"client_id": stepuptest.DefaultClientID, "jti": "j1", "acr": "2"},
+		{"auth0 rfc 9068", stepuptest.WithAuth0Shape(stepuptest.Auth0Shape{RFC9068: true}), "/", "at+jwt",
+			map[string]any{"client_id": "stepuptest-client", "jti": "j1", "acr": "2"},
 			[]string{"azp"}},
 		{"okta", stepuptest.WithOktaShape("default"), "/oauth2/default", nil,
-			map[string]any{"ver": float64(1), "cid": stepuptest.DefaultClientID, "jti": "AT.j1", "scp": []any{"read", "write"}, "acr": "2", "auth_time": float64(at.Unix())},
+			map[string]any{"ver": float64(1), "cid": "stepuptest-client", "jti": "AT.j1", "scp": []any{"read", "write"}, "acr": "2", "auth_time": float64(at.Unix())},
 			[]string{"client_id", "scope"}},
 		{"entra", stepuptest.WithEntraShape(tenant), "/" + tenant + "/v2.0", "JWT",
-			map[string]any{"ver": "2.0", "tid": tenant, "azp": stepuptest.DefaultClientID, "azpacr": "1", "uti": "j1",
+			map[string]any{"ver": "2.0", "tid": tenant, "azp": "stepuptest-client", "azpacr": "1", "uti": "j1",
 				"scp": "read write", "nbf": float64(at.Unix()), "acrs": []any{"c1"}},
 			[]string{"client_id", "jti", "acr", "amr", "auth_time", "scope"}},
 		{"keycloak", stepuptest.WithKeycloakShape("bank"), "/realms/bank", "JWT",
-			map[string]any{"typ": "Bearer", "azp": stepuptest.DefaultClientID, "jti": "j1", "acr": "2", "scope": "read write"},
+			map[string]any{"typ": "Bearer", "azp": "stepuptest-client", "jti": "j1", "acr": "2", "scope": "read write"},
 			[]string{"client_id"}},
 	}
 	for _, tt := range tests {

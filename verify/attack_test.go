@@ -351,7 +351,7 @@ func TestAttacksRemote(t *testing.T) {
 	url, hits := attackerServer(t)
 	e := newE2E(t)
 	m := testKeys()
-	kid := e.iss.KeyID()
+	kid := e.iss.KeyID("")
 	payload := mustJSON(claimSet(func(c map[string]any) { c["iss"] = e.iss.Issuer() }))
 	attackerSign := func(h map[string]any) string {
 		return sign("ES256", m.attacker, mustJSON(h), payload)
@@ -376,7 +376,7 @@ func TestAttacksRemote(t *testing.T) {
 		{"kid path traversal", attackerSign(map[string]any{"alg": "ES256", "typ": "at+jwt", "kid": "../../../../etc/passwd"}), ReasonUnknownKey},
 		{"no kid: the only key, wrong signer", attackerSign(map[string]any{"alg": "ES256", "typ": "at+jwt"}), ReasonSignature},
 	}
-	before := e.iss.JWKSFetches()
+	before := e.iss.Requests().JWKS
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := e.v.Verify(context.Background(), tt.raw)
@@ -390,7 +390,7 @@ func TestAttacksRemote(t *testing.T) {
 	}
 	// Only the first unknown kid may fetch; the others fall in its
 	// cooldown (the fake clock does not move).
-	if got := e.iss.JWKSFetches() - before; got > 1 {
+	if got := e.iss.Requests().JWKS - before; got > 1 {
 		t.Errorf("issuer JWKS fetches: got %d, want at most 1", got)
 	}
 }

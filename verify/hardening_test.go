@@ -205,7 +205,7 @@ func TestVerifyRequestCanceled(t *testing.T) {
 // TestNewIssuerBinding: New refuses configurations in which one issuer's
 // keys could verify another issuer's tokens.
 func TestNewIssuerBinding(t *testing.T) {
-	iss, err := stepuptest.NewIssuer(stepuptest.WithAlgorithms(stepuptest.ES256))
+	iss, err := stepuptest.NewIssuer(stepuptest.WithAlgorithms("ES256"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,7 +57,7 @@ func newE2E(t *testing.T, opts ...jwks.Option) *e2e {
 	iss, err := stepuptest.NewIssuer(
 		stepuptest.WithClock(e.clock.Now),
 		stepuptest.WithAudience(testAudience),
-		stepuptest.WithAlgorithms(stepuptest.ES256),
+		stepuptest.WithAlgorithms("ES256"),
 		stepuptest.WithTokenTTL(time.Hour),
 	)
 	if err != nil {
@@ -95,7 +95,7 @@ func (e *e2e) mint(t testing.TB, tok stepuptest.Token) string {
 
 func (e *e2e) rotate(t testing.TB) string {
 	t.Helper()
-	kid, err := e.iss.Rotate()
+	kid, err := e.iss.Rotate("")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func (e *e2e) rotate(t testing.TB) string {
 // pass.
 func TestRemoteRotation(t *testing.T) {
 	e := newE2E(t)
-	before := e.iss.JWKSFetches()
+	before := e.iss.Requests().JWKS
 	newKid := e.rotate(t)
 	const n = 64
 	toks := make([]string, n)
@@ -132,7 +132,7 @@ func TestRemoteRotation(t *testing.T) {
 			t.Errorf("token %d (kid %s): %v", i, newKid, err)
 		}
 	}
-	if got := e.iss.JWKSFetches() - before; got != 1 {
+	if got := e.iss.Requests().JWKS - before; got != 1 {
 		t.Errorf("JWKS fetches for the new kid: got %d, want exactly 1", got)
 	}
 }
@@ -142,7 +142,7 @@ func TestRemoteRotation(t *testing.T) {
 func TestRemoteRevocation(t *testing.T) {
 	e := newE2E(t)
 	ctx := context.Background()
-	old := e.iss.KeyID()
+	old := e.iss.KeyID("")
 	tok := e.mint(t, stepuptest.Token{})
 	for range 2 { // the second answer comes from the cache
 		if _, err := e.v.Verify(ctx, tok); err != nil {
@@ -184,7 +184,7 @@ func TestRemoteRevocation(t *testing.T) {
 func TestRemoteUnknownKidFlood(t *testing.T) {
 	e := newE2E(t)
 	parts := strings.Split(e.mint(t, stepuptest.Token{}), ".")
-	before := e.iss.JWKSFetches()
+	before := e.iss.Requests().JWKS
 	const (
 		workers = 8
 		each    = 1250
@@ -216,7 +216,7 @@ func TestRemoteUnknownKidFlood(t *testing.T) {
 	if n := wrong.Load(); n != 0 {
 		t.Errorf("%d lookups were not invalid_token/unknown_key; first: %v", n, first.Load())
 	}
-	if got := e.iss.JWKSFetches() - before; got > 1 {
+	if got := e.iss.Requests().JWKS - before; got > 1 {
 		t.Errorf("JWKS fetches during the flood: got %d, want at most 1", got)
 	}
 }
@@ -232,7 +232,7 @@ func TestRemoteOutage(t *testing.T) {
 	if _, err := e.v.Verify(ctx, tok); err != nil {
 		t.Fatalf("warm: %v", err)
 	}
-	if err := e.iss.SetFault(stepuptest.Fault500); err != nil {
+	if err := e.iss.SetFaults(stepuptest.Faults{JWKS: stepuptest.Fault500, Discovery: stepuptest.Fault500}); err != nil {
 		t.Fatal(err)
 	}
 	unavailable := func(step string, raw string) {
@@ -265,7 +265,7 @@ func TestRemoteOutage(t *testing.T) {
 	unavailable("cached token past the staleness bound", tok)
 	unavailable("fresh token past the staleness bound", e.mint(t, stepuptest.Token{Subject: "late", KeyID: e.keysKID(t, tok)}))
 
-	if err := e.iss.SetFault(stepuptest.FaultNone); err != nil {
+	if err := e.iss.SetFaults(stepuptest.Faults{}); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Advance(e2eCooldown)

@@ -310,7 +310,7 @@ func TestConfiguredRequirementIsCopied(t *testing.T) {
 	})
 
 	t.Run("policy", func(t *testing.T) {
-		p, err := policy.Parse([]byte(policyFile), policy.YAML)
+		p, err := policy.Parse([]byte(policyFile))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -39,7 +39,7 @@ func NewDevIssuer(audience string, opts ...stepuptest.Option) (*stepuptest.Issue
 		stepuptest.WithACR(stepuptest.ACRPassword, claims.AMRPassword),
 		stepuptest.WithACR(claims.ACRMultiFactor, claims.AMRPassword, claims.AMROTP, claims.AMRMFA),
 		stepuptest.WithACR(ACRPhishingResistant, claims.AMRPassword, claims.AMRHardwareKey),
-		stepuptest.WithAlgorithms(stepuptest.ES256),
+		stepuptest.WithAlgorithms("ES256"),
 	}
 	if audience != "" {
 		base = append(base, stepuptest.WithAudience(audience))
@@ -74,7 +74,7 @@ func DevOptions(p *policy.Policy) []stepuptest.Option {
 	if p.Profile != nil {
 		opts = append(opts, devShape(p))
 		if p.Profile.Provider == "entra" {
-			hook = chainHooks(hook, entraDevHook)
+			hook = chainHooks(hook, entraDevHook(*p.Profile))
 		}
 	}
 	if hook != nil {
@@ -98,7 +98,7 @@ func devShape(p *policy.Policy) stepuptest.Option {
 	switch prof.Provider {
 	case "auth0":
 		// acr, amr and auth_time are already under claim_names (devHook).
-		return stepuptest.WithAuth0Shape("", slices.Contains(prof.RequiredClaims, "client_id"))
+		return stepuptest.WithAuth0Shape(stepuptest.Auth0Shape{RFC9068: slices.Contains(prof.RequiredClaims, "client_id")})
 	case "okta":
 		_, as, _ := strings.Cut(iss, "/oauth2/")
 		return stepuptest.WithOktaShape(as)
@@ -114,16 +114,18 @@ func devShape(p *policy.Policy) stepuptest.Option {
 	}
 }
 
-// entraDevHook turns a login at an authentication context (acr_values=c1)
-// into acrs ["c1"], and marks every dev client as able to answer claims
-// challenges (xms_cc ["cp1"]).
-func entraDevHook(t *stepuptest.Token) {
-	if t.Claims == nil {
-		t.Claims = map[string]any{}
-	}
-	t.Claims["xms_cc"] = []string{idp.EntraCapabilityCP1}
-	if idp.IsAuthContext(t.ACR) {
-		t.ACRS = []string{t.ACR}
+// entraDevHook turns a login at an authentication context of prof
+// (acr_values=c1) into acrs ["c1"], and marks every dev client as able to
+// answer claims challenges (xms_cc ["cp1"]).
+func entraDevHook(prof idp.Profile) func(*stepuptest.Token) {
+	return func(t *stepuptest.Token) {
+		if t.Claims == nil {
+			t.Claims = map[string]any{}
+		}
+		t.Claims["xms_cc"] = []string{idp.EntraCapabilityCP1}
+		if _, err := prof.AuthContext(t.ACR); err == nil {
+			t.ACRS = []string{t.ACR}
+		}
 	}
 }
 

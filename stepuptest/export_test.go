@@ -1,0 +1,7 @@
+package stepuptest
+
+// Unexported values the external tests assert on.
+var (
+	ErrUnsupportedAlgorithm = errUnsupportedAlgorithm
+	ErrUnknownKey           = errUnknownKey
+)
