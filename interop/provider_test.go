@@ -191,7 +191,7 @@ func (p *provider) serviceConfig(scopes ...string) *clientcredentials.Config {
 // to log the user in (zero values: its defaults).
 type loginRequest struct {
 	ACRValues []string
-	MaxAge    time.Duration // 0: none; negative: max_age=0
+	MaxAge    claims.MaxAge // the zero MaxAge sends none
 	Prompt    string
 
 	ACR      string    // interop_acr: the level the user logs in at
@@ -205,7 +205,7 @@ type loginRequest struct {
 // the session's login otherwise).
 func stepUpRequest(e *claims.Error) loginRequest {
 	r := loginRequest{ACRValues: e.ACRValues, MaxAge: e.MaxAge}
-	if e.MaxAge == 0 {
+	if _, ok := e.MaxAge.Seconds(); !ok {
 		r.Prompt = "login"
 	}
 	return r
@@ -254,11 +254,8 @@ func (b *browser) login(ctx context.Context, req loginRequest) (*oauth2.Token, e
 	if len(req.ACRValues) > 0 {
 		opts = append(opts, oauth2.SetAuthURLParam("acr_values", strings.Join(req.ACRValues, " ")))
 	}
-	switch {
-	case req.MaxAge > 0:
-		opts = append(opts, oauth2.SetAuthURLParam("max_age", strconv.FormatInt(int64(req.MaxAge/time.Second), 10)))
-	case req.MaxAge < 0:
-		opts = append(opts, oauth2.SetAuthURLParam("max_age", "0"))
+	if secs, ok := req.MaxAge.Seconds(); ok {
+		opts = append(opts, oauth2.SetAuthURLParam("max_age", strconv.FormatInt(secs, 10)))
 	}
 	if req.Prompt != "" {
 		opts = append(opts, oauth2.SetAuthURLParam("prompt", req.Prompt))
