@@ -27,12 +27,6 @@ func MaxAgeOf(d time.Duration) MaxAge {
 // for.
 func (m MaxAge) Seconds() (int64, bool) { return m.secs, m.set }
 
-// Duration returns the max_age as a time.Duration, and false when none is
-// asked for.
-func (m MaxAge) Duration() (time.Duration, bool) {
-	return time.Duration(m.secs) * time.Second, m.set
-}
-
 // stricter returns the stricter of two asks: none is no limit.
 func (m MaxAge) stricter(o MaxAge) MaxAge {
 	switch {
@@ -48,8 +42,8 @@ func (m MaxAge) stricter(o MaxAge) MaxAge {
 
 // String returns the max_age as a duration ("5m0s"), or "none".
 func (m MaxAge) String() string {
-	if d, ok := m.Duration(); ok {
-		return d.String()
+	if m.set {
+		return (time.Duration(m.secs) * time.Second).String()
 	}
 	return "none"
 }

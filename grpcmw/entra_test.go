@@ -84,12 +84,12 @@ func TestEntraClaimsChallenge(t *testing.T) {
 		md        map[string]string
 	}{
 		{"auth context met", mint([]string{"c2"}, []string{"cp1"}), codes.OK, "", "", nil},
-		{"cp1 client challenged", mint(nil, []string{"cp1"}), codes.Unauthenticated, challenge, grpcmw.ReasonInsufficientClaims,
-			map[string]string{grpcmw.MetadataClaims: claimsB64, grpcmw.MetadataAuthorizationURI: authURI}},
-		{"cp1 among capabilities", mint([]string{"c3"}, []string{"cp2", "cp1"}), codes.Unauthenticated, challenge, grpcmw.ReasonInsufficientClaims,
-			map[string]string{grpcmw.MetadataClaims: claimsB64, grpcmw.MetadataAuthorizationURI: authURI}},
-		{"client without cp1", mint(nil, []string{"cp2"}), codes.Unauthenticated, notCapable, grpcmw.ReasonInsufficientUserAuthentication, map[string]string{}},
-		{"client without xms_cc", mint([]string{"c3"}, nil), codes.Unauthenticated, notCapable, grpcmw.ReasonInsufficientUserAuthentication, map[string]string{}},
+		{"cp1 client challenged", mint(nil, []string{"cp1"}), codes.Unauthenticated, challenge, "INSUFFICIENT_CLAIMS",
+			map[string]string{"claims": claimsB64, "authorizationUri": authURI}},
+		{"cp1 among capabilities", mint([]string{"c3"}, []string{"cp2", "cp1"}), codes.Unauthenticated, challenge, "INSUFFICIENT_CLAIMS",
+			map[string]string{"claims": claimsB64, "authorizationUri": authURI}},
+		{"client without cp1", mint(nil, []string{"cp2"}), codes.Unauthenticated, notCapable, "INSUFFICIENT_USER_AUTHENTICATION", map[string]string{}},
+		{"client without xms_cc", mint([]string{"c3"}, nil), codes.Unauthenticated, notCapable, "INSUFFICIENT_USER_AUTHENTICATION", map[string]string{}},
 	}
 	for _, tt := range tests {
 		for _, kind := range kinds {
@@ -128,7 +128,7 @@ func TestEntraClaimsChallenge(t *testing.T) {
 				fromDetails := grpcmw.ErrorFromStatus(st, nil)
 				for _, got := range []*claims.Error{ce, fromDetails} {
 					req, ok := idp.ClaimsRequest(got)
-					if tt.reason == grpcmw.ReasonInsufficientClaims {
+					if tt.reason == "INSUFFICIENT_CLAIMS" {
 						if want := `{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`; !ok || req != want {
 							t.Errorf("ClaimsRequest got %q %v, want %q", req, ok, want)
 						}

@@ -25,10 +25,10 @@ func FuzzErrorFromStatus(f *testing.F) {
 		return b
 	}
 	f.Add(uint32(codes.Unauthenticated), `Bearer error="insufficient_user_authentication", acr_values="a b", max_age=300`, []byte(nil))
-	f.Add(uint32(codes.Unauthenticated), `Bearer realm="x", error="invalid_token"`, seed(codes.Unauthenticated, grpcmw.ReasonInvalidToken, nil))
-	f.Add(uint32(codes.PermissionDenied), "", seed(codes.PermissionDenied, grpcmw.ReasonInsufficientScope, map[string]string{grpcmw.MetadataScope: "a b"}))
-	f.Add(uint32(codes.Unauthenticated), "", seed(codes.Unauthenticated, grpcmw.ReasonInsufficientUserAuthentication, map[string]string{grpcmw.MetadataMaxAge: "99999999999999999999", grpcmw.MetadataACRValues: " "}))
-	f.Add(uint32(codes.Unauthenticated), "", seed(codes.Unauthenticated, grpcmw.ReasonInsufficientClaims, map[string]string{grpcmw.MetadataClaims: "e30=", grpcmw.MetadataAuthorizationURI: "https://x"}))
+	f.Add(uint32(codes.Unauthenticated), `Bearer realm="x", error="invalid_token"`, seed(codes.Unauthenticated, "INVALID_TOKEN", nil))
+	f.Add(uint32(codes.PermissionDenied), "", seed(codes.PermissionDenied, "INSUFFICIENT_SCOPE", map[string]string{"scope": "a b"}))
+	f.Add(uint32(codes.Unauthenticated), "", seed(codes.Unauthenticated, "INSUFFICIENT_USER_AUTHENTICATION", map[string]string{"maxAge": "99999999999999999999", "acrValues": " "}))
+	f.Add(uint32(codes.Unauthenticated), "", seed(codes.Unauthenticated, "INSUFFICIENT_CLAIMS", map[string]string{"claims": "e30=", "authorizationUri": "https://x"}))
 	f.Add(uint32(codes.InvalidArgument), `Basic realm="x", Bearer error=`, []byte{0x0a, 0xff})
 	f.Add(uint32(codes.Unavailable), `Bearer`, []byte("garbage"))
 	f.Fuzz(func(t *testing.T, code uint32, wwwAuth string, statusBytes []byte) {

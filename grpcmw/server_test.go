@@ -105,7 +105,7 @@ func TestInterceptorsAllKinds(t *testing.T) {
 			auth: append(bearer(good), bearer(good)...),
 			want: want{
 				code:      codes.InvalidArgument,
-				reason:    grpcmw.ReasonInvalidRequest,
+				reason:    "INVALID_REQUEST",
 				info:      map[string]string{},
 				challenge: &claims.Challenge{Error: claims.CodeInvalidRequest},
 				typed:     &claims.Error{Code: claims.CodeInvalidRequest},
@@ -116,7 +116,7 @@ func TestInterceptorsAllKinds(t *testing.T) {
 			auth: []string{"Bearer " + other.mint(t, good)},
 			want: want{
 				code:      codes.Unauthenticated,
-				reason:    grpcmw.ReasonInvalidToken,
+				reason:    "INVALID_TOKEN",
 				info:      map[string]string{},
 				challenge: &claims.Challenge{Error: claims.CodeInvalidToken},
 				typed:     &claims.Error{Code: claims.CodeInvalidToken},
@@ -127,7 +127,7 @@ func TestInterceptorsAllKinds(t *testing.T) {
 			auth: bearer(withACR(good, "urn:example:pwd")),
 			want: want{
 				code:      codes.Unauthenticated,
-				reason:    grpcmw.ReasonInsufficientUserAuthentication,
+				reason:    "INSUFFICIENT_USER_AUTHENTICATION",
 				info:      map[string]string{"acrValues": claims.ACRMultiFactor},
 				challenge: &claims.Challenge{Error: claims.CodeInsufficientUserAuthentication, ACRValues: []string{claims.ACRMultiFactor}},
 				typed:     &claims.Error{Code: claims.CodeInsufficientUserAuthentication, ACRValues: []string{claims.ACRMultiFactor}},
@@ -138,7 +138,7 @@ func TestInterceptorsAllKinds(t *testing.T) {
 			auth: bearer(withAuthTime(good, testNow.Add(-time.Hour))),
 			want: want{
 				code:      codes.Unauthenticated,
-				reason:    grpcmw.ReasonInsufficientUserAuthentication,
+				reason:    "INSUFFICIENT_USER_AUTHENTICATION",
 				info:      map[string]string{"maxAge": "300"},
 				challenge: &claims.Challenge{Error: claims.CodeInsufficientUserAuthentication, MaxAge: claims.MaxAgeOf(5 * time.Minute)},
 				typed:     &claims.Error{Code: claims.CodeInsufficientUserAuthentication, MaxAge: claims.MaxAgeOf(5 * time.Minute)},
@@ -149,7 +149,7 @@ func TestInterceptorsAllKinds(t *testing.T) {
 			auth: bearer(withScope(good, "openid")),
 			want: want{
 				code:      codes.PermissionDenied,
-				reason:    grpcmw.ReasonInsufficientScope,
+				reason:    "INSUFFICIENT_SCOPE",
 				info:      map[string]string{"scope": scopeTransfer},
 				challenge: &claims.Challenge{Error: claims.CodeInsufficientScope, Scope: []string{scopeTransfer}},
 				typed:     &claims.Error{Code: claims.CodeInsufficientScope, Scope: []string{scopeTransfer}},

@@ -29,29 +29,29 @@ const ErrorDomain = "stepup"
 // A call without a token gets no ErrorInfo: as in HTTP, its challenge has no
 // error code.
 const (
-	ReasonInvalidRequest                 = "INVALID_REQUEST"
-	ReasonInvalidToken                   = "INVALID_TOKEN"
-	ReasonInsufficientUserAuthentication = "INSUFFICIENT_USER_AUTHENTICATION"
-	ReasonInsufficientScope              = "INSUFFICIENT_SCOPE"
-	// ReasonInsufficientClaims goes with Microsoft Entra ID's
+	reasonInvalidRequest                 = "INVALID_REQUEST"
+	reasonInvalidToken                   = "INVALID_TOKEN"
+	reasonInsufficientUserAuthentication = "INSUFFICIENT_USER_AUTHENTICATION"
+	reasonInsufficientScope              = "INSUFFICIENT_SCOPE"
+	// reasonInsufficientClaims goes with Microsoft Entra ID's
 	// insufficient_claims claims challenge (claims.CodeInsufficientClaims,
 	// not a registered OAuth code): the status is Unauthenticated and the
 	// metadata carries claims and authorizationUri.
-	ReasonInsufficientClaims = "INSUFFICIENT_CLAIMS"
+	reasonInsufficientClaims = "INSUFFICIENT_CLAIMS"
 )
 
 // ErrorInfo metadata keys. Values: acr_values and scope space-separated,
 // max_age decimal seconds. A key is present only when the challenge has the
 // parameter.
 const (
-	MetadataACRValues = "acrValues"
-	MetadataMaxAge    = "maxAge"
-	MetadataScope     = "scope"
-	// MetadataClaims and MetadataAuthorizationURI carry the claims
+	metadataACRValues = "acrValues"
+	metadataMaxAge    = "maxAge"
+	metadataScope     = "scope"
+	// metadataClaims and metadataAuthorizationURI carry the claims
 	// (base64 claims request) and authorization_uri of an Entra ID claims
-	// challenge, reason ReasonInsufficientClaims.
-	MetadataClaims           = "claims"
-	MetadataAuthorizationURI = "authorizationUri"
+	// challenge, reason reasonInsufficientClaims.
+	metadataClaims           = "claims"
+	metadataAuthorizationURI = "authorizationUri"
 )
 
 // Fixed status messages of the answers without a challenge.
@@ -62,26 +62,26 @@ const (
 )
 
 var reasons = map[claims.Code]string{
-	claims.CodeInvalidRequest:                 ReasonInvalidRequest,
-	claims.CodeInvalidToken:                   ReasonInvalidToken,
-	claims.CodeInsufficientUserAuthentication: ReasonInsufficientUserAuthentication,
-	claims.CodeInsufficientScope:              ReasonInsufficientScope,
-	claims.CodeInsufficientClaims:             ReasonInsufficientClaims,
+	claims.CodeInvalidRequest:                 reasonInvalidRequest,
+	claims.CodeInvalidToken:                   reasonInvalidToken,
+	claims.CodeInsufficientUserAuthentication: reasonInsufficientUserAuthentication,
+	claims.CodeInsufficientScope:              reasonInsufficientScope,
+	claims.CodeInsufficientClaims:             reasonInsufficientClaims,
 }
 
 var codesByReason = map[string]claims.Code{
-	ReasonInvalidRequest:                 claims.CodeInvalidRequest,
-	ReasonInvalidToken:                   claims.CodeInvalidToken,
-	ReasonInsufficientUserAuthentication: claims.CodeInsufficientUserAuthentication,
-	ReasonInsufficientScope:              claims.CodeInsufficientScope,
-	ReasonInsufficientClaims:             claims.CodeInsufficientClaims,
+	reasonInvalidRequest:                 claims.CodeInvalidRequest,
+	reasonInvalidToken:                   claims.CodeInvalidToken,
+	reasonInsufficientUserAuthentication: claims.CodeInsufficientUserAuthentication,
+	reasonInsufficientScope:              claims.CodeInsufficientScope,
+	reasonInsufficientClaims:             claims.CodeInsufficientClaims,
 }
 
 // extraMetadata maps the challenge parameters of an Entra ID claims
 // challenge to their ErrorInfo metadata keys.
 var extraMetadata = map[string]string{
-	"claims":            MetadataClaims,
-	"authorization_uri": MetadataAuthorizationURI,
+	"claims":            metadataClaims,
+	"authorization_uri": metadataAuthorizationURI,
 }
 
 // grpcCode maps an OAuth error code to the gRPC code of DESIGN §2, by the
@@ -133,15 +133,15 @@ func (o *options) reject(ctx context.Context, err error) rejection {
 func errorInfo(reason string, ce *claims.Error, ch claims.Challenge) *errdetails.ErrorInfo {
 	md := make(map[string]string, 3)
 	if len(ch.ACRValues) > 0 {
-		md[MetadataACRValues] = strings.Join(ch.ACRValues, " ")
+		md[metadataACRValues] = strings.Join(ch.ACRValues, " ")
 	}
 	if secs, ok := ce.MaxAge.Seconds(); ok {
-		md[MetadataMaxAge] = strconv.FormatInt(secs, 10)
+		md[metadataMaxAge] = strconv.FormatInt(secs, 10)
 	}
 	if len(ch.Scope) > 0 {
-		md[MetadataScope] = strings.Join(ch.Scope, " ")
+		md[metadataScope] = strings.Join(ch.Scope, " ")
 	}
-	if reason == ReasonInsufficientClaims {
+	if reason == reasonInsufficientClaims {
 		for _, p := range ch.Extra {
 			if key, ok := extraMetadata[strings.ToLower(p.Name)]; ok {
 				md[key] = p.Value
@@ -195,9 +195,9 @@ func ErrorFromStatus(st *status.Status, md metadata.MD) *claims.Error {
 		}
 		ce := &claims.Error{Code: code, Err: st.Err()}
 		m := info.GetMetadata()
-		ce.ACRValues = strings.Fields(m[MetadataACRValues])
-		ce.Scope = strings.Fields(m[MetadataScope])
-		if s, ok := m[MetadataMaxAge]; ok {
+		ce.ACRValues = strings.Fields(m[metadataACRValues])
+		ce.Scope = strings.Fields(m[metadataScope])
+		if s, ok := m[metadataMaxAge]; ok {
 			if n, err := strconv.ParseInt(s, 10, 64); err == nil && n >= 0 && n <= maxSeconds {
 				ce.MaxAge = claims.MaxAgeOf(time.Duration(n) * time.Second)
 			}

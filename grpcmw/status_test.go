@@ -27,7 +27,7 @@ func withInfo(t *testing.T, st *status.Status, info *errdetails.ErrorInfo) *stat
 func TestErrorFromStatus(t *testing.T) {
 	unauth := status.New(codes.Unauthenticated, "x")
 	stepUpInfo := &errdetails.ErrorInfo{
-		Reason: grpcmw.ReasonInsufficientUserAuthentication, Domain: grpcmw.ErrorDomain,
+		Reason: "INSUFFICIENT_USER_AUTHENTICATION", Domain: grpcmw.ErrorDomain,
 		Metadata: map[string]string{"acrValues": "urn:a urn:b", "maxAge": "120"},
 	}
 	hdr := func(v ...string) metadata.MD {
@@ -84,27 +84,27 @@ func TestErrorFromStatus(t *testing.T) {
 		},
 		{
 			"details max_age=0",
-			withInfo(t, unauth, &errdetails.ErrorInfo{Reason: grpcmw.ReasonInsufficientUserAuthentication, Domain: grpcmw.ErrorDomain, Metadata: map[string]string{"maxAge": "0"}}), nil,
+			withInfo(t, unauth, &errdetails.ErrorInfo{Reason: "INSUFFICIENT_USER_AUTHENTICATION", Domain: grpcmw.ErrorDomain, Metadata: map[string]string{"maxAge": "0"}}), nil,
 			&claims.Error{Code: claims.CodeInsufficientUserAuthentication, MaxAge: claims.MaxAgeOf(-time.Second)},
 		},
 		{
 			"details bad max_age ignored",
-			withInfo(t, unauth, &errdetails.ErrorInfo{Reason: grpcmw.ReasonInsufficientUserAuthentication, Domain: grpcmw.ErrorDomain, Metadata: map[string]string{"maxAge": "-5"}}), nil,
+			withInfo(t, unauth, &errdetails.ErrorInfo{Reason: "INSUFFICIENT_USER_AUTHENTICATION", Domain: grpcmw.ErrorDomain, Metadata: map[string]string{"maxAge": "-5"}}), nil,
 			&claims.Error{Code: claims.CodeInsufficientUserAuthentication},
 		},
 		{
 			"details scope",
-			withInfo(t, status.New(codes.PermissionDenied, "x"), &errdetails.ErrorInfo{Reason: grpcmw.ReasonInsufficientScope, Domain: grpcmw.ErrorDomain, Metadata: map[string]string{"scope": "admin"}}), nil,
+			withInfo(t, status.New(codes.PermissionDenied, "x"), &errdetails.ErrorInfo{Reason: "INSUFFICIENT_SCOPE", Domain: grpcmw.ErrorDomain, Metadata: map[string]string{"scope": "admin"}}), nil,
 			&claims.Error{Code: claims.CodeInsufficientScope, Scope: []string{"admin"}},
 		},
 		{
 			"details invalid_request",
-			withInfo(t, status.New(codes.InvalidArgument, "x"), &errdetails.ErrorInfo{Reason: grpcmw.ReasonInvalidRequest, Domain: grpcmw.ErrorDomain}), nil,
+			withInfo(t, status.New(codes.InvalidArgument, "x"), &errdetails.ErrorInfo{Reason: "INVALID_REQUEST", Domain: grpcmw.ErrorDomain}), nil,
 			&claims.Error{Code: claims.CodeInvalidRequest},
 		},
 		{
 			"details of another domain",
-			withInfo(t, unauth, &errdetails.ErrorInfo{Reason: grpcmw.ReasonInvalidToken, Domain: "example.com"}), nil,
+			withInfo(t, unauth, &errdetails.ErrorInfo{Reason: "INVALID_TOKEN", Domain: "example.com"}), nil,
 			nil,
 		},
 		{
@@ -147,7 +147,7 @@ func TestErrorFromStatus(t *testing.T) {
 // the details used.
 func TestErrorFromStatusBounded(t *testing.T) {
 	info := &errdetails.ErrorInfo{
-		Reason: grpcmw.ReasonInsufficientUserAuthentication, Domain: grpcmw.ErrorDomain,
+		Reason: "INSUFFICIENT_USER_AUTHENTICATION", Domain: grpcmw.ErrorDomain,
 		Metadata: map[string]string{"acrValues": "urn:details"},
 	}
 	st := withInfo(t, status.New(codes.Unauthenticated, "x"), info)

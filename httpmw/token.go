@@ -13,14 +13,13 @@ import (
 )
 
 // Causes of an invalid_request rejection, wrapped in the *claims.Error's Err
-// (for logs and the error hook; never sent to the client). Test for them
-// with errors.Is.
+// (for logs and the decision hooks; never sent to the client).
 var (
-	ErrMultipleAuthorization  = errors.New("httpmw: more than one Authorization header")
-	ErrMalformedAuthorization = errors.New("httpmw: malformed Bearer credentials in Authorization header")
-	ErrMultipleTokens         = errors.New("httpmw: more than one access token in the request")
-	ErrMalformedBody          = errors.New("httpmw: malformed form body")
-	ErrBodyTooLarge           = errors.New("httpmw: form body larger than the access_token limit")
+	errMultipleAuthorization  = errors.New("httpmw: more than one Authorization header")
+	errMalformedAuthorization = errors.New("httpmw: malformed Bearer credentials in Authorization header")
+	errMultipleTokens         = errors.New("httpmw: more than one access token in the request")
+	errMalformedBody          = errors.New("httpmw: malformed form body")
+	errBodyTooLarge           = errors.New("httpmw: form body larger than the access_token limit")
 )
 
 // token returns the bearer token of r, "" when r carries none, or an
@@ -38,11 +37,11 @@ func (g *Guard) token(r *http.Request) (string, error) {
 	case 1:
 		t, ok := bearer.Parse(hv[0])
 		if !ok {
-			return "", claims.InvalidRequest(ErrMalformedAuthorization)
+			return "", claims.InvalidRequest(errMalformedAuthorization)
 		}
 		tok = t
 	default:
-		return "", claims.InvalidRequest(ErrMultipleAuthorization)
+		return "", claims.InvalidRequest(errMultipleAuthorization)
 	}
 	if g.formToken {
 		ft, err := g.bodyToken(r, tok != "")
@@ -51,7 +50,7 @@ func (g *Guard) token(r *http.Request) (string, error) {
 		}
 		if ft != "" {
 			if tok != "" {
-				return "", claims.InvalidRequest(ErrMultipleTokens)
+				return "", claims.InvalidRequest(errMultipleTokens)
 			}
 			tok = ft
 		}
@@ -94,17 +93,17 @@ func (g *Guard) bodyToken(r *http.Request, haveHeader bool) (string, error) {
 		buf, rerr := io.ReadAll(io.LimitReader(orig, g.maxForm+1))
 		r.Body = replayBody{io.MultiReader(bytes.NewReader(buf), orig), orig}
 		if rerr != nil {
-			return "", errors.Join(ErrMalformedBody, rerr)
+			return "", errors.Join(errMalformedBody, rerr)
 		}
 		if int64(len(buf)) > g.maxForm {
 			if haveHeader {
 				return "", nil
 			}
-			return "", ErrBodyTooLarge
+			return "", errBodyTooLarge
 		}
 		form, perr := url.ParseQuery(string(buf))
 		if perr != nil {
-			return "", errors.Join(ErrMalformedBody, perr)
+			return "", errors.Join(errMalformedBody, perr)
 		}
 		vals = form["access_token"]
 	}
@@ -113,11 +112,11 @@ func (g *Guard) bodyToken(r *http.Request, haveHeader bool) (string, error) {
 		return "", nil
 	case 1:
 		if !bearer.IsB64Token(vals[0]) {
-			return "", ErrMalformedBody
+			return "", errMalformedBody
 		}
 		return vals[0], nil
 	default:
-		return "", ErrMultipleTokens
+		return "", errMultipleTokens
 	}
 }
 

@@ -29,10 +29,10 @@ func TestBodyToken(t *testing.T) {
 	}{
 		{"token", "access_token=abc&x=1", false, "abc", nil},
 		{"none", "x=1", false, "", nil},
-		{"two", "access_token=a&access_token=b", false, "", ErrMultipleTokens},
-		{"not b64token", "access_token=a%20b", false, "", ErrMalformedBody},
-		{"bad escape", "access_token=%zz", false, "", ErrMalformedBody},
-		{"too large", "x=" + strings.Repeat("a", 40), false, "", ErrBodyTooLarge},
+		{"two", "access_token=a&access_token=b", false, "", errMultipleTokens},
+		{"not b64token", "access_token=a%20b", false, "", errMalformedBody},
+		{"bad escape", "access_token=%zz", false, "", errMalformedBody},
+		{"too large", "x=" + strings.Repeat("a", 40), false, "", errBodyTooLarge},
 		{"too large, header token", "access_token=b&x=" + strings.Repeat("a", 40), true, "", nil},
 		{"within limit, header token", "access_token=b", true, "b", nil},
 	}
@@ -70,7 +70,7 @@ func FuzzBodyToken(f *testing.F) {
 			if tok != "" {
 				t.Fatalf("bodyToken(%q) = %q with error %v", body, tok, err)
 			}
-			if haveHeader && errors.Is(err, ErrBodyTooLarge) {
+			if haveHeader && errors.Is(err, errBodyTooLarge) {
 				t.Fatalf("bodyToken(%q) with a header token: %v", body, err)
 			}
 			return

@@ -85,7 +85,7 @@ func TestGrpcurl(t *testing.T) {
 	if err != nil || len(chs) != 1 || chs[0].Error != claims.CodeInsufficientUserAuthentication || !slices.Equal(chs[0].ACRValues, []string{acrMFA}) {
 		t.Fatalf("www-authenticate %q: %+v %v, want insufficient_user_authentication asking for %s", vals[0], chs, err, acrMFA)
 	}
-	for _, want := range []string{"Code: Unauthenticated", grpcmw.ReasonInsufficientUserAuthentication} {
+	for _, want := range []string{"Code: Unauthenticated", "INSUFFICIENT_USER_AUTHENTICATION"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("grpcurl output lacks %q; output:\n%s", want, out)
 		}
@@ -180,16 +180,16 @@ func TestGrpcJS(t *testing.T) {
 		t.Fatalf("status details %+v, want one google.rpc.ErrorInfo", r.StatusDetails)
 	}
 	info := r.StatusDetails[0].ErrorInfo
-	if info.Reason != grpcmw.ReasonInsufficientUserAuthentication || info.Domain != grpcmw.ErrorDomain || info.Metadata[grpcmw.MetadataACRValues] != acrMFA {
-		t.Fatalf("ErrorInfo %+v, want reason %s, domain %s, acrValues %s", info, grpcmw.ReasonInsufficientUserAuthentication, grpcmw.ErrorDomain, acrMFA)
+	if info.Reason != "INSUFFICIENT_USER_AUTHENTICATION" || info.Domain != grpcmw.ErrorDomain || info.Metadata["acrValues"] != acrMFA {
+		t.Fatalf("ErrorInfo %+v, want reason %s, domain %s, acrValues %s", info, "INSUFFICIENT_USER_AUTHENTICATION", grpcmw.ErrorDomain, acrMFA)
 	}
 
 	// The client acts on the ErrorInfo alone: its acrValues, and prompt=login
 	// as it carries no maxAge.
-	if _, ok := info.Metadata[grpcmw.MetadataMaxAge]; ok {
+	if _, ok := info.Metadata["maxAge"]; ok {
 		t.Fatalf("ErrorInfo %+v has a maxAge, want none for a fresh password login", info)
 	}
-	tok, err = b.login(ctx, loginRequest{ACRValues: strings.Fields(info.Metadata[grpcmw.MetadataACRValues]), Prompt: "login"})
+	tok, err = b.login(ctx, loginRequest{ACRValues: strings.Fields(info.Metadata["acrValues"]), Prompt: "login"})
 	if err != nil {
 		t.Fatalf("authorizing again with the ErrorInfo's acrValues: %v", err)
 	}
