@@ -84,7 +84,8 @@ var extraMetadata = map[string]string{
 	"authorization_uri": metadataAuthorizationURI,
 }
 
-// grpcCode maps an OAuth error code to the gRPC code of DESIGN §2, by the
+// grpcCode maps an OAuth error code to the gRPC code of the package
+// documentation's answer table, by the
 // one table httpmw uses for HTTP statuses: a code the library does not
 // know is Unauthenticated, as it is 401 over HTTP.
 func grpcCode(c claims.Code) codes.Code {

@@ -76,7 +76,8 @@ func checkAnswer(t *testing.T, rec *httptest.ResponseRecorder, want answer) {
 	}
 }
 
-// TestAnswers covers every row of DESIGN §2.
+// TestAnswers covers every row of the answer table of the package
+// documentation.
 func TestAnswers(t *testing.T) {
 	is := newIssuer(t)
 	opts := []httpmw.Option{httpmw.WithRealm(testRealm), httpmw.WithResourceMetadata(testMetadata)}

@@ -15,8 +15,8 @@ import (
 	"github.com/stepupauth/stepup/claims"
 )
 
-// policyYAML is the policy of both example servers (schema: package policy,
-// DESIGN §7), %s being the provider's issuer. oidc-provider follows RFC
+// policyYAML is the policy of both example servers (schema: the package
+// policy documentation), %s being the provider's issuer. oidc-provider follows RFC
 // 9068: typ at+jwt, and ES256 is what provider.mjs signs with.
 const policyYAML = `# written by the stepup interop tests
 issuer: %q

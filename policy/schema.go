@@ -3,7 +3,6 @@ package policy
 import (
 	"errors"
 	"fmt"
-	"github.com/stepupauth/stepup/internal/loopback"
 	"net/http"
 	"net/url"
 	"slices"
@@ -12,6 +11,8 @@ import (
 	"unicode"
 
 	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/internal/grammar"
+	"github.com/stepupauth/stepup/internal/loopback"
 )
 
 // maxLeeway bounds leeway: more than a few minutes of clock skew turns exp
@@ -604,37 +605,10 @@ func splitPattern(pattern string) (method, host, path string) {
 }
 
 // checkMethod checks a grpc value is "/package.Service/Method" or
-// "/package.Service/*".
+// "/package.Service/*", by the check grpcmw.NewMethods makes.
 func checkMethod(n *node) error {
-	bad := errAt(n, "%q is not a full method (want \"/package.Service/Method\" or \"/package.Service/*\")", n.text)
-	rest, ok := strings.CutPrefix(n.text, "/")
-	if !ok {
-		return bad
-	}
-	service, method, ok := strings.Cut(rest, "/")
-	if !ok || (method != "*" && !isIdent(method)) {
-		return bad
-	}
-	for part := range strings.SplitSeq(service, ".") {
-		if !isIdent(part) {
-			return bad
-		}
+	if _, _, ok := grammar.SplitMethod(n.text); !ok {
+		return errAt(n, "%q is not a full method (want \"/package.Service/Method\" or \"/package.Service/*\")", n.text)
 	}
 	return nil
-}
-
-// isIdent reports whether s is a protobuf identifier.
-func isIdent(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, c := range s {
-		switch {
-		case c == '_', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
-		case i > 0 && '0' <= c && c <= '9':
-		default:
-			return false
-		}
-	}
-	return true
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench.sh runs the bench module (stepup against the raw signature check and
-# its peers, DESIGN §6, issue 8) and the loopback load test, and writes
+# its peers, the targets of the README's "Speed") and the loopback load test, and writes
 # BENCHMARKS.md at the repository root with the targets marked met / NOT met.
 #
 #   scripts/bench.sh            # COUNT=5, about 6 minutes on 2 cores

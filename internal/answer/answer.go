@@ -1,6 +1,7 @@
 // Package answer holds what the HTTP middleware and the gRPC interceptors
 // must answer identically: the mapping of an OAuth error code to the kind
-// of answer (DESIGN §2; RFC 6750 §3.1, RFC 9470 §3), and the checks of the
+// of answer (the tables of the httpmw and grpcmw package docs; RFC 6750
+// §3.1, RFC 9470 §3), and the checks of the
 // challenge parameters both let the application configure (realm, RFC 6750
 // §3; resource_metadata, RFC 9728 §5.1).
 //

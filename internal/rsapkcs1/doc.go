@@ -23,7 +23,8 @@
 // the jwks package admits: a modulus of MinBits to MaxBits bits and the
 // public exponent Exponent; Prepare refuses any other.
 //
-// This is the one signature composition the project allows (DESIGN §6). It
+// This is the one signature composition the project allows: everything
+// else comes from crypto/* and jwx. It
 // is gated by tests: every Wycheproof RSASSA-PKCS1-v1_5 vector in
 // testdata/wycheproof/rsa_pkcs1 gives its expected verdict, the same as
 // crypto/rsa's, and FuzzVerify checks that Verify and

@@ -1,7 +1,7 @@
 // Command report turns the output of the bench module's benchmarks (go test
 // -bench, several -count runs) and of cmd/load into BENCHMARKS.md: machine,
-// Go version, a table of median ns/op, B/op and allocs/op, and the DESIGN §6
-// / issue 8 targets as ratios, each marked met or NOT met.
+// Go version, a table of median ns/op, B/op and allocs/op, and the speed
+// targets (README, "Speed") as ratios, each marked met or NOT met.
 //
 //	report -bench bench.txt -load load.txt -out ../BENCHMARKS.md -load-avg "0.50 0.60 0.70"
 //
