@@ -140,7 +140,7 @@ func (c *tokenCache) get(raw string) *cacheEntry {
 func (c *tokenCache) remove(raw string, e *cacheEntry) {
 	s := c.shard(raw)
 	s.mu.Lock()
-	if cur := s.m[raw]; cur == e {
+	if cur, ok := s.m[raw]; ok && cur == e {
 		delete(s.m, raw)
 		s.bytes -= e.cost
 	}
