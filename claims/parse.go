@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/stepupauth/stepup/internal/jsonscan"
 )
@@ -81,8 +82,10 @@ const (
 // malformed one), and from scp only otherwise. When names remaps a claim,
 // the standard name is not consulted: it is only reachable through Raw.
 //
-// The values in Claims.Raw share one private copy of the payload, and the
-// string fields share another; neither aliases payload.
+// The values in Claims.Raw, Confirmation and the string fields share one
+// private copy of the payload, which does not alias payload: a Claims keeps
+// the payload once, and modifying a Raw value (which a read-only Claims
+// never does) would change the strings decoded from it.
 func Parse(payload []byte, names Names) (*Claims, error) {
 	// One validating pass over the payload finds the top-level members; the
 	// rest works on their offsets, decoding only the claims it types.
@@ -94,7 +97,10 @@ func Parse(payload []byte, names Names) (*Claims, error) {
 	}); err != nil {
 		return nil, &ParseError{Msg: err.Error()}
 	}
-	p := parsed{buf: bytes.Clone(payload), text: string(payload)}
+	buf := bytes.Clone(payload)
+	// The string view of the same bytes: nothing writes to buf once
+	// Parse returns, so its strings stay immutable (see the doc above).
+	p := parsed{buf: buf, text: unsafe.String(unsafe.SliceData(buf), len(buf))}
 	raw := make(map[string]json.RawMessage, len(members))
 	c := &Claims{Raw: raw}
 
@@ -284,9 +290,9 @@ func nameOr(name, def string) string {
 // member is one top-level member of the claim set.
 type member = jsonscan.Member
 
-// parsed is a validated claim set: two private copies of the payload (bytes
-// for Raw, a string for the decoded names and values) and the members of
-// the claims Parse types.
+// parsed is a validated claim set: one private copy of the payload, seen
+// as bytes (for Raw) and as a string (for the decoded names and values),
+// and the members of the claims Parse types.
 type parsed struct {
 	buf   []byte
 	text  string

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -331,5 +333,29 @@ func BenchmarkParse(b *testing.B) {
 		if _, err := claims.Parse(payload, claims.Names{}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestParseKeepsOneCopy: the bytes Parse allocates for a payload made of a
+// few large claims stay near one copy of it (a second copy, say a string
+// beside the bytes Raw points into, would double them).
+func TestParseKeepsOneCopy(t *testing.T) {
+	big := strings.Repeat("abcdefgh", 16<<10) // 128 KiB per claim
+	payload := []byte(`{"iss":"https://issuer.example.com","sub":"` + big + `","x":"` + big + `","scope":"` + big + `"}`)
+	if _, err := claims.Parse(payload, claims.Names{}); err != nil {
+		t.Fatal(err)
+	}
+	const runs = 10
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range runs {
+		if _, err := claims.Parse(payload, claims.Names{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	perParse := (after.TotalAlloc - before.TotalAlloc) / runs
+	if limit := uint64(len(payload)) * 5 / 4; perParse > limit {
+		t.Errorf("got %d bytes allocated per Parse of a %d-byte payload, want at most %d (one copy)", perParse, len(payload), limit)
 	}
 }

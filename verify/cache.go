@@ -2,8 +2,11 @@ package verify
 
 import (
 	"hash/maphash"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/stepupauth/stepup/claims"
 	"github.com/stepupauth/stepup/jwks"
@@ -24,22 +27,28 @@ const (
 // least one entry.
 const maxCacheShards = 32
 
-// entryOverhead approximates the memory of an entry beyond the bytes
-// counted from the token: the entry, the Claims struct, the Raw map's
-// buckets and the decoded slices.
-const entryOverhead = 1024
-
 // tokenCache maps the exact bytes of tokens that verified to what
 // verification produced. Only the clock-independent part of verification is
 // cached: a hit still checks exp, nbf and iat, and that the key that
 // verified the signature is still in the issuer's set. It is bounded both
-// in entries and in approximate bytes; a full shard evicts an expired entry
+// in entries and in bytes (entryCost); a full shard evicts an expired entry
 // when it meets one, otherwise one chosen by Go's randomised map iteration.
-// Safe for concurrent use.
+//
+// A token is admitted on its second successful verification, not its
+// first: each shard has a doorkeeper, a fixed array of fingerprints (the
+// token's 64-bit hash) of tokens verified once. A first sight only writes
+// the fingerprint into its slot, which costs no allocation, no lock and
+// evicts nothing; a verification whose fingerprint is already there
+// inserts the token. A flood of tokens seen once thus leaves the entries
+// in place, while a token a client reuses is a hit from its third request.
+// A fingerprint collision can only admit a token early: the map is keyed
+// by the exact token. Safe for concurrent use.
 type tokenCache struct {
 	seed   maphash.Seed
 	mask   uint64
 	shards []cacheShard
+	// testHash, when set, replaces maphash (a test forcing collisions).
+	testHash func(string) uint64
 }
 
 type cacheShard struct {
@@ -48,7 +57,13 @@ type cacheShard struct {
 	maxLen   int
 	maxBytes int
 	bytes    int
-	_        [40]byte // keep neighbouring shards' locks off one cache line
+	// door is the doorkeeper: slot h>>32&doorMask holds h|1 for the last
+	// token of hash h verified there once; zero is empty. Read and
+	// written without s.mu; two tokens racing for one slot can lose a
+	// record, which costs the loser one more full verification.
+	door     []atomic.Uint64
+	doorMask uint64
+	_        [40]byte // 128 bytes: neighbouring shards' locks on other cache lines
 }
 
 // cacheEntry is a verified token: its claims (shared, read-only), the key
@@ -61,28 +76,54 @@ type cacheEntry struct {
 	cost   int
 }
 
-// newTokenCache returns a cache of at most size entries and about maxBytes
-// bytes. size must be positive.
+// Doorkeeper sizing: doorPerEntry fingerprints per entry the cache can
+// hold (by count, or by bytes at minEntryBytes each, whichever is fewer),
+// rounded up to a power of two per shard within [minDoor, maxDoor]. It
+// remembers a token seen once until about that many other first sights
+// have passed through its shard.
+const (
+	doorPerEntry  = 2
+	minEntryBytes = 1024
+	minDoor       = 64
+	maxDoor       = 1 << 16
+)
+
+// newTokenCache returns a cache of at most size entries and maxBytes bytes,
+// its doorkeepers included. size must be positive.
 func newTokenCache(size, maxBytes int) *tokenCache {
 	n := 1
 	for n < maxCacheShards && n*2 <= size {
 		n *= 2
 	}
 	c := &tokenCache{seed: maphash.MakeSeed(), mask: uint64(n - 1), shards: make([]cacheShard, n)}
+	fit := min(size, maxBytes/minEntryBytes)
+	door := minDoor
+	for door < maxDoor && door*n < doorPerEntry*fit {
+		door *= 2
+	}
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.maxLen = size / n
 		if i < size%n {
 			s.maxLen++
 		}
-		s.maxBytes = maxBytes / n
+		s.door = make([]atomic.Uint64, door)
+		s.doorMask = uint64(door - 1)
+		s.maxBytes = max(0, maxBytes/n-door*8)
 		s.m = make(map[string]*cacheEntry)
 	}
 	return c
 }
 
+func (c *tokenCache) hash(raw string) uint64 {
+	if c.testHash != nil {
+		return c.testHash(raw)
+	}
+	return maphash.String(c.seed, raw)
+}
+
 func (c *tokenCache) shard(raw string) *cacheShard {
-	return &c.shards[maphash.String(c.seed, raw)&c.mask]
+	return &c.shards[c.hash(raw)&c.mask]
 }
 
 // get returns the entry for raw, or nil.
@@ -99,11 +140,33 @@ func (c *tokenCache) get(raw string) *cacheEntry {
 func (c *tokenCache) remove(raw string, e *cacheEntry) {
 	s := c.shard(raw)
 	s.mu.Lock()
-	if cur := s.m[raw]; cur == e {
+	if cur, ok := s.m[raw]; ok && cur == e {
 		delete(s.m, raw)
 		s.bytes -= e.cost
 	}
 	s.mu.Unlock()
+}
+
+// add records that raw verified (to c, with key, whose kid is kid; the
+// entry is useless from expiry on) and caches it if the doorkeeper admits
+// it: on the token's second verification, see tokenCache. It returns
+// whether it stored an entry.
+func (c *tokenCache) add(raw string, cl *claims.Claims, key *jwks.Key, kid string, expiry, now time.Time) bool {
+	h := c.hash(raw)
+	s := &c.shards[h&c.mask]
+	slot, fp := &s.door[h>>32&s.doorMask], h|1
+	if slot.Load() != fp {
+		slot.Store(fp)
+		return false
+	}
+	cost := entryCost(raw, cl)
+	if cost > s.maxBytes {
+		return false
+	}
+	// The key is a copy, so that the entry keeps len(raw) bytes alive and
+	// not whatever larger buffer raw may be part of.
+	c.put(strings.Clone(raw), &cacheEntry{claims: cl, key: key, kid: kid, expiry: expiry, cost: cost}, now)
+	return true
 }
 
 // evictScan bounds how many entries an insert into a full shard looks at
@@ -179,10 +242,62 @@ func (c *tokenCache) size() int {
 	return n
 }
 
-// entryCost approximates the memory an entry keeps alive: the token string
-// (the map key), the buffer verification decoded it into (a copy of the
-// token and its decoded parts, which the claims' raw values point into) and
-// a fixed overhead.
-func entryCost(raw string) int {
-	return 2*len(raw) + len(raw)*3/4 + entryOverhead
+// entryOverhead is the memory of an entry that does not grow with the
+// token: the cacheEntry, the Claims struct, the entry's slot in the shard's
+// map (key string and pointer, at the map's 7/8 load) and some slack for
+// small strings claims.Parse unescapes into allocations of their own.
+const entryOverhead = int(unsafe.Sizeof(cacheEntry{})+unsafe.Sizeof(claims.Claims{})) + (16+8)*8/7 + 128
+
+// entryCost is the memory an entry of raw, verified into c, keeps alive:
+// the token (the map key, a copy), the one copy of the payload claims.Parse
+// keeps (Raw values and string fields point into it), the string slices,
+// the Raw map, and entryOverhead. Allocations are rounded as the runtime
+// rounds them.
+func entryCost(raw string, c *claims.Claims) int {
+	payload := 0
+	if d1, d2 := strings.IndexByte(raw, '.'), strings.LastIndexByte(raw, '.'); d1 >= 0 && d2 > d1 {
+		payload = b64.DecodedLen(d2 - d1 - 1)
+	}
+	n := allocSize(len(raw)) + allocSize(payload) + entryOverhead
+	if c == nil {
+		return n
+	}
+	const sliceElem = int(unsafe.Sizeof(""))
+	// Audience, AMR, ACRS and Scopes share one backing array (Scopes has
+	// its own when the scope string is not ASCII); Malformed is small.
+	n += allocSize(sliceElem * (len(c.Audience) + len(c.AMR) + len(c.ACRS) + len(c.Scopes)))
+	n += sliceElem * len(c.Malformed)
+	return n + mapCost(len(c.Raw))
+}
+
+// mapCost is the memory of a map[string]json.RawMessage of n entries as
+// Go's Swiss tables lay it out: groups of eight slots (16-byte key,
+// 24-byte value) and a control word, at most 7/8 full, in tables of at most
+// 1024 slots, plus the map and table headers.
+func mapCost(n int) int {
+	const (
+		group      = 8*(16+24) + 8
+		maxTable   = 1024
+		headers    = 64
+		tableHeads = 64
+	)
+	if n <= 8 {
+		return allocSize(group) + headers
+	}
+	slots := 16
+	for slots*7/8 < n {
+		slots *= 2
+	}
+	tables := max(1, slots/maxTable)
+	return tables*(allocSize(slots/tables/8*group)+tableHeads) + headers
+}
+
+// allocSize approximates the bytes the runtime gives an allocation of n:
+// whole 8 KiB pages above 32 KiB; below, a size class at most 1/8 larger,
+// counted here as n plus 1/16 (the average).
+func allocSize(n int) int {
+	if n > 32<<10 {
+		return (n + 8191) &^ 8191
+	}
+	return n + n/16
 }

@@ -87,27 +87,41 @@ func cachedVerifier(t *testing.T, src jwks.Source, mod func(*Config)) (*Verifier
 	return v, clk, cnt
 }
 
+// warm verifies raw twice, so that the cache admits it (see tokenCache):
+// its next Verify is a hit.
+func warm(t *testing.T, v *Verifier, raw string) {
+	t.Helper()
+	for i := range 2 {
+		if err := verifyErr(v, raw); err != nil {
+			t.Fatalf("Verify #%d: %v", i+1, err)
+		}
+	}
+}
+
 func TestTokenCacheHit(t *testing.T) {
 	for _, alg := range benchAlgs {
 		t.Run(alg, func(t *testing.T) {
 			src := newTestSource()
 			v, _, cnt := cachedVerifier(t, src, nil)
 			raw := mint(alg, nil)
-			first, err := v.Verify(context.Background(), raw)
-			if err != nil {
+			if _, err := v.Verify(context.Background(), raw); err != nil {
 				t.Fatalf("first Verify: %v", err)
 			}
 			second, err := v.Verify(context.Background(), raw)
 			if err != nil {
 				t.Fatalf("second Verify: %v", err)
 			}
-			if first != second {
-				t.Errorf("got new claims on the second Verify, want the cached *Claims")
+			third, err := v.Verify(context.Background(), raw)
+			if err != nil {
+				t.Fatalf("third Verify: %v", err)
 			}
-			if cnt.hits.Load() != 1 || cnt.misses.Load() != 1 {
-				t.Errorf("got %v, want 1 hit, 1 miss", cnt)
+			if second != third {
+				t.Errorf("got new claims on the third Verify, want the *Claims cached by the second")
 			}
-			if got, want := src.lookups(), 2; got != want {
+			if cnt.hits.Load() != 1 || cnt.misses.Load() != 2 {
+				t.Errorf("got %v, want 1 hit, 2 misses", cnt)
+			}
+			if got, want := src.lookups(), 3; got != want {
 				t.Errorf("got %d key lookups, want %d (the hit re-checks the key)", got, want)
 			}
 			// A token differing in one byte of its signature is not the
@@ -152,9 +166,7 @@ func TestTokenCacheTimeOnHit(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			v, clk, cnt := cachedVerifier(t, newTestSource(), nil)
 			raw := mint("ES256", func(m map[string]any) { m["nbf"] = testNow.Add(-time.Minute).Unix() })
-			if err := verifyErr(v, raw); err != nil {
-				t.Fatalf("first Verify: %v", err)
-			}
+			warm(t, v, raw)
 			clk.set(tc.at)
 			err := verifyErr(v, raw)
 			if tc.valid {
@@ -194,9 +206,7 @@ func TestTokenCacheKeyLeavesSet(t *testing.T) {
 			src := newTestSource()
 			v, _, cnt := cachedVerifier(t, src, nil)
 			raw := mint("ES256", nil)
-			if err := verifyErr(v, raw); err != nil {
-				t.Fatalf("first Verify: %v", err)
-			}
+			warm(t, v, raw)
 			tc.change(src)
 			before := src.lookups()
 			err := verifyErr(v, raw)
@@ -301,8 +311,8 @@ func TestTokenCacheRequirementOnHit(t *testing.T) {
 			}
 		})
 	}
-	if got := cnt.misses.Load(); got != 1 {
-		t.Errorf("got %v, want exactly one miss (every later call a hit)", cnt)
+	if got := cnt.misses.Load(); got != 2 {
+		t.Errorf("got %v, want exactly two misses (the second admits the token, every later call hits)", cnt)
 	}
 }
 
@@ -371,7 +381,7 @@ func TestTokenCacheConfig(t *testing.T) {
 // tests: they fill the cache through its internal API rather than signing
 // a million tokens.
 func syntheticEntry(raw string, exp time.Time) *cacheEntry {
-	return &cacheEntry{claims: &claims.Claims{Issuer: testIssuer, Expiry: exp}, kid: "k", expiry: exp, cost: entryCost(raw)}
+	return &cacheEntry{claims: &claims.Claims{Issuer: testIssuer, Expiry: exp}, kid: "k", expiry: exp, cost: entryCost(raw, nil)}
 }
 
 // boundTestTokens is how many distinct tokens TestTokenCacheBoundedEntries
@@ -415,7 +425,7 @@ func TestTokenCacheBoundedBytes(t *testing.T) {
 			t.Fatalf("after %d inserts: got %d bytes, want at most %d", i+1, b, maxBytes)
 		}
 	}
-	if n, max := c.len(), maxBytes/entryCost(long); n == 0 || n > max {
+	if n, max := c.len(), maxBytes/entryCost(long, nil); n == 0 || n > max {
 		t.Errorf("got %d entries, want between 1 and %d", n, max)
 	}
 	// Larger than a shard's share: verified, never cached.
@@ -451,16 +461,16 @@ func TestTokenCacheConcurrent(t *testing.T) {
 	for i := range 8 {
 		tokens = append(tokens, mint("EdDSA", func(m map[string]any) { m["jti"] = "t" + strconv.Itoa(i) }))
 	}
-	// Warm-up, before any goroutine or key change: the second sight of a
+	// Warm-up, before any goroutine or key change: the third sight of a
 	// token is a hit. The concurrent phase below only checks answers,
 	// since which lookups hit depends on the schedule.
-	for range 2 {
+	for range 3 {
 		if _, err := v.Verify(context.Background(), tokens[0]); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if h, m := cnt.hits.Load(), cnt.misses.Load(); h != 1 || m != 1 {
-		t.Fatalf("warm-up: got %v, want 1 hit, 1 miss", cnt)
+	if h, m := cnt.hits.Load(), cnt.misses.Load(); h != 1 || m != 2 {
+		t.Fatalf("warm-up: got %v, want 1 hit, 2 misses", cnt)
 	}
 	ed := src.key("ed")
 	var wg sync.WaitGroup
@@ -503,8 +513,9 @@ func TestTokenCacheConcurrent(t *testing.T) {
 // tokens carrying many claims, far more than it can hold, and checks the
 // heap the cache keeps alive after a collection: the cache's own
 // accounting (TestTokenCacheBoundedBytes) is only worth something if the
-// memory it approximates stays near it. Each token is minted, verified and
-// dropped, so what survives the collection is the cache.
+// memory it approximates stays near it. Each token is minted, verified
+// twice (so that the cache admits it) and dropped, so what survives the
+// collection is the cache.
 func TestTokenCacheHeapBounded(t *testing.T) {
 	const (
 		cacheBytes = 2 << 20
@@ -542,8 +553,10 @@ func TestTokenCacheHeapBounded(t *testing.T) {
 	ctx := context.Background()
 	verifyOne := func(i int) int {
 		raw := mint("EdDSA", extra(i))
-		if _, err := v.Verify(ctx, raw); err != nil {
-			t.Fatalf("token %d: %v", i, err)
+		for range 2 {
+			if _, err := v.Verify(ctx, raw); err != nil {
+				t.Fatalf("token %d: %v", i, err)
+			}
 		}
 		return len(raw)
 	}
@@ -559,10 +572,10 @@ func TestTokenCacheHeapBounded(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	runtime.KeepAlive(v)
 
-	if got := cnt.misses.Load(); got < tokens {
-		t.Fatalf("got %d cache misses, want %d: every token is new", got, tokens)
+	if got := cnt.misses.Load(); got < 2*tokens {
+		t.Fatalf("got %d cache misses, want %d: every token is new, then admitted", got, 2*tokens)
 	}
-	if n, most := v.cache.len(), cacheBytes/entryCost(strings.Repeat("x", size)); n == 0 || n > most {
+	if n, most := v.cache.len(), cacheBytes/entryCost(strings.Repeat("x", size), nil); n == 0 || n > most {
 		t.Errorf("got %d entries, want between 1 and %d (%d-byte tokens)", n, most, size)
 	}
 	growth := int64(after.HeapAlloc) - int64(before.HeapAlloc)
@@ -570,5 +583,195 @@ func TestTokenCacheHeapBounded(t *testing.T) {
 	if growth > cacheBytes+margin {
 		t.Errorf("heap grew by %d bytes after %d tokens, want at most %d (TokenCacheBytes %d + margin %d)",
 			growth, tokens, cacheBytes+margin, cacheBytes, margin)
+	}
+}
+
+// TestTokenCacheAdmission: a token verified once is not cached, the second
+// verification caches it and the third request is a hit.
+func TestTokenCacheAdmission(t *testing.T) {
+	v, _, cnt := cachedVerifier(t, newTestSource(), nil)
+	raw := mint("EdDSA", nil)
+	if err := verifyErr(v, raw); err != nil {
+		t.Fatalf("first Verify: %v", err)
+	}
+	if n := v.cache.len(); n != 0 || v.cache.get(raw) != nil {
+		t.Fatalf("after one Verify: got %d entries, want none (a first sight is not admitted)", n)
+	}
+	if err := verifyErr(v, raw); err != nil {
+		t.Fatalf("second Verify: %v", err)
+	}
+	if v.cache.get(raw) == nil {
+		t.Fatal("after two Verify calls: got no entry, want the token admitted")
+	}
+	if h, m := cnt.hits.Load(), cnt.misses.Load(); h != 0 || m != 2 {
+		t.Errorf("after two Verify calls: got %v, want 0 hits, 2 misses", cnt)
+	}
+	if err := verifyErr(v, raw); err != nil {
+		t.Fatalf("third Verify: %v", err)
+	}
+	if h, m := cnt.hits.Load(), cnt.misses.Load(); h != 1 || m != 2 {
+		t.Errorf("after three Verify calls: got %v, want 1 hit, 2 misses", cnt)
+	}
+}
+
+// TestTokenCacheOneShotFlood: far more distinct tokens than the cache
+// holds, each seen once, insert nothing and evict nothing: the tokens that
+// were hot before the flood still hit after it.
+func TestTokenCacheOneShotFlood(t *testing.T) {
+	const (
+		size  = 64
+		hot   = 8
+		flood = 40 * size
+	)
+	v, _, cnt := cachedVerifier(t, newTestSource(), func(c *Config) { c.TokenCacheSize = size })
+	var hotTokens []string
+	for i := range hot {
+		raw := mint("EdDSA", func(m map[string]any) { m["jti"] = "hot-" + strconv.Itoa(i) })
+		warm(t, v, raw)
+		hotTokens = append(hotTokens, raw)
+	}
+	if n := v.cache.len(); n != hot {
+		t.Fatalf("before the flood: got %d entries, want %d", n, hot)
+	}
+	for i := range flood {
+		raw := mint("EdDSA", func(m map[string]any) { m["jti"] = "once-" + strconv.Itoa(i) })
+		if err := verifyErr(v, raw); err != nil {
+			t.Fatalf("one-shot token %d: %v", i, err)
+		}
+	}
+	if n := v.cache.len(); n != hot {
+		t.Errorf("after %d one-shot tokens: got %d entries, want %d (none admitted)", flood, n, hot)
+	}
+	before := cnt.hits.Load()
+	for i, raw := range hotTokens {
+		if err := verifyErr(v, raw); err != nil {
+			t.Fatalf("hot token %d: %v", i, err)
+		}
+	}
+	if got := cnt.hits.Load() - before; got != hot {
+		t.Errorf("after the flood: got %d hits on the %d hot tokens, want %d", got, hot, hot)
+	}
+}
+
+// TestTokenCacheFingerprintCollision makes every token's hash equal, so
+// that every doorkeeper fingerprint collides: a token may then be admitted
+// on its first sight, but a lookup still answers only for the exact token.
+func TestTokenCacheFingerprintCollision(t *testing.T) {
+	m := testKeys()
+	v, _, cnt := cachedVerifier(t, newTestSource(), nil)
+	v.cache.testHash = func(string) uint64 { return 0x5eed }
+	a := mint("EdDSA", func(c map[string]any) { c["sub"] = "user-a" })
+	b := mint("EdDSA", func(c map[string]any) { c["sub"] = "user-b" })
+	warm(t, v, a)
+	// b collides with a: admitted on its first verification.
+	if err := verifyErr(v, b); err != nil {
+		t.Fatalf("b: %v", err)
+	}
+	if v.cache.get(b) == nil {
+		t.Fatal("got no entry for b, want it admitted early by the colliding fingerprint")
+	}
+	before := cnt.hits.Load()
+	for _, tc := range []struct{ raw, sub string }{{a, "user-a"}, {b, "user-b"}, {a, "user-a"}} {
+		c, err := v.Verify(context.Background(), tc.raw)
+		if err != nil {
+			t.Fatalf("Verify(%s's token): %v", tc.sub, err)
+		}
+		if c.Subject != tc.sub {
+			t.Errorf("got subject %q, want %q", c.Subject, tc.sub)
+		}
+	}
+	if got := cnt.hits.Load() - before; got != 3 {
+		t.Errorf("got %d hits, want 3", got)
+	}
+	// Tokens with the same hash that are not a cached token get no hit,
+	// however often they are presented.
+	i := strings.LastIndexByte(a, '.')
+	j := strings.LastIndexByte(b, '.')
+	forged := []string{
+		a[:i] + b[j:], // a's claims under b's signature
+		sign("ES256", m.attacker, stdHeader("ES256"), mustJSON(claimSet(func(c map[string]any) { c["sub"] = "user-a" }))),
+	}
+	before = cnt.hits.Load()
+	for k, raw := range forged {
+		for range 3 {
+			if got := rejectionOf(t, verifyErr(v, raw)); got != ReasonSignature {
+				t.Errorf("forged token %d: got %q, want %q", k, got, ReasonSignature)
+			}
+		}
+	}
+	if got := cnt.hits.Load() - before; got != 0 {
+		t.Errorf("got %d hits for forged tokens, want 0", got)
+	}
+}
+
+// TestTokenCacheHeapClaimHeavy fills the cache, at its default byte bound,
+// with claim-heavy tokens (about 30 KB: two thousand scopes, two hundred
+// claims) and checks that the heap it keeps alive after a collection is
+// what it accounts for: within 1.25x of TokenCacheBytes, and within 15% of
+// the bytes it counts (an underestimate breaks the bound, an overestimate
+// holds fewer tokens than it could). Each token is minted, verified twice
+// (admitted) and dropped.
+func TestTokenCacheHeapClaimHeavy(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes what the heap holds")
+	}
+	const (
+		bound  = DefaultTokenCacheBytes
+		scopes = 2000
+		extra  = 200
+	)
+	src := newTestSource()
+	v, _, _ := cachedVerifier(t, src, func(c *Config) { c.MaxTokenSize = 64 << 10 })
+	var scope strings.Builder
+	for i := range scopes {
+		if i > 0 {
+			scope.WriteByte(' ')
+		}
+		scope.WriteString("api:s" + strconv.Itoa(i))
+	}
+	heavy := func(i int) string {
+		return mint("EdDSA", func(m map[string]any) {
+			m["jti"] = "heavy-" + strconv.Itoa(i)
+			m["scope"] = scope.String()
+			for c := range extra {
+				m["claim_"+strconv.Itoa(c)] = "value-" + strconv.Itoa(c) + "-" + strconv.Itoa(i)
+			}
+		})
+	}
+	ctx := context.Background()
+	verifyTwice := func(raw string) {
+		for range 2 {
+			if _, err := v.Verify(ctx, raw); err != nil {
+				t.Fatalf("Verify: %v", err)
+			}
+		}
+	}
+	verifyTwice(mint("EdDSA", nil)) // warm up: code paths, the shards' first entries
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	size := len(heavy(0))
+	// More than enough tokens to fill the bound one and a half times
+	// over: the cost without claims is well below an entry's.
+	n := 3 * bound / (2 * entryCost(heavy(0), nil))
+	for i := range n {
+		verifyTwice(heavy(i))
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(v)
+
+	growth := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	counted := v.cache.size()
+	t.Logf("%d tokens of %d bytes: %d entries, %d bytes counted, heap growth %d bytes (bound %d): %.2fx the bound, %.2fx the count",
+		n, size, v.cache.len(), counted, growth, bound, float64(growth)/bound, float64(growth)/float64(counted))
+	if counted < bound*4/5 {
+		t.Errorf("got %d bytes counted, want the cache filled to near its bound %d", counted, bound)
+	}
+	if limit := int64(bound) * 5 / 4; growth > limit {
+		t.Errorf("heap grew by %d bytes, want at most %d (1.25x TokenCacheBytes %d)", growth, limit, bound)
+	}
+	if lo, hi := int64(counted)*85/100, int64(counted)*115/100; growth < lo || growth > hi {
+		t.Errorf("heap grew by %d bytes, want %d to %d (0.85x to 1.15x the %d bytes counted)", growth, lo, hi, counted)
 	}
 }

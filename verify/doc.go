@@ -111,7 +111,10 @@
 //
 // A verified-token cache, on by default (Config.TokenCacheSize,
 // Config.TokenCacheBytes), turns a token seen again into a map lookup keyed
-// by its exact bytes. On every hit the verifier still checks exp, nbf and
+// by its exact bytes. A token is admitted on its second verification (a
+// small doorkeeper of fingerprints remembers the first), so it hits from
+// its third request, and a flood of tokens each seen once neither fills
+// the cache nor evicts from it. On every hit the verifier still checks exp, nbf and
 // iat with its clock and leeway, and asks the key source for the token's
 // (iss, kid) again: the entry stands only if the source returns the very
 // *jwks.Key that verified the signature, so a key removed or replaced at the

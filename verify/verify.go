@@ -404,11 +404,7 @@ func (v *Verifier) verify(ctx context.Context, raw string) (*claims.Claims, *rej
 		return nil, rej
 	}
 	if v.cache != nil {
-		v.cache.put(raw, &cacheEntry{
-			claims: c, key: key, kid: kid,
-			expiry: c.Expiry.Add(v.leeway),
-			cost:   entryCost(raw),
-		}, now)
+		v.cache.add(raw, c, key, kid, c.Expiry.Add(v.leeway), now)
 	}
 	return c, nil
 }
