@@ -21,8 +21,7 @@ func TestRejectInHandler(t *testing.T) {
 	var order []string
 	var buf bytes.Buffer
 	l := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	var g *httpmw.Guard
-	g = newGuard(t, is.verifier(t), httpmw.WithRealm(testRealm), httpmw.WithLogger(l),
+	g := newGuard(t, is.verifier(t), httpmw.WithRealm(testRealm), httpmw.WithLogger(l),
 		httpmw.WithDecisionHook(func(r *http.Request, err error) {
 			if err == nil {
 				order = append(order, "allowed "+r.Pattern)
