@@ -24,5 +24,6 @@ go test -run '^$' -bench . -benchmem -count "$count" -timeout 30m . | tee "$tmp/
 go run ./cmd/load -duration "$load_duration" | tee "$tmp/load.txt"
 after=$(cut -d' ' -f1-3 /proc/loadavg)
 go run ./cmd/report -bench "$tmp/bench.txt" -load "$tmp/load.txt" -out "$root/BENCHMARKS.md" \
-	-count "$count" -go "$(go version)" -load-avg "$before before, $after after"
+	-count "$count" -go "$(go version)" -load-avg "$before before, $after after" \
+	-notes "$root/bench/notes.md"
 echo "bench: wrote $root/BENCHMARKS.md" >&2

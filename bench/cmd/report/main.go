@@ -55,6 +55,7 @@ func run(args []string) error {
 		loadAvg   = fs.String("load-avg", "", "load average before and after the run, for the record")
 		count     = fs.Int("count", 0, "the -count of the run, for the record")
 		goVersion = fs.String("go", "", "go version, for the record")
+		notesPath = fs.String("notes", "", "markdown appended as it is (measurements made by hand, such as bench/notes.md)")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -92,6 +93,14 @@ func run(args []string) error {
 	}
 	var b strings.Builder
 	write(&b, res, cpu, loads, loadCfg, *loadAvg, *count, *goVersion)
+	if *notesPath != "" {
+		notes, err := os.ReadFile(*notesPath)
+		if err != nil {
+			return err
+		}
+		b.WriteString("\n")
+		b.Write(notes)
+	}
 	return os.WriteFile(*outPath, []byte(b.String()), 0o644)
 }
 
