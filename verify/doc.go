@@ -74,9 +74,9 @@
 // # Errors
 //
 // Every rejection is a *claims.Error with Code claims.CodeInvalidToken and a
-// fixed description; its Err is a *TokenError whose Reason is one of a fixed
-// set and whose Err wraps one of the Err... variables (ErrSignature,
-// ErrExpired, ...). A key outage is not a rejection: the error then wraps
+// fixed description; its Err is a *TokenError whose Reason, one of a fixed
+// set (ReasonSignature, ReasonExpired, ...), says why: test it with
+// errors.As. A key outage is not a rejection: the error then wraps
 // claims.ErrUnavailable, to be answered with 503 / Unavailable. Nor is a
 // request whose own context ends during the key lookup (the client went
 // away): that error wraps ctx.Err() only, and the observer sees

@@ -477,7 +477,7 @@ func (v *Verifier) verifySigned(ctx context.Context, raw string) (*claims.Claims
 		if !ic.hasIss {
 			return nil, nil, "", rejIssuer
 		}
-		return nil, nil, "", rejectValue(ReasonIssuer, ErrIssuer, ic.iss)
+		return nil, nil, "", rejectValue(ReasonIssuer, errIssuer, ic.iss)
 	}
 	key, err := v.keys.Key(ctx, ic.iss, tok.kid)
 	if err != nil {
@@ -491,7 +491,7 @@ func (v *Verifier) verifySigned(ctx context.Context, raw string) (*claims.Claims
 	}
 	c, err := claims.Parse(tok.payload, v.names)
 	if err != nil {
-		return nil, nil, "", reject(ReasonClaims, fmt.Errorf("%w: %w", ErrClaims, err))
+		return nil, nil, "", reject(ReasonClaims, fmt.Errorf("%w: %w", errClaims, err))
 	}
 	// The same scanner read both, so they agree; checked all the same,
 	// since the key was chosen by the unverified read.
@@ -499,14 +499,14 @@ func (v *Verifier) verifySigned(ctx context.Context, raw string) (*claims.Claims
 		return nil, nil, "", rejIssuer
 	}
 	if !slices.Contains(c.Audience, v.audience) {
-		return nil, nil, "", rejectValue(ReasonAudience, ErrAudience, strings.Join(c.Audience, " "))
+		return nil, nil, "", rejectValue(ReasonAudience, errAudience, strings.Join(c.Audience, " "))
 	}
 	if !present(c, "exp") {
-		return nil, nil, "", reject(ReasonMissingClaim, fmt.Errorf("%w: exp", ErrMissingClaim))
+		return nil, nil, "", reject(ReasonMissingClaim, fmt.Errorf("%w: exp", errMissingClaim))
 	}
 	for _, name := range v.required {
 		if !present(c, name) {
-			return nil, nil, "", reject(ReasonMissingClaim, fmt.Errorf("%w: %s", ErrMissingClaim, name))
+			return nil, nil, "", reject(ReasonMissingClaim, fmt.Errorf("%w: %s", errMissingClaim, name))
 		}
 	}
 	if rej := v.checkValues(c); rej != nil {
@@ -531,9 +531,9 @@ func keyLookupRejection(ctx context.Context, err error) *rejection {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return reject(ReasonUnavailable, fmt.Errorf("verify: key lookup: %w: %w", claims.ErrUnavailable, err))
 	case errors.Is(err, jwks.ErrUnknownIssuer):
-		return reject(ReasonIssuer, fmt.Errorf("%w: %w", ErrIssuer, err))
+		return reject(ReasonIssuer, fmt.Errorf("%w: %w", errIssuer, err))
 	default:
-		return reject(ReasonUnknownKey, fmt.Errorf("%w: %w", ErrUnknownKey, err))
+		return reject(ReasonUnknownKey, fmt.Errorf("%w: %w", errUnknownKey, err))
 	}
 }
 

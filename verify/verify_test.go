@@ -214,8 +214,8 @@ func TestVerifyNilKey(t *testing.T) {
 func TestErrorChain(t *testing.T) {
 	v := newTestVerifier(t, newTestSource(), nil)
 	_, err := v.Verify(context.Background(), mint("ES256", func(c map[string]any) { c["exp"] = testNow.Add(-time.Hour).Unix() }))
-	if !errors.Is(err, ErrExpired) {
-		t.Errorf("got %v, want errors.Is(err, ErrExpired)", err)
+	if got := rejectionOf(t, err); got != ReasonExpired {
+		t.Errorf("got reason %q, want %q", got, ReasonExpired)
 	}
 	var ce *claims.Error
 	if !errors.As(err, &ce) {
@@ -224,7 +224,7 @@ func TestErrorChain(t *testing.T) {
 	if want := claims.InvalidToken(nil).Description; ce.Description != want {
 		t.Errorf("got description %q, want the fixed %q", ce.Description, want)
 	}
-	if got, want := ErrExpired.Error(), "verify: token expired"; got != want {
+	if got, want := ce.Err.Error(), "verify: token expired"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
