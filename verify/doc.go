@@ -80,7 +80,7 @@
 // claims.ErrUnavailable, to be answered with 503 / Unavailable. Nor is a
 // request whose own context ends during the key lookup (the client went
 // away): that error wraps ctx.Err() only, and the observer sees
-// OutcomeCanceled.
+// ReasonCanceled.
 //
 // # Issuers and key sources
 //

@@ -12,9 +12,9 @@ import (
 // Observer.Verified receives it.
 type Reason string
 
-// The reasons a Verifier gives. ReasonNone goes with OutcomeValid,
-// ReasonUnavailable with OutcomeUnavailable and ReasonCanceled with
-// OutcomeCanceled; every other reason goes with OutcomeInvalid.
+// The reasons a Verifier gives. ReasonNone means the token is valid,
+// ReasonUnavailable a key outage and ReasonCanceled a request that went
+// away; every other reason is an invalid token (a *TokenError).
 const (
 	ReasonNone           Reason = "none"             // the token is valid
 	ReasonTooLarge       Reason = "too_large"        // longer than Config.MaxTokenSize

@@ -156,29 +156,15 @@ type Config struct {
 	Observer Observer
 }
 
-// Outcome is the result class of a verification, for metrics.
-type Outcome string
-
-// The outcomes of Verify.
-const (
-	OutcomeValid       Outcome = "valid"
-	OutcomeInvalid     Outcome = "invalid"
-	OutcomeUnavailable Outcome = "unavailable"
-	// OutcomeCanceled: the request's own context ended (the client went
-	// away, or its deadline passed) while the key was being looked up.
-	// Neither the token's fault nor a key outage; goes with
-	// ReasonCanceled.
-	OutcomeCanceled Outcome = "canceled"
-)
-
 // Observer holds optional hooks; nil fields are skipped. Hooks run
 // synchronously on the request path and must be quick and safe for
 // concurrent use. The verifier itself never logs.
 type Observer struct {
 	// Verified is called once per Verify (and per Authorize that reaches
-	// verification) with the outcome, the reason (ReasonNone when valid)
-	// and the time verification took.
-	Verified func(outcome Outcome, reason Reason, d time.Duration)
+	// verification) with the reason (ReasonNone when valid,
+	// ReasonUnavailable for a key outage, ReasonCanceled when the request's
+	// own context ended) and the time verification took.
+	Verified func(reason Reason, took time.Duration)
 	// TokenCache is called on each lookup in the verified-token cache
 	// (see Config.TokenCacheSize) with whether it was a hit. A hit whose
 	// entry is then dropped (expired, or its key left the set) is reported
@@ -197,7 +183,7 @@ type Verifier struct {
 	maxSize  int
 	names    claims.Names
 	now      func() time.Time
-	observed func(Outcome, Reason, time.Duration)
+	observed func(Reason, time.Duration)
 	cacheObs func(hit bool)
 	cache    *tokenCache // nil when disabled
 	rsaKeys  rsaKeyCache // RSA keys of the Source, prepared (rsakeys.go)
@@ -361,17 +347,11 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*claims.Claims, erro
 	}
 	c, rej := v.verify(ctx, raw)
 	if v.observed != nil {
-		d := time.Since(start)
-		switch {
-		case rej == nil:
-			v.observed(OutcomeValid, ReasonNone, d)
-		case rej.reason == ReasonUnavailable:
-			v.observed(OutcomeUnavailable, ReasonUnavailable, d)
-		case rej.reason == ReasonCanceled:
-			v.observed(OutcomeCanceled, ReasonCanceled, d)
-		default:
-			v.observed(OutcomeInvalid, rej.reason, d)
+		reason := ReasonNone
+		if rej != nil {
+			reason = rej.reason
 		}
+		v.observed(reason, time.Since(start))
 	}
 	if rej != nil {
 		if rej.reason == ReasonUnavailable || rej.reason == ReasonCanceled {

@@ -176,10 +176,9 @@ func TestVerifyKeySourceErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			src := newTestSource()
 			src.err = tt.err
-			var gotOutcome Outcome
 			var gotReason Reason
 			v := newTestVerifier(t, src, func(c *Config) {
-				c.Observer.Verified = func(o Outcome, r Reason, _ time.Duration) { gotOutcome, gotReason = o, r }
+				c.Observer.Verified = func(r Reason, _ time.Duration) { gotReason = r }
 			})
 			_, err := v.Verify(context.Background(), mint("ES256", nil))
 			if tt.wantUnavailable {
@@ -190,8 +189,8 @@ func TestVerifyKeySourceErrors(t *testing.T) {
 				if errors.As(err, &ce) {
 					t.Fatalf("got *claims.Error %v for an outage, want a plain error", ce)
 				}
-				if gotOutcome != OutcomeUnavailable || gotReason != ReasonUnavailable {
-					t.Errorf("observer got %q/%q, want unavailable/unavailable", gotOutcome, gotReason)
+				if gotReason != ReasonUnavailable {
+					t.Errorf("observer got %q, want %q", gotReason, ReasonUnavailable)
 				}
 				return
 			}
@@ -365,19 +364,15 @@ func TestEvaluateUntypedNil(t *testing.T) {
 }
 
 func TestObserver(t *testing.T) {
-	type call struct {
-		o Outcome
-		r Reason
-	}
 	var mu sync.Mutex
-	var calls []call
+	var calls []Reason
 	v := newTestVerifier(t, newTestSource(), func(c *Config) {
-		c.Observer.Verified = func(o Outcome, r Reason, d time.Duration) {
+		c.Observer.Verified = func(r Reason, d time.Duration) {
 			if d < 0 {
 				t.Errorf("negative duration %v", d)
 			}
 			mu.Lock()
-			calls = append(calls, call{o, r})
+			calls = append(calls, r)
 			mu.Unlock()
 		}
 	})
@@ -386,7 +381,7 @@ func TestObserver(t *testing.T) {
 	_, _ = v.Verify(ctx, mint("EdDSA", func(c map[string]any) { c["aud"] = "x" }))
 	_, _ = v.Verify(ctx, "a.b")
 	_, _ = v.Authorize(ctx, "", claims.Requirement{}) // no token: not a verification
-	want := []call{{OutcomeValid, ReasonNone}, {OutcomeInvalid, ReasonAudience}, {OutcomeInvalid, ReasonMalformed}}
+	want := []Reason{ReasonNone, ReasonAudience, ReasonMalformed}
 	if !reflect.DeepEqual(calls, want) {
 		t.Errorf("got %v, want %v", calls, want)
 	}
