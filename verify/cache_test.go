@@ -308,9 +308,9 @@ func TestTokenCacheRequirementOnHit(t *testing.T) {
 
 func TestTokenCacheDisabled(t *testing.T) {
 	src := newTestSource()
-	v, _, cnt := cachedVerifier(t, src, func(c *Config) { c.TokenCacheSize = -1 })
+	v, _, cnt := cachedVerifier(t, src, func(c *Config) { c.NoTokenCache = true })
 	if v.cache != nil {
-		t.Fatal("got a cache, want none with TokenCacheSize -1")
+		t.Fatal("got a cache, want none with NoTokenCache")
 	}
 	raw := mint("EdDSA", nil)
 	a, err := v.Verify(context.Background(), raw)
@@ -333,21 +333,28 @@ func TestTokenCacheConfig(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		size, byts int
-		wantErr    bool
-		wantLen    int // capacity in entries; 0 when disabled
+		off        bool
+		wantErr    string // the error's text after "verify: invalid config: "
+		wantLen    int    // capacity in entries; 0 when disabled
 	}{
-		{"defaults", 0, 0, false, DefaultTokenCacheSize},
-		{"one entry", 1, 0, false, 1},
-		{"odd size", 33, 0, false, 33},
-		{"disabled", -1, 0, false, 0},
-		{"negative bytes", 0, -1, true, 0},
+		{"defaults", 0, 0, false, "", DefaultTokenCacheSize},
+		{"one entry", 1, 0, false, "", 1},
+		{"odd size", 33, 0, false, "", 33},
+		{"disabled", 0, 0, true, "", 0},
+		{"negative size", -1, 0, false, "TokenCacheSize is negative; set NoTokenCache to turn the token cache off", 0},
+		{"negative bytes", 0, -1, false, "TokenCacheBytes is negative; leave it zero for the default of 33554432 bytes, or set NoTokenCache to turn the token cache off", 0},
+		{"disabled with a size", 10, 0, true, "TokenCacheSize or TokenCacheBytes set with NoTokenCache; set one of them", 0},
+		{"disabled with bytes", 0, 1 << 20, true, "TokenCacheSize or TokenCacheBytes set with NoTokenCache; set one of them", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v, err := New(newTestSource(), Config{Issuer: testIssuer, Audience: testAudience,
-				TokenCacheSize: tc.size, TokenCacheBytes: tc.byts})
-			if tc.wantErr {
+				TokenCacheSize: tc.size, TokenCacheBytes: tc.byts, NoTokenCache: tc.off})
+			if tc.wantErr != "" {
 				if !errors.Is(err, ErrConfig) {
 					t.Fatalf("got %v, want ErrConfig", err)
+				}
+				if got, want := err.Error(), "verify: invalid config: "+tc.wantErr; got != want {
+					t.Errorf("got %q, want %q", got, want)
 				}
 				return
 			}

@@ -110,12 +110,13 @@
 // module (BENCHMARKS.md) for the comparison with peers.
 //
 // A verified-token cache, on by default (Config.TokenCacheSize,
-// Config.TokenCacheBytes), turns a token seen again into a map lookup keyed
-// by its exact bytes. On every hit the verifier still checks exp, nbf and
-// iat with its clock and leeway, and asks the key source for the token's
-// (iss, kid) again: the entry stands only if the source returns the very
-// *jwks.Key that verified the signature, so a key removed or replaced at the
-// issuer stops its tokens at the next refresh. Entries never outlive exp
+// Config.TokenCacheBytes; Config.NoTokenCache turns it off), turns a token
+// seen again into a map lookup keyed by its exact bytes. On every hit the
+// verifier still checks exp, nbf and iat with its clock and leeway, and
+// asks the key source for the token's (iss, kid) again: the entry stands
+// only if the source returns the very *jwks.Key that verified the
+// signature, so a key removed or replaced at the issuer stops its tokens
+// at the next refresh. Entries never outlive exp
 // plus the leeway; failures are never cached; requirements are evaluated on
 // every Authorize. The cache is sharded and bounded in entries and
 // approximate bytes; a full shard evicts an expired entry if it meets one,

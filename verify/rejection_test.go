@@ -119,7 +119,7 @@ var rejectedShapes = []rejectedShape{
 // valid token pays first sight every time.
 func rejectionVerifier(t testing.TB) *Verifier {
 	return newTestVerifier(t, newTestSource(), func(c *Config) {
-		c.TokenCacheSize = -1
+		c.NoTokenCache = true
 		c.Now = func() time.Time { return testNow }
 	})
 }

@@ -14,8 +14,8 @@ import (
 
 // Defaults applied by New to zero Config fields.
 const (
-	DefaultLeeway       = 30 * time.Second
-	DefaultMaxTokenSize = 8 << 10 // bytes
+	DefaultLeeway       = 30 * time.Second // Config.Leeway
+	DefaultMaxTokenSize = 8 << 10          // Config.MaxTokenSize, in bytes
 )
 
 // defaultTokenTypes is the typ accepted when Config.TokenTypes is empty
@@ -80,10 +80,14 @@ type Config struct {
 	// 8725 §3.11 explicit typing is then lost).
 	InsecureAllowMissingType bool
 	// Leeway is the clock skew allowed on exp, nbf and iat. Zero means
-	// DefaultLeeway; a negative value means none at all.
+	// DefaultLeeway; a negative value is a configuration error.
 	Leeway time.Duration
+	// NoLeeway allows no clock skew at all: exp, nbf and iat are compared
+	// with Now exactly. Leeway must then be zero.
+	NoLeeway bool
 	// MaxTokenSize caps the raw token length in bytes, checked before any
-	// decoding; zero means DefaultMaxTokenSize.
+	// decoding. Zero means DefaultMaxTokenSize; a negative value is a
+	// configuration error.
 	MaxTokenSize int
 	// ClaimNames remaps acr, amr and auth_time.
 	ClaimNames claims.Names
@@ -133,7 +137,8 @@ type Config struct {
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// TokenCacheSize bounds the verified-token cache, in tokens. Zero
-	// means DefaultTokenCacheSize; a negative value turns the cache off.
+	// means DefaultTokenCacheSize; a negative value is a configuration
+	// error (NoTokenCache turns the cache off).
 	//
 	// The cache keeps tokens that verified, keyed by their exact bytes,
 	// so that a token seen again costs a map lookup instead of a
@@ -148,10 +153,14 @@ type Config struct {
 	// Requirements are not cached: Authorize evaluates them on every call.
 	TokenCacheSize int
 	// TokenCacheBytes bounds the approximate memory of the cache (tokens
-	// and their claims). Zero means DefaultTokenCacheBytes; negative is a
-	// config error. A token larger than 1/32 of it is verified but not
-	// cached.
+	// and their claims). Zero means DefaultTokenCacheBytes; a negative
+	// value is a configuration error. A token larger than 1/32 of it is
+	// verified but not cached.
 	TokenCacheBytes int
+	// NoTokenCache turns the verified-token cache off: every token is
+	// verified in full, every time. TokenCacheSize and TokenCacheBytes
+	// must then be zero.
+	NoTokenCache bool
 	// Observer receives the outcome of every Verify call. Optional.
 	Observer Observer
 }
@@ -244,24 +253,31 @@ func New(keys jwks.Source, cfg Config) (*Verifier, error) {
 		return nil, fmt.Errorf("%w: audience required", ErrConfig)
 	}
 	switch {
-	case v.leeway == 0:
-		v.leeway = DefaultLeeway
 	case v.leeway < 0:
-		v.leeway = 0
+		return nil, fmt.Errorf("%w: Leeway is negative; set NoLeeway to verify without clock skew", ErrConfig)
+	case cfg.NoLeeway && v.leeway != 0:
+		return nil, fmt.Errorf("%w: Leeway is %v with NoLeeway set; set one of them", ErrConfig, v.leeway)
+	case v.leeway == 0 && !cfg.NoLeeway:
+		v.leeway = DefaultLeeway
 	}
 	switch {
 	case v.maxSize == 0:
 		v.maxSize = DefaultMaxTokenSize
 	case v.maxSize < 0:
-		return nil, fmt.Errorf("%w: negative MaxTokenSize", ErrConfig)
+		return nil, fmt.Errorf("%w: MaxTokenSize is negative; leave it zero for the default of %d bytes", ErrConfig, DefaultMaxTokenSize)
 	}
 	if v.now == nil {
 		v.now = time.Now
 	}
-	if cfg.TokenCacheBytes < 0 {
-		return nil, fmt.Errorf("%w: negative TokenCacheBytes", ErrConfig)
+	switch {
+	case cfg.TokenCacheSize < 0:
+		return nil, fmt.Errorf("%w: TokenCacheSize is negative; set NoTokenCache to turn the token cache off", ErrConfig)
+	case cfg.TokenCacheBytes < 0:
+		return nil, fmt.Errorf("%w: TokenCacheBytes is negative; leave it zero for the default of %d bytes, or set NoTokenCache to turn the token cache off", ErrConfig, DefaultTokenCacheBytes)
+	case cfg.NoTokenCache && (cfg.TokenCacheSize != 0 || cfg.TokenCacheBytes != 0):
+		return nil, fmt.Errorf("%w: TokenCacheSize or TokenCacheBytes set with NoTokenCache; set one of them", ErrConfig)
 	}
-	if cfg.TokenCacheSize >= 0 {
+	if !cfg.NoTokenCache {
 		size, bytes := cfg.TokenCacheSize, cfg.TokenCacheBytes
 		if size == 0 {
 			size = DefaultTokenCacheSize

@@ -103,7 +103,11 @@ func TestVerifyClaims(t *testing.T) {
 		{"expired", func(c map[string]any) { c["exp"] = testNow.Add(-leeway - time.Second).Unix() }, nil, ReasonExpired},
 		{"expired exactly at exp+leeway", func(c map[string]any) { c["exp"] = testNow.Add(-leeway).Unix() }, nil, ReasonExpired},
 		{"expired within leeway", func(c map[string]any) { c["exp"] = testNow.Add(-leeway + time.Second).Unix() }, nil, ReasonNone},
-		{"expired, no leeway", func(c map[string]any) { c["exp"] = testNow.Add(-time.Second).Unix() }, func(c *Config) { c.Leeway = -1 }, ReasonExpired},
+		{"expired, no leeway", func(c map[string]any) { c["exp"] = testNow.Add(-time.Second).Unix() }, func(c *Config) { c.NoLeeway = true }, ReasonExpired},
+		{"expired exactly at exp, no leeway", func(c map[string]any) { c["exp"] = testNow.Unix() }, func(c *Config) { c.NoLeeway = true }, ReasonExpired},
+		{"valid until a second from now, no leeway", func(c map[string]any) { c["exp"] = testNow.Add(time.Second).Unix() }, func(c *Config) { c.NoLeeway = true }, ReasonNone},
+		{"nbf a second ahead, no leeway", func(c map[string]any) { c["nbf"] = testNow.Add(time.Second).Unix() }, func(c *Config) { c.NoLeeway = true }, ReasonNotYetValid},
+		{"iat a second ahead, no leeway", func(c map[string]any) { c["iat"] = testNow.Add(time.Second).Unix() }, func(c *Config) { c.NoLeeway = true }, ReasonIssuedInFuture},
 		{"exp 0", func(c map[string]any) { c["exp"] = 0 }, nil, ReasonExpired},
 		{"missing exp", func(c map[string]any) { delete(c, "exp") }, nil, ReasonMissingClaim},
 		{"missing exp, nothing required", func(c map[string]any) { delete(c, "exp") }, func(c *Config) { c.RequiredClaims = []string{} }, ReasonMissingClaim},
@@ -234,17 +238,23 @@ func TestNewConfigErrors(t *testing.T) {
 		name string
 		src  jwks.Source
 		cfg  Config
+		want string // when set, the error's text after "verify: invalid config: "
 	}{
-		{"nil source", nil, Config{Issuer: testIssuer, Audience: testAudience}},
-		{"no issuer", src, Config{Audience: testAudience}},
-		{"empty extra issuer", src, Config{Issuer: testIssuer, Issuers: []string{""}, Audience: testAudience}},
-		{"no audience", src, Config{Issuer: testIssuer}},
-		{"alg none", src, Config{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"none"}}},
-		{"alg HS256", src, Config{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"RS256", "HS256"}}},
-		{"alg unknown", src, Config{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"rs256"}}},
-		{"empty type", src, Config{Issuer: testIssuer, Audience: testAudience, TokenTypes: []string{""}}},
-		{"negative size", src, Config{Issuer: testIssuer, Audience: testAudience, MaxTokenSize: -1}},
-		{"empty required claim", src, Config{Issuer: testIssuer, Audience: testAudience, RequiredClaims: []string{""}}},
+		{"nil source", nil, Config{Issuer: testIssuer, Audience: testAudience}, ""},
+		{"no issuer", src, Config{Audience: testAudience}, ""},
+		{"empty extra issuer", src, Config{Issuer: testIssuer, Issuers: []string{""}, Audience: testAudience}, ""},
+		{"no audience", src, Config{Issuer: testIssuer}, ""},
+		{"alg none", src, Config{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"none"}}, ""},
+		{"alg HS256", src, Config{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"RS256", "HS256"}}, ""},
+		{"alg unknown", src, Config{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"rs256"}}, ""},
+		{"empty type", src, Config{Issuer: testIssuer, Audience: testAudience, TokenTypes: []string{""}}, ""},
+		{"negative size", src, Config{Issuer: testIssuer, Audience: testAudience, MaxTokenSize: -1},
+			"MaxTokenSize is negative; leave it zero for the default of 8192 bytes"},
+		{"negative leeway", src, Config{Issuer: testIssuer, Audience: testAudience, Leeway: -time.Second},
+			"Leeway is negative; set NoLeeway to verify without clock skew"},
+		{"leeway and no leeway", src, Config{Issuer: testIssuer, Audience: testAudience, Leeway: time.Minute, NoLeeway: true},
+			"Leeway is 1m0s with NoLeeway set; set one of them"},
+		{"empty required claim", src, Config{Issuer: testIssuer, Audience: testAudience, RequiredClaims: []string{""}}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -252,7 +262,28 @@ func TestNewConfigErrors(t *testing.T) {
 			if !errors.Is(err, ErrConfig) {
 				t.Fatalf("got %v, %v; want an error wrapping ErrConfig", v, err)
 			}
+			if want := "verify: invalid config: " + tt.want; tt.want != "" && err.Error() != want {
+				t.Errorf("got %q, want %q", err, want)
+			}
 		})
+	}
+}
+
+func TestNoLeeway(t *testing.T) {
+	v := newTestVerifier(t, newTestSource(), func(c *Config) { c.NoLeeway = true })
+	if v.leeway != 0 {
+		t.Errorf("got leeway %v, want 0 with NoLeeway", v.leeway)
+	}
+	// Evaluate uses the same (absent) leeway: auth_time a second past
+	// max_age is refused.
+	c, err := v.Verify(context.Background(), mint("ES256", func(c map[string]any) {
+		c["auth_time"] = testNow.Add(-time.Minute - time.Second).Unix()
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Evaluate(c, claims.Requirement{MaxAge: time.Minute}); err == nil {
+		t.Error("got nil, want auth_time past max_age refused without leeway")
 	}
 }
 
