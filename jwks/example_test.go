@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 
 	"github.com/stepupauth/stepup/claims"
 	"github.com/stepupauth/stepup/jwks"
@@ -115,7 +116,7 @@ func ExampleDiscover() {
 	}
 	defer keys.Close()
 
-	fmt.Println("bound to the issuer:", keys.Issuer() == iss.Issuer())
+	fmt.Println("bound to the issuer:", slices.Equal(keys.Issuers(), []string{iss.Issuer()}))
 	fmt.Println("jwks_uri discovered:", keys.URL() == iss.JWKSURL())
 	k, err := keys.Key(context.Background(), iss.Issuer(), iss.KeyID())
 	if err != nil {
