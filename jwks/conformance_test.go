@@ -139,7 +139,7 @@ func TestRFC7515Appendix(t *testing.T) {
 	if err != nil {
 		t.Fatalf("RFC 7517 A.1: %v", err)
 	}
-	if got := strings.Join(set.IDs(), ","); got != "2011-04-29" {
+	if got := strings.Join(kids(set), ","); got != "2011-04-29" {
 		t.Errorf("RFC 7517 A.1 usable kids: got %q, want %q", got, "2011-04-29")
 	}
 	if r := set.Rejected(); len(r) != 1 || r[0].KID != "1" || r[0].Reason != "use is not sig" {

@@ -25,7 +25,9 @@ func ExampleNewStatic() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println("usable:", set.IDs())
+	for _, k := range set.Keys() {
+		fmt.Println("usable:", k.ID)
+	}
 	for _, r := range set.Rejected() {
 		fmt.Printf("skipped %q: %s\n", r.KID, r.Reason)
 	}
@@ -38,7 +40,7 @@ func ExampleNewStatic() {
 	_, err = set.Key(context.Background(), "", "1")
 	fmt.Println(errors.Is(err, jwks.ErrUnknownKey))
 	// Output:
-	// usable: [2011-04-29]
+	// usable: 2011-04-29
 	// skipped "1": use is not sig
 	// RSA RS256
 	// true

@@ -116,8 +116,8 @@ func TestRemoteLazyFirstFetch(t *testing.T) {
 	if again := h.key(t, "k1"); again != k {
 		t.Errorf("second lookup: got another *Key, want the same pointer")
 	}
-	if got := h.remote.Set().IDs(); !slices.Equal(got, []string{"k1"}) {
-		t.Errorf("Set().IDs(): got %v, want [k1]", got)
+	if got := kids(h.remote.Set()); !slices.Equal(got, []string{"k1"}) {
+		t.Errorf("kids(Set()): got %v, want [k1]", got)
 	}
 }
 
