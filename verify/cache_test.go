@@ -142,8 +142,8 @@ func TestTokenCacheTimeOnHit(t *testing.T) {
 		valid bool
 	}{
 		{"within exp", exp.Add(-time.Second), ReasonNone, true, true},
-		{"within leeway", exp.Add(DefaultLeeway - time.Second), ReasonNone, true, true},
-		{"past exp and leeway", exp.Add(DefaultLeeway), ReasonExpired, false, false},
+		{"within leeway", exp.Add(defaultLeeway - time.Second), ReasonNone, true, true},
+		{"past exp and leeway", exp.Add(defaultLeeway), ReasonExpired, false, false},
 		{"long past exp", exp.Add(24 * time.Hour), ReasonExpired, false, false},
 		// The clock stepped back: nbf (one minute before testNow) and iat
 		// are in the future again.
@@ -337,7 +337,7 @@ func TestTokenCacheConfig(t *testing.T) {
 		wantErr    string // the error's text after "verify: invalid config: "
 		wantLen    int    // capacity in entries; 0 when disabled
 	}{
-		{"defaults", 0, 0, false, "", DefaultTokenCacheSize},
+		{"defaults", 0, 0, false, "", defaultTokenCacheSize},
 		{"one entry", 1, 0, false, "", 1},
 		{"odd size", 33, 0, false, "", 33},
 		{"disabled", 0, 0, true, "", 0},
@@ -390,7 +390,7 @@ const boundTestTokens = 1_000_000
 // checks that the entry count and the byte count never exceed their bounds.
 func TestTokenCacheBoundedEntries(t *testing.T) {
 	const size = 10_000
-	c := newTokenCache(size, DefaultTokenCacheBytes)
+	c := newTokenCache(size, defaultTokenCacheBytes)
 	exp := testNow.Add(time.Hour)
 	prefix := mint("ES256", nil) // a realistic length
 	for i := range boundTestTokens {
@@ -405,14 +405,14 @@ func TestTokenCacheBoundedEntries(t *testing.T) {
 	if n := c.len(); n != size {
 		t.Errorf("got %d entries at the end, want %d (full)", n, size)
 	}
-	if b := c.size(); b > DefaultTokenCacheBytes {
-		t.Errorf("got %d bytes, want at most %d", b, DefaultTokenCacheBytes)
+	if b := c.size(); b > defaultTokenCacheBytes {
+		t.Errorf("got %d bytes, want at most %d", b, defaultTokenCacheBytes)
 	}
 }
 
 func TestTokenCacheBoundedBytes(t *testing.T) {
 	const maxBytes = 1 << 20
-	c := newTokenCache(DefaultTokenCacheSize, maxBytes)
+	c := newTokenCache(defaultTokenCacheSize, maxBytes)
 	exp := testNow.Add(time.Hour)
 	long := string(make([]byte, 4000))
 	for i := range 10_000 {
@@ -436,7 +436,7 @@ func TestTokenCacheBoundedBytes(t *testing.T) {
 // TestTokenCacheEvictsExpiredFirst: a full shard gives up an expired entry
 // before a live one when it meets one.
 func TestTokenCacheEvictsExpiredFirst(t *testing.T) {
-	c := newTokenCache(2, DefaultTokenCacheBytes) // two shards of one
+	c := newTokenCache(2, defaultTokenCacheBytes) // two shards of one
 	c = &tokenCache{seed: c.seed, mask: 0, shards: c.shards[:1]}
 	c.shards[0].maxLen = 2
 	c.put("live", syntheticEntry("live", testNow.Add(time.Hour)), testNow)

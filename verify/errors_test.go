@@ -94,7 +94,7 @@ func TestTokenErrorText(t *testing.T) {
 		reason Reason
 		text   string
 	}{
-		{strings.Repeat("a", DefaultMaxTokenSize+1), ReasonTooLarge, "verify: token too large"},
+		{strings.Repeat("a", defaultMaxTokenSize+1), ReasonTooLarge, "verify: token too large"},
 		{"a.b", ReasonMalformed, "verify: malformed token"},
 		{enc(`{"alg":"HS256","typ":"at+jwt","kid":"p256"}`) + "." + enc(payload) + ".AAAA", ReasonAlgorithm, "verify: algorithm not allowed"},
 		{signed(func(h map[string]any) { h["typ"] = "JWT" }), ReasonType, "verify: token type not accepted"},

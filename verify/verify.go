@@ -12,10 +12,10 @@ import (
 	"github.com/stepupauth/stepup/jwks"
 )
 
-// Defaults applied by New to zero Config fields.
+// Defaults applied by New to zero Config fields, stated in their docs.
 const (
-	DefaultLeeway       = 30 * time.Second // Config.Leeway
-	DefaultMaxTokenSize = 8 << 10          // Config.MaxTokenSize, in bytes
+	defaultLeeway       = 30 * time.Second // Config.Leeway
+	defaultMaxTokenSize = 8 << 10          // Config.MaxTokenSize, in bytes
 )
 
 // defaultTokenTypes is the typ accepted when Config.TokenTypes is empty
@@ -80,14 +80,15 @@ type Config struct {
 	// 8725 §3.11 explicit typing is then lost).
 	InsecureAllowMissingType bool
 	// Leeway is the clock skew allowed on exp, nbf and iat. Zero means
-	// DefaultLeeway; a negative value is a configuration error.
+	// the default of 30 seconds; a negative value is a configuration
+	// error.
 	Leeway time.Duration
 	// NoLeeway allows no clock skew at all: exp, nbf and iat are compared
 	// with Now exactly. Leeway must then be zero.
 	NoLeeway bool
 	// MaxTokenSize caps the raw token length in bytes, checked before any
-	// decoding. Zero means DefaultMaxTokenSize; a negative value is a
-	// configuration error.
+	// decoding. Zero means the default of 8 KiB (8192); a negative value
+	// is a configuration error.
 	MaxTokenSize int
 	// ClaimNames remaps acr, amr and auth_time.
 	ClaimNames claims.Names
@@ -137,7 +138,7 @@ type Config struct {
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// TokenCacheSize bounds the verified-token cache, in tokens. Zero
-	// means DefaultTokenCacheSize; a negative value is a configuration
+	// means the default of 10000; a negative value is a configuration
 	// error (NoTokenCache turns the cache off).
 	//
 	// The cache keeps tokens that verified, keyed by their exact bytes,
@@ -153,7 +154,7 @@ type Config struct {
 	// Requirements are not cached: Authorize evaluates them on every call.
 	TokenCacheSize int
 	// TokenCacheBytes bounds the approximate memory of the cache (tokens
-	// and their claims). Zero means DefaultTokenCacheBytes; a negative
+	// and their claims). Zero means the default of 32 MiB; a negative
 	// value is a configuration error. A token larger than 1/32 of it is
 	// verified but not cached.
 	TokenCacheBytes int
@@ -258,13 +259,13 @@ func New(keys jwks.Source, cfg Config) (*Verifier, error) {
 	case cfg.NoLeeway && v.leeway != 0:
 		return nil, fmt.Errorf("%w: Leeway is %v with NoLeeway set; set one of them", ErrConfig, v.leeway)
 	case v.leeway == 0 && !cfg.NoLeeway:
-		v.leeway = DefaultLeeway
+		v.leeway = defaultLeeway
 	}
 	switch {
 	case v.maxSize == 0:
-		v.maxSize = DefaultMaxTokenSize
+		v.maxSize = defaultMaxTokenSize
 	case v.maxSize < 0:
-		return nil, fmt.Errorf("%w: MaxTokenSize is negative; leave it zero for the default of %d bytes", ErrConfig, DefaultMaxTokenSize)
+		return nil, fmt.Errorf("%w: MaxTokenSize is negative; leave it zero for the default of %d bytes", ErrConfig, defaultMaxTokenSize)
 	}
 	if v.now == nil {
 		v.now = time.Now
@@ -273,17 +274,17 @@ func New(keys jwks.Source, cfg Config) (*Verifier, error) {
 	case cfg.TokenCacheSize < 0:
 		return nil, fmt.Errorf("%w: TokenCacheSize is negative; set NoTokenCache to turn the token cache off", ErrConfig)
 	case cfg.TokenCacheBytes < 0:
-		return nil, fmt.Errorf("%w: TokenCacheBytes is negative; leave it zero for the default of %d bytes, or set NoTokenCache to turn the token cache off", ErrConfig, DefaultTokenCacheBytes)
+		return nil, fmt.Errorf("%w: TokenCacheBytes is negative; leave it zero for the default of %d bytes, or set NoTokenCache to turn the token cache off", ErrConfig, defaultTokenCacheBytes)
 	case cfg.NoTokenCache && (cfg.TokenCacheSize != 0 || cfg.TokenCacheBytes != 0):
 		return nil, fmt.Errorf("%w: TokenCacheSize or TokenCacheBytes set with NoTokenCache; set one of them", ErrConfig)
 	}
 	if !cfg.NoTokenCache {
 		size, bytes := cfg.TokenCacheSize, cfg.TokenCacheBytes
 		if size == 0 {
-			size = DefaultTokenCacheSize
+			size = defaultTokenCacheSize
 		}
 		if bytes == 0 {
-			bytes = DefaultTokenCacheBytes
+			bytes = defaultTokenCacheBytes
 		}
 		v.cache = newTokenCache(size, bytes)
 	}

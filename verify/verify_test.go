@@ -92,7 +92,7 @@ func checkReason(t *testing.T, err error, want Reason) {
 }
 
 func TestVerifyClaims(t *testing.T) {
-	leeway := DefaultLeeway
+	leeway := defaultLeeway
 	tests := []struct {
 		name   string
 		mod    func(map[string]any)
@@ -289,8 +289,12 @@ func TestNoLeeway(t *testing.T) {
 
 func TestNewDefaults(t *testing.T) {
 	v := newTestVerifier(t, newTestSource(), func(c *Config) { c.Now = nil })
-	if v.leeway != DefaultLeeway || v.maxSize != DefaultMaxTokenSize || v.now == nil {
-		t.Errorf("got leeway %v size %d now set %v, want %v %d true", v.leeway, v.maxSize, v.now != nil, DefaultLeeway, DefaultMaxTokenSize)
+	// The values the Config docs state.
+	if v.leeway != 30*time.Second || v.maxSize != 8192 || v.now == nil {
+		t.Errorf("got leeway %v size %d now set %v, want 30s 8192 true", v.leeway, v.maxSize, v.now != nil)
+	}
+	if defaultTokenCacheSize != 10_000 || defaultTokenCacheBytes != 32<<20 {
+		t.Errorf("got cache defaults %d entries %d bytes, want the documented 10000 and 32 MiB", defaultTokenCacheSize, defaultTokenCacheBytes)
 	}
 	if got, want := v.required, []string{"sub", "client_id", "iat", "jti"}; !slices.Equal(got, want) {
 		t.Errorf("got required %q, want %q", got, want)
