@@ -138,3 +138,15 @@ func TestTokenErrorText(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenErrorNilErr: TokenError is exported; one without Err must not
+// panic.
+func TestTokenErrorNilErr(t *testing.T) {
+	e := &TokenError{Reason: ReasonSignature}
+	if got, want := e.Error(), "verify: invalid token (signature)"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if e.Unwrap() != nil {
+		t.Errorf("Unwrap: got %v, want nil", e.Unwrap())
+	}
+}

@@ -445,3 +445,76 @@ func TestConcurrentVerify(t *testing.T) {
 		t.Errorf("concurrent Verify: %v", err)
 	}
 }
+
+// blockingSource blocks every lookup until its ctx ends, then returns
+// what a jwks source would: ctx.Err() or, when wrap is set, an outage
+// wrapping it.
+type blockingSource struct {
+	entered chan struct{}
+	wrap    bool
+}
+
+func (s *blockingSource) Key(ctx context.Context, _, _ string) (*jwks.Key, error) {
+	s.entered <- struct{}{}
+	<-ctx.Done()
+	if s.wrap {
+		return nil, &jwks.UnavailableError{URL: "https://idp/jwks", Err: ctx.Err()}
+	}
+	return nil, ctx.Err()
+}
+
+// TestVerifyRequestCanceled: when the request's own context ends during
+// a slow key lookup, Verify reports the cancellation (not an outage, not
+// an invalid token) and the observer sees ReasonCanceled.
+func TestVerifyRequestCanceled(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		wrap   bool
+		cancel func(context.Context) (context.Context, context.CancelFunc)
+		want   error
+	}{
+		{"client gone", false, context.WithCancel, context.Canceled},
+		{"client gone, source says unavailable", true, context.WithCancel, context.Canceled},
+		{"request deadline", false, func(ctx context.Context) (context.Context, context.CancelFunc) {
+			return context.WithDeadline(ctx, time.Now().Add(-time.Second))
+		}, context.DeadlineExceeded},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := &blockingSource{entered: make(chan struct{}, 1), wrap: tc.wrap}
+			var reason Reason
+			v := newTestVerifier(t, src, func(c *Config) {
+				c.Observer.Verified = func(r Reason, _ time.Duration) { reason = r }
+			})
+			ctx, cancel := tc.cancel(context.Background())
+			done := make(chan error, 1)
+			go func() {
+				_, err := v.Verify(ctx, mint("ES256", nil))
+				done <- err
+			}()
+			<-src.entered
+			cancel()
+			err := <-done
+			if !errors.Is(err, tc.want) {
+				t.Errorf("got %v, want it to wrap %v", err, tc.want)
+			}
+			var ce *claims.Error
+			if errors.Is(err, claims.ErrUnavailable) || errors.As(err, &ce) {
+				t.Errorf("got %v, want neither claims.ErrUnavailable nor a *claims.Error", err)
+			}
+			if !strings.HasPrefix(err.Error(), "verify: ") {
+				t.Errorf("got %q, want the package prefix", err)
+			}
+			if reason != ReasonCanceled {
+				t.Errorf("observer: got %q, want %q", reason, ReasonCanceled)
+			}
+		})
+	}
+	// A source's own deadline (a fetch timeout) with the request still
+	// alive stays an outage.
+	src := newTestSource()
+	src.err = context.DeadlineExceeded
+	_, err := newTestVerifier(t, src, nil).Verify(context.Background(), mint("ES256", nil))
+	if !errors.Is(err, claims.ErrUnavailable) {
+		t.Errorf("source deadline, live request: got %v, want claims.ErrUnavailable", err)
+	}
+}
