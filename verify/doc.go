@@ -115,12 +115,14 @@
 // verifier still checks exp, nbf and iat with its clock and leeway, and
 // asks the key source for the token's (iss, kid) again: the entry stands
 // only if the source returns the very *jwks.Key that verified the
-// signature, so a key removed or replaced at the issuer stops its tokens
-// at the next refresh. Entries never outlive exp
-// plus the leeway; failures are never cached; requirements are evaluated on
-// every Authorize. The cache is sharded and bounded in entries and
-// approximate bytes; a full shard evicts an expired entry if it meets one,
-// otherwise a random one. Observer.TokenCache reports hits and misses.
+// signature (a jwks source keeps the same pointer while a key is
+// unchanged), so a key removed or replaced at the issuer stops its tokens
+// at the next refresh; the entry is dropped at that lookup or when
+// eviction reaches it. Entries never outlive exp plus the leeway; failures
+// are never cached; requirements are evaluated on every Authorize. The
+// cache is sharded and bounded in entries and approximate bytes; a full
+// shard evicts an expired entry if it meets one, otherwise a random one.
+// Observer.TokenCache reports hits and misses.
 //
 // The *claims.Claims that Verify and Authorize return may be shared by every
 // request presenting the same token: treat it as read-only.

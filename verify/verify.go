@@ -139,19 +139,10 @@ type Config struct {
 	Now func() time.Time
 	// TokenCacheSize bounds the verified-token cache, in tokens. Zero
 	// means the default of 10000; a negative value is a configuration
-	// error (NoTokenCache turns the cache off).
-	//
-	// The cache keeps tokens that verified, keyed by their exact bytes,
-	// so that a token seen again costs a map lookup instead of a
-	// signature check. A hit still checks exp, nbf and iat with Now and
-	// Leeway, and asks the key source again for the token's (iss, kid):
-	// unless it returns the very *jwks.Key that verified the token (a
-	// jwks source keeps the same pointer while a key is unchanged), the
-	// entry is dropped and the token verified afresh. Key removal is thus
-	// checked lazily: an entry whose key left the set never answers again,
-	// and is dropped at its next lookup or when eviction reaches it. Entries
-	// never outlive exp + Leeway. Failed verifications are never cached.
-	// Requirements are not cached: Authorize evaluates them on every call.
+	// error (NoTokenCache turns the cache off). The cache keeps tokens
+	// that verified, keyed by their exact bytes, and never answers for a
+	// token that is expired or whose key left the issuer's set; see Speed
+	// in the package documentation for its rules.
 	TokenCacheSize int
 	// TokenCacheBytes bounds the approximate memory of the cache (tokens
 	// and their claims). Zero means the default of 32 MiB; a negative
