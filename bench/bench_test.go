@@ -23,11 +23,11 @@ func cases(tb testing.TB, k *Keys, alg string) []struct {
 		}
 		return c
 	}
-	off, err := NewVerifier(k, -1)
+	off, err := NewVerifier(k, false)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	on, err := NewVerifier(k, 0)
+	on, err := NewVerifier(k, true)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -72,14 +72,15 @@ func Floor(k *Keys, alg, raw string) (func() bool, error) {
 	return nil, fmt.Errorf("bench: unknown alg %q", alg)
 }
 
-// NewVerifier returns a stepup verifier over the JWKS; cacheSize is
-// Config.TokenCacheSize (negative: cache off).
-func NewVerifier(k *Keys, cacheSize int) (*verify.Verifier, error) {
+// NewVerifier returns a stepup verifier over the JWKS, with the
+// verified-token cache at its default size when cache is true and off
+// (Config.NoTokenCache) otherwise.
+func NewVerifier(k *Keys, cache bool) (*verify.Verifier, error) {
 	set, err := jwks.NewStatic(k.JWKS)
 	if err != nil {
 		return nil, err
 	}
-	return verify.New(set, verify.Config{Issuer: Issuer, Audience: Audience, TokenCacheSize: cacheSize})
+	return verify.New(set, verify.Config{Issuer: Issuer, Audience: Audience, NoTokenCache: !cache})
 }
 
 // Stepup is verify.Verifier.Verify.

@@ -28,19 +28,20 @@ func (e *RequirementError) Error() string {
 // space-separated in acr_values; scopes that are not RFC 6749 scope-tokens;
 // ACRMin without ACRLevels or absent from them; repeated ACRLevels; ACR and
 // ACRMin that no value satisfies together; AMRACRValues that the acr
-// condition would refuse; a negative MaxAge, or one above MaxMaxAge.
-// Branches of AnyOf are validated too. Call it once when the requirement is built: Evaluate assumes a valid
-// requirement and fails closed on an invalid one.
+// condition would refuse; a negative MaxAge, or one above ten years (of
+// 365 days: anything longer means no limit in practice, and the bound keeps
+// MaxAge plus a leeway, and the max_age of a challenge, free of overflow).
+// Branches of AnyOf are validated too. Call it once when the requirement
+// is built: Evaluate assumes a valid requirement and fails closed on an
+// invalid one.
 func (r Requirement) Validate() error {
 	return r.validate("")
 }
 
-// MaxMaxAge is the longest Requirement.MaxAge that Validate accepts: ten
-// years (of 365 days). Anything longer means no limit in practice, and
-// keeping MaxAge far from the largest time.Duration keeps MaxAge plus a
-// leeway, and the max_age of a challenge, free of overflow. Evaluate
-// saturates instead of overflowing even for an unvalidated MaxAge.
-const MaxMaxAge = 10 * 365 * 24 * time.Hour
+// maxRequirementAge is the longest Requirement.MaxAge that Validate accepts (see
+// Validate). Evaluate saturates instead of overflowing even for an
+// unvalidated MaxAge.
+const maxRequirementAge = 10 * 365 * 24 * time.Hour
 
 func (r Requirement) validate(path string) error {
 	bad := func(field, msg string) error {
@@ -93,7 +94,7 @@ func (r Requirement) validate(path string) error {
 	if r.MaxAge < 0 {
 		return bad("MaxAge", "negative")
 	}
-	if r.MaxAge > MaxMaxAge {
+	if r.MaxAge > maxRequirementAge {
 		return bad("MaxAge", "longer than 10 years")
 	}
 	for i, b := range r.AnyOf {

@@ -46,11 +46,10 @@ const maxMaxAge = int64(1<<63-1) / int64(time.Second)
 // max_age is reported as a *SyntaxError and no challenge is returned.
 //
 // The input is bounded, since a client parses whatever a server sends: the
-// values together may hold at most MaxChallengesLength bytes, each value
-// after the first counting one byte more for the comma that would join it
-// to the one before (RFC 9110 §5.3); a challenge may hold at most
-// MaxChallengeParams parameters, and all the values together at most
-// MaxChallenges challenges. Beyond a limit ParseChallenges returns a
+// values together may hold at most 65536 bytes, each value after the first
+// counting one byte more for the comma that would join it to the one
+// before (RFC 9110 §5.3); a challenge may hold at most 64 parameters, and
+// all the values together at most 64 challenges. Beyond a limit ParseChallenges returns a
 // *SyntaxError, whose Msg is one of "longer than 65536 bytes", "more than
 // 64 parameters in a challenge" and "more than 64 challenges"; the length
 // is checked before anything is parsed. Within the limits the cost is
@@ -61,8 +60,8 @@ func ParseChallenges(values ...string) ([]Challenge, error) {
 		if i > 0 {
 			total++ // the comma joining v to the value before
 		}
-		if len(v) > MaxChallengesLength-total {
-			return nil, &SyntaxError{Value: i, Offset: max(MaxChallengesLength-total, 0), Msg: msgTooLong}
+		if len(v) > maxChallengesLength-total {
+			return nil, &SyntaxError{Value: i, Offset: max(maxChallengesLength-total, 0), Msg: msgTooLong}
 		}
 		total += len(v)
 	}
@@ -78,15 +77,15 @@ func ParseChallenges(values ...string) ([]Challenge, error) {
 	return out, nil
 }
 
-// The limits of ParseChallenges.
+// The limits of ParseChallenges, stated in its doc.
 const (
-	// MaxChallengesLength is the most bytes ParseChallenges reads, all
+	// maxChallengesLength is the most bytes ParseChallenges reads, all
 	// values together.
-	MaxChallengesLength = 64 << 10
-	// MaxChallengeParams is the most auth-params of one challenge.
-	MaxChallengeParams = 64
-	// MaxChallenges is the most challenges, all values together.
-	MaxChallenges = 64
+	maxChallengesLength = 64 << 10
+	// maxChallengeParams is the most auth-params of one challenge.
+	maxChallengeParams = 64
+	// maxChallenges is the most challenges, all values together.
+	maxChallenges = 64
 )
 
 // The messages of the limits, part of the API (see ParseChallenges).
@@ -164,7 +163,7 @@ func (p *challengeParser) parse(out []Challenge) ([]Challenge, error) {
 		if p.pos == len(p.s) {
 			return out, nil
 		}
-		if len(out) == MaxChallenges {
+		if len(out) == maxChallenges {
 			return nil, p.fail(msgTooManyChallenges)
 		}
 		scheme := p.token()
@@ -221,7 +220,7 @@ func (p *challengeParser) params(c *Challenge) error {
 	var extra map[string]struct{} // c.Extra's names, once it is large
 	for n := 0; ; n++ {
 		nameStart := p.pos
-		if n == MaxChallengeParams {
+		if n == maxChallengeParams {
 			return p.fail(msgTooManyParams)
 		}
 		name := strings.ToLower(p.token())
@@ -253,7 +252,7 @@ func (p *challengeParser) params(c *Challenge) error {
 				}
 			}
 			if !repeated && len(c.Extra) == smallExtra {
-				extra = make(map[string]struct{}, MaxChallengeParams)
+				extra = make(map[string]struct{}, maxChallengeParams)
 				for _, e := range c.Extra {
 					extra[e.Name] = struct{}{}
 				}

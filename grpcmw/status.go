@@ -160,7 +160,7 @@ func errorInfo(reason string, ce *claims.Error, ch claims.Challenge) *errdetails
 // status.Code still works on it.
 //
 // The www-authenticate values are read with claims.ParseChallenges, within
-// its limits (claims.MaxChallengesLength bytes all values together, each
+// its limits (65536 bytes all values together, each
 // value counting one byte more, so many empty values are bounded too):
 // values it refuses, for a syntax error or for their size, are ignored and
 // the details used, so a server cannot make a client parse more than that.

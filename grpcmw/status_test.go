@@ -143,9 +143,13 @@ func TestErrorFromStatus(t *testing.T) {
 
 // TestErrorFromStatusBounded: a server sending many www-authenticate
 // values, or one huge one, makes the client parse no more than
-// claims.MaxChallengesLength bytes; beyond that the header is ignored and
-// the details used.
+// the 65536 bytes claims.ParseChallenges reads; beyond that the header is
+// ignored and the details used.
 func TestErrorFromStatusBounded(t *testing.T) {
+	const (
+		maxChallengesLength = 64 << 10 // the limits of claims.ParseChallenges
+		maxChallenges       = 64
+	)
 	info := &errdetails.ErrorInfo{
 		Reason: "INSUFFICIENT_USER_AUTHENTICATION", Domain: grpcmw.ErrorDomain,
 		Metadata: map[string]string{"acrValues": "urn:details"},
@@ -159,15 +163,15 @@ func TestErrorFromStatusBounded(t *testing.T) {
 		}
 		return md
 	}
-	fits := claims.MaxChallengesLength / (len(value) + 1) // values, by length
+	fits := maxChallengesLength / (len(value) + 1) // values, by length
 	for _, tt := range []struct {
 		name string
 		md   metadata.MD
 		want []string // ACRValues
 	}{
-		{"within the limits", values(claims.MaxChallenges), []string{"urn:a", "urn:b"}},
+		{"within the limits", values(maxChallenges), []string{"urn:a", "urn:b"}},
 		{"many values", values(20 * fits), []string{"urn:details"}},
-		{"many empty values", metadata.MD{grpcmw.WWWAuthenticateKey: append(make([]string, claims.MaxChallengesLength), value)}, []string{"urn:details"}},
+		{"many empty values", metadata.MD{grpcmw.WWWAuthenticateKey: append(make([]string, maxChallengesLength), value)}, []string{"urn:details"}},
 		{"one huge value", metadata.Pairs(grpcmw.WWWAuthenticateKey, value+", Basic realm=\""+strings.Repeat("x", 1<<20)+"\""), []string{"urn:details"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

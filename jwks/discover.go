@@ -17,20 +17,17 @@ import (
 // path). The document's issuer must equal issuer exactly, else the error
 // wraps ErrIssuerMismatch and no fallback is tried. Its jwks_uri must be
 // https: an https issuer naming an http jwks_uri is an error wrapping
-// ErrDowngrade, even for a loopback address, unless WithInsecureAllowHTTP
+// ErrDowngrade, even for a loopback address, unless InsecureAllowHTTP
 // is set; an http issuer (a loopback IP literal, or with
-// WithInsecureAllowHTTP) may name an http jwks_uri on a loopback IP
+// InsecureAllowHTTP) may name an http jwks_uri on a loopback IP
 // literal. With WithJWKSHosts, the jwks_uri's host must be in the list,
 // else the error wraps ErrHostNotAllowed. Errors about the document are
 // *FetchError values naming its URL. Discover then fetches the JWKS and
 // fails if that fetch fails: it fails fast instead of starting empty.
 // ctx bounds the whole call; each request is also bounded by WithTimeout.
 func Discover(ctx context.Context, issuer string, opts ...Option) (*Remote, error) {
-	o := defaultOptions()
-	for _, opt := range opts {
-		opt(&o)
-	}
-	if err := o.validate(); err != nil {
+	o, err := applyOptions(opts)
+	if err != nil {
 		return nil, err
 	}
 	u, err := parseURL(issuer, o.insecureHTTP)
@@ -113,7 +110,7 @@ func discover(ctx context.Context, f *fetcher, issuerURL *url.URL, issuer, docUR
 	// An https issuer's keys come over https: the loopback exception of
 	// parseURL is for issuers that are themselves on plain http (tests).
 	if strings.EqualFold(issuerURL.Scheme, "https") && !strings.EqualFold(ju.Scheme, "https") && !o.insecureHTTP {
-		return "", &FetchError{URL: docURL, Err: fmt.Errorf("%w: %q; publish an https jwks_uri, or pass WithInsecureAllowHTTP to accept keys over http", ErrDowngrade, *doc.JWKSURI)}
+		return "", &FetchError{URL: docURL, Err: fmt.Errorf("%w: %q; publish an https jwks_uri, or pass InsecureAllowHTTP to accept keys over http", ErrDowngrade, *doc.JWKSURI)}
 	}
 	return *doc.JWKSURI, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -91,8 +92,8 @@ func TestDiscover(t *testing.T) {
 			if got := strings.Join(p.requested(), " "); got != strings.Join(tt.wantPaths, " ") {
 				t.Errorf("requests: got %q, want %q", got, strings.Join(tt.wantPaths, " "))
 			}
-			if r.Issuer() != issuer || r.URL() != p.URL+"/jwks" {
-				t.Errorf("Issuer/URL: got %q %q", r.Issuer(), r.URL())
+			if !slices.Equal(r.Issuers(), []string{issuer}) || r.URL() != p.URL+"/jwks" {
+				t.Errorf("Issuers/URL: got %q %q", r.Issuers(), r.URL())
 			}
 			// Warm: no further fetch for a known key.
 			if k, err := r.Key(context.Background(), issuer, "k1"); err != nil || k.ID != "k1" {
@@ -214,7 +215,7 @@ func tlsIDP(t *testing.T, jwksURI func(p *httptest.Server) string) *httptest.Ser
 
 // TestDiscoverDowngrade: an https issuer's keys come over https. A
 // jwks_uri on plain http, even on a loopback address, is refused at
-// discovery, before the JWKS is fetched, unless WithInsecureAllowHTTP is
+// discovery, before the JWKS is fetched, unless InsecureAllowHTTP is
 // set.
 func TestDiscoverDowngrade(t *testing.T) {
 	plain := newJWKSServer(t, nil)
@@ -230,7 +231,7 @@ func TestDiscoverDowngrade(t *testing.T) {
 	if !errors.As(err, &fe) || !strings.HasSuffix(fe.URL, "/.well-known/openid-configuration") {
 		t.Errorf("Discover: got %v, want a *FetchError naming the metadata document", err)
 	}
-	for _, want := range []string{"jwks: fetch ", "https issuer names a jwks_uri that is not https", plain.URL + "/jwks", "WithInsecureAllowHTTP"} {
+	for _, want := range []string{"jwks: fetch ", "https issuer names a jwks_uri that is not https", plain.URL + "/jwks", "InsecureAllowHTTP"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q: want it to contain %q", err, want)
 		}
@@ -239,9 +240,9 @@ func TestDiscoverDowngrade(t *testing.T) {
 		t.Errorf("the http JWKS was fetched %d times, want 0", n)
 	}
 
-	r, err := jwks.Discover(ctx, issuer.URL, jwks.WithHTTPClient(issuer.Client()), jwks.WithInsecureAllowHTTP())
+	r, err := jwks.Discover(ctx, issuer.URL, jwks.WithHTTPClient(issuer.Client()), jwks.InsecureAllowHTTP())
 	if err != nil {
-		t.Fatalf("Discover with WithInsecureAllowHTTP: %v", err)
+		t.Fatalf("Discover with InsecureAllowHTTP: %v", err)
 	}
 	defer r.Close()
 	if _, err := r.Key(ctx, issuer.URL, "k1"); err != nil {

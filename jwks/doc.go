@@ -44,7 +44,7 @@
 // application/jwk-set+json, no redirect to another host, and https except
 // for loopback IP literals (not the name localhost: RFC 8252 §8.3). The
 // keys of an https issuer come over https: Discover refuses an http
-// jwks_uri from it, loopback included, unless WithInsecureAllowHTTP is set.
+// jwks_uri from it, loopback included, unless InsecureAllowHTTP is set.
 // Deployments whose issuers are configured by tenants can restrict the
 // hosts keys come from with WithJWKSHosts. A fetch for an unknown kid that
 // fails is an outage too, never an unknown key. See Remote for the details.

@@ -20,7 +20,7 @@ var (
 	// ErrNoUsableKeys reports a key set in which no key survived validation.
 	ErrNoUsableKeys = errors.New("jwks: no usable keys")
 	// ErrDowngrade reports an https issuer whose metadata names a jwks_uri
-	// that is not https (see Discover and WithInsecureAllowHTTP).
+	// that is not https (see Discover and InsecureAllowHTTP).
 	ErrDowngrade = errors.New("jwks: https issuer names a jwks_uri that is not https")
 	// ErrHostNotAllowed reports a JWKS URL whose host is not in the
 	// WithJWKSHosts list.

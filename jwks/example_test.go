@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 
 	"github.com/stepupauth/stepup/claims"
 	"github.com/stepupauth/stepup/jwks"
@@ -24,7 +25,9 @@ func ExampleNewStatic() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println("usable:", set.IDs())
+	for _, k := range set.Keys() {
+		fmt.Println("usable:", k.ID)
+	}
 	for _, r := range set.Rejected() {
 		fmt.Printf("skipped %q: %s\n", r.KID, r.Reason)
 	}
@@ -37,7 +40,7 @@ func ExampleNewStatic() {
 	_, err = set.Key(context.Background(), "", "1")
 	fmt.Println(errors.Is(err, jwks.ErrUnknownKey))
 	// Output:
-	// usable: [2011-04-29]
+	// usable: 2011-04-29
 	// skipped "1": use is not sig
 	// RSA RS256
 	// true
@@ -115,7 +118,7 @@ func ExampleDiscover() {
 	}
 	defer keys.Close()
 
-	fmt.Println("bound to the issuer:", keys.Issuer() == iss.Issuer())
+	fmt.Println("bound to the issuer:", slices.Equal(keys.Issuers(), []string{iss.Issuer()}))
 	fmt.Println("jwks_uri discovered:", keys.URL() == iss.JWKSURL())
 	k, err := keys.Key(context.Background(), iss.Issuer(), iss.KeyID(""))
 	if err != nil {

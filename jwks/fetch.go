@@ -110,7 +110,7 @@ func newFetcher(o *options) *fetcher {
 }
 
 // get fetches rawURL and returns the body and headers of a 200 response
-// whose media type is one of types and whose body is at most MaxBodySize.
+// whose media type is one of types and whose body is at most maxBodySize.
 // Every error is a *FetchError.
 func (f *fetcher) get(ctx context.Context, rawURL string, types []string) ([]byte, http.Header, error) {
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
@@ -139,11 +139,11 @@ func (f *fetcher) get(ctx context.Context, rawURL string, types []string) ([]byt
 	if err != nil || !slices.Contains(types, strings.ToLower(mt)) {
 		return fail(0, errorf("%w %q", errContentType, resp.Header.Get("Content-Type")))
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodySize+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodySize+1))
 	if err != nil {
 		return fail(0, err)
 	}
-	if len(body) > MaxBodySize {
+	if len(body) > maxBodySize {
 		return fail(0, errBodyTooLarge)
 	}
 	return body, resp.Header, nil

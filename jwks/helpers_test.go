@@ -9,12 +9,15 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwk"
+
+	"github.com/stepupauth/stepup/jwks"
 )
 
 // Keys generated once per test binary (RSA generation is slow under -race).
@@ -159,3 +162,16 @@ func (s *jwksServer) set(f func(s *jwksServer)) {
 func (s *jwksServer) setBody(b []byte) { s.set(func(s *jwksServer) { s.body = b }) }
 
 func (s *jwksServer) url() string { return s.URL + "/jwks.json" }
+
+// kids returns the kids of the usable keys of set, sorted, without empty
+// kids.
+func kids(set *jwks.Set) []string {
+	var ids []string
+	for _, k := range set.Keys() {
+		if k.ID != "" {
+			ids = append(ids, k.ID)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}

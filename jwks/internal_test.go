@@ -3,6 +3,7 @@ package jwks
 import (
 	"net/http"
 	"net/url"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -42,8 +43,37 @@ func TestMaxAge(t *testing.T) {
 	}
 }
 
+// TestOptionZeroIsDefault: a zero value given to an option means its
+// default, and the defaults are the values the option docs state.
+func TestOptionZeroIsDefault(t *testing.T) {
+	def, err := applyOptions(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zero, err := applyOptions([]Option{WithTimeout(0), WithRefreshBounds(0, 0), WithCooldown(0),
+		WithStaleness(0), WithNegativeCacheSize(0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []options{def, zero} {
+		got := []any{o.timeout, o.minRefresh, o.maxRefresh, o.cooldown, o.staleness, o.negativeLen}
+		want := []any{10 * time.Second, 5 * time.Minute, time.Hour, 30 * time.Second, 24 * time.Hour, 1024}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("got %v, want %v", got, want)
+		}
+	}
+	// One zero bound keeps its default beside a set one.
+	o, err := applyOptions([]Option{WithRefreshBounds(0, 2*time.Hour)})
+	if err != nil || o.minRefresh != 5*time.Minute || o.maxRefresh != 2*time.Hour {
+		t.Errorf("WithRefreshBounds(0, 2h): got [%v, %v] %v, want [5m, 2h]", o.minRefresh, o.maxRefresh, err)
+	}
+}
+
 func TestInterval(t *testing.T) {
-	o := defaultOptions()
+	o, err := applyOptions(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	o.minRefresh, o.maxRefresh = time.Minute, 10*time.Minute
 	r := &Remote{o: o}
 	tests := []struct {
@@ -107,10 +137,5 @@ func TestNegCache(t *testing.T) {
 	}
 	if got := c.len(); got != 1 {
 		t.Errorf("len after stale drop: got %d, want 1", got)
-	}
-	off := newNegCache(0)
-	off.add("a", 1)
-	if off.contains("a", 1) {
-		t.Error("disabled cache: got a hit")
 	}
 }

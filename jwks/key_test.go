@@ -120,10 +120,10 @@ func TestNewStatic(t *testing.T) {
 	if err != nil {
 		t.Fatalf("NewStatic: %v", err)
 	}
-	if got, want := s.IDs(), []string{"a", "c"}; !slices.Equal(got, want) {
+	if got, want := kids(s), []string{"a", "c"}; !slices.Equal(got, want) {
 		t.Errorf("IDs: got %v, want %v", got, want)
 	}
-	if got := s.Len(); got != 2 {
+	if got := len(s.Keys()); got != 2 {
 		t.Errorf("Len: got %d, want 2", got)
 	}
 	var reasons []string
@@ -170,7 +170,7 @@ func TestNewStaticErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s, err := jwks.NewStatic([]byte(tt.doc))
 			if err == nil {
-				t.Fatalf("NewStatic: got set of %d keys, want an error", s.Len())
+				t.Fatalf("NewStatic: got set of %d keys, want an error", len(s.Keys()))
 			}
 			if got := errors.Is(err, jwks.ErrNoUsableKeys); got != tt.noKeys {
 				t.Errorf("errors.Is(%v, ErrNoUsableKeys): got %v, want %v", err, got, tt.noKeys)

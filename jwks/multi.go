@@ -15,9 +15,9 @@ type Multi struct {
 
 // NewMulti returns a Multi for the given issuer -> Source map (copied).
 // Issuers are matched exactly (no normalisation of trailing slashes). It
-// is an error to pass no issuer, an empty issuer, a nil Source, or a
-// discovered Remote under an issuer other than the one it was discovered
-// for.
+// is an error to pass no issuer, an empty issuer, a nil Source, or an
+// IssuerSource (such as a discovered Remote) under an issuer it does not
+// serve.
 func NewMulti(bySource map[string]Source) (*Multi, error) {
 	if len(bySource) == 0 {
 		return nil, errorf("multi: no issuers")
@@ -29,8 +29,10 @@ func NewMulti(bySource map[string]Source) (*Multi, error) {
 		if src == nil {
 			return nil, errorf("multi: nil source for issuer %q", iss)
 		}
-		if b, ok := src.(interface{ Issuer() string }); ok && b.Issuer() != "" && b.Issuer() != iss {
-			return nil, errorf("multi: source for issuer %q was discovered for %q", iss, b.Issuer())
+		if is, ok := src.(IssuerSource); ok {
+			if served := is.Issuers(); len(served) > 0 && !slices.Contains(served, iss) {
+				return nil, errorf("multi: source for issuer %q serves only %q", iss, served)
+			}
 		}
 	}
 	return &Multi{byIssuer: maps.Clone(bySource)}, nil

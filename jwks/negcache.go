@@ -2,7 +2,7 @@ package jwks
 
 import "container/list"
 
-// negCache is a bounded LRU of kids that stayed unknown after a refresh.
+// negCache is a bounded LRU (max > 0) of kids that stayed unknown after a refresh.
 // An entry only counts while the set generation it was recorded against is
 // current: the next successful fetch gives every kid another chance. Not
 // safe for concurrent use; Remote guards it with its mutex.
@@ -36,9 +36,6 @@ func (c *negCache) contains(kid string, gen uint64) bool {
 }
 
 func (c *negCache) add(kid string, gen uint64) {
-	if c.max <= 0 {
-		return
-	}
 	if e, ok := c.byKID[kid]; ok {
 		e.Value.(*negEntry).gen = gen
 		c.order.MoveToFront(e)

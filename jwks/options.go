@@ -7,16 +7,17 @@ import (
 	"time"
 )
 
-// Defaults of the Remote options.
+// Defaults of the Remote options, stated in the doc of each option.
 const (
-	DefaultTimeout          = 10 * time.Second
-	DefaultMinRefresh       = 5 * time.Minute
-	DefaultMaxRefresh       = time.Hour
-	DefaultCooldown         = 30 * time.Second
-	DefaultStaleness        = 24 * time.Hour
-	DefaultNegativeCacheLen = 1024
-	// MaxBodySize caps a JWKS or discovery response body (1 MiB).
-	MaxBodySize = 1 << 20
+	defaultTimeout          = 10 * time.Second
+	defaultMinRefresh       = 5 * time.Minute
+	defaultMaxRefresh       = time.Hour
+	defaultCooldown         = 30 * time.Second
+	defaultStaleness        = 24 * time.Hour
+	defaultNegativeCacheLen = 1024
+	// maxBodySize caps a JWKS or discovery response body (1 MiB, see the
+	// package documentation).
+	maxBodySize = 1 << 20
 )
 
 // Observer receives events of a Remote for metrics and logs. Every field
@@ -41,7 +42,9 @@ type Observer struct {
 	Stale func(url string, age time.Duration)
 }
 
-// Option tunes a Remote (NewRemote, Discover).
+// Option tunes a Remote (NewRemote, Discover). A zero duration or size
+// given to an option means that option's default; a negative one is a
+// configuration error.
 type Option func(*options)
 
 type options struct {
@@ -64,31 +67,48 @@ type options struct {
 	hostsErr     error
 }
 
-func defaultOptions() options {
-	return options{
-		timeout:       DefaultTimeout,
-		minRefresh:    DefaultMinRefresh,
-		maxRefresh:    DefaultMaxRefresh,
-		cooldown:      DefaultCooldown,
-		staleness:     DefaultStaleness,
-		negativeLen:   DefaultNegativeCacheLen,
-		now:           time.Now,
-		jitterPercent: 10,
+// applyOptions returns the options of NewRemote and Discover: the
+// defaults, then opts in order, then the defaults again for every value an
+// option left zero. A nil Option is an error.
+func applyOptions(opts []Option) (options, error) {
+	o := options{now: time.Now, jitterPercent: 10}
+	for _, opt := range opts {
+		if opt == nil {
+			return o, errorf("nil option")
+		}
+		opt(&o)
+	}
+	zeroDefault(&o.timeout, defaultTimeout)
+	zeroDefault(&o.minRefresh, defaultMinRefresh)
+	zeroDefault(&o.maxRefresh, defaultMaxRefresh)
+	zeroDefault(&o.cooldown, defaultCooldown)
+	zeroDefault(&o.staleness, defaultStaleness)
+	zeroDefault(&o.negativeLen, defaultNegativeCacheLen)
+	return o, o.validate()
+}
+
+func zeroDefault[T time.Duration | int](v *T, def T) {
+	if *v == 0 {
+		*v = def
 	}
 }
 
 func (o *options) validate() error {
 	switch {
-	case o.timeout <= 0:
-		return errorf("timeout must be positive")
-	case o.minRefresh <= 0 || o.maxRefresh < o.minRefresh:
-		return errorf("refresh bounds must satisfy 0 < min <= max")
-	case o.cooldown <= 0:
-		return errorf("cooldown must be positive")
+	case o.timeout < 0:
+		return errorf("WithTimeout is negative; pass a positive duration, or leave the option out for the default of %v", defaultTimeout)
+	case o.minRefresh < 0 || o.maxRefresh < 0:
+		return errorf("WithRefreshBounds has a negative bound; pass positive durations, or zero for the defaults of %v and %v", defaultMinRefresh, defaultMaxRefresh)
+	case o.maxRefresh < o.minRefresh:
+		return errorf("WithRefreshBounds: min %v is above max %v; pass min <= max (a zero bound is the default: %v min, %v max)", o.minRefresh, o.maxRefresh, defaultMinRefresh, defaultMaxRefresh)
+	case o.cooldown < 0:
+		return errorf("WithCooldown is negative; pass a positive duration, or leave the option out for the default of %v", defaultCooldown)
+	case o.staleness < 0:
+		return errorf("WithStaleness is negative; pass a positive duration, or leave the option out for the default of %v", defaultStaleness)
 	case o.staleness < o.maxRefresh:
-		return errorf("staleness must be at least the maximum refresh interval")
+		return errorf("WithStaleness %v is below the maximum refresh interval %v; pass at least that to WithStaleness, or a smaller max to WithRefreshBounds", o.staleness, o.maxRefresh)
 	case o.negativeLen < 0:
-		return errorf("negative cache size must not be negative")
+		return errorf("WithNegativeCacheSize is negative; pass a positive size, or leave the option out for the default of %d", defaultNegativeCacheLen)
 	case o.now == nil:
 		return errorf("clock must not be nil")
 	case o.hostsErr != nil:
@@ -106,26 +126,25 @@ func (o *options) validate() error {
 func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.client = c } }
 
 // WithTimeout bounds each fetch, and so the longest time a lookup waits for
-// one (default DefaultTimeout).
+// one (default 10s).
 func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
 
 // WithRefreshBounds clamps the refresh interval taken from the JWKS
-// response's Cache-Control max-age to [min, max] (defaults
-// DefaultMinRefresh, DefaultMaxRefresh). Without max-age, max is used.
+// response's Cache-Control max-age to [min, max] (defaults 5m and 1h; a
+// zero bound keeps its default). Without max-age, max is used.
 func WithRefreshBounds(min, max time.Duration) Option {
 	return func(o *options) { o.minRefresh, o.maxRefresh = min, max }
 }
 
 // WithCooldown sets the minimum time between the start of one fetch and a
 // fetch triggered by an unknown kid or a retry after a failure (default
-// DefaultCooldown). During the cooldown, misses fail fast. It must be
-// positive: a zero cooldown would let a flood of made-up kids cause one
-// fetch each, so NewRemote and Discover refuse it.
+// 30s). During the cooldown, misses fail fast. There is no way to turn it
+// off: without it a flood of made-up kids would cause one fetch each.
 func WithCooldown(d time.Duration) Option { return func(o *options) { o.cooldown = d } }
 
 // WithStaleness sets how long after the last successful fetch the set is
-// still served while fetches fail (default DefaultStaleness). It must be
-// at least the maximum refresh interval.
+// still served while fetches fail (default 24h). It must be at least the
+// maximum refresh interval (see WithRefreshBounds).
 func WithStaleness(d time.Duration) Option { return func(o *options) { o.staleness = d } }
 
 // WithClock sets the clock used for refresh, cooldown and staleness
@@ -136,16 +155,16 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 func WithObserver(obs Observer) Option { return func(o *options) { o.observer = obs } }
 
 // WithNegativeCacheSize bounds the cache of kids that stayed unknown after
-// a refresh (default DefaultNegativeCacheLen; 0 disables it).
+// a refresh (default 1024 kids).
 func WithNegativeCacheSize(n int) Option { return func(o *options) { o.negativeLen = n } }
 
-// WithInsecureAllowHTTP allows plain http URLs for hosts other than
+// InsecureAllowHTTP allows plain http URLs for hosts other than
 // loopback, for example an issuer on a private container network, and lets
 // Discover accept an http jwks_uri from an https issuer (without it, the
 // keys of an https issuer must come over https, even from a loopback
 // address). Keys fetched over http can be replaced by anyone on the path:
 // never use it across networks you do not control.
-func WithInsecureAllowHTTP() Option { return func(o *options) { o.insecureHTTP = true } }
+func InsecureAllowHTTP() Option { return func(o *options) { o.insecureHTTP = true } }
 
 // WithJWKSHosts restricts the hosts keys may be fetched from: the URL given
 // to NewRemote and the jwks_uri that Discover finds in an issuer's metadata

@@ -107,7 +107,7 @@ func TestRefreshAfterPublish(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatalf("Refresh: %v", err)
 		}
-		if got, want := r.Set().IDs(), []string{"k1", "k2"}; !slices.Equal(got, want) {
+		if got, want := kids(r.Set()), []string{"k1", "k2"}; !slices.Equal(got, want) {
 			t.Errorf("kids after Refresh: got %q, want %q (Refresh returned a fetch that started before its call)", got, want)
 		}
 	})

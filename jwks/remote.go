@@ -79,7 +79,7 @@ type fetchCall struct {
 
 // NewRemote returns a Remote for the JWKS at jwksURL, which must be https
 // (http only for loopback IP literals such as 127.0.0.1 and ::1, or with
-// WithInsecureAllowHTTP; not the name localhost, see RFC 8252 §8.3), and
+// InsecureAllowHTTP; not the name localhost, see RFC 8252 §8.3), and
 // whose host must be in the WithJWKSHosts list when that option is used
 // (else the error wraps ErrHostNotAllowed). It does not fetch: see Remote
 // for when fetches happen. To fail fast at start-up, as Discover does,
@@ -89,11 +89,8 @@ type fetchCall struct {
 //	if err != nil { ... }
 //	if err := keys.Refresh(ctx); err != nil { keys.Close(); ... } // unreachable, not a JWKS, no usable key
 func NewRemote(jwksURL string, opts ...Option) (*Remote, error) {
-	o := defaultOptions()
-	for _, opt := range opts {
-		opt(&o)
-	}
-	if err := o.validate(); err != nil {
+	o, err := applyOptions(opts)
+	if err != nil {
 		return nil, err
 	}
 	return newRemote(jwksURL, "", o)
@@ -115,10 +112,6 @@ func newRemote(jwksURL, issuer string, o options) (*Remote, error) {
 
 // URL returns the JWKS URL.
 func (r *Remote) URL() string { return r.url }
-
-// Issuer returns the issuer the Remote was discovered for, or "" for a
-// Remote made by NewRemote (which serves any issuer).
-func (r *Remote) Issuer() string { return r.issuer }
 
 // Issuers returns the one issuer a Remote made by Discover serves, or nil
 // for a Remote made by NewRemote (which serves any issuer). It implements

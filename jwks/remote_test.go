@@ -116,8 +116,8 @@ func TestRemoteLazyFirstFetch(t *testing.T) {
 	if again := h.key(t, "k1"); again != k {
 		t.Errorf("second lookup: got another *Key, want the same pointer")
 	}
-	if got := h.remote.Set().IDs(); !slices.Equal(got, []string{"k1"}) {
-		t.Errorf("Set().IDs(): got %v, want [k1]", got)
+	if got := kids(h.remote.Set()); !slices.Equal(got, []string{"k1"}) {
+		t.Errorf("kids(Set()): got %v, want [k1]", got)
 	}
 }
 
@@ -517,7 +517,7 @@ func TestRemoteFetchFaults(t *testing.T) {
 	}))
 	defer other.Close()
 	good := setJSON(t, rsaJWK(t, 0, "k1"))
-	oversized := append([]byte(`{"keys":[],"pad":"`), strings.Repeat("a", jwks.MaxBodySize)...)
+	oversized := append([]byte(`{"keys":[],"pad":"`), strings.Repeat("a", 1<<20)...)
 	oversized = append(oversized, `"}`...)
 
 	reply := func(ctype string, status int, body []byte) http.HandlerFunc {
@@ -663,11 +663,11 @@ func TestNewRemoteURL(t *testing.T) {
 		{"http://LOCALHOST:1/jwks", nil, false},
 		{"http://localhost./jwks", nil, false},
 		{"https://localhost/jwks", nil, true},
-		{"http://localhost/jwks", []jwks.Option{jwks.WithInsecureAllowHTTP()}, true},
+		{"http://localhost/jwks", []jwks.Option{jwks.InsecureAllowHTTP()}, true},
 		{"http://idp.example.com/jwks", nil, false},
 		{"http://10.0.0.1/jwks", nil, false},
 		{"http://127.0.0.1.example.com/jwks", nil, false},
-		{"http://idp.example.com/jwks", []jwks.Option{jwks.WithInsecureAllowHTTP()}, true},
+		{"http://idp.example.com/jwks", []jwks.Option{jwks.InsecureAllowHTTP()}, true},
 		{"ftp://idp.example.com/jwks", nil, false},
 		{"https:///jwks", nil, false},
 		{"idp.example.com/jwks", nil, false},
@@ -691,21 +691,47 @@ func TestNewRemoteOptions(t *testing.T) {
 	tests := []struct {
 		name string
 		opt  jwks.Option
+		want string // the error's text
 	}{
-		{"zero timeout", jwks.WithTimeout(0)},
-		{"min above max", jwks.WithRefreshBounds(time.Hour, time.Minute)},
-		{"zero min", jwks.WithRefreshBounds(0, time.Minute)},
-		{"negative cooldown", jwks.WithCooldown(-1)},
-		{"zero cooldown", jwks.WithCooldown(0)},
-		{"staleness below max refresh", jwks.WithStaleness(time.Minute)},
-		{"negative cache size", jwks.WithNegativeCacheSize(-1)},
-		{"nil clock", jwks.WithClock(nil)},
+		{"negative timeout", jwks.WithTimeout(-time.Second),
+			"jwks: WithTimeout is negative; pass a positive duration, or leave the option out for the default of 10s"},
+		{"min above max", jwks.WithRefreshBounds(time.Hour, time.Minute),
+			"jwks: WithRefreshBounds: min 1h0m0s is above max 1m0s; pass min <= max (a zero bound is the default: 5m0s min, 1h0m0s max)"},
+		{"zero min above max", jwks.WithRefreshBounds(0, time.Minute),
+			"jwks: WithRefreshBounds: min 5m0s is above max 1m0s; pass min <= max (a zero bound is the default: 5m0s min, 1h0m0s max)"},
+		{"negative min", jwks.WithRefreshBounds(-1, time.Minute),
+			"jwks: WithRefreshBounds has a negative bound; pass positive durations, or zero for the defaults of 5m0s and 1h0m0s"},
+		{"negative cooldown", jwks.WithCooldown(-1),
+			"jwks: WithCooldown is negative; pass a positive duration, or leave the option out for the default of 30s"},
+		{"negative staleness", jwks.WithStaleness(-1),
+			"jwks: WithStaleness is negative; pass a positive duration, or leave the option out for the default of 24h0m0s"},
+		{"staleness below max refresh", jwks.WithStaleness(time.Minute),
+			"jwks: WithStaleness 1m0s is below the maximum refresh interval 1h0m0s; pass at least that to WithStaleness, or a smaller max to WithRefreshBounds"},
+		{"negative cache size", jwks.WithNegativeCacheSize(-1),
+			"jwks: WithNegativeCacheSize is negative; pass a positive size, or leave the option out for the default of 1024"},
+		{"nil clock", jwks.WithClock(nil), "jwks: clock must not be nil"},
+		{"nil option", nil, "jwks: nil option"},
 	}
 	for _, tt := range tests {
-		if _, err := jwks.NewRemote("https://idp.example.com/jwks", tt.opt); err == nil {
-			t.Errorf("%s: got no error", tt.name)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := jwks.NewRemote("https://idp.example.com/jwks", jwks.WithTimeout(time.Second), tt.opt)
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("NewRemote: got %v, want %q", err, tt.want)
+			}
+			// Discover checks its options before any request.
+			_, err = jwks.Discover(context.Background(), "https://idp.example.com/", tt.opt)
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("Discover: got %v, want %q", err, tt.want)
+			}
+		})
 	}
+	// Zero means the default: the cooldown cannot be switched off.
+	r, err := jwks.NewRemote("https://idp.example.com/jwks", jwks.WithTimeout(0), jwks.WithCooldown(0),
+		jwks.WithRefreshBounds(0, 0), jwks.WithStaleness(0), jwks.WithNegativeCacheSize(0))
+	if err != nil {
+		t.Fatalf("zero options: %v", err)
+	}
+	r.Close()
 }
 
 // TestRemoteClose: Close cancels a fetch in flight, waits for it, leaves no

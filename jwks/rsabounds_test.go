@@ -63,7 +63,7 @@ func TestRSABoundsStatic(t *testing.T) {
 	if err != nil {
 		t.Fatalf("NewStatic: %v", err)
 	}
-	if got := set.IDs(); !slices.Equal(got, kept) {
+	if got := kids(set); !slices.Equal(got, kept) {
 		t.Errorf("usable kids: got %q, want %q", got, kept)
 	}
 	got := map[string]string{}
@@ -102,7 +102,7 @@ func TestRSABoundsRemote(t *testing.T) {
 	if err := r.Refresh(context.Background()); err != nil {
 		t.Fatalf("Refresh: %v", err)
 	}
-	if ids := r.Set().IDs(); !slices.Equal(ids, kept) {
+	if ids := kids(r.Set()); !slices.Equal(ids, kept) {
 		t.Errorf("usable kids: got %q, want %q", ids, kept)
 	}
 	if len(got) != len(rejected) {

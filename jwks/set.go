@@ -65,22 +65,9 @@ func (s *Set) find(k *Key) *Key {
 	return nil
 }
 
-// Len returns the number of usable keys.
-func (s *Set) Len() int { return len(s.keys) }
-
 // Keys returns the usable keys in document order. The slice is a copy; the
 // Keys must not be modified.
 func (s *Set) Keys() []*Key { return slices.Clone(s.keys) }
-
-// IDs returns the kids of the usable keys, sorted, without empty kids.
-func (s *Set) IDs() []string {
-	ids := make([]string, 0, len(s.byID))
-	for id := range s.byID {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
-}
 
 // Rejected returns the keys of the document that were skipped, and why.
 func (s *Set) Rejected() []KeyError { return slices.Clone(s.rejected) }

@@ -10,14 +10,14 @@ import (
 // pre-declared series and the observed ones agree.
 func TestOutcomeOf(t *testing.T) {
 	for _, r := range verify.Reasons() {
-		want := verify.OutcomeInvalid
+		want := "invalid"
 		switch r {
 		case verify.ReasonNone:
-			want = verify.OutcomeValid
+			want = "valid"
 		case verify.ReasonUnavailable:
-			want = verify.OutcomeUnavailable
+			want = "unavailable"
 		case verify.ReasonCanceled:
-			want = verify.OutcomeCanceled
+			want = "canceled"
 		}
 		if got := outcomeOf(r); got != want {
 			t.Errorf("outcomeOf(%q) = %q, want %q", r, got, want)

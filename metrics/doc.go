@@ -22,7 +22,7 @@
 //	stepup_jwks_serving_stale{issuer}                     gauge     1 while fetches fail and the last good set is served
 //	stepup_jwks_unavailable{issuer}                       gauge     1 once the last good set is past the staleness bound
 //	stepup_jwks_keys_rejected_total{issuer}               counter   bad keys skipped, per fetch
-//	stepup_token_verifications_total{outcome,reason}      counter   verify.Outcome and verify.Reason values
+//	stepup_token_verifications_total{outcome,reason}      counter   outcome: valid, invalid, unavailable, canceled; reason: verify.Reason values
 //	stepup_token_verification_duration_seconds{outcome}   histogram 50µs to 1s
 //	stepup_token_cache_lookups_total{result}              counter   hit, miss
 //	stepup_http_rejections_total{route,code}              counter

@@ -175,10 +175,10 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 
 	// Pre-declare the fixed series so that dashboards see zeros.
 	for _, r := range verify.Reasons() {
-		m.verifications.WithLabelValues(string(outcomeOf(r)), string(r))
+		m.verifications.WithLabelValues(outcomeOf(r), string(r))
 	}
-	for _, oc := range []verify.Outcome{verify.OutcomeValid, verify.OutcomeInvalid, verify.OutcomeUnavailable, verify.OutcomeCanceled} {
-		m.verifyLatency.WithLabelValues(string(oc))
+	for _, oc := range []string{outcomeValid, outcomeInvalid, outcomeUnavailable, outcomeCanceled} {
+		m.verifyLatency.WithLabelValues(oc)
 	}
 	m.tokenCache.WithLabelValues("hit")
 	m.tokenCache.WithLabelValues("miss")
@@ -200,17 +200,27 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 	return m, nil
 }
 
-// outcomeOf is the outcome a verifier reports with r.
-func outcomeOf(r verify.Reason) verify.Outcome {
+// The values of the outcome label, each a class of verify.Reason values.
+const (
+	outcomeValid       = "valid"
+	outcomeInvalid     = "invalid"
+	outcomeUnavailable = "unavailable"
+	outcomeCanceled    = "canceled"
+)
+
+// outcomeOf is the outcome label of r: valid for verify.ReasonNone,
+// unavailable for verify.ReasonUnavailable (a key outage), canceled for
+// verify.ReasonCanceled (the request went away), invalid otherwise.
+func outcomeOf(r verify.Reason) string {
 	switch r {
 	case verify.ReasonNone:
-		return verify.OutcomeValid
+		return outcomeValid
 	case verify.ReasonUnavailable:
-		return verify.OutcomeUnavailable
+		return outcomeUnavailable
 	case verify.ReasonCanceled:
-		return verify.OutcomeCanceled
+		return outcomeCanceled
 	}
-	return verify.OutcomeInvalid
+	return outcomeInvalid
 }
 
 // VerifyObserver returns hooks for verify.Config.Observer that feed
@@ -219,10 +229,11 @@ func outcomeOf(r verify.Reason) verify.Outcome {
 // stepup_token_cache_lookups_total{result}.
 func (m *Metrics) VerifyObserver() verify.Observer {
 	return verify.Observer{
-		Verified: func(oc verify.Outcome, r verify.Reason, d time.Duration) {
-			// The verifier reports only its fixed Outcome and Reason sets.
-			m.verifications.WithLabelValues(string(oc), string(r)).Inc()
-			m.verifyLatency.WithLabelValues(string(oc)).Observe(d.Seconds())
+		Verified: func(r verify.Reason, d time.Duration) {
+			// The verifier reports only its fixed Reason set.
+			oc := outcomeOf(r)
+			m.verifications.WithLabelValues(oc, string(r)).Inc()
+			m.verifyLatency.WithLabelValues(oc).Observe(d.Seconds())
 		},
 		TokenCache: func(hit bool) {
 			if hit {

@@ -394,3 +394,28 @@ func TestAttacksRemote(t *testing.T) {
 		t.Errorf("issuer JWKS fetches: got %d, want at most 1", got)
 	}
 }
+
+// TestAttackEncKey: a kid naming a key the issuer published for
+// encryption (use "enc") is unknown: jwks leaves the key out of the set.
+func TestAttackEncKey(t *testing.T) {
+	m := testKeys()
+	raw, err := m.p256.PublicKey.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := base64.RawURLEncoding.EncodeToString(raw[1:33])
+	y := base64.RawURLEncoding.EncodeToString(raw[33:])
+	set, err := jwks.NewStatic([]byte(`{"keys":[
+		{"kty":"EC","crv":"P-256","kid":"p256","use":"enc","x":"` + x + `","y":"` + y + `"},
+		{"kty":"EC","crv":"P-256","kid":"other","use":"sig","x":"` + x + `","y":"` + y + `"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rej := set.Rejected(); len(rej) != 1 || rej[0].KID != "p256" {
+		t.Fatalf("rejected keys: got %+v, want the enc key", rej)
+	}
+	v := newTestVerifier(t, set, nil)
+	if got := rejectionOf(t, verifyErr(v, mint("ES256", nil))); got != ReasonUnknownKey {
+		t.Errorf("token naming the enc key: got %q, want %q", got, ReasonUnknownKey)
+	}
+}

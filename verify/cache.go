@@ -14,12 +14,12 @@ import (
 
 // Defaults of the verified-token cache.
 const (
-	// DefaultTokenCacheSize is the number of verified tokens kept when
+	// defaultTokenCacheSize is the number of verified tokens kept when
 	// Config.TokenCacheSize is zero.
-	DefaultTokenCacheSize = 10_000
-	// DefaultTokenCacheBytes is the approximate memory bound of the cache
+	defaultTokenCacheSize = 10_000
+	// defaultTokenCacheBytes is the approximate memory bound of the cache
 	// when Config.TokenCacheBytes is zero.
-	DefaultTokenCacheBytes = 32 << 20
+	defaultTokenCacheBytes = 32 << 20
 )
 
 // maxCacheShards is the number of independently locked parts of the cache.

@@ -156,8 +156,8 @@ func TestTokenCacheTimeOnHit(t *testing.T) {
 		valid bool
 	}{
 		{"within exp", exp.Add(-time.Second), ReasonNone, true, true},
-		{"within leeway", exp.Add(DefaultLeeway - time.Second), ReasonNone, true, true},
-		{"past exp and leeway", exp.Add(DefaultLeeway), ReasonExpired, false, false},
+		{"within leeway", exp.Add(defaultLeeway - time.Second), ReasonNone, true, true},
+		{"past exp and leeway", exp.Add(defaultLeeway), ReasonExpired, false, false},
 		{"long past exp", exp.Add(24 * time.Hour), ReasonExpired, false, false},
 		// The clock stepped back: nbf (one minute before testNow) and iat
 		// are in the future again.
@@ -318,9 +318,9 @@ func TestTokenCacheRequirementOnHit(t *testing.T) {
 
 func TestTokenCacheDisabled(t *testing.T) {
 	src := newTestSource()
-	v, _, cnt := cachedVerifier(t, src, func(c *Config) { c.TokenCacheSize = -1 })
+	v, _, cnt := cachedVerifier(t, src, func(c *Config) { c.NoTokenCache = true })
 	if v.cache != nil {
-		t.Fatal("got a cache, want none with TokenCacheSize -1")
+		t.Fatal("got a cache, want none with NoTokenCache")
 	}
 	raw := mint("EdDSA", nil)
 	a, err := v.Verify(context.Background(), raw)
@@ -343,21 +343,28 @@ func TestTokenCacheConfig(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		size, byts int
-		wantErr    bool
-		wantLen    int // capacity in entries; 0 when disabled
+		off        bool
+		wantErr    string // the error's text after "verify: invalid config: "
+		wantLen    int    // capacity in entries; 0 when disabled
 	}{
-		{"defaults", 0, 0, false, DefaultTokenCacheSize},
-		{"one entry", 1, 0, false, 1},
-		{"odd size", 33, 0, false, 33},
-		{"disabled", -1, 0, false, 0},
-		{"negative bytes", 0, -1, true, 0},
+		{"defaults", 0, 0, false, "", defaultTokenCacheSize},
+		{"one entry", 1, 0, false, "", 1},
+		{"odd size", 33, 0, false, "", 33},
+		{"disabled", 0, 0, true, "", 0},
+		{"negative size", -1, 0, false, "TokenCacheSize is negative; set NoTokenCache to turn the token cache off", 0},
+		{"negative bytes", 0, -1, false, "TokenCacheBytes is negative; leave it zero for the default of 33554432 bytes, or set NoTokenCache to turn the token cache off", 0},
+		{"disabled with a size", 10, 0, true, "TokenCacheSize or TokenCacheBytes set with NoTokenCache; set one of them", 0},
+		{"disabled with bytes", 0, 1 << 20, true, "TokenCacheSize or TokenCacheBytes set with NoTokenCache; set one of them", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v, err := New(newTestSource(), Config{Issuer: testIssuer, Audience: testAudience,
-				TokenCacheSize: tc.size, TokenCacheBytes: tc.byts})
-			if tc.wantErr {
+				TokenCacheSize: tc.size, TokenCacheBytes: tc.byts, NoTokenCache: tc.off})
+			if tc.wantErr != "" {
 				if !errors.Is(err, ErrConfig) {
 					t.Fatalf("got %v, want ErrConfig", err)
+				}
+				if got, want := err.Error(), "verify: invalid config: "+tc.wantErr; got != want {
+					t.Errorf("got %q, want %q", got, want)
 				}
 				return
 			}
@@ -393,7 +400,7 @@ const boundTestTokens = 1_000_000
 // checks that the entry count and the byte count never exceed their bounds.
 func TestTokenCacheBoundedEntries(t *testing.T) {
 	const size = 10_000
-	c := newTokenCache(size, DefaultTokenCacheBytes)
+	c := newTokenCache(size, defaultTokenCacheBytes)
 	exp := testNow.Add(time.Hour)
 	prefix := mint("ES256", nil) // a realistic length
 	for i := range boundTestTokens {
@@ -408,14 +415,14 @@ func TestTokenCacheBoundedEntries(t *testing.T) {
 	if n := c.len(); n != size {
 		t.Errorf("got %d entries at the end, want %d (full)", n, size)
 	}
-	if b := c.size(); b > DefaultTokenCacheBytes {
-		t.Errorf("got %d bytes, want at most %d", b, DefaultTokenCacheBytes)
+	if b := c.size(); b > defaultTokenCacheBytes {
+		t.Errorf("got %d bytes, want at most %d", b, defaultTokenCacheBytes)
 	}
 }
 
 func TestTokenCacheBoundedBytes(t *testing.T) {
 	const maxBytes = 1 << 20
-	c := newTokenCache(DefaultTokenCacheSize, maxBytes)
+	c := newTokenCache(defaultTokenCacheSize, maxBytes)
 	exp := testNow.Add(time.Hour)
 	long := string(make([]byte, 4000))
 	for i := range 10_000 {
@@ -439,7 +446,7 @@ func TestTokenCacheBoundedBytes(t *testing.T) {
 // TestTokenCacheEvictsExpiredFirst: a full shard gives up an expired entry
 // before a live one when it meets one.
 func TestTokenCacheEvictsExpiredFirst(t *testing.T) {
-	c := newTokenCache(2, DefaultTokenCacheBytes) // two shards of one
+	c := newTokenCache(2, defaultTokenCacheBytes) // two shards of one
 	c = &tokenCache{seed: c.seed, mask: 0, shards: c.shards[:1]}
 	c.shards[0].maxLen = 2
 	c.put("live", syntheticEntry("live", testNow.Add(time.Hour)), testNow)
@@ -716,7 +723,7 @@ func TestTokenCacheHeapClaimHeavy(t *testing.T) {
 		t.Skip("the race detector changes what the heap holds")
 	}
 	const (
-		bound  = DefaultTokenCacheBytes
+		bound  = defaultTokenCacheBytes
 		scopes = 2000
 		extra  = 200
 	)

@@ -74,13 +74,13 @@
 // # Errors
 //
 // Every rejection is a *claims.Error with Code claims.CodeInvalidToken and a
-// fixed description; its Err is a *TokenError whose Reason is one of a fixed
-// set and whose Err wraps one of the Err... variables (ErrSignature,
-// ErrExpired, ...). A key outage is not a rejection: the error then wraps
+// fixed description; its Err is a *TokenError whose Reason, one of a fixed
+// set (ReasonSignature, ReasonExpired, ...), says why: test it with
+// errors.As. A key outage is not a rejection: the error then wraps
 // claims.ErrUnavailable, to be answered with 503 / Unavailable. Nor is a
 // request whose own context ends during the key lookup (the client went
 // away): that error wraps ctx.Err() only, and the observer sees
-// OutcomeCanceled.
+// ReasonCanceled.
 //
 // # Issuers and key sources
 //
@@ -110,19 +110,22 @@
 // module (BENCHMARKS.md) for the comparison with peers.
 //
 // A verified-token cache, on by default (Config.TokenCacheSize,
-// Config.TokenCacheBytes), turns a token seen again into a map lookup keyed
-// by its exact bytes. A token is admitted on its second verification (a
-// small doorkeeper of fingerprints remembers the first), so it hits from
-// its third request, and a flood of tokens each seen once neither fills
-// the cache nor evicts from it. On every hit the verifier still checks exp, nbf and
-// iat with its clock and leeway, and asks the key source for the token's
-// (iss, kid) again: the entry stands only if the source returns the very
-// *jwks.Key that verified the signature, so a key removed or replaced at the
-// issuer stops its tokens at the next refresh. Entries never outlive exp
-// plus the leeway; failures are never cached; requirements are evaluated on
-// every Authorize. The cache is sharded and bounded in entries and
-// approximate bytes; a full shard evicts an expired entry if it meets one,
-// otherwise a random one. Observer.TokenCache reports hits and misses.
+// Config.TokenCacheBytes; Config.NoTokenCache turns it off), turns a token
+// seen again into a map lookup keyed by its exact bytes. A token is
+// admitted on its second verification (a small doorkeeper of fingerprints
+// remembers the first), so it hits from its third request, and a flood of
+// tokens each seen once neither fills the cache nor evicts from it. On
+// every hit the verifier still checks exp, nbf and iat with its clock and
+// leeway, and asks the key source for the token's (iss, kid) again: the
+// entry stands only if the source returns the very *jwks.Key that verified
+// the signature (a jwks source keeps the same pointer while a key is
+// unchanged), so a key removed or replaced at the issuer stops its tokens
+// at the next refresh; the entry is dropped at that lookup or when
+// eviction reaches it. Entries never outlive exp plus the leeway; failures
+// are never cached; requirements are evaluated on every Authorize. The
+// cache is sharded and bounded in entries and approximate bytes; a full
+// shard evicts an expired entry if it meets one, otherwise a random one.
+// Observer.TokenCache reports hits and misses.
 //
 // The *claims.Claims that Verify and Authorize return may be shared by every
 // request presenting the same token: treat it as read-only.

@@ -12,9 +12,9 @@ import (
 // Observer.Verified receives it.
 type Reason string
 
-// The reasons a Verifier gives. ReasonNone goes with OutcomeValid,
-// ReasonUnavailable with OutcomeUnavailable and ReasonCanceled with
-// OutcomeCanceled; every other reason goes with OutcomeInvalid.
+// The reasons a Verifier gives. ReasonNone means the token is valid,
+// ReasonUnavailable a key outage and ReasonCanceled a request that went
+// away; every other reason is an invalid token (a *TokenError).
 const (
 	ReasonNone           Reason = "none"             // the token is valid
 	ReasonTooLarge       Reason = "too_large"        // longer than Config.MaxTokenSize
@@ -49,35 +49,36 @@ func Reasons() []Reason {
 	}
 }
 
-// The causes of a rejection, to be tested with errors.Is on the error
-// Verify returns (they sit inside the *claims.Error's Err, in a *TokenError).
-// Their text is stable.
+// The causes of a rejection, one per Reason: the Err of a *TokenError (or
+// the start of its chain). Unexported, so that Reason is the one way to ask
+// why a token failed; their text is the stable text of TokenError.Error.
 var (
-	ErrTooLarge       = errors.New("verify: token too large")
-	ErrMalformed      = errors.New("verify: malformed token")
-	ErrAlgorithm      = errors.New("verify: algorithm not allowed")
-	ErrType           = errors.New("verify: token type not accepted")
-	ErrHeader         = errors.New("verify: unsupported header parameter")
-	ErrKeyID          = errors.New("verify: invalid key id")
-	ErrClaims         = errors.New("verify: invalid claim set")
-	ErrIssuer         = errors.New("verify: issuer not accepted")
-	ErrUnknownKey     = errors.New("verify: unknown key")
-	ErrKeyMismatch    = errors.New("verify: key does not match algorithm")
-	ErrSignature      = errors.New("verify: invalid signature")
-	ErrAudience       = errors.New("verify: audience not accepted")
-	ErrMissingClaim   = errors.New("verify: required claim missing")
-	ErrExpired        = errors.New("verify: token expired")
-	ErrNotYetValid    = errors.New("verify: token not yet valid")
-	ErrIssuedInFuture = errors.New("verify: token issued in the future")
+	errTooLarge       = errors.New("verify: token too large")
+	errMalformed      = errors.New("verify: malformed token")
+	errAlgorithm      = errors.New("verify: algorithm not allowed")
+	errType           = errors.New("verify: token type not accepted")
+	errHeader         = errors.New("verify: unsupported header parameter")
+	errKeyID          = errors.New("verify: invalid key id")
+	errClaims         = errors.New("verify: invalid claim set")
+	errIssuer         = errors.New("verify: issuer not accepted")
+	errUnknownKey     = errors.New("verify: unknown key")
+	errKeyMismatch    = errors.New("verify: key does not match algorithm")
+	errSignature      = errors.New("verify: invalid signature")
+	errAudience       = errors.New("verify: audience not accepted")
+	errMissingClaim   = errors.New("verify: required claim missing")
+	errExpired        = errors.New("verify: token expired")
+	errNotYetValid    = errors.New("verify: token not yet valid")
+	errIssuedInFuture = errors.New("verify: token issued in the future")
 )
 
 // ErrConfig is wrapped by every error New returns for a bad Config.
 var ErrConfig = errors.New("verify: invalid config")
 
 // TokenError is the cause of an invalid_token rejection: the Err of the
-// *claims.Error that Verify returns. Reason is one of the Reason constants;
-// Err is, or wraps, one of the Err... variables of this package (and, for a
-// key lookup, the key source's error). Get it with errors.As.
+// *claims.Error that Verify returns. Get it with errors.As and test its
+// Reason, one of the Reason constants: that is how to ask why a token
+// failed. Err holds the detail for the logs (for a key lookup, it wraps the
+// key source's error, such as jwks.ErrUnknownKey).
 //
 // For ReasonType, ReasonIssuer and ReasonAudience, Received and Hint say
 // what the token carried and what the verifier accepts, for the logs of
@@ -170,7 +171,9 @@ func quoteList(list []string) string {
 }
 
 // Error returns the text of Err, or "verify: invalid token (<reason>)"
-// when Err is nil.
+// when Err is nil. The text of a rejection by a Verifier is fixed for each
+// Reason, such as "verify: token expired", followed for some reasons by a
+// detail after ": " (the missing claim, the key source's error).
 func (e *TokenError) Error() string {
 	if e.Err == nil {
 		return "verify: invalid token (" + string(e.Reason) + ")"
@@ -204,16 +207,16 @@ func rejectValue(reason Reason, err error, received string) *rejection {
 // Preallocated rejections for the causes that carry no detail, so that the
 // cheap failures do not allocate twice.
 var (
-	rejTooLarge       = reject(ReasonTooLarge, ErrTooLarge)
-	rejMalformed      = reject(ReasonMalformed, ErrMalformed)
-	rejAlgorithm      = reject(ReasonAlgorithm, ErrAlgorithm)
-	rejType           = reject(ReasonType, ErrType)
-	rejHeader         = reject(ReasonHeader, ErrHeader)
-	rejKeyID          = reject(ReasonKeyID, ErrKeyID)
-	rejIssuer         = reject(ReasonIssuer, ErrIssuer)
-	rejKeyMismatch    = reject(ReasonKeyMismatch, ErrKeyMismatch)
-	rejSignature      = reject(ReasonSignature, ErrSignature)
-	rejExpired        = reject(ReasonExpired, ErrExpired)
-	rejNotYetValid    = reject(ReasonNotYetValid, ErrNotYetValid)
-	rejIssuedInFuture = reject(ReasonIssuedInFuture, ErrIssuedInFuture)
+	rejTooLarge       = reject(ReasonTooLarge, errTooLarge)
+	rejMalformed      = reject(ReasonMalformed, errMalformed)
+	rejAlgorithm      = reject(ReasonAlgorithm, errAlgorithm)
+	rejType           = reject(ReasonType, errType)
+	rejHeader         = reject(ReasonHeader, errHeader)
+	rejKeyID          = reject(ReasonKeyID, errKeyID)
+	rejIssuer         = reject(ReasonIssuer, errIssuer)
+	rejKeyMismatch    = reject(ReasonKeyMismatch, errKeyMismatch)
+	rejSignature      = reject(ReasonSignature, errSignature)
+	rejExpired        = reject(ReasonExpired, errExpired)
+	rejNotYetValid    = reject(ReasonNotYetValid, errNotYetValid)
+	rejIssuedInFuture = reject(ReasonIssuedInFuture, errIssuedInFuture)
 )

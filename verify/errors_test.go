@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stepupauth/stepup/claims"
 )
@@ -72,5 +73,80 @@ func TestRejectionReceived(t *testing.T) {
 	}
 	if h := (&TokenError{Reason: ReasonType}).Hint(); h != "" {
 		t.Errorf("Hint of a TokenError not made by a verifier: got %q, want empty", h)
+	}
+}
+
+// TestTokenErrorText: the text of a *TokenError is API, one fixed prefix
+// per Reason (and the detail after it for the reasons that carry one).
+func TestTokenErrorText(t *testing.T) {
+	v := newTestVerifier(t, newTestSource(), nil)
+	payload := mustJSON(claimSet(nil))
+	header := func(mod func(map[string]any)) string {
+		h := map[string]any{"alg": "ES256", "typ": "at+jwt", "kid": kidFor["ES256"]}
+		mod(h)
+		return mustJSON(h)
+	}
+	signed := func(mod func(map[string]any)) string {
+		return sign("ES256", privFor("ES256"), header(mod), payload)
+	}
+	tests := []struct {
+		raw    string
+		reason Reason
+		text   string
+	}{
+		{strings.Repeat("a", defaultMaxTokenSize+1), ReasonTooLarge, "verify: token too large"},
+		{"a.b", ReasonMalformed, "verify: malformed token"},
+		{enc(`{"alg":"HS256","typ":"at+jwt","kid":"p256"}`) + "." + enc(payload) + ".AAAA", ReasonAlgorithm, "verify: algorithm not allowed"},
+		{signed(func(h map[string]any) { h["typ"] = "JWT" }), ReasonType, "verify: token type not accepted"},
+		{signed(func(h map[string]any) { h["crit"] = []string{"exp"} }), ReasonHeader, "verify: unsupported header parameter"},
+		{signed(func(h map[string]any) { h["kid"] = "a\x01" }), ReasonKeyID, "verify: invalid key id"},
+		{mint("ES256", func(c map[string]any) { c["exp"] = "soon" }), ReasonClaims, `verify: invalid claim set: claims: parse: "exp": not a number`},
+		{mint("ES256", func(c map[string]any) { c["iss"] = "https://evil.example.com/" }), ReasonIssuer, "verify: issuer not accepted"},
+		{signed(func(h map[string]any) { h["kid"] = "nope" }), ReasonUnknownKey, `verify: unknown key: jwks: unknown key id: "nope"`},
+		{signed(func(h map[string]any) { h["kid"] = "rsa" }), ReasonKeyMismatch, "verify: key does not match algorithm"},
+		{garbageSig(mint("ES256", nil)), ReasonSignature, "verify: invalid signature: invalid ECDSA signature"},
+		{mint("ES256", func(c map[string]any) { c["aud"] = "https://other.example.com" }), ReasonAudience, "verify: audience not accepted"},
+		{mint("ES256", func(c map[string]any) { delete(c, "sub") }), ReasonMissingClaim, "verify: required claim missing: sub"},
+		{mint("ES256", func(c map[string]any) { c["exp"] = testNow.Add(-time.Hour).Unix() }), ReasonExpired, "verify: token expired"},
+		{mint("ES256", func(c map[string]any) { c["nbf"] = testNow.Add(time.Hour).Unix() }), ReasonNotYetValid, "verify: token not yet valid"},
+		{mint("ES256", func(c map[string]any) { c["iat"] = testNow.Add(time.Hour).Unix() }), ReasonIssuedInFuture, "verify: token issued in the future"},
+	}
+	seen := map[Reason]bool{}
+	for _, tt := range tests {
+		t.Run(string(tt.reason), func(t *testing.T) {
+			err := verifyErr(v, tt.raw)
+			var te *TokenError
+			if !errors.As(err, &te) {
+				t.Fatalf("got %v, want a *TokenError", err)
+			}
+			if te.Reason != tt.reason {
+				t.Fatalf("Reason: got %q (%v), want %q", te.Reason, err, tt.reason)
+			}
+			if got := te.Error(); got != tt.text {
+				t.Errorf("Error: got %q, want %q", got, tt.text)
+			}
+		})
+		seen[tt.reason] = true
+	}
+	for _, r := range Reasons() {
+		switch r {
+		case ReasonNone, ReasonUnavailable, ReasonCanceled: // not a *TokenError
+		default:
+			if !seen[r] {
+				t.Errorf("reason %q has no case", r)
+			}
+		}
+	}
+}
+
+// TestTokenErrorNilErr: TokenError is exported; one without Err must not
+// panic.
+func TestTokenErrorNilErr(t *testing.T) {
+	e := &TokenError{Reason: ReasonSignature}
+	if got, want := e.Error(), "verify: invalid token (signature)"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if e.Unwrap() != nil {
+		t.Errorf("Unwrap: got %v, want nil", e.Unwrap())
 	}
 }

@@ -65,7 +65,7 @@ func verifyJWS(raw string, key *jwks.Key, pol *policy, allowSymmetric bool) ([]b
 		mac := hmac.New(hmacHash[tok.alg.hash], k)
 		mac.Write(tok.signingInput)
 		if !hmac.Equal(mac.Sum(nil), tok.sig) {
-			return nil, reject(ReasonSignature, ErrSignature)
+			return nil, reject(ReasonSignature, errSignature)
 		}
 		return tok.payload, nil
 	}

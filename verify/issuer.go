@@ -149,9 +149,9 @@ type issuerClaims struct {
 // same fault (Parse, validating everything, may first meet another fault
 // later in the payload: the Reason is ReasonClaims either way).
 var (
-	rejClaimsMalformed = reject(ReasonClaims, fmt.Errorf("%w: %w", ErrClaims, &claims.ParseError{Msg: "malformed json"}))
-	rejIssNotString    = reject(ReasonClaims, fmt.Errorf("%w: %w", ErrClaims, &claims.ParseError{Claim: "iss", Msg: "not a string"}))
-	rejIssDuplicate    = reject(ReasonClaims, fmt.Errorf("%w: %w", ErrClaims, &claims.ParseError{Claim: "iss", Msg: "duplicate member"}))
+	rejClaimsMalformed = reject(ReasonClaims, fmt.Errorf("%w: %w", errClaims, &claims.ParseError{Msg: "malformed json"}))
+	rejIssNotString    = reject(ReasonClaims, fmt.Errorf("%w: %w", errClaims, &claims.ParseError{Claim: "iss", Msg: "not a string"}))
+	rejIssDuplicate    = reject(ReasonClaims, fmt.Errorf("%w: %w", errClaims, &claims.ParseError{Claim: "iss", Msg: "duplicate member"}))
 )
 
 // readIssuer reads iss and the template claims from the payload before the
@@ -182,7 +182,7 @@ func (v *Verifier) readIssuer(payload []byte) (issuerClaims, *rejection) {
 		for k, c := range v.tplClaims {
 			if m.NameIs(payload, c) {
 				if ic.seen[k] {
-					rej = reject(ReasonClaims, fmt.Errorf("%w: %w", ErrClaims, &claims.ParseError{Claim: c, Msg: "duplicate member"}))
+					rej = reject(ReasonClaims, fmt.Errorf("%w: %w", errClaims, &claims.ParseError{Claim: c, Msg: "duplicate member"}))
 					return errStop
 				}
 				ic.seen[k] = true
@@ -243,12 +243,12 @@ func (v *Verifier) acceptVerified(c *claims.Claims, ic *issuerClaims) bool {
 func (v *Verifier) checkValues(c *claims.Claims) *rejection {
 	for _, rv := range v.values {
 		if got, ok := stringClaim(c, rv.name); !ok || got != rv.value {
-			return reject(ReasonClaims, fmt.Errorf("%w: %s is not %q", ErrClaims, rv.name, rv.value))
+			return reject(ReasonClaims, fmt.Errorf("%w: %s is not %q", errClaims, rv.name, rv.value))
 		}
 	}
 	for _, ev := range v.excluded {
 		if got, ok := stringClaim(c, ev.name); ok && got == ev.value {
-			return reject(ReasonClaims, fmt.Errorf("%w: %s is the excluded %q", ErrClaims, ev.name, ev.value))
+			return reject(ReasonClaims, fmt.Errorf("%w: %s is the excluded %q", errClaims, ev.name, ev.value))
 		}
 	}
 	return nil

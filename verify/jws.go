@@ -258,7 +258,7 @@ func parseHeader(b []byte, pol *policy, tok *jwsToken) *rejection {
 				return rejType
 			}
 		} else if !typeAccepted(typ, pol.types) {
-			return rejectValue(ReasonType, ErrType, string(typ[:min(len(typ), maxReceived+1)]))
+			return rejectValue(ReasonType, errType, string(typ[:min(len(typ), maxReceived+1)]))
 		}
 	}
 	return nil
@@ -404,7 +404,7 @@ func verifySignature(tok *jwsToken, key *jwks.Key, rsaKeys *rsaKeyCache) *reject
 		return rejKeyMismatch
 	}
 	if err != nil {
-		return reject(ReasonSignature, fmt.Errorf("%w: %w", ErrSignature, err))
+		return reject(ReasonSignature, fmt.Errorf("%w: %w", errSignature, err))
 	}
 	return nil
 }

@@ -119,7 +119,7 @@ var rejectedShapes = []rejectedShape{
 // valid token pays first sight every time.
 func rejectionVerifier(t testing.TB) *Verifier {
 	return newTestVerifier(t, newTestSource(), func(c *Config) {
-		c.TokenCacheSize = -1
+		c.NoTokenCache = true
 		c.Now = func() time.Time { return testNow }
 	})
 }
@@ -130,9 +130,9 @@ func TestRejectedShapes(t *testing.T) {
 	v := rejectionVerifier(t)
 	for _, alg := range benchAlgs {
 		for _, s := range rejectedShapes {
-			raw := s.build(alg, DefaultMaxTokenSize, true)
-			if len(raw) > DefaultMaxTokenSize || len(raw) < DefaultMaxTokenSize-64 {
-				t.Fatalf("%s %s: token of %d bytes, want about %d", alg, s.name, len(raw), DefaultMaxTokenSize)
+			raw := s.build(alg, defaultMaxTokenSize, true)
+			if len(raw) > defaultMaxTokenSize || len(raw) < defaultMaxTokenSize-64 {
+				t.Fatalf("%s %s: token of %d bytes, want about %d", alg, s.name, len(raw), defaultMaxTokenSize)
 			}
 			if got := rejectionOf(t, verifyErr(v, raw)); got != s.reason {
 				t.Errorf("%s %s: got %q, want %q", alg, s.name, got, s.reason)
@@ -158,7 +158,7 @@ func TestRejectedAllocs(t *testing.T) {
 	for _, alg := range benchAlgs {
 		for _, s := range rejectedShapes {
 			var counts []float64
-			for _, size := range []int{1 << 10, DefaultMaxTokenSize} {
+			for _, size := range []int{1 << 10, defaultMaxTokenSize} {
 				raw := s.build(alg, size, true)
 				counts = append(counts, testing.AllocsPerRun(20, func() {
 					if _, err := v.Verify(ctx, raw); err == nil {
@@ -204,10 +204,10 @@ func BenchmarkRejected(b *testing.B) {
 		for _, s := range rejectedShapes {
 			var twin float64
 			b.Run(alg+"/"+s.name+"/valid-twin", func(b *testing.B) {
-				loop(b, v, s.build(alg, DefaultMaxTokenSize, false), true)
+				loop(b, v, s.build(alg, defaultMaxTokenSize, false), true)
 				twin = nsPerOp(b)
 			})
-			raw := s.build(alg, DefaultMaxTokenSize, true)
+			raw := s.build(alg, defaultMaxTokenSize, true)
 			b.Run(alg+"/"+s.name, func(b *testing.B) {
 				loop(b, v, raw, false)
 				ns := nsPerOp(b)

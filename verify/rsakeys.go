@@ -14,8 +14,9 @@ const maxPreparedKeys = 256
 
 // rsaKeyCache holds the RSA keys a Verifier's Source returned, prepared for
 // rsapkcs1.Verify (modulus and Montgomery constants computed once), so that
-// RS256/384/512 no longer pay crypto/rsa's per-call bigmod.NewModulus
-// (DESIGN §6: work that depends only on the key is done once).
+// RS256/384/512 no longer pay crypto/rsa's per-call bigmod.NewModulus:
+// work that depends only on the key is done once (see Speed in the
+// package documentation).
 //
 // It is keyed by the *rsa.PublicKey pointer: a jwks.Set hands out the same
 // *Key, and so the same *rsa.PublicKey, for as long as a key is unchanged,

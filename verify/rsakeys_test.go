@@ -30,7 +30,7 @@ var secondRSAKey = sync.OnceValue(func() *rsa.PrivateKey {
 // TestRSAKeyCacheUse: RS256, RS384 and RS512 tokens verified with the same
 // key prepare it once; PS256 and the other families prepare nothing.
 func TestRSAKeyCacheUse(t *testing.T) {
-	v := newTestVerifier(t, newTestSource(), func(c *Config) { c.TokenCacheSize = -1 })
+	v := newTestVerifier(t, newTestSource(), func(c *Config) { c.NoTokenCache = true })
 	ctx := context.Background()
 	for _, alg := range []string{"PS256", "ES256", "EdDSA"} {
 		if _, err := v.Verify(ctx, mint(alg, nil)); err != nil {
@@ -66,7 +66,7 @@ func TestRSAKeyCacheChangedInPlace(t *testing.T) {
 	src := &mapSource{keys: map[string]map[string]*jwks.Key{testIssuer: {
 		"rsa": {ID: "rsa", KeyType: "RSA", Public: pub},
 	}}}
-	v := newTestVerifier(t, src, func(c *Config) { c.TokenCacheSize = -1 })
+	v := newTestVerifier(t, src, func(c *Config) { c.NoTokenCache = true })
 	ctx := context.Background()
 	byOld := mint("RS256", nil)
 	byNext := sign("RS256", next, stdHeader("RS256"), mustJSON(claimSet(nil)))
@@ -127,7 +127,7 @@ func TestRSAKeyCacheEvenModulus(t *testing.T) {
 	src := &mapSource{keys: map[string]map[string]*jwks.Key{testIssuer: {
 		"rsa": {ID: "rsa", KeyType: "RSA", Public: &rsa.PublicKey{N: n, E: 65537}},
 	}}}
-	v := newTestVerifier(t, src, func(c *Config) { c.TokenCacheSize = -1 })
+	v := newTestVerifier(t, src, func(c *Config) { c.NoTokenCache = true })
 	if r := rejectionOf(t, verifyErr(v, mint("RS256", nil))); r != ReasonSignature {
 		t.Fatalf("got reason %v, want %v", r, ReasonSignature)
 	}

@@ -12,10 +12,10 @@ import (
 	"github.com/stepupauth/stepup/jwks"
 )
 
-// Defaults applied by New to zero Config fields.
+// Defaults applied by New to zero Config fields, stated in their docs.
 const (
-	DefaultLeeway       = 30 * time.Second
-	DefaultMaxTokenSize = 8 << 10 // bytes
+	defaultLeeway       = 30 * time.Second // Config.Leeway
+	defaultMaxTokenSize = 8 << 10          // Config.MaxTokenSize, in bytes
 )
 
 // defaultTokenTypes is the typ accepted when Config.TokenTypes is empty
@@ -80,10 +80,15 @@ type Config struct {
 	// 8725 §3.11 explicit typing is then lost).
 	InsecureAllowMissingType bool
 	// Leeway is the clock skew allowed on exp, nbf and iat. Zero means
-	// DefaultLeeway; a negative value means none at all.
+	// the default of 30 seconds; a negative value is a configuration
+	// error.
 	Leeway time.Duration
+	// NoLeeway allows no clock skew at all: exp, nbf and iat are compared
+	// with Now exactly. Leeway must then be zero.
+	NoLeeway bool
 	// MaxTokenSize caps the raw token length in bytes, checked before any
-	// decoding; zero means DefaultMaxTokenSize.
+	// decoding. Zero means the default of 8 KiB (8192); a negative value
+	// is a configuration error.
 	MaxTokenSize int
 	// ClaimNames remaps acr, amr and auth_time.
 	ClaimNames claims.Names
@@ -133,52 +138,34 @@ type Config struct {
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// TokenCacheSize bounds the verified-token cache, in tokens. Zero
-	// means DefaultTokenCacheSize; a negative value turns the cache off.
-	//
-	// The cache keeps tokens that verified, keyed by their exact bytes,
-	// so that a token seen again costs a map lookup instead of a
-	// signature check. A hit still checks exp, nbf and iat with Now and
-	// Leeway, and asks the key source again for the token's (iss, kid):
-	// unless it returns the very *jwks.Key that verified the token (a
-	// jwks source keeps the same pointer while a key is unchanged), the
-	// entry is dropped and the token verified afresh. Key removal is thus
-	// checked lazily: an entry whose key left the set never answers again,
-	// and is dropped at its next lookup or when eviction reaches it. Entries
-	// never outlive exp + Leeway. Failed verifications are never cached.
-	// Requirements are not cached: Authorize evaluates them on every call.
+	// means the default of 10000; a negative value is a configuration
+	// error (NoTokenCache turns the cache off). The cache keeps tokens
+	// that verified, keyed by their exact bytes, and never answers for a
+	// token that is expired or whose key left the issuer's set; see Speed
+	// in the package documentation for its rules.
 	TokenCacheSize int
 	// TokenCacheBytes bounds the approximate memory of the cache (tokens
-	// and their claims). Zero means DefaultTokenCacheBytes; negative is a
-	// config error. A token larger than 1/32 of it is verified but not
-	// cached.
+	// and their claims). Zero means the default of 32 MiB; a negative
+	// value is a configuration error. A token larger than 1/32 of it is
+	// verified but not cached.
 	TokenCacheBytes int
+	// NoTokenCache turns the verified-token cache off: every token is
+	// verified in full, every time. TokenCacheSize and TokenCacheBytes
+	// must then be zero.
+	NoTokenCache bool
 	// Observer receives the outcome of every Verify call. Optional.
 	Observer Observer
 }
-
-// Outcome is the result class of a verification, for metrics.
-type Outcome string
-
-// The outcomes of Verify.
-const (
-	OutcomeValid       Outcome = "valid"
-	OutcomeInvalid     Outcome = "invalid"
-	OutcomeUnavailable Outcome = "unavailable"
-	// OutcomeCanceled: the request's own context ended (the client went
-	// away, or its deadline passed) while the key was being looked up.
-	// Neither the token's fault nor a key outage; goes with
-	// ReasonCanceled.
-	OutcomeCanceled Outcome = "canceled"
-)
 
 // Observer holds optional hooks; nil fields are skipped. Hooks run
 // synchronously on the request path and must be quick and safe for
 // concurrent use. The verifier itself never logs.
 type Observer struct {
 	// Verified is called once per Verify (and per Authorize that reaches
-	// verification) with the outcome, the reason (ReasonNone when valid)
-	// and the time verification took.
-	Verified func(outcome Outcome, reason Reason, d time.Duration)
+	// verification) with the reason (ReasonNone when valid,
+	// ReasonUnavailable for a key outage, ReasonCanceled when the request's
+	// own context ended) and the time verification took.
+	Verified func(reason Reason, took time.Duration)
 	// TokenCache is called on each lookup in the verified-token cache
 	// (see Config.TokenCacheSize) with whether it was a hit. A hit whose
 	// entry is then dropped (expired, or its key left the set) is reported
@@ -197,7 +184,7 @@ type Verifier struct {
 	maxSize  int
 	names    claims.Names
 	now      func() time.Time
-	observed func(Outcome, Reason, time.Duration)
+	observed func(Reason, time.Duration)
 	cacheObs func(hit bool)
 	cache    *tokenCache // nil when disabled
 	rsaKeys  rsaKeyCache // RSA keys of the Source, prepared (rsakeys.go)
@@ -258,30 +245,37 @@ func New(keys jwks.Source, cfg Config) (*Verifier, error) {
 		return nil, fmt.Errorf("%w: audience required", ErrConfig)
 	}
 	switch {
-	case v.leeway == 0:
-		v.leeway = DefaultLeeway
 	case v.leeway < 0:
-		v.leeway = 0
+		return nil, fmt.Errorf("%w: Leeway is negative; set NoLeeway to verify without clock skew", ErrConfig)
+	case cfg.NoLeeway && v.leeway != 0:
+		return nil, fmt.Errorf("%w: Leeway is %v with NoLeeway set; set one of them", ErrConfig, v.leeway)
+	case v.leeway == 0 && !cfg.NoLeeway:
+		v.leeway = defaultLeeway
 	}
 	switch {
 	case v.maxSize == 0:
-		v.maxSize = DefaultMaxTokenSize
+		v.maxSize = defaultMaxTokenSize
 	case v.maxSize < 0:
-		return nil, fmt.Errorf("%w: negative MaxTokenSize", ErrConfig)
+		return nil, fmt.Errorf("%w: MaxTokenSize is negative; leave it zero for the default of %d bytes", ErrConfig, defaultMaxTokenSize)
 	}
 	if v.now == nil {
 		v.now = time.Now
 	}
-	if cfg.TokenCacheBytes < 0 {
-		return nil, fmt.Errorf("%w: negative TokenCacheBytes", ErrConfig)
+	switch {
+	case cfg.TokenCacheSize < 0:
+		return nil, fmt.Errorf("%w: TokenCacheSize is negative; set NoTokenCache to turn the token cache off", ErrConfig)
+	case cfg.TokenCacheBytes < 0:
+		return nil, fmt.Errorf("%w: TokenCacheBytes is negative; leave it zero for the default of %d bytes, or set NoTokenCache to turn the token cache off", ErrConfig, defaultTokenCacheBytes)
+	case cfg.NoTokenCache && (cfg.TokenCacheSize != 0 || cfg.TokenCacheBytes != 0):
+		return nil, fmt.Errorf("%w: TokenCacheSize or TokenCacheBytes set with NoTokenCache; set one of them", ErrConfig)
 	}
-	if cfg.TokenCacheSize >= 0 {
+	if !cfg.NoTokenCache {
 		size, bytes := cfg.TokenCacheSize, cfg.TokenCacheBytes
 		if size == 0 {
-			size = DefaultTokenCacheSize
+			size = defaultTokenCacheSize
 		}
 		if bytes == 0 {
-			bytes = DefaultTokenCacheBytes
+			bytes = defaultTokenCacheBytes
 		}
 		v.cache = newTokenCache(size, bytes)
 	}
@@ -361,17 +355,11 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*claims.Claims, erro
 	}
 	c, rej := v.verify(ctx, raw)
 	if v.observed != nil {
-		d := time.Since(start)
-		switch {
-		case rej == nil:
-			v.observed(OutcomeValid, ReasonNone, d)
-		case rej.reason == ReasonUnavailable:
-			v.observed(OutcomeUnavailable, ReasonUnavailable, d)
-		case rej.reason == ReasonCanceled:
-			v.observed(OutcomeCanceled, ReasonCanceled, d)
-		default:
-			v.observed(OutcomeInvalid, rej.reason, d)
+		reason := ReasonNone
+		if rej != nil {
+			reason = rej.reason
 		}
+		v.observed(reason, time.Since(start))
 	}
 	if rej != nil {
 		if rej.reason == ReasonUnavailable || rej.reason == ReasonCanceled {
@@ -473,7 +461,7 @@ func (v *Verifier) verifySigned(ctx context.Context, raw string) (*claims.Claims
 		if !ic.hasIss {
 			return nil, nil, "", rejIssuer
 		}
-		return nil, nil, "", rejectValue(ReasonIssuer, ErrIssuer, ic.iss)
+		return nil, nil, "", rejectValue(ReasonIssuer, errIssuer, ic.iss)
 	}
 	key, err := v.keys.Key(ctx, ic.iss, tok.kid)
 	if err != nil {
@@ -487,7 +475,7 @@ func (v *Verifier) verifySigned(ctx context.Context, raw string) (*claims.Claims
 	}
 	c, err := claims.Parse(tok.payload, v.names)
 	if err != nil {
-		return nil, nil, "", reject(ReasonClaims, fmt.Errorf("%w: %w", ErrClaims, err))
+		return nil, nil, "", reject(ReasonClaims, fmt.Errorf("%w: %w", errClaims, err))
 	}
 	// The same scanner read both, so they agree; checked all the same,
 	// since the key was chosen by the unverified read.
@@ -495,14 +483,14 @@ func (v *Verifier) verifySigned(ctx context.Context, raw string) (*claims.Claims
 		return nil, nil, "", rejIssuer
 	}
 	if !slices.Contains(c.Audience, v.audience) {
-		return nil, nil, "", rejectValue(ReasonAudience, ErrAudience, strings.Join(c.Audience, " "))
+		return nil, nil, "", rejectValue(ReasonAudience, errAudience, strings.Join(c.Audience, " "))
 	}
 	if !present(c, "exp") {
-		return nil, nil, "", reject(ReasonMissingClaim, fmt.Errorf("%w: exp", ErrMissingClaim))
+		return nil, nil, "", reject(ReasonMissingClaim, fmt.Errorf("%w: exp", errMissingClaim))
 	}
 	for _, name := range v.required {
 		if !present(c, name) {
-			return nil, nil, "", reject(ReasonMissingClaim, fmt.Errorf("%w: %s", ErrMissingClaim, name))
+			return nil, nil, "", reject(ReasonMissingClaim, fmt.Errorf("%w: %s", errMissingClaim, name))
 		}
 	}
 	if rej := v.checkValues(c); rej != nil {
@@ -527,9 +515,9 @@ func keyLookupRejection(ctx context.Context, err error) *rejection {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return reject(ReasonUnavailable, fmt.Errorf("verify: key lookup: %w: %w", claims.ErrUnavailable, err))
 	case errors.Is(err, jwks.ErrUnknownIssuer):
-		return reject(ReasonIssuer, fmt.Errorf("%w: %w", ErrIssuer, err))
+		return reject(ReasonIssuer, fmt.Errorf("%w: %w", errIssuer, err))
 	default:
-		return reject(ReasonUnknownKey, fmt.Errorf("%w: %w", ErrUnknownKey, err))
+		return reject(ReasonUnknownKey, fmt.Errorf("%w: %w", errUnknownKey, err))
 	}
 }
 

@@ -92,7 +92,7 @@ func checkReason(t *testing.T, err error, want Reason) {
 }
 
 func TestVerifyClaims(t *testing.T) {
-	leeway := DefaultLeeway
+	leeway := defaultLeeway
 	tests := []struct {
 		name   string
 		mod    func(map[string]any)
@@ -103,7 +103,11 @@ func TestVerifyClaims(t *testing.T) {
 		{"expired", func(c map[string]any) { c["exp"] = testNow.Add(-leeway - time.Second).Unix() }, nil, ReasonExpired},
 		{"expired exactly at exp+leeway", func(c map[string]any) { c["exp"] = testNow.Add(-leeway).Unix() }, nil, ReasonExpired},
 		{"expired within leeway", func(c map[string]any) { c["exp"] = testNow.Add(-leeway + time.Second).Unix() }, nil, ReasonNone},
-		{"expired, no leeway", func(c map[string]any) { c["exp"] = testNow.Add(-time.Second).Unix() }, func(c *Config) { c.Leeway = -1 }, ReasonExpired},
+		{"expired, no leeway", func(c map[string]any) { c["exp"] = testNow.Add(-time.Second).Unix() }, func(c *Config) { c.NoLeeway = true }, ReasonExpired},
+		{"expired exactly at exp, no leeway", func(c map[string]any) { c["exp"] = testNow.Unix() }, func(c *Config) { c.NoLeeway = true }, ReasonExpired},
+		{"valid until a second from now, no leeway", func(c map[string]any) { c["exp"] = testNow.Add(time.Second).Unix() }, func(c *Config) { c.NoLeeway = true }, ReasonNone},
+		{"nbf a second ahead, no leeway", func(c map[string]any) { c["nbf"] = testNow.Add(time.Second).Unix() }, func(c *Config) { c.NoLeeway = true }, ReasonNotYetValid},
+		{"iat a second ahead, no leeway", func(c map[string]any) { c["iat"] = testNow.Add(time.Second).Unix() }, func(c *Config) { c.NoLeeway = true }, ReasonIssuedInFuture},
 		{"exp 0", func(c map[string]any) { c["exp"] = 0 }, nil, ReasonExpired},
 		{"missing exp", func(c map[string]any) { delete(c, "exp") }, nil, ReasonMissingClaim},
 		{"missing exp, nothing required", func(c map[string]any) { delete(c, "exp") }, func(c *Config) { c.RequiredClaims = []string{} }, ReasonMissingClaim},
@@ -176,10 +180,9 @@ func TestVerifyKeySourceErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			src := newTestSource()
 			src.err = tt.err
-			var gotOutcome Outcome
 			var gotReason Reason
 			v := newTestVerifier(t, src, func(c *Config) {
-				c.Observer.Verified = func(o Outcome, r Reason, _ time.Duration) { gotOutcome, gotReason = o, r }
+				c.Observer.Verified = func(r Reason, _ time.Duration) { gotReason = r }
 			})
 			_, err := v.Verify(context.Background(), mint("ES256", nil))
 			if tt.wantUnavailable {
@@ -190,8 +193,8 @@ func TestVerifyKeySourceErrors(t *testing.T) {
 				if errors.As(err, &ce) {
 					t.Fatalf("got *claims.Error %v for an outage, want a plain error", ce)
 				}
-				if gotOutcome != OutcomeUnavailable || gotReason != ReasonUnavailable {
-					t.Errorf("observer got %q/%q, want unavailable/unavailable", gotOutcome, gotReason)
+				if gotReason != ReasonUnavailable {
+					t.Errorf("observer got %q, want %q", gotReason, ReasonUnavailable)
 				}
 				return
 			}
@@ -214,8 +217,8 @@ func TestVerifyNilKey(t *testing.T) {
 func TestErrorChain(t *testing.T) {
 	v := newTestVerifier(t, newTestSource(), nil)
 	_, err := v.Verify(context.Background(), mint("ES256", func(c map[string]any) { c["exp"] = testNow.Add(-time.Hour).Unix() }))
-	if !errors.Is(err, ErrExpired) {
-		t.Errorf("got %v, want errors.Is(err, ErrExpired)", err)
+	if got := rejectionOf(t, err); got != ReasonExpired {
+		t.Errorf("got reason %q, want %q", got, ReasonExpired)
 	}
 	var ce *claims.Error
 	if !errors.As(err, &ce) {
@@ -224,7 +227,7 @@ func TestErrorChain(t *testing.T) {
 	if want := claims.InvalidToken(nil).Description; ce.Description != want {
 		t.Errorf("got description %q, want the fixed %q", ce.Description, want)
 	}
-	if got, want := ErrExpired.Error(), "verify: token expired"; got != want {
+	if got, want := ce.Err.Error(), "verify: token expired"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
@@ -235,17 +238,23 @@ func TestNewConfigErrors(t *testing.T) {
 		name string
 		src  jwks.Source
 		cfg  Config
+		want string // when set, the error's text after "verify: invalid config: "
 	}{
-		{"nil source", nil, Config{Issuer: testIssuer, Audience: testAudience}},
-		{"no issuer", src, Config{Audience: testAudience}},
-		{"empty extra issuer", src, Config{Issuer: testIssuer, Issuers: []string{""}, Audience: testAudience}},
-		{"no audience", src, Config{Issuer: testIssuer}},
-		{"alg none", src, Config{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"none"}}},
-		{"alg HS256", src, Config{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"RS256", "HS256"}}},
-		{"alg unknown", src, Config{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"rs256"}}},
-		{"empty type", src, Config{Issuer: testIssuer, Audience: testAudience, TokenTypes: []string{""}}},
-		{"negative size", src, Config{Issuer: testIssuer, Audience: testAudience, MaxTokenSize: -1}},
-		{"empty required claim", src, Config{Issuer: testIssuer, Audience: testAudience, RequiredClaims: []string{""}}},
+		{"nil source", nil, Config{Issuer: testIssuer, Audience: testAudience}, ""},
+		{"no issuer", src, Config{Audience: testAudience}, ""},
+		{"empty extra issuer", src, Config{Issuer: testIssuer, Issuers: []string{""}, Audience: testAudience}, ""},
+		{"no audience", src, Config{Issuer: testIssuer}, ""},
+		{"alg none", src, Config{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"none"}}, ""},
+		{"alg HS256", src, Config{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"RS256", "HS256"}}, ""},
+		{"alg unknown", src, Config{Issuer: testIssuer, Audience: testAudience, Algorithms: []string{"rs256"}}, ""},
+		{"empty type", src, Config{Issuer: testIssuer, Audience: testAudience, TokenTypes: []string{""}}, ""},
+		{"negative size", src, Config{Issuer: testIssuer, Audience: testAudience, MaxTokenSize: -1},
+			"MaxTokenSize is negative; leave it zero for the default of 8192 bytes"},
+		{"negative leeway", src, Config{Issuer: testIssuer, Audience: testAudience, Leeway: -time.Second},
+			"Leeway is negative; set NoLeeway to verify without clock skew"},
+		{"leeway and no leeway", src, Config{Issuer: testIssuer, Audience: testAudience, Leeway: time.Minute, NoLeeway: true},
+			"Leeway is 1m0s with NoLeeway set; set one of them"},
+		{"empty required claim", src, Config{Issuer: testIssuer, Audience: testAudience, RequiredClaims: []string{""}}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -253,14 +262,39 @@ func TestNewConfigErrors(t *testing.T) {
 			if !errors.Is(err, ErrConfig) {
 				t.Fatalf("got %v, %v; want an error wrapping ErrConfig", v, err)
 			}
+			if want := "verify: invalid config: " + tt.want; tt.want != "" && err.Error() != want {
+				t.Errorf("got %q, want %q", err, want)
+			}
 		})
+	}
+}
+
+func TestNoLeeway(t *testing.T) {
+	v := newTestVerifier(t, newTestSource(), func(c *Config) { c.NoLeeway = true })
+	if v.leeway != 0 {
+		t.Errorf("got leeway %v, want 0 with NoLeeway", v.leeway)
+	}
+	// Evaluate uses the same (absent) leeway: auth_time a second past
+	// max_age is refused.
+	c, err := v.Verify(context.Background(), mint("ES256", func(c map[string]any) {
+		c["auth_time"] = testNow.Add(-time.Minute - time.Second).Unix()
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Evaluate(c, claims.Requirement{MaxAge: time.Minute}); err == nil {
+		t.Error("got nil, want auth_time past max_age refused without leeway")
 	}
 }
 
 func TestNewDefaults(t *testing.T) {
 	v := newTestVerifier(t, newTestSource(), func(c *Config) { c.Now = nil })
-	if v.leeway != DefaultLeeway || v.maxSize != DefaultMaxTokenSize || v.now == nil {
-		t.Errorf("got leeway %v size %d now set %v, want %v %d true", v.leeway, v.maxSize, v.now != nil, DefaultLeeway, DefaultMaxTokenSize)
+	// The values the Config docs state.
+	if v.leeway != 30*time.Second || v.maxSize != 8192 || v.now == nil {
+		t.Errorf("got leeway %v size %d now set %v, want 30s 8192 true", v.leeway, v.maxSize, v.now != nil)
+	}
+	if defaultTokenCacheSize != 10_000 || defaultTokenCacheBytes != 32<<20 {
+		t.Errorf("got cache defaults %d entries %d bytes, want the documented 10000 and 32 MiB", defaultTokenCacheSize, defaultTokenCacheBytes)
 	}
 	if got, want := v.required, []string{"sub", "client_id", "iat", "jti"}; !slices.Equal(got, want) {
 		t.Errorf("got required %q, want %q", got, want)
@@ -365,19 +399,15 @@ func TestEvaluateUntypedNil(t *testing.T) {
 }
 
 func TestObserver(t *testing.T) {
-	type call struct {
-		o Outcome
-		r Reason
-	}
 	var mu sync.Mutex
-	var calls []call
+	var calls []Reason
 	v := newTestVerifier(t, newTestSource(), func(c *Config) {
-		c.Observer.Verified = func(o Outcome, r Reason, d time.Duration) {
+		c.Observer.Verified = func(r Reason, d time.Duration) {
 			if d < 0 {
 				t.Errorf("negative duration %v", d)
 			}
 			mu.Lock()
-			calls = append(calls, call{o, r})
+			calls = append(calls, r)
 			mu.Unlock()
 		}
 	})
@@ -386,7 +416,7 @@ func TestObserver(t *testing.T) {
 	_, _ = v.Verify(ctx, mint("EdDSA", func(c map[string]any) { c["aud"] = "x" }))
 	_, _ = v.Verify(ctx, "a.b")
 	_, _ = v.Authorize(ctx, "", claims.Requirement{}) // no token: not a verification
-	want := []call{{OutcomeValid, ReasonNone}, {OutcomeInvalid, ReasonAudience}, {OutcomeInvalid, ReasonMalformed}}
+	want := []Reason{ReasonNone, ReasonAudience, ReasonMalformed}
 	if !reflect.DeepEqual(calls, want) {
 		t.Errorf("got %v, want %v", calls, want)
 	}
@@ -413,5 +443,78 @@ func TestConcurrentVerify(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Errorf("concurrent Verify: %v", err)
+	}
+}
+
+// blockingSource blocks every lookup until its ctx ends, then returns
+// what a jwks source would: ctx.Err() or, when wrap is set, an outage
+// wrapping it.
+type blockingSource struct {
+	entered chan struct{}
+	wrap    bool
+}
+
+func (s *blockingSource) Key(ctx context.Context, _, _ string) (*jwks.Key, error) {
+	s.entered <- struct{}{}
+	<-ctx.Done()
+	if s.wrap {
+		return nil, &jwks.UnavailableError{URL: "https://idp/jwks", Err: ctx.Err()}
+	}
+	return nil, ctx.Err()
+}
+
+// TestVerifyRequestCanceled: when the request's own context ends during
+// a slow key lookup, Verify reports the cancellation (not an outage, not
+// an invalid token) and the observer sees ReasonCanceled.
+func TestVerifyRequestCanceled(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		wrap   bool
+		cancel func(context.Context) (context.Context, context.CancelFunc)
+		want   error
+	}{
+		{"client gone", false, context.WithCancel, context.Canceled},
+		{"client gone, source says unavailable", true, context.WithCancel, context.Canceled},
+		{"request deadline", false, func(ctx context.Context) (context.Context, context.CancelFunc) {
+			return context.WithDeadline(ctx, time.Now().Add(-time.Second))
+		}, context.DeadlineExceeded},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := &blockingSource{entered: make(chan struct{}, 1), wrap: tc.wrap}
+			var reason Reason
+			v := newTestVerifier(t, src, func(c *Config) {
+				c.Observer.Verified = func(r Reason, _ time.Duration) { reason = r }
+			})
+			ctx, cancel := tc.cancel(context.Background())
+			done := make(chan error, 1)
+			go func() {
+				_, err := v.Verify(ctx, mint("ES256", nil))
+				done <- err
+			}()
+			<-src.entered
+			cancel()
+			err := <-done
+			if !errors.Is(err, tc.want) {
+				t.Errorf("got %v, want it to wrap %v", err, tc.want)
+			}
+			var ce *claims.Error
+			if errors.Is(err, claims.ErrUnavailable) || errors.As(err, &ce) {
+				t.Errorf("got %v, want neither claims.ErrUnavailable nor a *claims.Error", err)
+			}
+			if !strings.HasPrefix(err.Error(), "verify: ") {
+				t.Errorf("got %q, want the package prefix", err)
+			}
+			if reason != ReasonCanceled {
+				t.Errorf("observer: got %q, want %q", reason, ReasonCanceled)
+			}
+		})
+	}
+	// A source's own deadline (a fetch timeout) with the request still
+	// alive stays an outage.
+	src := newTestSource()
+	src.err = context.DeadlineExceeded
+	_, err := newTestVerifier(t, src, nil).Verify(context.Background(), mint("ES256", nil))
+	if !errors.Is(err, claims.ErrUnavailable) {
+		t.Errorf("source deadline, live request: got %v, want claims.ErrUnavailable", err)
 	}
 }
