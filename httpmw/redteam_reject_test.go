@@ -100,4 +100,3 @@ func TestRedteamRejectReportsOnce(t *testing.T) {
 		}
 	})
 }
-
