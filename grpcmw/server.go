@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
@@ -20,7 +21,7 @@ import (
 
 // ErrUnlistedMethod is the error the decision hooks receive for a call to a
 // method that has no entry in the method table.
-var ErrUnlistedMethod = errors.New("grpcmw: method not in the method table")
+var ErrUnlistedMethod = decide.ErrUnlisted
 
 // ErrStreamExpired is the cause, wrapped in an invalid_token *claims.Error,
 // that the decision hooks receive when a stream outlives the expiry of the
@@ -159,12 +160,29 @@ func New(v *verify.Verifier, m *Methods, opts ...Option) (*Interceptors, error) 
 // through.
 type callKey struct{}
 
-// call is what Reject inside a handler needs of the call the interceptors
-// allowed: the governing rule, and a flag that turns the allowed call into
-// a refused one, reported once.
+// call is the one report of a call the interceptors let through, and what
+// Reject inside its handler needs: the governing rule. The first of the
+// allowed report (when the handler returns), a Reject by the same
+// Interceptors and a stream's expiry makes the report; the others are
+// dropped, so a call is reported once. A public call has one too, so that a
+// Reject in its handler is reported under its rule; it has no allowed
+// report.
 type call struct {
-	rule    string
-	refused atomic.Bool
+	s        *Interceptors
+	rule     string
+	public   bool
+	reported atomic.Bool
+}
+
+// claim reports whether the caller makes the call's one report.
+func (c *call) claim() bool { return c.reported.CompareAndSwap(false, true) }
+
+// callOf returns the call of ctx made by s, or nil.
+func (s *Interceptors) callOf(ctx context.Context) *call {
+	if cl, ok := ctx.Value(callKey{}).(*call); ok && cl.s == s {
+		return cl
+	}
+	return nil
 }
 
 // authorize decides on a call to fullMethod whose incoming context is ctx;
@@ -180,6 +198,9 @@ func (s *Interceptors) authorize(ctx context.Context, fullMethod string, req any
 		return rule, nil, &r
 	}
 	if rule.Public {
+		if s.observed() {
+			ctx = context.WithValue(ctx, callKey{}, &call{s: s, rule: rule.Method, public: true})
+		}
 		return rule, ctx, nil
 	}
 	raw, terr := bearerToken(ctx)
@@ -195,7 +216,7 @@ func (s *Interceptors) authorize(ctx context.Context, fullMethod string, req any
 	}
 	hctx := claims.NewContext(ctx, c)
 	if s.observed() {
-		hctx = context.WithValue(hctx, callKey{}, &call{rule: rule.Method})
+		hctx = context.WithValue(hctx, callKey{}, &call{s: s, rule: rule.Method})
 	}
 	return rule, hctx, nil
 }
@@ -205,15 +226,16 @@ func (s *Interceptors) observed() bool {
 	return len(s.decisions) > 0 || s.logger != nil
 }
 
-// done reports an allowed call once its handler returned err, unless the
-// handler refused it with Reject.
-func (s *Interceptors) done(hctx context.Context, err error) {
-	cl, ok := hctx.Value(callKey{}).(*call)
-	if !ok || cl.refused.Load() {
+// done reports an allowed call once its handler returned with code (Unknown
+// when it panicked), unless the call was reported already (a Reject, a
+// stream's expiry). Public calls are not reported.
+func (s *Interceptors) done(hctx context.Context, code codes.Code) {
+	cl := s.callOf(hctx)
+	if cl == nil || cl.public || !cl.claim() {
 		return
 	}
 	s.report(hctx, cl.rule, nil)
-	s.logAllowed(hctx, cl.rule, status.Code(err))
+	s.logAllowed(hctx, cl.rule, code)
 }
 
 // refuse reports err to the hooks and the logger and builds the answer.
@@ -247,26 +269,46 @@ var errNilReject = errors.New("grpcmw: Reject called with a nil error")
 // Internal without details, and so is a nil err.
 //
 // ctx is the handler's context. Behind these interceptors the call is
-// reported once, under its rule, as refused, not also as allowed; anywhere
-// else it is reported under the rule "".
+// reported once, under its rule (a public method's too), as refused, not
+// also as allowed; a second Reject answers without reporting again, and so
+// does a Reject of the error Reject returned, which keeps its answer (it
+// unwraps to err). Anywhere else the call is reported under the rule "".
+// A nil *claims.Error is Internal, like a nil err.
 func (s *Interceptors) Reject(ctx context.Context, err error) error {
 	if err == nil {
 		err = errNilReject
 	}
-	rule := ""
-	if cl, ok := ctx.Value(callKey{}).(*call); ok {
-		cl.refused.Store(true)
-		rule = cl.rule
+	err = decide.Normalize(err)
+	rule, report := "", true
+	if cl := s.callOf(ctx); cl != nil {
+		rule, report = cl.rule, cl.claim()
 	}
-	rej := s.refuse(ctx, rule, err)
+	var rej rejection
+	if report {
+		rej = *s.refuse(ctx, rule, err)
+	} else {
+		rej = s.reject(ctx, err)
+	}
 	if rej.challenge != "" {
 		md := metadata.Pairs(WWWAuthenticateKey, rej.challenge)
 		if grpc.SetHeader(ctx, md) != nil {
 			_ = grpc.SetTrailer(ctx, md)
 		}
 	}
-	return rej.st.Err()
+	return &rejected{st: rej.st, err: err}
 }
+
+// rejected is the error Reject returns: the status for gRPC (GRPCStatus),
+// the refusal it answers for errors.As (Unwrap), so that a refusal passed
+// through Reject twice keeps its answer.
+type rejected struct {
+	st  *status.Status
+	err error
+}
+
+func (r *rejected) Error() string              { return r.st.Err().Error() }
+func (r *rejected) GRPCStatus() *status.Status { return r.st }
+func (r *rejected) Unwrap() error              { return r.err }
 
 // Unary returns the unary server interceptor. The bearer token comes from
 // the "authorization" metadata ("Bearer <token>", scheme
@@ -287,8 +329,10 @@ func (s *Interceptors) Unary() grpc.UnaryServerInterceptor {
 			}
 			return nil, rej.st.Err()
 		}
+		code := codes.Unknown // unless the handler returns
+		defer func() { s.done(hctx, code) }()
 		resp, err := handler(hctx, req)
-		s.done(hctx, err)
+		code = status.Code(err)
 		return resp, err
 	}
 }
@@ -321,8 +365,13 @@ func (s *Interceptors) Stream() grpc.StreamServerInterceptor {
 			return rej.st.Err()
 		}
 		if rule.Public {
-			return handler(srv, ss)
+			if hctx == ctx {
+				return handler(srv, ss)
+			}
+			return handler(srv, &serverStream{ServerStream: ss, ctx: hctx})
 		}
+		code := codes.Unknown // unless the handler returns
+		defer func() { s.done(hctx, code) }()
 		c, _ := claims.FromContext(hctx)
 		var err error
 		if s.noStreamExpiry || c == nil || c.Expiry.IsZero() {
@@ -330,7 +379,7 @@ func (s *Interceptors) Stream() grpc.StreamServerInterceptor {
 		} else {
 			err = s.expiringStream(srv, ss, rule.Method, hctx, c.Expiry, handler)
 		}
-		s.done(hctx, err)
+		code = status.Code(err)
 		return err
 	}
 }
@@ -356,10 +405,18 @@ func (s *Interceptors) expiringStream(srv any, ss grpc.ServerStream, rule string
 	if !es.expired.Load() {
 		return err
 	}
-	if cl, ok := hctx.Value(callKey{}).(*call); ok {
-		cl.refused.Store(true)
+	expired := claims.InvalidToken(ErrStreamExpired)
+	if cl := s.callOf(hctx); cl != nil && !cl.claim() {
+		// The handler refused the call itself (Reject) and it is reported:
+		// its answer stands.
+		if err != nil {
+			return err
+		}
+		rej := s.reject(ss.Context(), expired)
+		ss.SetTrailer(metadata.Pairs(WWWAuthenticateKey, rej.challenge))
+		return rej.st.Err()
 	}
-	rej := s.refuse(ss.Context(), rule, claims.InvalidToken(ErrStreamExpired))
+	rej := s.refuse(ss.Context(), rule, expired)
 	ss.SetTrailer(metadata.Pairs(WWWAuthenticateKey, rej.challenge))
 	return rej.st.Err()
 }

@@ -370,22 +370,29 @@ var errNilReject = errors.New("httpmw: Reject called with a nil error")
 // text reaches the response: the code, fixed description and challenge
 // parameters of a *claims.Error, or a fixed text.
 //
-// Called by a handler behind Require, RequireFunc or Mux, the request is
-// reported once, as refused, not also as allowed. A nil err is a server
-// fault (500). Nothing must have been written to w yet.
+// Called by a handler behind this Guard's Require, RequireFunc or Mux, the
+// request is reported once: as refused, not also as allowed, and a second
+// Reject (or a Reject after the allowed report, from a handler that
+// outlived its request) answers without reporting again. A nil err, or a
+// nil *claims.Error, is a server fault (500). Nothing must have been
+// written to w yet.
 func (g *Guard) Reject(w http.ResponseWriter, r *http.Request, err error) {
 	if err == nil {
 		err = errNilReject
 	}
-	if st, ok := r.Context().Value(allowedKey{}).(*allowed); ok {
-		st.refused.Store(true)
-	}
-	for _, hook := range g.onDecision {
-		hook(r, err)
+	err = decide.Normalize(err)
+	report := true
+	if st, ok := r.Context().Value(allowedKey{}).(*allowed); ok && st.g == g {
+		report = st.claim()
 	}
 	k, ce := decide.Outcome(r.Context(), err)
 	status := statusOf(k, ce)
-	g.logRefused(r, status, k, ce, err)
+	if report {
+		for _, hook := range g.onDecision {
+			hook(r, err)
+		}
+		g.logRefused(r, status, k, ce, err)
+	}
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	var body ErrorBody

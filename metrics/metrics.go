@@ -430,20 +430,25 @@ func (m *Metrics) HTTPDecisionHook() func(r *http.Request, err error) {
 // stepup_grpc_rejections_total{method,code}, allowed ones in
 // stepup_grpc_allowed_total{method}. method is the rule that governs the
 // call, as the method table names it (a full method, or a "/pkg.Service/*"
-// wildcard); a call to a method without a rule is labelled
-// method="unlisted", code="unlisted", so a client calling made-up method
-// names cannot create series. This package does not import gRPC: the hook
+// wildcard, a public method's for a Reject in its handler); a call to a
+// method without a rule is labelled method="unlisted", code="unlisted", so
+// a client calling made-up method names cannot create series, and a Reject
+// outside the interceptors method="unlisted" with its code. This package does not import gRPC: the hook
 // is a plain function.
 func (m *Metrics) GRPCDecisionHook() func(ctx context.Context, rule string, err error) {
 	return func(ctx context.Context, rule string, err error) {
+		method := rule
+		if method == "" {
+			method = methodUnlisted
+		}
 		switch {
-		case rule == "":
+		case errors.Is(err, decide.ErrUnlisted):
 			m.grpcRejections.WithLabelValues(methodUnlisted, decide.CodeUnlisted).Inc()
 		case err == nil:
-			m.grpcAllowed.WithLabelValues(rule).Inc()
+			m.grpcAllowed.WithLabelValues(method).Inc()
 		default:
 			k, ce := decide.Outcome(ctx, err)
-			m.grpcRejections.WithLabelValues(rule, decide.Code(k, ce)).Inc()
+			m.grpcRejections.WithLabelValues(method, decide.Code(k, ce)).Inc()
 		}
 	}
 }

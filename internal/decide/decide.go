@@ -37,7 +37,16 @@ type Chooser func(c *claims.Claims) (claims.Requirement, error)
 //
 // The claims are returned with a nil error when the request is allowed; on
 // an unmet requirement they are returned too, with the *claims.Error.
-func Decide(ctx context.Context, v *verify.Verifier, raw string, tokenErr error, req claims.Requirement, choose Chooser) (*claims.Claims, error) {
+//
+// A panic in the decision (a chooser's, a Requirement.Check's) fails
+// closed as an Internal error instead of taking the server down, and a
+// chooser's error that is a nil *claims.Error is Internal too.
+func Decide(ctx context.Context, v *verify.Verifier, raw string, tokenErr error, req claims.Requirement, choose Chooser) (c *claims.Claims, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			c, err = nil, fmt.Errorf("%w: %.200v", errPanic, p)
+		}
+	}()
 	if tokenErr != nil {
 		var ce *claims.Error
 		if errors.As(tokenErr, &ce) {
@@ -51,13 +60,13 @@ func Decide(ctx context.Context, v *verify.Verifier, raw string, tokenErr error,
 	if raw == "" {
 		return nil, claims.MissingToken()
 	}
-	c, err := v.Verify(ctx, raw)
+	c, err = v.Verify(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
 	chosen, err := choose(c)
 	if err != nil {
-		return nil, err
+		return nil, Normalize(err)
 	}
 	if err := chosen.Validate(); err != nil {
 		return nil, fmt.Errorf("chosen requirement is invalid: %w", err)
@@ -66,6 +75,28 @@ func Decide(ctx context.Context, v *verify.Verifier, raw string, tokenErr error,
 		return c, err
 	}
 	return c, nil
+}
+
+// ErrUnlisted is grpcmw.ErrUnlistedMethod, here so that package metrics
+// can tell a call to a method without a rule from other refusals without
+// importing gRPC.
+var ErrUnlisted = errors.New("grpcmw: method not in the method table")
+
+// errPanic is the cause of a decision that panicked.
+var errPanic = errors.New("authorization panicked")
+
+// errNilClaimsError replaces an error that is a nil *claims.Error.
+var errNilClaimsError = errors.New("a nil *claims.Error was given as the refusal")
+
+// Normalize returns err, or a plain internal error when err is (or wraps) a
+// nil *claims.Error, so that no hook ever finds a nil *claims.Error with
+// errors.As. Every refusal passes through it before it is reported.
+func Normalize(err error) error {
+	var ce *claims.Error
+	if errors.As(err, &ce) && ce == nil {
+		return errNilClaimsError
+	}
+	return err
 }
 
 // Kind is the class of a refusal, the same on every transport.

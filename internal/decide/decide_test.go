@@ -63,3 +63,29 @@ func TestOutcomeAndCode(t *testing.T) {
 		})
 	}
 }
+
+// TestDecidePanicsFailClosed: a chooser or a Requirement.Check that panics
+// is an Internal refusal, not a crash; a chooser's nil *claims.Error is
+// Internal too, and no hook can find a nil *claims.Error in it.
+func TestDecidePanicsFailClosed(t *testing.T) {
+	for name, err := range map[string]error{
+		"nil claims error":      Normalize((*claims.Error)(nil)),
+		"wrapped nil claims":    Normalize(fmt.Errorf("chooser: %w", (*claims.Error)(nil))),
+		"non-nil claims passes": Normalize(claims.MissingToken()),
+	} {
+		t.Run(name, func(t *testing.T) {
+			var ce *claims.Error
+			if errors.As(err, &ce) && ce == nil {
+				t.Errorf("Normalize left a nil *claims.Error: %v", err)
+			}
+		})
+	}
+	// Decide recovers: a nil verifier makes v.Authorize panic.
+	c, err := Decide(context.Background(), nil, "token", nil, claims.Requirement{}, nil)
+	if c != nil || !errors.Is(err, errPanic) {
+		t.Fatalf("Decide with a panicking path: got %v, %v; want an errPanic error", c, err)
+	}
+	if k, _ := Outcome(context.Background(), err); k != Internal {
+		t.Errorf("a panic classifies as %d, want Internal", k)
+	}
+}

@@ -13,7 +13,7 @@ import (
 	"github.com/stepupauth/stepup/grpcmw"
 )
 
-// TestRedteamRejectOfRejectStatus: Reject's own result given to Reject
+// TestRejectOfRejectStatus: Reject's own result given to Reject
 // again (a helper that refuses with Reject, and a caller that passes every
 // error through Reject) keeps the answer and reports the call once.
 //
@@ -21,7 +21,7 @@ import (
 // the client gets Internal instead of PermissionDenied (a 403 turns into a
 // 500), and the call is reported twice (insufficient_scope, then an
 // internal refusal).
-func TestRedteamRejectOfRejectStatus(t *testing.T) {
+func TestRejectOfRejectStatus(t *testing.T) {
 	is := newIssuer(t, "k1")
 	m, err := grpcmw.NewMethods(grpcmw.Rule{Method: "/grpc.testing.TestService/*"})
 	if err != nil {
@@ -49,11 +49,11 @@ func TestRedteamRejectOfRejectStatus(t *testing.T) {
 	}
 }
 
-// TestRedteamStreamExpiryAfterReject: a stream whose handler refuses it
+// TestStreamExpiryAfterReject: a stream whose handler refuses it
 // with Reject once its context ends at the token's exp is reported once.
 // expiringStream reports the expiry although Reject has already reported
 // the call: two refusals for one stream.
-func TestRedteamStreamExpiryAfterReject(t *testing.T) {
+func TestStreamExpiryAfterReject(t *testing.T) {
 	is := newIssuer(t, "k1")
 	m, err := grpcmw.NewMethods(grpcmw.Rule{Method: "/grpc.testing.TestService/*"})
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 	"github.com/stepupauth/stepup/grpcmw"
 )
 
-// TestRedteamGRPCRejectOnPublicMethod: a handler of a public method that
+// TestGRPCRejectOnPublicMethod: a handler of a public method that
 // refuses a call with Reject (the method needs no token, but the handler
 // decides inside) is counted like httpmw counts a Reject on a public route:
 // under its rule and its OAuth error code. The interceptors give a public
@@ -23,7 +23,7 @@ import (
 // GRPCDecisionHook counts every rule "" as method="unlisted",
 // code="unlisted": an insufficient_scope refusal of a configured method
 // shows up as a client probing for unlisted methods.
-func TestRedteamGRPCRejectOnPublicMethod(t *testing.T) {
+func TestGRPCRejectOnPublicMethod(t *testing.T) {
 	m, reg := newMetrics(t)
 	s := newStack(t, m)
 	var icp *grpcmw.Interceptors

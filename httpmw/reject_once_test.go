@@ -47,7 +47,7 @@ func (l *reportLog) len() int {
 	return len(l.got)
 }
 
-// TestRedteamRejectReportsOnce: a request is reported once to the decision
+// TestRejectReportsOnce: a request is reported once to the decision
 // hooks however often, and whenever, its handler refuses it with Reject.
 //
 // Reject flags the request refused but reports unconditionally, so a
@@ -55,7 +55,7 @@ func (l *reportLog) len() int {
 // refusing again), or one that calls Reject after the allowed report was
 // made (a handler behind http.TimeoutHandler that finishes late), is
 // reported twice.
-func TestRedteamRejectReportsOnce(t *testing.T) {
+func TestRejectReportsOnce(t *testing.T) {
 	is := newIssuer(t)
 	tok := is.mint(t, nil)
 	scopeErr := &claims.Error{Code: claims.CodeInsufficientScope, Scope: []string{"bank:unfreeze"}}

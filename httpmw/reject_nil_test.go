@@ -10,12 +10,12 @@ import (
 	"github.com/stepupauth/stepup/httpmw"
 )
 
-// TestRedteamTypedNilClaimsErrorToHooks: a RequireFunc choose that returns
+// TestTypedNilClaimsErrorToHooks: a RequireFunc choose that returns
 // a nil *claims.Error as its error is answered 500, but the decision hooks
 // get the typed nil: errors.As(err, &ce) succeeds with ce == nil and the
 // usual hook (ce.Code) panics; net/http then aborts the connection instead
 // of answering 500. The hooks should get a plain internal error.
-func TestRedteamTypedNilClaimsErrorToHooks(t *testing.T) {
+func TestTypedNilClaimsErrorToHooks(t *testing.T) {
 	is := newIssuer(t)
 	var reports, nilErrors int
 	g := newGuard(t, is.verifier(t), httpmw.WithDecisionHook(func(_ *http.Request, err error) {

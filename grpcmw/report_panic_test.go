@@ -11,13 +11,13 @@ import (
 	"github.com/stepupauth/stepup/grpcmw"
 )
 
-// TestRedteamHandlerPanicReported: an allowed call whose handler panics
+// TestHandlerPanicReported: an allowed call whose handler panics
 // (recovered by an outer recovery interceptor) is reported once, as httpmw
 // reports an allowed request whose handler panics ("It reports even when
 // next panics"). Unary and Stream call s.done after the handler without a
 // defer, so the call is never reported: it vanishes from the hooks,
 // stepup_grpc_allowed_total and the logs, and the transports disagree.
-func TestRedteamHandlerPanicReported(t *testing.T) {
+func TestHandlerPanicReported(t *testing.T) {
 	is := newIssuer(t, "k1")
 	m, err := grpcmw.NewMethods(grpcmw.Rule{Method: "/grpc.testing.TestService/*"})
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 	"github.com/stepupauth/stepup/grpcmw"
 )
 
-// TestRedteamTypedNilClaimsErrorToHooks: a Rule.Choose that returns a nil
+// TestTypedNilClaimsErrorToHooks: a Rule.Choose that returns a nil
 // *claims.Error as its error (the classic typed-nil mistake,
 // "var ce *claims.Error; return req, ce") is answered Internal, but the
 // decision hooks receive the typed nil as it is: errors.As(err, &ce)
@@ -23,7 +23,7 @@ import (
 // the call's goroutine; without a recovery interceptor that takes the
 // whole gRPC server down. Decide (and Reject) should hand the hooks a
 // plain internal error instead.
-func TestRedteamTypedNilClaimsErrorToHooks(t *testing.T) {
+func TestTypedNilClaimsErrorToHooks(t *testing.T) {
 	is := newIssuer(t, "k1")
 	m, err := grpcmw.NewMethods(grpcmw.Rule{Method: "/grpc.testing.TestService/*",
 		Choose: func(context.Context, *claims.Claims, string, any) (claims.Requirement, error) {

@@ -8,13 +8,13 @@ import (
 	"github.com/stepupauth/stepup/claims"
 )
 
-// TestRedteamNestedGuardsReportOuter: each Guard reports each request it
+// TestNestedGuardsReportOuter: each Guard reports each request it
 // decided on exactly once. The allowed-request context key is shared by
 // every Guard, so when an inner Guard (another verifier or hook set, or
 // an in-process sub-request) refuses a request the outer Guard allowed,
 // the inner Reject marks the outer decision refused and the outer Guard's
 // hooks never hear of the request at all.
-func TestRedteamNestedGuardsReportOuter(t *testing.T) {
+func TestNestedGuardsReportOuter(t *testing.T) {
 	is := newIssuer(t)
 	var outer, inner reportLog
 	a := newGuard(t, is.verifier(t), outer.hook())
