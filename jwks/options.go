@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/stepupauth/stepup/internal/testclock"
 )
 
 // Defaults of the Remote options, stated in the doc of each option.
@@ -147,9 +149,14 @@ func WithCooldown(d time.Duration) Option { return func(o *options) { o.cooldown
 // maximum refresh interval (see WithRefreshBounds).
 func WithStaleness(d time.Duration) Option { return func(o *options) { o.staleness = d } }
 
-// WithClock sets the clock used for refresh, cooldown and staleness
-// decisions (default time.Now). Fetch timeouts use real time.
-func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+// The clock of a key source is the wall clock; tests set another through
+// package internal/testclock (the library's one user-set clock is the
+// verifier's, verify.Config.Now).
+func init() {
+	testclock.JWKS = func(now func() time.Time) any {
+		return Option(func(o *options) { o.now = now })
+	}
+}
 
 // WithObserver installs event hooks.
 func WithObserver(obs Observer) Option { return func(o *options) { o.observer = obs } }

@@ -10,6 +10,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/stepupauth/stepup/internal/testclock"
 	"github.com/stepupauth/stepup/jwks"
 )
 
@@ -73,7 +74,7 @@ func TestRefreshAfterPublish(t *testing.T) {
 		clock := newClock()
 		r, err := jwks.NewRemote("https://idp.example.com/jwks",
 			jwks.WithHTTPClient(&http.Client{Transport: handlerTransport{iss}}),
-			jwks.WithClock(clock.Now),
+			testclock.JWKS(clock.Now).(jwks.Option),
 			jwks.WithRefreshBounds(testMinRefr, testMaxRefr),
 			jwks.WithCooldown(testCooldown),
 			jwks.WithStaleness(testStaleness),

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/internal/testclock"
 	"github.com/stepupauth/stepup/jwks"
 )
 
@@ -52,7 +53,7 @@ func newHarness(t *testing.T, body []byte, opts ...jwks.Option) *harness {
 		KeysChanged: func(_ string, added, removed []string) { h.changes <- [2][]string{added, removed} },
 	}
 	all := append([]jwks.Option{
-		jwks.WithClock(h.clock.Now),
+		testclock.JWKS(h.clock.Now).(jwks.Option),
 		jwks.WithTimeout(testTimeout),
 		jwks.WithRefreshBounds(testMinRefr, testMaxRefr),
 		jwks.WithCooldown(testCooldown),
@@ -709,7 +710,7 @@ func TestNewRemoteOptions(t *testing.T) {
 			"jwks: WithStaleness 1m0s is below the maximum refresh interval 1h0m0s; pass at least that to WithStaleness, or a smaller max to WithRefreshBounds"},
 		{"negative cache size", jwks.WithNegativeCacheSize(-1),
 			"jwks: WithNegativeCacheSize is negative; pass a positive size, or leave the option out for the default of 1024"},
-		{"nil clock", jwks.WithClock(nil), "jwks: clock must not be nil"},
+		{"nil clock", testclock.JWKS(nil).(jwks.Option), "jwks: clock must not be nil"},
 		{"nil option", nil, "jwks: nil option"},
 	}
 	for _, tt := range tests {

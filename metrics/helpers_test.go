@@ -15,6 +15,7 @@ import (
 
 	"github.com/stepupauth/stepup/claims"
 	"github.com/stepupauth/stepup/grpcmw"
+	"github.com/stepupauth/stepup/internal/testclock"
 	"github.com/stepupauth/stepup/jwks"
 	"github.com/stepupauth/stepup/metrics"
 	"github.com/stepupauth/stepup/stepuptest"
@@ -79,7 +80,7 @@ func newRemote(t *testing.T, m *metrics.Metrics, iss *stepuptest.Issuer, label s
 	}
 	rem, err := jwks.NewRemote(iss.JWKSURL(),
 		jwks.WithObserver(obs),
-		jwks.WithClock(r.clock.now),
+		testclock.JWKS(r.clock.now).(jwks.Option),
 		jwks.WithRefreshBounds(refresh, refresh),
 		jwks.WithStaleness(staleness),
 		jwks.WithCooldown(cooldown),

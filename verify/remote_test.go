@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/internal/testclock"
 	"github.com/stepupauth/stepup/jwks"
 	"github.com/stepupauth/stepup/stepuptest"
 )
@@ -66,7 +67,7 @@ func newE2E(t *testing.T, opts ...jwks.Option) *e2e {
 	t.Cleanup(iss.Close)
 	e.iss = iss
 	keys, err := jwks.Discover(context.Background(), iss.Issuer(), append([]jwks.Option{
-		jwks.WithClock(e.clock.Now),
+		testclock.JWKS(e.clock.Now).(jwks.Option),
 		jwks.WithTimeout(30 * time.Second),
 		jwks.WithRefreshBounds(e2eRefresh, e2eRefresh),
 		jwks.WithStaleness(e2eRefresh),
