@@ -28,8 +28,7 @@ func TestRejectOfRejectStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	var d decisions
-	var s *grpcmw.Interceptors
-	s = newInterceptors(t, newVerifier(t, is), m, d.hook())
+	s := newInterceptors(t, newVerifier(t, is), m, d.hook())
 	authorizeTransfer := func(ctx context.Context) error {
 		return s.Reject(ctx, &claims.Error{Code: claims.CodeInsufficientScope, Scope: []string{"bank:transfer"}})
 	}
@@ -63,8 +62,7 @@ func TestStreamExpiryAfterReject(t *testing.T) {
 	// 300ms left.
 	v := newVerifierAt(t, is, func() time.Time { return testNow.Add(time.Hour - 300*time.Millisecond) })
 	var d decisions
-	var s *grpcmw.Interceptors
-	s = newInterceptors(t, v, m, d.hook())
+	s := newInterceptors(t, v, m, d.hook())
 	c := serveRT(t, s, rtService{bidi: func(st testgrpc.TestService_FullDuplexCallServer) error {
 		<-st.Context().Done()
 		return s.Reject(st.Context(), claims.InvalidToken(context.Cause(st.Context())))

@@ -26,8 +26,7 @@ import (
 func TestGRPCRejectOnPublicMethod(t *testing.T) {
 	m, reg := newMetrics(t)
 	s := newStack(t, m)
-	var icp *grpcmw.Interceptors
-	icp = mustInterceptors(t, s.v, grpcMethods(t), grpcmw.WithDecisionHook(m.GRPCDecisionHook()))
+	icp := mustInterceptors(t, s.v, grpcMethods(t), grpcmw.WithDecisionHook(m.GRPCDecisionHook()))
 	ctx := metadata.NewIncomingContext(context.Background(), metadata.MD{})
 	_, err := icp.Unary()(ctx, nil, &grpc.UnaryServerInfo{FullMethod: "/grpc.health.v1.Health/Check"},
 		func(ctx context.Context, _ any) (any, error) {
