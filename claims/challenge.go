@@ -289,12 +289,18 @@ func isToken68Char(c byte) bool {
 }
 
 // Err returns the typed error the challenge stands for, as a client sees
-// it: Code, Description, Scope, ACRValues, MaxAge and Extra copied (Extra
-// holds, for example, the claims request of an Entra ID insufficient_claims
-// challenge). A challenge without an error parameter gives Code "" (no
-// token was accepted).
+// it: Scheme (empty for Bearer), Code, Description, Scope, ACRValues,
+// MaxAge and Extra copied (Extra holds, for example, the claims request of
+// an Entra ID insufficient_claims challenge, or the algs of a DPoP one). A
+// challenge without an error parameter gives Code "" (no token was
+// accepted).
 func (c Challenge) Err() *Error {
+	scheme := c.Scheme
+	if strings.EqualFold(scheme, "Bearer") {
+		scheme = ""
+	}
 	return &Error{
+		Scheme:      scheme,
 		Code:        c.Error,
 		Description: c.Description,
 		ACRValues:   cloneStrings(c.ACRValues),

@@ -18,6 +18,15 @@ const (
 	CodeInsufficientUserAuthentication Code = "insufficient_user_authentication"
 )
 
+// The error codes of DPoP (RFC 9449 §7.1, §9, registered by it): a
+// refused proof, and a proof without the nonce the server demands (the
+// answer then carries a DPoP-Nonce header). Both are answered 401 with a
+// DPoP challenge; over gRPC, Unauthenticated.
+const (
+	CodeInvalidDPoPProof Code = "invalid_dpop_proof"
+	CodeUseDPoPNonce     Code = "use_dpop_nonce"
+)
+
 // CodeInsufficientClaims is Microsoft Entra ID's error code for a claims
 // challenge: the token lacks claims (for step-up, a Conditional Access
 // authentication context in acrs) and the client must request a new one
@@ -41,6 +50,10 @@ var ErrUnavailable = errors.New("claims: verification keys unavailable")
 // Description is fixed, client-safe text. Err, the underlying cause, is for
 // logs only and never reaches a client.
 type Error struct {
+	// Scheme is the authentication scheme of the challenge: "Bearer" when
+	// empty, "DPoP" for a request that presented a DPoP-bound token or
+	// that needs one (RFC 9449 §7.1).
+	Scheme      string
 	Code        Code
 	Description string
 	ACRValues   []string // acr_values to request, in preference order (RFC 9470)
@@ -66,6 +79,9 @@ const (
 	descFresh             = "More recent authentication is required"
 	descACRFresh          = "A different authentication level and more recent authentication are required"
 	descStepUp            = "Stronger authentication is required"
+	descBindingDPoP       = "A DPoP-bound access token is required"
+	descBindingMTLS       = "A certificate-bound access token is required"
+	descBindingAny        = "A sender-constrained access token is required"
 )
 
 // MissingToken is the answer to a request that carried no access token: no
@@ -128,8 +144,12 @@ func (e *Error) Challenge() Challenge {
 	if e == nil {
 		return Challenge{}
 	}
+	scheme := e.Scheme
+	if scheme == "" {
+		scheme = "Bearer"
+	}
 	return Challenge{
-		Scheme:      "Bearer",
+		Scheme:      scheme,
 		Error:       e.Code,
 		Description: e.Description,
 		Scope:       cloneStrings(e.Scope),

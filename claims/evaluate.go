@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stepupauth/stepup/internal/cnf"
 )
 
 // RequirementError reports a Requirement that cannot be enforced as written.
@@ -93,6 +95,12 @@ func (r Requirement) validate(path string) error {
 	}
 	if r.MaxAge < 0 {
 		return bad("MaxAge", "negative")
+	}
+	if r.Binding > BindingAny {
+		return bad("Binding", "not one of BindingNone, BindingDPoP, BindingMTLS, BindingAny")
+	}
+	if r.Binding != BindingNone && path != "" {
+		return bad("Binding", "set it on the top-level requirement, not in AnyOf")
 	}
 	if r.MaxAge > maxRequirementAge {
 		return bad("MaxAge", "longer than 10 years")
@@ -214,6 +222,9 @@ func (r Requirement) Evaluate(c *Claims, now time.Time, leeway time.Duration) *E
 	}
 	if leeway < 0 {
 		leeway = 0
+	}
+	if e := r.checkBinding(c); e != nil {
+		return e
 	}
 	sf := r.eval(c, now, leeway)
 	if sf == nil {
@@ -552,4 +563,41 @@ type UnmetError struct {
 // "; ".
 func (e *UnmetError) Error() string {
 	return "claims: requirement not met: " + strings.Join(e.Reasons, "; ")
+}
+
+// checkBinding refuses a token that is not sender-constrained the way
+// r.Binding demands. Whether a bound token came with its proof or over its
+// certificate is the transport's check, made for every bound token.
+func (r Requirement) checkBinding(c *Claims) *Error {
+	if r.Binding == BindingNone {
+		return nil
+	}
+	conf, err := cnf.Parse(c.Confirmation)
+	dpop, mtls := conf.JKT != "", conf.X5T != ""
+	if err == nil {
+		switch r.Binding {
+		case BindingDPoP:
+			if dpop {
+				return nil
+			}
+		case BindingMTLS:
+			if mtls {
+				return nil
+			}
+		case BindingAny:
+			if dpop || mtls {
+				return nil
+			}
+		}
+	}
+	e := &Error{Code: CodeInvalidToken, Err: &UnmetError{Reasons: []string{"binding"}}}
+	switch r.Binding {
+	case BindingDPoP:
+		e.Scheme, e.Description = "DPoP", descBindingDPoP
+	case BindingMTLS:
+		e.Description = descBindingMTLS
+	default:
+		e.Scheme, e.Description = "DPoP", descBindingAny
+	}
+	return e
 }

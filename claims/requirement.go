@@ -75,7 +75,31 @@ type Requirement struct {
 	Scopes []string
 	// AnyOf: when non-empty, at least one of these must also be met.
 	AnyOf []Requirement
+	// Binding demands a sender-constrained token (RFC 9449 DPoP, RFC 8705
+	// certificate-bound): a bearer token is then refused with invalid_token
+	// and a challenge that asks for the binding. It is checked first, and
+	// only on the top-level Requirement (Validate refuses it in AnyOf).
+	// That the token was presented with its proof or over its certificate
+	// is checked by the transport for every bound token, whatever the
+	// Requirement.
+	Binding Binding
 	// Check is a custom predicate for what the fields cannot say. It runs
 	// after the other conditions hold and returns nil or the rejection.
 	Check func(c *Claims) *Error
 }
+
+// Binding is a sender constraint a Requirement can demand.
+type Binding uint8
+
+// The sender constraints.
+const (
+	// BindingNone accepts bearer tokens (and bound ones, with their proof).
+	BindingNone Binding = iota
+	// BindingDPoP demands a DPoP-bound token (cnf jkt, RFC 9449 §6).
+	BindingDPoP
+	// BindingMTLS demands a certificate-bound token (cnf x5t#S256, RFC
+	// 8705 §3).
+	BindingMTLS
+	// BindingAny demands a token bound either way.
+	BindingAny
+)

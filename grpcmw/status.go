@@ -38,6 +38,9 @@ const (
 	// not a registered OAuth code): the status is Unauthenticated and the
 	// metadata carries claims and authorizationUri.
 	reasonInsufficientClaims = "INSUFFICIENT_CLAIMS"
+	// The DPoP codes (RFC 9449 §7.1, §9).
+	reasonInvalidDPoPProof = "INVALID_DPOP_PROOF"
+	reasonUseDPoPNonce     = "USE_DPOP_NONCE"
 )
 
 // ErrorInfo metadata keys. Values: acr_values and scope space-separated,
@@ -67,6 +70,8 @@ var reasons = map[claims.Code]string{
 	claims.CodeInsufficientUserAuthentication: reasonInsufficientUserAuthentication,
 	claims.CodeInsufficientScope:              reasonInsufficientScope,
 	claims.CodeInsufficientClaims:             reasonInsufficientClaims,
+	claims.CodeInvalidDPoPProof:               reasonInvalidDPoPProof,
+	claims.CodeUseDPoPNonce:                   reasonUseDPoPNonce,
 }
 
 var codesByReason = map[string]claims.Code{
@@ -75,6 +80,8 @@ var codesByReason = map[string]claims.Code{
 	reasonInsufficientUserAuthentication: claims.CodeInsufficientUserAuthentication,
 	reasonInsufficientScope:              claims.CodeInsufficientScope,
 	reasonInsufficientClaims:             claims.CodeInsufficientClaims,
+	reasonInvalidDPoPProof:               claims.CodeInvalidDPoPProof,
+	reasonUseDPoPNonce:                   claims.CodeUseDPoPNonce,
 }
 
 // extraMetadata maps the challenge parameters of an Entra ID claims
@@ -176,12 +183,21 @@ func ErrorFromStatus(st *status.Status, md metadata.MD) *claims.Error {
 	}
 	if vals := md.Get(WWWAuthenticateKey); len(vals) > 0 {
 		if chs, err := claims.ParseChallenges(vals...); err == nil {
-			for _, ch := range chs {
-				if ch.Scheme == "" || strings.EqualFold(ch.Scheme, "Bearer") {
-					ce := ch.Err()
-					ce.Err = st.Err()
-					return ce
+			// A Bearer or DPoP challenge; the one with an error code when
+			// there are both (the server names the scheme it refused).
+			var pick *claims.Challenge
+			for i, ch := range chs {
+				if !strings.EqualFold(ch.Scheme, "Bearer") && !strings.EqualFold(ch.Scheme, "DPoP") {
+					continue
 				}
+				if pick == nil || (pick.Error == "" && ch.Error != "") {
+					pick = &chs[i]
+				}
+			}
+			if pick != nil {
+				ce := pick.Err()
+				ce.Err = st.Err()
+				return ce
 			}
 		}
 	}

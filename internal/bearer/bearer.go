@@ -23,27 +23,59 @@ package bearer
 
 import "github.com/stepupauth/stepup/internal/grammar"
 
-// Parse returns the token of the Authorization value v. It returns
-// ("", true) when v holds credentials of another scheme, and ok false when
-// v is malformed (see the package documentation).
+// Scheme is the authentication scheme that carried a token.
+type Scheme uint8
+
+// The schemes a token may come with.
+const (
+	None   Scheme = iota // no token (no value, or credentials of another scheme)
+	Bearer               // "Bearer" (RFC 6750 §2.1)
+	DPoP                 // "DPoP" (RFC 9449 §7.1), read only when enabled
+)
+
+// Parse returns the token of the Authorization value v under the Bearer
+// scheme. It returns ("", true) when v holds credentials of another scheme,
+// and ok false when v is malformed (see the package documentation).
 func Parse(v string) (token string, ok bool) {
+	_, token, ok = Credentials(v, false)
+	return token, ok
+}
+
+// Credentials returns the scheme and token of the Authorization value v:
+// Bearer, or DPoP when dpop is true (its credentials have the same syntax,
+// RFC 9449 §7.1). Credentials of any other scheme are None with ok true; a
+// malformed value of a read scheme is ok false.
+func Credentials(v string, dpop bool) (scheme Scheme, token string, ok bool) {
 	v = trimOWS(v)
 	if v == "" {
-		return "", false
+		return None, "", false
 	}
-	const scheme = "bearer"
+	if tok, matched, ok := after(v, "bearer"); matched {
+		return Bearer, tok, ok
+	}
+	if dpop {
+		if tok, matched, ok := after(v, "dpop"); matched {
+			return DPoP, tok, ok
+		}
+	}
+	return None, "", true // another scheme (or a bare token68 we do not read)
+}
+
+// after reads the token after the scheme name (lower case) at the start of
+// v. matched is false when v is of another scheme.
+func after(v, scheme string) (token string, matched, ok bool) {
 	if len(v) < len(scheme) || !equalFold(v[:len(scheme)], scheme) {
-		return "", true // another scheme (or a bare token68 we do not read)
+		return "", false, true
 	}
 	rest := v[len(scheme):]
 	if rest == "" {
-		return "", false // "Bearer" alone
+		return "", true, false // "Bearer" alone
 	}
 	if rest[0] != ' ' {
 		if grammar.Tchar(rest[0]) {
-			return "", true // a longer scheme name such as "BearerX"
+			return "", false, true // a longer scheme name such as "BearerX"
 		}
-		return "", false // "Bearer\tabc", "Bearer,abc"
+		return "", true, false // "Bearer\tabc", "Bearer,abc"
 	}
 	i := 0
 	for i < len(rest) && rest[i] == ' ' {
@@ -51,9 +83,9 @@ func Parse(v string) (token string, ok bool) {
 	}
 	tok := rest[i:]
 	if !IsB64Token(tok) {
-		return "", false
+		return "", true, false
 	}
-	return tok, true
+	return tok, true, true
 }
 
 // IsB64Token reports whether s matches the b64token grammar of RFC 6750

@@ -166,7 +166,7 @@ func Code(k Kind, ce *claims.Error) string {
 		return CodeNone
 	case claims.CodeInvalidRequest, claims.CodeInvalidToken,
 		claims.CodeInsufficientUserAuthentication, claims.CodeInsufficientScope,
-		claims.CodeInsufficientClaims:
+		claims.CodeInsufficientClaims, claims.CodeInvalidDPoPProof, claims.CodeUseDPoPNonce:
 		return string(ce.Code)
 	}
 	return CodeOther

@@ -40,5 +40,6 @@ func cloneStrings(s []string) []string {
 func IsZero(req claims.Requirement) bool {
 	return len(req.ACR) == 0 && req.ACRMin == "" && len(req.ACRLevels) == 0 &&
 		len(req.AMRAll) == 0 && len(req.AMRAny) == 0 && len(req.AMRACRValues) == 0 &&
-		req.MaxAge == 0 && len(req.Scopes) == 0 && len(req.AnyOf) == 0 && req.Check == nil
+		req.MaxAge == 0 && len(req.Scopes) == 0 && len(req.AnyOf) == 0 && req.Check == nil &&
+		req.Binding == claims.BindingNone
 }
