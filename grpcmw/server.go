@@ -210,7 +210,7 @@ func (s *Interceptors) authorize(ctx context.Context, fullMethod string, req any
 			return rule.Choose(claims.NewContext(ctx, c), c, fullMethod, req)
 		}
 	}
-	c, err := decide.Decide(ctx, s.v, raw, terr, rule.Requirement, chooser)
+	c, err := decide.Decide(ctx, s.v, raw, terr, decide.Sender{}, rule.Requirement, chooser)
 	if err != nil {
 		return rule, nil, s.refuse(ctx, rule.Method, err)
 	}

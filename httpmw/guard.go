@@ -316,7 +316,7 @@ func (g *Guard) serve(w http.ResponseWriter, r *http.Request, req claims.Require
 			return choose(r, c)
 		}
 	}
-	c, err := decide.Decide(r.Context(), g.v, raw, terr, req, chooser)
+	c, err := decide.Decide(r.Context(), g.v, raw, terr, decide.Sender{}, req, chooser)
 	if err != nil {
 		g.Reject(w, r, err)
 		return
@@ -348,7 +348,7 @@ func (g *Guard) Check(r *http.Request, req claims.Requirement) (*claims.Claims, 
 		return nil, fmt.Errorf("httpmw: invalid requirement: %w", err)
 	}
 	raw, terr := g.token(r)
-	c, err := decide.Decide(r.Context(), g.v, raw, terr, req, nil)
+	c, err := decide.Decide(r.Context(), g.v, raw, terr, decide.Sender{}, req, nil)
 	if err != nil {
 		return nil, err
 	}

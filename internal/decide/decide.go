@@ -16,6 +16,7 @@ import (
 	"fmt"
 
 	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/internal/cnf"
 	"github.com/stepupauth/stepup/verify"
 )
 
@@ -24,16 +25,47 @@ import (
 // in a closure.
 type Chooser func(c *claims.Claims) (claims.Requirement, error)
 
-// Decide authorizes the bearer token raw against req, or against what
-// choose returns when choose is not nil.
+// Sender is how the request presented its token, for the sender-constraint
+// checks (RFC 9449 DPoP, RFC 8705 certificate-bound tokens).
+type Sender struct {
+	// DPoP: the token came with the DPoP scheme (read only when the
+	// transport accepts DPoP).
+	DPoP bool
+	// Proof verifies the request's DPoP proof for the token and returns the
+	// JWK thumbprint of its key; its error is the refusal as the client
+	// must get it (a *claims.Error of the DPoP scheme, or an outage). Nil
+	// when the transport accepts no DPoP.
+	Proof func(ctx context.Context, token string) (jkt string, err error)
+	// Cert returns the thumbprint of the client certificate (ok false when
+	// there is none). Nil when the transport has no certificate source.
+	Cert func() (x5t string, ok bool, err error)
+}
+
+// Causes of the sender-constraint refusals, all invalid_token.
+var (
+	errCnf          = errors.New("the token's cnf claim is unreadable")
+	errCnfMethod    = errors.New("the token is bound by a confirmation method this server cannot check")
+	errNotDPoPBound = errors.New("a token that is not DPoP-bound was presented with the DPoP scheme")
+	errBearerBound  = errors.New("a DPoP-bound token was presented with the Bearer scheme")
+	errKeyBinding   = errors.New("the DPoP proof's key is not the one the token is bound to")
+	errNoCert       = errors.New("a certificate-bound token came without a client certificate")
+	errCertBinding  = errors.New("the client certificate is not the one the token is bound to")
+)
+
+// Decide authorizes the token raw, presented as sender says, against req,
+// or against what choose returns when choose is not nil.
 //
 // tokenErr is the transport's failure to extract a token (two Authorization
 // headers, malformed credentials): it is answered invalid_request unless it
-// already is a *claims.Error. An empty raw is claims.MissingToken(). With a
-// chooser the token is verified first, choose runs with the verified
-// claims, and its requirement is validated and evaluated; an error from
-// choose is returned as it is (Outcome classifies it), an invalid chosen
-// requirement is a server fault.
+// already is a *claims.Error. An empty raw is claims.MissingToken(). The
+// token is verified first; then its binding (a DPoP-bound token needs the
+// DPoP scheme and a proof by its key, a certificate-bound one its client
+// certificate, and a token bound by any other method is refused); then,
+// with a chooser, choose runs with the verified claims and its requirement
+// is validated; then the requirement is evaluated. An error from choose is
+// returned as it is (Outcome classifies it), an invalid chosen requirement
+// is a server fault. A refusal of a request that used the DPoP scheme has a
+// DPoP challenge.
 //
 // The claims are returned with a nil error when the request is allowed; on
 // an unmet requirement they are returned too, with the *claims.Error.
@@ -41,7 +73,7 @@ type Chooser func(c *claims.Claims) (claims.Requirement, error)
 // A panic in the decision (a chooser's, a Requirement.Check's) fails
 // closed as an Internal error instead of taking the server down, and a
 // chooser's error that is a nil *claims.Error is Internal too.
-func Decide(ctx context.Context, v *verify.Verifier, raw string, tokenErr error, req claims.Requirement, choose Chooser) (c *claims.Claims, err error) {
+func Decide(ctx context.Context, v *verify.Verifier, raw string, tokenErr error, sender Sender, req claims.Requirement, choose Chooser) (c *claims.Claims, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			c, err = nil, fmt.Errorf("%w: %.200v", errPanic, p)
@@ -54,27 +86,86 @@ func Decide(ctx context.Context, v *verify.Verifier, raw string, tokenErr error,
 		}
 		return nil, claims.InvalidRequest(tokenErr)
 	}
-	if choose == nil {
-		return v.Authorize(ctx, raw, req)
-	}
 	if raw == "" {
 		return nil, claims.MissingToken()
 	}
 	c, err = v.Verify(ctx, raw)
 	if err != nil {
-		return nil, err
+		return nil, sender.scheme(err)
 	}
-	chosen, err := choose(c)
-	if err != nil {
-		return nil, Normalize(err)
+	if err := sender.bind(ctx, c, raw); err != nil {
+		return nil, sender.scheme(err)
 	}
-	if err := chosen.Validate(); err != nil {
-		return nil, fmt.Errorf("chosen requirement is invalid: %w", err)
+	chosen := req
+	if choose != nil {
+		chosen, err = choose(c)
+		if err != nil {
+			return nil, sender.scheme(Normalize(err))
+		}
+		if err := chosen.Validate(); err != nil {
+			return nil, fmt.Errorf("chosen requirement is invalid: %w", err)
+		}
 	}
 	if err := v.Evaluate(c, chosen); err != nil {
-		return c, err
+		return c, sender.scheme(err)
 	}
 	return c, nil
+}
+
+// bind checks that c's token came the way it is bound to come.
+func (s Sender) bind(ctx context.Context, c *claims.Claims, raw string) error {
+	conf, err := cnf.Parse(c.Confirmation)
+	switch {
+	case err != nil:
+		return claims.InvalidToken(errors.Join(errCnf, err))
+	case conf.Other:
+		return claims.InvalidToken(errCnfMethod)
+	}
+	switch {
+	case s.DPoP && conf.JKT == "":
+		return claims.InvalidToken(errNotDPoPBound)
+	case s.DPoP:
+		if s.Proof == nil {
+			return claims.InvalidToken(errNotDPoPBound)
+		}
+		jkt, err := s.Proof(ctx, raw)
+		if err != nil {
+			return err
+		}
+		if jkt != conf.JKT {
+			return claims.InvalidToken(errKeyBinding)
+		}
+	case conf.JKT != "":
+		e := claims.InvalidToken(errBearerBound)
+		e.Scheme = "DPoP" // the client must come back with DPoP
+		return e
+	}
+	if conf.X5T != "" {
+		if s.Cert == nil {
+			return claims.InvalidToken(errNoCert)
+		}
+		x5t, ok, err := s.Cert()
+		switch {
+		case err != nil:
+			return claims.InvalidToken(errors.Join(errNoCert, err))
+		case !ok:
+			return claims.InvalidToken(errNoCert)
+		case x5t != conf.X5T:
+			return claims.InvalidToken(errCertBinding)
+		}
+	}
+	return nil
+}
+
+// scheme gives a refusal of a DPoP request the DPoP scheme.
+func (s Sender) scheme(err error) error {
+	ce, ok := err.(*claims.Error)
+	if !ok || ce == nil || !s.DPoP || ce.Scheme != "" {
+		return err
+	}
+	cp := *ce
+	cp.Scheme = "DPoP"
+	return &cp
 }
 
 // ErrUnlisted is grpcmw.ErrUnlistedMethod, here so that package metrics

@@ -81,7 +81,7 @@ func TestDecidePanicsFailClosed(t *testing.T) {
 		})
 	}
 	// Decide recovers: a nil verifier makes v.Authorize panic.
-	c, err := Decide(context.Background(), nil, "token", nil, claims.Requirement{}, nil)
+	c, err := Decide(context.Background(), nil, "token", nil, Sender{}, claims.Requirement{}, nil)
 	if c != nil || !errors.Is(err, errPanic) {
 		t.Fatalf("Decide with a panicking path: got %v, %v; want an errPanic error", c, err)
 	}
