@@ -125,3 +125,36 @@ func Challenge(e *claims.Error, realm, resourceMetadata string) claims.Challenge
 	ch.Realm = realm
 	return ch
 }
+
+// Header is the WWW-Authenticate value that answers e (RFC 9110 §11.6.1):
+// Challenge's, with the algs auth-param of a DPoP challenge (RFC 9449
+// §7.1) when algs, the space-separated accepted proof algorithms, is not
+// empty. A request without any token (Code "") to a resource that accepts
+// DPoP gets two challenges in the one value, Bearer and DPoP, as RFC 9449
+// §7.2 shows, so that the client may use either.
+func Header(e *claims.Error, realm, resourceMetadata, algs string) string {
+	ch := Challenge(e, realm, resourceMetadata)
+	if algs == "" {
+		return ch.String()
+	}
+	if strings.EqualFold(ch.Scheme, "DPoP") {
+		return withAlgs(ch, algs).String()
+	}
+	if e.Code != "" {
+		return ch.String()
+	}
+	dp := ch
+	dp.Scheme = "DPoP"
+	return ch.String() + ", " + withAlgs(dp, algs).String()
+}
+
+// withAlgs adds algs to a DPoP challenge, unless it names its own.
+func withAlgs(ch claims.Challenge, algs string) claims.Challenge {
+	for _, p := range ch.Extra {
+		if strings.EqualFold(p.Name, "algs") {
+			return ch
+		}
+	}
+	ch.Extra = append(append([]claims.Param(nil), ch.Extra...), claims.Param{Name: "algs", Value: algs})
+	return ch
+}

@@ -2,6 +2,7 @@ package answer
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stepupauth/stepup/claims"
 )
@@ -93,5 +94,33 @@ func TestChallengeRealm(t *testing.T) {
 	if got, want := Challenge(entra, "api", "").String(),
 		`Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnt9fQ=="`; got != want {
 		t.Errorf("Entra error keeps its own realm:\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestHeader renders the challenges of RFC 9449 §7.1 and §7.2 byte for
+// byte.
+func TestHeader(t *testing.T) {
+	stepUp := &claims.Error{Code: claims.CodeInsufficientUserAuthentication, Description: "More recent authentication is required", MaxAge: claims.MaxAgeOf(300 * time.Second)}
+	dpopStepUp := *stepUp
+	dpopStepUp.Scheme = "DPoP"
+	for _, tt := range []struct {
+		name string
+		e    *claims.Error
+		algs string
+		want string
+	}{
+		{"no token, Bearer only", claims.MissingToken(), "", `Bearer realm="api"`},
+		{"no token, both schemes", claims.MissingToken(), "ES256 PS256", `Bearer realm="api", DPoP realm="api", algs="ES256 PS256"`},
+		{"DPoP refusal", &claims.Error{Scheme: "DPoP", Code: claims.CodeInvalidToken, Description: "The access token is invalid"}, "ES256",
+			`DPoP realm="api", error="invalid_token", error_description="The access token is invalid", algs="ES256"`},
+		{"Bearer refusal with DPoP on", stepUp, "ES256", `Bearer realm="api", error="insufficient_user_authentication", error_description="More recent authentication is required", max_age=300`},
+		{"step-up over DPoP", &dpopStepUp, "ES256",
+			`DPoP realm="api", error="insufficient_user_authentication", error_description="More recent authentication is required", max_age=300, algs="ES256"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Header(tt.e, "api", "", tt.algs); got != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+		})
 	}
 }
