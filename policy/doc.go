@@ -70,6 +70,7 @@
 //	    grpc: /bank.v1.Bank/Transfer        # full method, or /pkg.Service/* for a whole service
 //	    acr: [http://schemas.openid.net/pape/policies/2007/06/multi-factor]  # any of
 //	    max_age: 5m                         # positive, whole seconds
+//	    sender_constraint: dpop             # dpop, mtls or any: bearer tokens refused
 //	  - http: "GET /reports"
 //	    acr_min: urn:example:loa:2          # at least, by acr_levels
 //	  - http: "GET /admin/"
@@ -85,7 +86,9 @@
 // Rules map to claims.Requirement fields one to one: acr to ACR, acr_min to
 // ACRMin (with ACRLevels copied from acr_levels), amr_all to AMRAll, amr_any
 // to AMRAny, acr_values to AMRACRValues, max_age to MaxAge, scopes to
-// Scopes, auth_context to Check (see Profiles). A rule with none of them accepts any valid token. Because amr
+// Scopes, auth_context to Check (see Profiles), sender_constraint to
+// Binding (dpop: BindingDPoP, mtls: BindingMTLS, any: BindingAny). A rule
+// with none of them accepts any valid token. Because amr
 // cannot be requested in a challenge, acr_values only exists for amr_all
 // and amr_any and is an error without them (RFC 9470 §3). Lists must not be
 // empty (leave the field out instead) nor repeat a value; acr, amr and

@@ -87,6 +87,14 @@ func TestParseFields(t *testing.T) {
 				Rules: []policy.Rule{{Line: 4, HTTP: "/a"}}}},
 		{"ipv6 loopback", "issuer: http://[::1]:8080/\naudience: api\nrules: [{http: /a}]\n",
 			&policy.Policy{Issuer: "http://[::1]:8080/", Audience: "api", Rules: []policy.Rule{{Line: 3, HTTP: "/a"}}}},
+		{"sender_constraint", head + "rules:\n  - http: POST /a\n    sender_constraint: dpop\n  - grpc: /p.S/M\n    sender_constraint: mtls\n  - http: GET /b\n    sender_constraint: any\n",
+			func() *policy.Policy {
+				p := minimal(policy.Rule{Line: 4, HTTP: "POST /a", Requirement: claims.Requirement{Binding: claims.BindingDPoP}})
+				p.Rules = append(p.Rules,
+					policy.Rule{Index: 1, Line: 6, GRPC: "/p.S/M", Requirement: claims.Requirement{Binding: claims.BindingMTLS}},
+					policy.Rule{Index: 2, Line: 8, HTTP: "GET /b", Requirement: claims.Requirement{Binding: claims.BindingAny}})
+				return p
+			}()},
 		{"algorithms", head + "algorithms: [RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA]\nrules: [{http: /a}]\n",
 			func() *policy.Policy {
 				p := minimal(policy.Rule{Line: 4, HTTP: "/a"})
@@ -419,6 +427,8 @@ func TestParseErrors(t *testing.T) {
 		{"public null", policy.ParseYAML, head + "rules:\n  - http: /a\n    public:\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got null`},
 		{"public json string", policy.ParseJSON, `{"issuer": "https://a/", "audience": "api", "rules": [{"http": "/a", "public": "true"}]}`, `policy: line 1: rules[0] (http "/a"): public: want true or false, got the string "true"`},
 		{"public json number", policy.ParseJSON, `{"issuer": "https://a/", "audience": "api", "rules": [{"http": "/a", "public": 1}]}`, `policy: line 1: rules[0] (http "/a"): public: want true or false, got the number 1`},
+		{"sender_constraint unknown", policy.ParseYAML, head + "rules:\n  - http: /a\n    sender_constraint: bearer\n", `policy: line 5: rules[0] (http "/a"): sender_constraint: "bearer" is not dpop, mtls or any`},
+		{"public with sender_constraint", policy.ParseYAML, head + "rules:\n  - http: /a\n    public: true\n    sender_constraint: dpop\n", `policy: line 6: rules[0] (http "/a"): sender_constraint: a public rule takes no requirement`},
 		{"public with acr", policy.ParseYAML, head + "rules:\n  - http: /a\n    public: true\n    acr: [x]\n", `policy: line 6: rules[0] (http "/a"): acr: a public rule takes no requirement`},
 		{"public with scopes first", policy.ParseYAML, head + "rules:\n  - scopes: [x]\n    http: /a\n    public: true\n", `policy: line 4: rules[0] (http "/a"): scopes: a public rule takes no requirement`},
 		{"public with max_age", policy.ParseYAML, head + "rules:\n  - http: /a\n    max_age: 5m\n    public: true\n", `policy: line 5: rules[0] (http "/a"): max_age: a public rule takes no requirement`},

@@ -38,7 +38,7 @@ var tokenTypes = map[string]string{
 
 // requirementFields are the rule fields that make up a Requirement, in
 // schema order.
-var requirementFields = []string{"acr", "acr_min", "amr_all", "amr_any", "acr_values", "max_age", "scopes", "auth_context"}
+var requirementFields = []string{"acr", "acr_min", "amr_all", "amr_any", "acr_values", "max_age", "scopes", "auth_context", "sender_constraint"}
 
 // fileFields maps claims.Requirement fields to the rule fields that set
 // them.
@@ -51,6 +51,7 @@ var fileFields = map[string]string{
 	"AMRACRValues": "acr_values",
 	"MaxAge":       "max_age",
 	"Scopes":       "scopes",
+	"Binding":      "sender_constraint",
 }
 
 // posError is a reason with the line it applies to, before build adds the
@@ -304,6 +305,8 @@ func rule(p *Policy, i int, rn *node) (Rule, error) {
 					r.AuthContext = ids
 				}
 			}
+		case "sender_constraint":
+			req.Binding, err = binding(v)
 		case "profile":
 			err = errAt(k, "identity-provider profiles are set at the top level")
 		default:
@@ -611,4 +614,25 @@ func checkMethod(n *node) error {
 		return errAt(n, "%q is not a full method (want \"/package.Service/Method\" or \"/package.Service/*\")", n.text)
 	}
 	return nil
+}
+
+// bindings are the values of sender_constraint.
+var bindings = map[string]claims.Binding{
+	"dpop": claims.BindingDPoP,
+	"mtls": claims.BindingMTLS,
+	"any":  claims.BindingAny,
+}
+
+// binding reads sender_constraint: dpop (a DPoP-bound token, RFC 9449),
+// mtls (a certificate-bound token, RFC 8705) or any (either).
+func binding(n *node) (claims.Binding, error) {
+	s, err := text(n)
+	if err != nil {
+		return claims.BindingNone, err
+	}
+	b, ok := bindings[s]
+	if !ok {
+		return claims.BindingNone, errAt(n, "%q is not dpop, mtls or any", s)
+	}
+	return b, nil
 }
