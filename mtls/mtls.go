@@ -13,9 +13,9 @@ import (
 	"strings"
 )
 
-// HeaderName is the canonical name of the RFC 9440 header field. gRPC
-// carries it as the metadata key "client-cert".
-const HeaderName = "Client-Cert"
+// headerName is the RFC 9440 header field; gRPC metadata carries it as
+// "client-cert".
+const headerName = "Client-Cert"
 
 // ErrMalformedClientCert reports a Client-Cert field from a trusted proxy
 // that is not one certificate encoded as RFC 9440 §2.2 says. Test for it
@@ -86,7 +86,7 @@ func (s *Source) FromRequest(r *http.Request) (thumbprint string, ok bool, err e
 	return s.decide(r.TLS, func() (netip.Addr, bool) {
 		ap, err := netip.ParseAddrPort(r.RemoteAddr)
 		return ap.Addr(), err == nil
-	}, r.Header.Values(HeaderName))
+	}, r.Header.Values(headerName))
 }
 
 // FromConn is FromRequest for a connection known by its parts, as gRPC
