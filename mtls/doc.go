@@ -1,17 +1,14 @@
 // Package mtls gives the client-certificate side of certificate-bound
 // access tokens (RFC 8705 §3): the x5t#S256 thumbprint of the certificate
-// a client authenticated with, and the x5t#S256 a token's cnf claim is
-// bound to. The integrating middleware compares the two; a token bound to
-// a certificate is refused unless the request came with that certificate.
+// a client authenticated with. The middleware (httpmw, grpcmw) compares it
+// with the x5t#S256 the token's cnf claim is bound to; a token bound to a
+// certificate is refused unless the request came with that certificate.
 //
 //	src, err := mtls.New(mtls.Config{
 //		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.7/32")},
 //	})
 //	if err != nil { ... }
-//	// per request:
-//	want, bound, err := mtls.Bound(c.Confirmation)       // the token side
-//	got, ok, err := src.FromRequest(r)                    // the connection side
-//	if bound && (!ok || got != want) { ... invalid_token ... }
+//	guard, err := httpmw.New(v, httpmw.WithClientCertificates(src))
 //
 // # Where the certificate comes from
 //

@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"math/big"
 	"net/http"
@@ -52,26 +51,22 @@ func ExampleSource_FromRequest() {
 		panic(err)
 	}
 	cert := exampleCert()
-	cnf := json.RawMessage(`{"x5t#S256":"` + mtls.Thumbprint(cert) + `"}`)
+	want := mtls.Thumbprint(cert) // what the token's cnf x5t#S256 holds
 
 	for _, peer := range []string{"10.0.0.7:36001", "192.0.2.1:36001"} {
 		r := httptest.NewRequest(http.MethodGet, "/", nil)
 		r.RemoteAddr = peer
 		r.Header.Set("Client-Cert", ":"+base64.StdEncoding.EncodeToString(cert.Raw)+":")
 
-		want, bound, err := mtls.Bound(cnf)
-		if err != nil {
-			panic(err)
-		}
 		got, ok, err := src.FromRequest(r)
 		if err != nil {
 			panic(err)
 		}
-		fmt.Printf("%s: bound %v, certificate %v, match %v\n", peer, bound, ok, ok && got == want)
+		fmt.Printf("%s: certificate %v, match %v\n", peer, ok, ok && got == want)
 	}
 	// Output:
-	// 10.0.0.7:36001: bound true, certificate true, match true
-	// 192.0.2.1:36001: bound true, certificate false, match false
+	// 10.0.0.7:36001: certificate true, match true
+	// 192.0.2.1:36001: certificate false, match false
 }
 
 func ExampleParseClientCert() {
@@ -89,19 +84,4 @@ func ExampleParseClientCert() {
 	// Output:
 	// client
 	// true
-}
-
-func ExampleBound() {
-	x5t, ok, err := mtls.Bound(json.RawMessage(`{"x5t#S256":"ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"}`))
-	fmt.Println(x5t, ok, err)
-
-	_, ok, err = mtls.Bound(json.RawMessage(`{"jkt":"0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}`))
-	fmt.Println(ok, err)
-
-	_, _, err = mtls.Bound(json.RawMessage(`{"x5t#S256":42}`))
-	fmt.Println(err)
-	// Output:
-	// ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0 true <nil>
-	// false <nil>
-	// mtls: malformed cnf claim: x5t#S256 is not a string
 }
