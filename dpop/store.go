@@ -88,16 +88,16 @@ func (s *MemoryStore) Use(_ context.Context, key string, exp time.Time) (bool, e
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if old, ok := sh.entries[k]; ok {
-		if old > now {
+		if old >= now { // still used at exp itself, as Verify accepts then
 			return false, nil
 		}
 		delete(sh.entries, k)
 	}
-	if e <= now {
+	if e < now {
 		return true, nil // already expired: nothing to remember
 	}
 	if len(sh.entries) >= s.perShard {
-		if now < sh.minExp {
+		if now <= sh.minExp {
 			return false, errFull
 		}
 		sh.sweep(now)
@@ -112,11 +112,11 @@ func (s *MemoryStore) Use(_ context.Context, key string, exp time.Time) (bool, e
 	return true, nil
 }
 
-// sweep deletes the entries expired at now and recomputes minExp.
+// sweep deletes the entries expired before now and recomputes minExp.
 func (sh *memShard) sweep(now int64) {
 	minExp := int64(0)
 	for k, e := range sh.entries {
-		if e <= now {
+		if e < now {
 			delete(sh.entries, k)
 		} else if minExp == 0 || e < minExp {
 			minExp = e
