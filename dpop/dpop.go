@@ -275,10 +275,7 @@ func (v *Verifier) check(proof string, req Request, reqURI string) (Proof, *clai
 	if cs.iat.After(now.Add(v.leeway)) {
 		return Proof{}, nil, refuse(ReasonIssuedAt, errors.New("iat in the future"))
 	}
-	sum := sha256.Sum256([]byte(req.AccessToken))
-	var athBuf [43]byte
-	base64.RawURLEncoding.Encode(athBuf[:], sum[:])
-	if cs.ath != string(athBuf[:]) {
+	if cs.ath != tokenHash(req.AccessToken) {
 		return Proof{}, nil, refuse(ReasonTokenHash, errors.New("ath is not the hash of the access token"))
 	}
 	// The signature, with the key of jwk only (step 6).
@@ -374,4 +371,11 @@ func numericDate(v []byte) (time.Time, bool) {
 	}
 	sec, frac := math.Modf(f)
 	return time.Unix(int64(sec), int64(math.Round(frac*1e9))).UTC(), true
+}
+
+// tokenHash is the ath of an access token: the base64url SHA-256 of its
+// ASCII (RFC 9449 §4.2).
+func tokenHash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
