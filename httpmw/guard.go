@@ -11,9 +11,11 @@ import (
 	"time"
 
 	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/dpop"
 	"github.com/stepupauth/stepup/internal/answer"
 	"github.com/stepupauth/stepup/internal/decide"
 	"github.com/stepupauth/stepup/internal/requirement"
+	"github.com/stepupauth/stepup/mtls"
 	"github.com/stepupauth/stepup/verify"
 )
 
@@ -47,7 +49,9 @@ type Guard struct {
 	logger           *slog.Logger // nil: no logs
 	formToken        bool
 	maxForm          int64
-	retryAfter       string // header value
+	retryAfter       string       // header value
+	dpop             *decide.DPoP // nil: the DPoP scheme is not read
+	certs            *mtls.Source
 }
 
 // Renderer writes the status line and body of an error answer. The guard
@@ -94,6 +98,34 @@ type config struct {
 	formToken        bool
 	maxForm          int64
 	retryAfter       time.Duration
+	dpop             *dpop.Verifier
+	dpopSet          bool
+	publicURL        string
+	certs            *mtls.Source
+	certsSet         bool
+}
+
+// WithDPoP accepts DPoP-bound access tokens (RFC 9449): the DPoP
+// Authorization scheme beside Bearer, each request's one DPoP proof checked
+// by v, and a DPoP-bound token accepted only with a proof by its key (see
+// the package documentation, "Sender-constrained tokens"). publicURL is
+// the absolute URL of this server as its clients address it, such as
+// "https://api.example.com" or "https://example.com/api" behind a proxy: a
+// proof's htu must be publicURL followed by the request's path. It is
+// configuration, never read from the request (Host or forwarding headers
+// would let a proof made for one server be spent at another). v must not be
+// nil; publicURL must be https (http only for a loopback host) without a
+// query or fragment.
+func WithDPoP(v *dpop.Verifier, publicURL string) Option {
+	return func(c *config) { c.dpop, c.dpopSet, c.publicURL = v, true, publicURL }
+}
+
+// WithClientCertificates sets where the client certificate of a
+// certificate-bound token (RFC 8705) comes from: a trusted proxy's
+// Client-Cert header as well as the TLS connection (see mtls.Config). By
+// default only the TLS connection (r.TLS) is read. s must not be nil.
+func WithClientCertificates(s *mtls.Source) Option {
+	return func(c *config) { c.certs, c.certsSet = s, true }
 }
 
 // WithRealm sets the realm auth-param of every challenge (RFC 6750 §3).
@@ -221,6 +253,20 @@ func New(v *verify.Verifier, opts ...Option) (*Guard, error) {
 	if c.loggerSet && c.logger == nil {
 		return nil, errors.New("httpmw: nil logger")
 	}
+	if c.dpopSet {
+		if c.dpop == nil {
+			return nil, errors.New("httpmw: WithDPoP: nil *dpop.Verifier")
+		}
+		if err := answer.CheckURL(c.publicURL, false); err != nil {
+			return nil, fmt.Errorf("httpmw: WithDPoP: public URL %q: %w", c.publicURL, err)
+		}
+	}
+	if c.certsSet && c.certs == nil {
+		return nil, errors.New("httpmw: WithClientCertificates: nil *mtls.Source")
+	}
+	if c.certs == nil {
+		c.certs = new(mtls.Source) // the TLS connection only
+	}
 	if c.maxForm < 0 {
 		return nil, fmt.Errorf("httpmw: negative form size limit %d", c.maxForm)
 	}
@@ -243,6 +289,8 @@ func New(v *verify.Verifier, opts ...Option) (*Guard, error) {
 		logger:           c.logger,
 		formToken:        c.formToken,
 		maxForm:          c.maxForm,
+		dpop:             decide.NewDPoP(c.dpop, c.publicURL),
+		certs:            c.certs,
 	}
 	if g.render == nil {
 		g.render = renderJSON
@@ -308,7 +356,7 @@ func (g *Guard) RequireFunc(choose func(r *http.Request, c *claims.Claims) (clai
 // serve is the request path of Require, RequireFunc and Mux: the token of
 // r, the one decision (decide.Decide), then next or Reject.
 func (g *Guard) serve(w http.ResponseWriter, r *http.Request, req claims.Requirement, choose func(*http.Request, *claims.Claims) (claims.Requirement, error), next http.Handler) {
-	raw, terr := g.token(r)
+	scheme, raw, terr := g.token(r)
 	var chooser decide.Chooser
 	if choose != nil {
 		chooser = func(c *claims.Claims) (claims.Requirement, error) {
@@ -316,7 +364,7 @@ func (g *Guard) serve(w http.ResponseWriter, r *http.Request, req claims.Require
 			return choose(r, c)
 		}
 	}
-	c, err := decide.Decide(r.Context(), g.v, raw, terr, decide.Sender{}, req, chooser)
+	c, err := decide.Decide(r.Context(), g.v, raw, terr, g.sender(r, scheme), req, chooser)
 	if err != nil {
 		g.Reject(w, r, err)
 		return
@@ -347,8 +395,8 @@ func (g *Guard) Check(r *http.Request, req claims.Requirement) (*claims.Claims, 
 	if err := req.Validate(); err != nil {
 		return nil, fmt.Errorf("httpmw: invalid requirement: %w", err)
 	}
-	raw, terr := g.token(r)
-	c, err := decide.Decide(r.Context(), g.v, raw, terr, decide.Sender{}, req, nil)
+	scheme, raw, terr := g.token(r)
+	c, err := decide.Decide(r.Context(), g.v, raw, terr, g.sender(r, scheme), req, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -398,10 +446,19 @@ func (g *Guard) Reject(w http.ResponseWriter, r *http.Request, err error) {
 	var body ErrorBody
 	switch k {
 	case decide.Challenge:
-		ch := answer.Challenge(ce, g.realm, g.resourceMetadata)
-		h.Set("WWW-Authenticate", ch.String())
+		algs := ""
+		if g.dpop != nil {
+			algs = g.dpop.Algs
+		}
+		h.Set("WWW-Authenticate", answer.Header(ce, g.realm, g.resourceMetadata, algs))
+		if nonce := decide.Nonce(err); nonce != "" {
+			h.Set("DPoP-Nonce", nonce)
+		}
 		if g.expose {
 			h.Add("Access-Control-Expose-Headers", "WWW-Authenticate")
+			if g.dpop != nil {
+				h.Add("Access-Control-Expose-Headers", "DPoP-Nonce")
+			}
 		}
 		body = ErrorBody{
 			Error:            ce.Code,

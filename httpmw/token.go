@@ -10,6 +10,7 @@ import (
 
 	"github.com/stepupauth/stepup/claims"
 	"github.com/stepupauth/stepup/internal/bearer"
+	"github.com/stepupauth/stepup/internal/decide"
 )
 
 // Causes of an invalid_request rejection, wrapped in the *claims.Error's Err
@@ -30,32 +31,46 @@ var (
 // documentation); the form body parameter access_token when enabled; the
 // query string never. Credentials of another scheme (Basic, DPoP, ...) are
 // not a bearer token.
-func (g *Guard) token(r *http.Request) (string, error) {
+func (g *Guard) token(r *http.Request) (bearer.Scheme, string, error) {
 	var tok string
+	scheme := bearer.None
 	switch hv := r.Header["Authorization"]; len(hv) {
 	case 0:
 	case 1:
-		t, ok := bearer.Parse(hv[0])
+		s, t, ok := bearer.Credentials(hv[0], g.dpop != nil)
 		if !ok {
-			return "", claims.InvalidRequest(errMalformedAuthorization)
+			return bearer.None, "", claims.InvalidRequest(errMalformedAuthorization)
 		}
-		tok = t
+		scheme, tok = s, t
 	default:
-		return "", claims.InvalidRequest(errMultipleAuthorization)
+		return bearer.None, "", claims.InvalidRequest(errMultipleAuthorization)
 	}
 	if g.formToken {
 		ft, err := g.bodyToken(r, tok != "")
 		if err != nil {
-			return "", claims.InvalidRequest(err)
+			return bearer.None, "", claims.InvalidRequest(err)
 		}
 		if ft != "" {
 			if tok != "" {
-				return "", claims.InvalidRequest(errMultipleTokens)
+				return bearer.None, "", claims.InvalidRequest(errMultipleTokens)
 			}
-			tok = ft
+			scheme, tok = bearer.Bearer, ft
 		}
 	}
-	return tok, nil
+	return scheme, tok, nil
+}
+
+// sender is how r presented its token: the DPoP proof check (RFC 9449;
+// method and path of r, against the public URL) when it used the DPoP
+// scheme, and the client certificate (RFC 8705) for a certificate-bound
+// token.
+func (g *Guard) sender(r *http.Request, scheme bearer.Scheme) decide.Sender {
+	s := decide.Sender{Cert: func() (string, bool, error) { return g.certs.FromRequest(r) }}
+	if scheme == bearer.DPoP {
+		s.DPoP = true
+		s.Proof = g.dpop.Proof(r.Header["Dpop"], r.Method, r.URL.EscapedPath())
+	}
+	return s
 }
 
 // bodyToken returns the access_token of a form-encoded body (RFC 6750 §2.2),
