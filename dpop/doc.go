@@ -91,7 +91,8 @@
 // # Concurrency
 //
 // A Verifier, a Nonces and a MemoryStore are safe for concurrent use.
-// Config is read only by New, which copies what it keeps.
+// New copies Config.Algorithms; the Replay store and the Nonces it is given
+// are shared, not copied, and take the Verifier's clock (Config.Now).
 //
 // # References
 //

@@ -202,12 +202,13 @@ func (v *Verifier) Verify(ctx context.Context, proof string, req Request) (Proof
 	if !ok {
 		return Proof{}, fmt.Errorf("%w: URL is not an absolute http or https URI", ErrRequest)
 	}
-	p, cs, rej := v.check(proof, req, reqURI)
+	now := v.now() // one reading of the clock for every check
+	p, cs, rej := v.check(proof, req, reqURI, now)
 	if rej != nil {
 		return Proof{}, rej
 	}
-	if v.nonces != nil && (!cs.hasNonce || !v.nonces.valid(cs.nonce, v.now())) {
-		return Proof{}, &Error{Code: CodeUseNonce, Reason: ReasonNonce, Nonce: v.nonces.issue(v.now()),
+	if v.nonces != nil && (!cs.hasNonce || !v.nonces.valid(cs.nonce, now)) {
+		return Proof{}, &Error{Code: CodeUseNonce, Reason: ReasonNonce, Nonce: v.nonces.issue(now),
 			Err: errors.New("nonce missing or stale")}
 	}
 	fresh, err := v.replay.Use(ctx, p.JKT+":"+p.ID, p.IssuedAt.Add(v.maxAge+v.leeway))
@@ -227,7 +228,7 @@ func (v *Verifier) Verify(ctx context.Context, proof string, req Request) (Proof
 }
 
 // check runs every check but the nonce and the replay store.
-func (v *Verifier) check(proof string, req Request, reqURI string) (Proof, *claimSet, *Error) {
+func (v *Verifier) check(proof string, req Request, reqURI string, now time.Time) (Proof, *claimSet, *Error) {
 	// One value of compact JWS (RFC 9449 §4.3 steps 1, 2): size first,
 	// then the characters, so nothing is decoded from a list or a JWE.
 	if len(proof) > MaxProofSize {
@@ -268,7 +269,6 @@ func (v *Verifier) check(proof string, req Request, reqURI string) (Proof, *clai
 	if !ok || htu != reqURI {
 		return Proof{}, nil, refuse(ReasonURI, errors.New("htu is not the request's uri"))
 	}
-	now := v.now()
 	if cs.iat.Before(now.Add(-v.maxAge - v.leeway)) {
 		return Proof{}, nil, refuse(ReasonIssuedAt, errors.New("iat too old"))
 	}

@@ -182,3 +182,26 @@ func (s *signer) signature(t testing.TB, input []byte) []byte {
 }
 
 func b64Dec(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
+
+// fixedSigner returns an ES256 or EdDSA signer whose key is the same in
+// every process (the fuzzer's workers recompute the seeds' keys).
+func fixedSigner(t testing.TB, alg string) *signer {
+	d := make([]byte, 32)
+	d[31] = 7
+	switch alg {
+	case "ES256":
+		k, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub, _ := k.PublicKey.Bytes()
+		return &signer{alg: alg, key: k, hash: crypto.SHA256, jwk: map[string]any{
+			"kty": "EC", "crv": "P-256", "x": b64(pub[1:33]), "y": b64(pub[33:])}}
+	case "EdDSA":
+		k := ed25519.NewKeyFromSeed(d)
+		return &signer{alg: alg, key: k, jwk: map[string]any{
+			"kty": "OKP", "crv": "Ed25519", "x": b64(k.Public().(ed25519.PublicKey))}}
+	}
+	t.Fatalf("no fixed signer for %s", alg)
+	return nil
+}
