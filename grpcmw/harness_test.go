@@ -79,7 +79,8 @@ type token struct {
 	acr      string
 	authTime time.Time // zero: none
 	scope    string
-	sub      string // default "alice"
+	sub      string         // default "alice"
+	cnf      map[string]any // the confirmation claim, nil: none
 }
 
 // mint signs an RFC 9068 access token valid at testNow.
@@ -105,6 +106,9 @@ func (is *issuer) mint(t testing.TB, tk token) string {
 	}
 	if tk.scope != "" {
 		payload["scope"] = tk.scope
+	}
+	if tk.cnf != nil {
+		payload["cnf"] = tk.cnf
 	}
 	body, err := json.Marshal(payload)
 	if err != nil {

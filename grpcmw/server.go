@@ -14,8 +14,10 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/dpop"
 	"github.com/stepupauth/stepup/internal/answer"
 	"github.com/stepupauth/stepup/internal/decide"
+	"github.com/stepupauth/stepup/mtls"
 	"github.com/stepupauth/stepup/verify"
 )
 
@@ -38,6 +40,34 @@ type options struct {
 	logger           *slog.Logger // nil: no logs
 	loggerSet        bool
 	noStreamExpiry   bool
+	dpopVerifier     *dpop.Verifier
+	dpopSet          bool
+	publicURL        string
+	certs            *mtls.Source
+	certsSet         bool
+	dpop             *decide.DPoP // nil: the DPoP scheme is not read
+}
+
+// WithDPoP accepts DPoP-bound access tokens (RFC 9449), as
+// httpmw.WithDPoP does over HTTP: the scheme in the authorization metadata
+// ("DPoP <token>"), the proof in the one dpop metadata value. A gRPC call
+// is an HTTP/2 POST to its full method, so a proof's htm is POST and its
+// htu publicURL followed by the full method ("/pkg.Service/Method"), for
+// unary calls and streams alike (a stream's proof is checked when it
+// opens). publicURL is configuration, the URL clients address this server
+// by; v must not be nil; publicURL must be https (http only for a loopback
+// host) without a query or fragment.
+func WithDPoP(v *dpop.Verifier, publicURL string) Option {
+	return func(o *options) { o.dpopVerifier, o.dpopSet, o.publicURL = v, true, publicURL }
+}
+
+// WithClientCertificates sets where the client certificate of a
+// certificate-bound token (RFC 8705) comes from: a trusted proxy's
+// client-cert metadata (RFC 9440's Client-Cert, see mtls.Config) as well as
+// the connection's TLS state. By default only the TLS state of the peer
+// is read. s must not be nil.
+func WithClientCertificates(s *mtls.Source) Option {
+	return func(o *options) { o.certs, o.certsSet = s, true }
 }
 
 // WithRealm sets the realm of every challenge (RFC 6750 §3). Default: none.
@@ -152,6 +182,21 @@ func New(v *verify.Verifier, m *Methods, opts ...Option) (*Interceptors, error) 
 	if s.loggerSet && s.logger == nil {
 		return nil, errors.New("grpcmw: nil logger")
 	}
+	if s.dpopSet {
+		if s.dpopVerifier == nil {
+			return nil, errors.New("grpcmw: WithDPoP: nil *dpop.Verifier")
+		}
+		if err := answer.CheckURL(s.publicURL, false); err != nil {
+			return nil, fmt.Errorf("grpcmw: WithDPoP: public URL %q: %w", s.publicURL, err)
+		}
+		s.dpop = decide.NewDPoP(s.dpopVerifier, s.publicURL)
+	}
+	if s.certsSet && s.certs == nil {
+		return nil, errors.New("grpcmw: WithClientCertificates: nil *mtls.Source")
+	}
+	if s.certs == nil {
+		s.certs = new(mtls.Source) // the TLS state only
+	}
 	s.expired = s.reject(context.Background(), claims.InvalidToken(ErrStreamExpired))
 	return s, nil
 }
@@ -203,14 +248,14 @@ func (s *Interceptors) authorize(ctx context.Context, fullMethod string, req any
 		}
 		return rule, ctx, nil
 	}
-	raw, terr := bearerToken(ctx)
+	scheme, raw, terr := token(ctx, s.dpop != nil)
 	var chooser decide.Chooser
 	if rule.Choose != nil {
 		chooser = func(c *claims.Claims) (claims.Requirement, error) {
 			return rule.Choose(claims.NewContext(ctx, c), c, fullMethod, req)
 		}
 	}
-	c, err := decide.Decide(ctx, s.v, raw, terr, decide.Sender{}, rule.Requirement, chooser)
+	c, err := decide.Decide(ctx, s.v, raw, terr, s.sender(ctx, scheme, fullMethod), rule.Requirement, chooser)
 	if err != nil {
 		return rule, nil, s.refuse(ctx, rule.Method, err)
 	}
@@ -290,7 +335,7 @@ func (s *Interceptors) Reject(ctx context.Context, err error) error {
 		rej = s.reject(ctx, err)
 	}
 	if rej.challenge != "" {
-		md := metadata.Pairs(WWWAuthenticateKey, rej.challenge)
+		md := rej.metadata()
 		if grpc.SetHeader(ctx, md) != nil {
 			_ = grpc.SetTrailer(ctx, md)
 		}
@@ -325,7 +370,7 @@ func (s *Interceptors) Unary() grpc.UnaryServerInterceptor {
 			if rej.challenge != "" {
 				// Fails only outside a real server (a direct call in a
 				// test); the status message carries the challenge too.
-				_ = grpc.SetHeader(ctx, metadata.Pairs(WWWAuthenticateKey, rej.challenge))
+				_ = grpc.SetHeader(ctx, rej.metadata())
 			}
 			return nil, rej.st.Err()
 		}
@@ -360,7 +405,7 @@ func (s *Interceptors) Stream() grpc.StreamServerInterceptor {
 		rule, hctx, rej := s.authorize(ctx, info.FullMethod, nil)
 		if rej != nil {
 			if rej.challenge != "" {
-				_ = ss.SetHeader(metadata.Pairs(WWWAuthenticateKey, rej.challenge))
+				_ = ss.SetHeader(rej.metadata())
 			}
 			return rej.st.Err()
 		}

@@ -106,11 +106,23 @@ func grpcCode(c claims.Code) codes.Code {
 	}
 }
 
-// rejection is the answer to a refused call: the status, and the challenge
-// to send as www-authenticate header metadata ("" for none).
+// rejection is the answer to a refused call: the status, the challenge
+// to send as www-authenticate header metadata ("" for none) and the
+// dpop-nonce to send with a use_dpop_nonce refusal ("" for none).
 type rejection struct {
 	st        *status.Status
 	challenge string
+	nonce     string
+}
+
+// metadata is the response metadata of r: www-authenticate and
+// dpop-nonce.
+func (r *rejection) metadata() metadata.MD {
+	md := metadata.Pairs(WWWAuthenticateKey, r.challenge)
+	if r.nonce != "" {
+		md.Append(dpopNonceKey, r.nonce)
+	}
+	return md
 }
 
 // reject turns an authorization error into the client's answer, by the
@@ -128,14 +140,18 @@ func (o *options) reject(ctx context.Context, err error) rejection {
 		return rejection{st: status.New(codes.Internal, msgInternal)}
 	}
 	ch := answer.Challenge(ce, o.realm, o.resourceMetadata)
-	msg := ch.String()
+	algs := ""
+	if o.dpop != nil {
+		algs = o.dpop.Algs
+	}
+	msg := answer.Header(ce, o.realm, o.resourceMetadata, algs)
 	st := status.New(grpcCode(ce.Code), msg)
 	if reason, ok := reasons[ce.Code]; ok {
 		if d, derr := st.WithDetails(errorInfo(reason, ce, ch)); derr == nil {
 			st = d
 		}
 	}
-	return rejection{st: st, challenge: msg}
+	return rejection{st: st, challenge: msg, nonce: decide.Nonce(err)}
 }
 
 func errorInfo(reason string, ce *claims.Error, ch claims.Challenge) *errdetails.ErrorInfo {

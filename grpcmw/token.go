@@ -2,11 +2,15 @@ package grpcmw
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 
 	"github.com/stepupauth/stepup/internal/bearer"
+	"github.com/stepupauth/stepup/internal/decide"
 )
 
 // Causes wrapped in the invalid_request error; they reach the error hook,
@@ -20,24 +24,58 @@ var (
 // carried as the HTTP/2 authorization header).
 const authorizationKey = "authorization"
 
-// bearerToken returns the bearer token of the incoming call, "" when the
-// call carries no bearer credentials (no authorization value, or one of
-// another scheme). It fails on two authorization values or a value that is
-// malformed by the parser httpmw uses too (an empty value, "Bearer" without
-// a token, a token outside the b64token grammar).
-func bearerToken(ctx context.Context) (string, error) {
+// token returns the scheme and token of the incoming call: Bearer, or DPoP
+// when dpop is true; "" when the call carries no credentials of those
+// schemes (no authorization value, or one of another scheme). It fails on
+// two authorization values or a value that is malformed by the parser
+// httpmw uses too (an empty value, "Bearer" without a token, a token
+// outside the b64token grammar).
+func token(ctx context.Context, dpop bool) (bearer.Scheme, string, error) {
 	// ValueFromIncomingContext copies one key's values, not the whole MD.
 	vals := metadata.ValueFromIncomingContext(ctx, authorizationKey)
 	switch len(vals) {
 	case 0:
-		return "", nil
+		return bearer.None, "", nil
 	case 1:
-		tok, ok := bearer.Parse(vals[0])
+		scheme, tok, ok := bearer.Credentials(vals[0], dpop)
 		if !ok {
-			return "", errMalformedBearer
+			return bearer.None, "", errMalformedBearer
 		}
-		return tok, nil
+		return scheme, tok, nil
 	default:
-		return "", errTwoAuthorizations
+		return bearer.None, "", errTwoAuthorizations
 	}
+}
+
+// Metadata keys of the sender constraints: the DPoP proof (RFC 9449 §7.1's
+// DPoP header) and a trusted proxy's client certificate (RFC 9440's
+// Client-Cert header).
+const (
+	dpopKey       = "dpop"
+	clientCertKey = "client-cert"
+	dpopNonceKey  = "dpop-nonce"
+)
+
+// sender is how the call presented its token: the DPoP proof check (the
+// dpop metadata; htm POST and htu the public URL plus the full method, as
+// a gRPC call is an HTTP/2 POST to that path) when it used the DPoP
+// scheme, and the client certificate from the connection's TLS state or a
+// trusted proxy's client-cert metadata.
+func (s *Interceptors) sender(ctx context.Context, scheme bearer.Scheme, fullMethod string) decide.Sender {
+	snd := decide.Sender{Cert: func() (string, bool, error) {
+		p, ok := peer.FromContext(ctx)
+		if !ok {
+			return "", false, nil
+		}
+		var state *tls.ConnectionState
+		if info, ok := p.AuthInfo.(credentials.TLSInfo); ok {
+			state = &info.State
+		}
+		return s.certs.FromConn(state, p.Addr, metadata.ValueFromIncomingContext(ctx, clientCertKey))
+	}}
+	if scheme == bearer.DPoP {
+		snd.DPoP = true
+		snd.Proof = s.dpop.Proof(metadata.ValueFromIncomingContext(ctx, dpopKey), "POST", fullMethod)
+	}
+	return snd
 }

@@ -32,7 +32,7 @@ func TestBearerToken(t *testing.T) {
 		if tt.md != nil {
 			ctx = metadata.NewIncomingContext(ctx, tt.md)
 		}
-		got, err := bearerToken(ctx)
+		_, got, err := token(ctx, false)
 		if got != tt.want || !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
 			t.Errorf("%s: bearerToken = %q, %v; want %q, %v", tt.name, got, err, tt.want, tt.wantErr)
 		}
