@@ -38,6 +38,10 @@
 //   - httpmw, grpcmw: the transports. They make the same decision by the
 //     same code and give the same answers (HTTP 401 is gRPC
 //     Unauthenticated, and so on).
+//   - dpop, mtls: sender-constrained tokens (DPoP proofs, client
+//     certificates), which httpmw and grpcmw check for every bound token;
+//     the separate module redisstore shares DPoP replay protection across
+//     a fleet.
 //   - idp: provider profiles. policy: requirements from a YAML or JSON
 //     file. metrics: Prometheus metrics and key-set logs. stepuptest: an
 //     in-process OpenID Provider for tests.

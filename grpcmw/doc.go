@@ -94,6 +94,19 @@
 // ASCII, resource metadata an https URL, http only for loopback, as
 // httpmw.New checks them) and returns an error.
 //
+// # Sender-constrained tokens
+//
+// The checks of httpmw (see its package documentation, "Sender-constrained
+// tokens") apply to every call: the DPoP scheme in the authorization
+// metadata and the proof in the one dpop metadata value (WithDPoP), with
+// htm POST and htu the public URL followed by the full method, checked
+// when a stream opens; the client certificate from the peer's TLS state or
+// a trusted proxy's client-cert metadata (WithClientCertificates). The
+// challenges are the HTTP ones, in www-authenticate and the status
+// message; the ErrorInfo reasons INVALID_DPOP_PROOF and USE_DPOP_NONCE go
+// with the DPoP codes, and a use_dpop_nonce refusal sends the nonce in
+// dpop-nonce header metadata.
+//
 // # Stream expiry
 //
 // A stream is authorized once, when it starts. So that it does not outlive

@@ -66,6 +66,28 @@
 // limit). The query string is never read (RFC 9700 §2.4.2): a token only
 // there gets 401 without an error code.
 //
+// # Sender-constrained tokens
+//
+// Every token is checked against its cnf claim, whatever the route
+// demands: a DPoP-bound token (cnf jkt, RFC 9449) is accepted only with
+// the DPoP scheme (Authorization: DPoP <token>, read when WithDPoP is
+// given) and the request's one DPoP proof, verified by the dpop.Verifier
+// against the configured public URL followed by the request's path and
+// signed by the key the token is bound to; the same token sent as Bearer
+// is refused (no downgrade), and so is a bearer token sent as DPoP. A
+// certificate-bound token (cnf x5t#S256, RFC 8705) is accepted only with
+// its client certificate: the TLS connection's, or a trusted proxy's
+// Client-Cert header (WithClientCertificates). A token bound by any other
+// confirmation method is refused. A Requirement's Binding makes a route
+// refuse bearer tokens altogether.
+//
+// With WithDPoP the answers are RFC 9449 §7's: a request without a token
+// gets two challenges, Bearer and DPoP with algs; every refusal of a DPoP
+// request is in the DPoP scheme with algs (invalid_token,
+// invalid_dpop_proof, a step-up's insufficient_user_authentication); a
+// proof without the server's nonce gets use_dpop_nonce and a DPoP-Nonce
+// header. A replay store that cannot answer is 503.
+//
 // # CORS
 //
 // A CORS middleware must wrap the guard, not the other way round: a browser
