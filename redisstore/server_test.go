@@ -14,7 +14,7 @@ import (
 // redisServer is a redis-server child process on a loopback port, for
 // one test.
 type redisServer struct {
-	t    *testing.T
+	t    testing.TB
 	port int
 	cmd  *exec.Cmd
 	done chan struct{} // closed when cmd has exited
@@ -24,7 +24,7 @@ type redisServer struct {
 // startRedis starts a redis-server on a free loopback port and stops it
 // when the test ends. Without redis-server on PATH the test fails under
 // CI=true and is skipped otherwise.
-func startRedis(t *testing.T) *redisServer {
+func startRedis(t testing.TB) *redisServer {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		msg := "redis-server is not installed (Debian: apt-get install -y redis-server); .ci/run installs it"
