@@ -274,3 +274,39 @@ func selfSigned(t *testing.T, name string) tls.Certificate {
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
 }
+
+// TestDPoPStreamExpiry: a DPoP stream that outlives its token ends with an
+// invalid_token challenge in the DPoP scheme, with algs, in the trailer.
+func TestDPoPStreamExpiry(t *testing.T) {
+	is := newIssuer(t, "k1")
+	client := newDPoPClient(t)
+	bound := is.mint(t, token{cnf: map[string]any{"jkt": client.jkt}})
+	exp := testNow.Add(time.Hour)
+	dv, err := dpop.New(dpop.Config{Algorithms: []string{"EdDSA"}, Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := expiryService{cause: make(chan error, 1), sendErr: make(chan error, 1)}
+	cc := serveExpiry(t, newVerifierAt(t, is, func() time.Time { return exp.Add(-time.Second) }), svc, grpcmw.WithDPoP(dv, publicURL))
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "DPoP "+bound, "dpop", client.proof("POST", publicURL+methodDuplex, bound, ""))
+	st, err := testgrpc.NewTestServiceClient(cc).FullDuplexCall(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Send(&testgrpc.StreamingOutputCallRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Recv(); err != nil {
+		t.Fatalf("first message: %v", err)
+	}
+	_, err = st.Recv()
+	<-svc.cause
+	<-svc.sendErr
+	var ce *claims.Error
+	if !errors.As(err, &ce) || ce.Code != claims.CodeInvalidToken || ce.Scheme != "DPoP" {
+		t.Fatalf("after exp: got %v, want an invalid_token challenge in the DPoP scheme", err)
+	}
+	if got, want := strings.Join(st.Trailer().Get(grpcmw.WWWAuthenticateKey), ""), `DPoP error="invalid_token", error_description="The access token is invalid", algs="EdDSA"`; got != want {
+		t.Errorf("trailer: got %q, want %q", got, want)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/stepupauth/stepup/claims"
 	"github.com/stepupauth/stepup/dpop"
 	"github.com/stepupauth/stepup/internal/answer"
+	"github.com/stepupauth/stepup/internal/cnf"
 	"github.com/stepupauth/stepup/internal/decide"
 	"github.com/stepupauth/stepup/mtls"
 	"github.com/stepupauth/stepup/verify"
@@ -422,7 +423,7 @@ func (s *Interceptors) Stream() grpc.StreamServerInterceptor {
 		if s.noStreamExpiry || c == nil || c.Expiry.IsZero() {
 			err = handler(srv, &serverStream{ServerStream: ss, ctx: hctx})
 		} else {
-			err = s.expiringStream(srv, ss, rule.Method, hctx, c.Expiry, handler)
+			err = s.expiringStream(srv, ss, rule.Method, hctx, c, handler)
 		}
 		code = status.Code(err)
 		return err
@@ -432,7 +433,8 @@ func (s *Interceptors) Stream() grpc.StreamServerInterceptor {
 // expiringStream runs handler with a stream whose context is cancelled at
 // exp and whose messages stop there. A stream that outlived its token is
 // reported as refused, once.
-func (s *Interceptors) expiringStream(srv any, ss grpc.ServerStream, rule string, hctx context.Context, exp time.Time, handler grpc.StreamHandler) error {
+func (s *Interceptors) expiringStream(srv any, ss grpc.ServerStream, rule string, hctx context.Context, c *claims.Claims, handler grpc.StreamHandler) error {
+	exp := c.Expiry
 	ectx, cancel := context.WithCancelCause(hctx)
 	defer cancel(nil)
 	es := &expiringServerStream{serverStream: serverStream{ServerStream: ss, ctx: ectx}, s: s}
@@ -451,6 +453,9 @@ func (s *Interceptors) expiringStream(srv any, ss grpc.ServerStream, rule string
 		return err
 	}
 	expired := claims.InvalidToken(ErrStreamExpired)
+	if conf, err := cnf.Parse(c.Confirmation); err == nil && conf.JKT != "" {
+		expired.Scheme = "DPoP" // a DPoP-bound token came with the DPoP scheme
+	}
 	if cl := s.callOf(hctx); cl != nil && !cl.claim() {
 		// The handler refused the call itself (Reject) and it is reported:
 		// its answer stands.
