@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stepupauth/stepup/claims"
 	"github.com/stepupauth/stepup/dpop"
 )
 
@@ -52,5 +53,5 @@ func TestAlgorithms(t *testing.T) {
 	}
 	s := newSigner(t, "ES256")
 	_, err = v.Verify(t.Context(), s.sign(t, s.header(), validClaims(c.Now())), request())
-	wantRefusal(t, err, dpop.CodeInvalidProof, dpop.ReasonAlgorithm)
+	wantRefusal(t, err, claims.CodeInvalidDPoPProof, dpop.ReasonAlgorithm)
 }

@@ -15,7 +15,7 @@
 //	switch {
 //	case errors.As(err, &perr):
 //		// 401, WWW-Authenticate: DPoP error=perr.Code, algs=v.Algorithms();
-//		// and DPoP-Nonce: perr.Nonce when perr.Code is dpop.CodeUseNonce.
+//		// and DPoP-Nonce: perr.Nonce when perr.Code is dpop.claims.CodeUseDPoPNonce.
 //	case errors.Is(err, claims.ErrUnavailable):
 //		// 503: the replay store cannot answer.
 //	case err != nil:
@@ -33,7 +33,7 @@
 // Verify applies every check of RFC 9449 §4.3, cheapest first; the replay
 // store comes last, so only a proof otherwise valid consumes its jti:
 //
-//   - One value of at most MaxProofSize bytes, checked before decoding. A
+//   - One value of at most maxProofSize bytes, checked before decoding. A
 //     comma or white space (a list: two header fields folded into one) is
 //     refused as "multiple"; any other byte outside base64url and the dot
 //     as "malformed". Exactly three parts of strict base64url (RFC 7515
@@ -66,7 +66,7 @@
 //   - The signature verifies with jwk (RFC 9449 §4.3 step 6).
 //   - With Config.Nonces set, nonce is one the Nonces issued in the current
 //     or the previous window; a missing or stale one is refused with
-//     CodeUseNonce and a fresh Error.Nonce (RFC 9449 §9, §8).
+//     claims.CodeUseDPoPNonce and a fresh Error.Nonce (RFC 9449 §9, §8).
 //   - Last, the jti: ReplayStore.Use with the key JKT+":"+jti until
 //     iat+MaxAge+Leeway, the last moment the proof could be accepted (RFC
 //     9449 §11.1). Keying by the thumbprint keeps one client from burning
@@ -82,8 +82,8 @@
 //
 // # Errors
 //
-// A refused proof is an *Error whose Code is CodeInvalidProof or
-// CodeUseNonce (RFC 9449 §7.1, §9) and whose Reason is one of the Reason
+// A refused proof is an *Error whose Code is claims.CodeInvalidDPoPProof or
+// claims.CodeUseDPoPNonce (RFC 9449 §7.1, §9) and whose Reason is one of the Reason
 // constants: test with errors.As. An outage of the replay store is not a
 // refusal: the error wraps claims.ErrUnavailable, to be answered with 503 /
 // Unavailable. Error texts never contain the proof or the token.

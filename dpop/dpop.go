@@ -18,22 +18,22 @@ import (
 
 // Defaults of Config.
 const (
-	// DefaultMaxAge is Config.MaxAge when zero. A client makes a proof
+	// defaultMaxAge is Config.MaxAge when zero. A client makes a proof
 	// for each request (RFC 9449 §4.1), so a genuine one is as old as the
 	// network delay plus the lag of a slow client clock; RFC 9449 §11.1
 	// asks for "a relatively brief period on the order of seconds or
 	// minutes". A minute absorbs both, keeps the window in which a
 	// captured proof can be replayed to an instance with its own store
 	// short, and keeps a replay store at about 65 s of traffic.
-	DefaultMaxAge = 60 * time.Second
-	// DefaultLeeway is Config.Leeway when zero: the clock skew allowed for
+	defaultMaxAge = 60 * time.Second
+	// defaultLeeway is Config.Leeway when zero: the clock skew allowed for
 	// an iat in the future (RFC 9449 §11.1 allows "the reasonably near
 	// future").
-	DefaultLeeway = 5 * time.Second
-	// MaxProofSize is the longest proof accepted, in bytes, checked before
+	defaultLeeway = 5 * time.Second
+	// maxProofSize is the longest proof accepted, in bytes, checked before
 	// any decoding. An RSA-8192 proof, the largest key accepted, is about
 	// 3.5 KiB.
-	MaxProofSize = 8 << 10
+	maxProofSize = 8 << 10
 	// maxIDLen bounds jti, in bytes (RFC 9449 §11.1: refuse "unnecessarily
 	// large jti values"). 96 random bits (§4.2) are 16 base64url
 	// characters; a UUID is 36.
@@ -53,10 +53,10 @@ type Config struct {
 	// errors (RFC 9449 §4.2, §11.6), as is any alg not in that list.
 	Algorithms []string
 	// MaxAge is how far in the past a proof's iat may be. Zero means
-	// DefaultMaxAge; negative is an error.
+	// defaultMaxAge; negative is an error.
 	MaxAge time.Duration
 	// Leeway is the clock skew allowed for an iat in the future, and added
-	// to MaxAge for one in the past. Zero means DefaultLeeway; negative is
+	// to MaxAge for one in the past. Zero means defaultLeeway; negative is
 	// an error.
 	Leeway time.Duration
 	// NoLeeway allows no clock skew at all. Leeway must then be zero.
@@ -92,9 +92,9 @@ func New(cfg Config) (*Verifier, error) {
 	v := &Verifier{maxAge: cfg.MaxAge, leeway: cfg.Leeway, replay: cfg.Replay, nonces: cfg.Nonces, now: cfg.Now}
 	switch {
 	case v.maxAge < 0:
-		return nil, fmt.Errorf("%w: negative MaxAge; zero means the default %v", ErrConfig, DefaultMaxAge)
+		return nil, fmt.Errorf("%w: negative MaxAge; zero means the default %v", ErrConfig, defaultMaxAge)
 	case v.maxAge == 0:
-		v.maxAge = DefaultMaxAge
+		v.maxAge = defaultMaxAge
 	}
 	switch {
 	case v.leeway < 0:
@@ -103,7 +103,7 @@ func New(cfg Config) (*Verifier, error) {
 		return nil, fmt.Errorf("%w: Leeway is %v with NoLeeway set; set one of them", ErrConfig, v.leeway)
 	case cfg.NoLeeway:
 	case v.leeway == 0:
-		v.leeway = DefaultLeeway
+		v.leeway = defaultLeeway
 	}
 	algs := cfg.Algorithms
 	if len(algs) == 0 {
@@ -208,7 +208,7 @@ func (v *Verifier) Verify(ctx context.Context, proof string, req Request) (Proof
 		return Proof{}, rej
 	}
 	if v.nonces != nil && (!cs.hasNonce || !v.nonces.valid(cs.nonce, now)) {
-		return Proof{}, &Error{Code: CodeUseNonce, Reason: ReasonNonce, Nonce: v.nonces.issue(now),
+		return Proof{}, &Error{Code: claims.CodeUseDPoPNonce, Reason: ReasonNonce, Nonce: v.nonces.issue(now),
 			Err: errors.New("nonce missing or stale")}
 	}
 	fresh, err := v.replay.Use(ctx, p.JKT+":"+p.ID, p.IssuedAt.Add(v.maxAge+v.leeway))
@@ -231,7 +231,7 @@ func (v *Verifier) Verify(ctx context.Context, proof string, req Request) (Proof
 func (v *Verifier) check(proof string, req Request, reqURI string, now time.Time) (Proof, *claimSet, *Error) {
 	// One value of compact JWS (RFC 9449 §4.3 steps 1, 2): size first,
 	// then the characters, so nothing is decoded from a list or a JWE.
-	if len(proof) > MaxProofSize {
+	if len(proof) > maxProofSize {
 		return Proof{}, nil, refuse(ReasonSize, errors.New("proof longer than the size cap"))
 	}
 	dots := 0

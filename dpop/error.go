@@ -3,18 +3,8 @@ package dpop
 import (
 	"errors"
 	"strings"
-)
 
-// The error codes of a refused proof (RFC 9449 §7.1, §9, §12.2). They are
-// the registered values; the middleware puts them in the error attribute of
-// a DPoP challenge.
-const (
-	// CodeInvalidProof: the proof is invalid (RFC 9449 §7.1).
-	CodeInvalidProof = "invalid_dpop_proof"
-	// CodeUseNonce: the server demands a nonce, and the proof has none or
-	// a stale one; Error.Nonce holds a fresh one for the DPoP-Nonce header
-	// (RFC 9449 §9).
-	CodeUseNonce = "use_dpop_nonce"
+	"github.com/stepupauth/stepup/claims"
 )
 
 // The reasons of a refused proof, Error.Reason. Their text is stable and
@@ -34,19 +24,19 @@ const (
 	ReasonID        = "jti"       // jti missing, empty, or too long
 	ReasonReplay    = "replay"    // the jti was used before
 	ReasonTokenHash = "ath"       // ath missing or not the hash of the access token
-	ReasonNonce     = "nonce"     // nonce missing or stale (Code is CodeUseNonce)
+	ReasonNonce     = "nonce"     // nonce missing or stale (Code is claims.CodeUseDPoPNonce)
 )
 
 // Error is a refused proof. Every refusal Verify makes is an *Error (an
 // outage of the replay store aside, see Verify); callers rely on errors.As,
 // Code and Reason.
 //
-// Code is CodeInvalidProof or CodeUseNonce. Reason is one of the Reason
-// constants. Nonce, for CodeUseNonce, is a fresh nonce to send in the
+// Code is claims.CodeInvalidDPoPProof or claims.CodeUseDPoPNonce. Reason is one of the Reason
+// constants. Nonce, for claims.CodeUseDPoPNonce, is a fresh nonce to send in the
 // DPoP-Nonce response header. Err, the cause, is for logs only and never
 // reaches a client.
 type Error struct {
-	Code   string
+	Code   claims.Code // claims.CodeInvalidDPoPProof or claims.CodeUseDPoPNonce
 	Reason string
 	Nonce  string
 	Err    error
@@ -89,5 +79,5 @@ var ErrRequest = errors.New("dpop: invalid request description")
 
 // refuse returns an invalid_dpop_proof *Error with a fixed cause.
 func refuse(reason string, cause error) *Error {
-	return &Error{Code: CodeInvalidProof, Reason: reason, Err: cause}
+	return &Error{Code: claims.CodeInvalidDPoPProof, Reason: reason, Err: cause}
 }

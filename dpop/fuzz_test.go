@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stepupauth/stepup/claims"
 	"github.com/stepupauth/stepup/dpop"
 )
 
@@ -51,7 +52,7 @@ func FuzzVerify(f *testing.F) {
 			if !errors.As(err, &e) {
 				t.Fatalf("got %v, want a *dpop.Error", err)
 			}
-			if e.Code != dpop.CodeInvalidProof || e.Reason == "" {
+			if e.Code != claims.CodeInvalidDPoPProof || e.Reason == "" {
 				t.Fatalf("got %s/%s, want invalid_dpop_proof and a reason", e.Code, e.Reason)
 			}
 			return

@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// DefaultNonceLifetime is the window of a Nonces whose lifetime is zero.
-const DefaultNonceLifetime = 5 * time.Minute
+// defaultNonceLifetime is the window of a Nonces whose lifetime is zero.
+const defaultNonceLifetime = 5 * time.Minute
 
 // minNonceSecret is the shortest secret NewNonces accepts: 256 bits, the
 // output size of HMAC-SHA-256 (RFC 2104 §3 calls shorter keys
@@ -46,16 +46,16 @@ type Nonces struct {
 
 // NewNonces returns the Nonces of secret, which must be at least 32 bytes
 // of random data shared by every instance that checks the nonces, and
-// lifetime, the length of a window (zero: DefaultNonceLifetime). The error
+// lifetime, the length of a window (zero: defaultNonceLifetime). The error
 // wraps ErrConfig.
 func NewNonces(secret []byte, lifetime time.Duration) (*Nonces, error) {
 	switch {
 	case len(secret) < minNonceSecret:
 		return nil, fmt.Errorf("%w: nonce secret of %d bytes; use at least %d random bytes", ErrConfig, len(secret), minNonceSecret)
 	case lifetime < 0:
-		return nil, fmt.Errorf("%w: negative nonce lifetime; zero means the default %v", ErrConfig, DefaultNonceLifetime)
+		return nil, fmt.Errorf("%w: negative nonce lifetime; zero means the default %v", ErrConfig, defaultNonceLifetime)
 	case lifetime == 0:
-		lifetime = DefaultNonceLifetime
+		lifetime = defaultNonceLifetime
 	case lifetime < time.Second:
 		return nil, fmt.Errorf("%w: nonce lifetime %v is under a second", ErrConfig, lifetime)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stepupauth/stepup/claims"
 	"github.com/stepupauth/stepup/dpop"
 )
 
@@ -60,7 +61,7 @@ func TestNonces(t *testing.T) {
 	v := newVerifier(t, dpop.Config{Nonces: n}, c)
 
 	t.Run("missing", func(t *testing.T) {
-		e := wantRefusal(t, verifyNonce(t, v, c, ""), dpop.CodeUseNonce, dpop.ReasonNonce)
+		e := wantRefusal(t, verifyNonce(t, v, c, ""), claims.CodeUseDPoPNonce, dpop.ReasonNonce)
 		if e.Nonce != n.Issue() {
 			t.Errorf("got Nonce %q, want the current %q", e.Nonce, n.Issue())
 		}
@@ -83,7 +84,7 @@ func TestNonces(t *testing.T) {
 			t.Errorf("nonce of the previous window: %v", err)
 		}
 		c.advance(time.Minute)
-		e := wantRefusal(t, verifyNonce(t, v, c, old), dpop.CodeUseNonce, dpop.ReasonNonce)
+		e := wantRefusal(t, verifyNonce(t, v, c, old), claims.CodeUseDPoPNonce, dpop.ReasonNonce)
 		if e.Nonce != n.Issue() || e.Nonce == old {
 			t.Errorf("got Nonce %q, want the fresh %q", e.Nonce, n.Issue())
 		}
@@ -92,14 +93,14 @@ func TestNonces(t *testing.T) {
 		c.advance(time.Minute)
 		future := n.Issue()
 		c.advance(-time.Minute)
-		wantRefusal(t, verifyNonce(t, v, c, future), dpop.CodeUseNonce, dpop.ReasonNonce)
+		wantRefusal(t, verifyNonce(t, v, c, future), claims.CodeUseDPoPNonce, dpop.ReasonNonce)
 	})
 	t.Run("garbage", func(t *testing.T) {
 		for _, bad := range []string{"x", n.Issue() + "A", n.Issue()[:len(n.Issue())-1] + "A", "eyJ7S_zG.eyJH0-Z.HX4w-7v"} {
 			if bad == n.Issue() {
 				continue
 			}
-			wantRefusal(t, verifyNonce(t, v, c, bad), dpop.CodeUseNonce, dpop.ReasonNonce)
+			wantRefusal(t, verifyNonce(t, v, c, bad), claims.CodeUseDPoPNonce, dpop.ReasonNonce)
 		}
 	})
 	t.Run("another instance, same secret", func(t *testing.T) {
@@ -112,7 +113,7 @@ func TestNonces(t *testing.T) {
 	t.Run("another secret", func(t *testing.T) {
 		other := newNonces(t, bytes.Repeat([]byte{0x5a}, 32))
 		newVerifier(t, dpop.Config{Nonces: other}, c) // same clock
-		wantRefusal(t, verifyNonce(t, v, c, other.Issue()), dpop.CodeUseNonce, dpop.ReasonNonce)
+		wantRefusal(t, verifyNonce(t, v, c, other.Issue()), claims.CodeUseDPoPNonce, dpop.ReasonNonce)
 	})
 	t.Run("secret copied", func(t *testing.T) {
 		secret := bytes.Clone(secretA)
@@ -127,7 +128,7 @@ func TestNonces(t *testing.T) {
 		s := newSigner(t, "ES256")
 		cl := validClaims(c.Now())
 		_, err := v.Verify(context.Background(), s.sign(t, s.header(), cl), request())
-		wantRefusal(t, err, dpop.CodeUseNonce, dpop.ReasonNonce)
+		wantRefusal(t, err, claims.CodeUseDPoPNonce, dpop.ReasonNonce)
 		cl["nonce"] = n.Issue() // same jti, now with a nonce
 		if _, err := v.Verify(context.Background(), s.sign(t, s.header(), cl), request()); err != nil {
 			t.Errorf("retry with the same jti: %v", err)

@@ -29,7 +29,7 @@ func newVerifier(t testing.TB, cfg dpop.Config, c *clock) *dpop.Verifier {
 }
 
 // wantRefusal checks that err is an *dpop.Error with code and reason.
-func wantRefusal(t *testing.T, err error, code, reason string) *dpop.Error {
+func wantRefusal(t *testing.T, err error, code claims.Code, reason string) *dpop.Error {
 	t.Helper()
 	var e *dpop.Error
 	if !errors.As(err, &e) {
@@ -243,7 +243,7 @@ func TestVerifyRefusals(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Verify accepted the proof (%+v)", p)
 			}
-			e := wantRefusal(t, err, dpop.CodeInvalidProof, tt.reason)
+			e := wantRefusal(t, err, claims.CodeInvalidDPoPProof, tt.reason)
 			if e.Nonce != "" {
 				t.Errorf("got Nonce %q on %s, want none", e.Nonce, e.Code)
 			}
@@ -321,7 +321,7 @@ func TestVerifyReplay(t *testing.T) {
 		t.Fatalf("first Verify: %v", err)
 	}
 	_, err := v.Verify(context.Background(), proof, request())
-	wantRefusal(t, err, dpop.CodeInvalidProof, dpop.ReasonReplay)
+	wantRefusal(t, err, claims.CodeInvalidDPoPProof, dpop.ReasonReplay)
 
 	// The same jti from another key is another proof.
 	other := newECSigner(t)
@@ -338,10 +338,10 @@ func TestVerifyReplay(t *testing.T) {
 	// be accepted, it is refused for its iat, not its jti.
 	c.advance(dpop.DefaultMaxAge + dpop.DefaultLeeway)
 	_, err = v.Verify(context.Background(), proof, request())
-	wantRefusal(t, err, dpop.CodeInvalidProof, dpop.ReasonReplay)
+	wantRefusal(t, err, claims.CodeInvalidDPoPProof, dpop.ReasonReplay)
 	c.advance(time.Second)
 	_, err = v.Verify(context.Background(), proof, request())
-	wantRefusal(t, err, dpop.CodeInvalidProof, dpop.ReasonIssuedAt)
+	wantRefusal(t, err, claims.CodeInvalidDPoPProof, dpop.ReasonIssuedAt)
 }
 
 // TestVerifyRefusalConsumesNoJTI: a proof refused for another reason does
@@ -354,7 +354,7 @@ func TestVerifyRefusalConsumesNoJTI(t *testing.T) {
 	cl := validClaims(c.Now())
 	cl["htm"] = "POST"
 	_, err := v.Verify(context.Background(), s.sign(t, s.header(), cl), request())
-	wantRefusal(t, err, dpop.CodeInvalidProof, dpop.ReasonMethod)
+	wantRefusal(t, err, claims.CodeInvalidDPoPProof, dpop.ReasonMethod)
 	if len(st.keys) != 0 {
 		t.Fatalf("store got %d keys, want 0", len(st.keys))
 	}

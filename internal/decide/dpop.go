@@ -46,10 +46,10 @@ func (d *DPoP) Proof(proofs []string, method, path string) func(ctx context.Cont
 	return func(ctx context.Context, token string) (string, error) {
 		switch len(proofs) {
 		case 0:
-			return "", proofError(&dpop.Error{Code: dpop.CodeInvalidProof, Reason: dpop.ReasonMalformed, Err: errNoProof})
+			return "", proofError(&dpop.Error{Code: claims.CodeInvalidDPoPProof, Reason: dpop.ReasonMalformed, Err: errNoProof})
 		case 1:
 		default:
-			return "", proofError(&dpop.Error{Code: dpop.CodeInvalidProof, Reason: dpop.ReasonMultiple, Err: errManyProofs})
+			return "", proofError(&dpop.Error{Code: claims.CodeInvalidDPoPProof, Reason: dpop.ReasonMultiple, Err: errManyProofs})
 		}
 		p, err := d.Verifier.Verify(ctx, proofs[0], dpop.Request{Method: method, URL: d.PublicURL + path, AccessToken: token})
 		if err != nil {
@@ -69,7 +69,7 @@ func proofError(err error) error {
 		return err
 	}
 	ce := &claims.Error{Scheme: "DPoP", Code: claims.CodeInvalidDPoPProof, Description: descInvalidProof, Err: err}
-	if de.Code == dpop.CodeUseNonce {
+	if de.Code == claims.CodeUseDPoPNonce {
 		ce.Code, ce.Description = claims.CodeUseDPoPNonce, descUseNonce
 	}
 	return ce
@@ -79,7 +79,7 @@ func proofError(err error) error {
 // none.
 func Nonce(err error) string {
 	var de *dpop.Error
-	if errors.As(err, &de) && de.Code == dpop.CodeUseNonce {
+	if errors.As(err, &de) && de.Code == claims.CodeUseDPoPNonce {
 		return de.Nonce
 	}
 	return ""
