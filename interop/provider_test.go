@@ -93,6 +93,7 @@ type provider struct {
 type providerOptions struct {
 	keys       []signingKey // the first signs; none: the script generates one
 	dpopNonces bool         // the token endpoint demands DPoP nonces
+	tls        *tlsFiles    // serve HTTPS with this certificate
 }
 
 // startProvider starts provider.mjs with keys (the first signs; none: the
@@ -126,6 +127,10 @@ func (p *provider) start(t *testing.T, port int, keys []signingKey) {
 	p.client = http.DefaultClient
 	if p.opts.dpopNonces {
 		cfg["dpopNonces"] = true
+	}
+	if f := p.opts.tls; f != nil {
+		cfg["tls"] = map[string]string{"cert": f.certFile, "key": f.keyFile}
+		p.client = f.client(nil)
 	}
 	if len(keys) > 0 {
 		jwks := make([]json.RawMessage, len(keys))
