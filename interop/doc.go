@@ -6,20 +6,28 @@
 //     with Node), issuing RFC 9068 JWT access tokens for the API through
 //     resource indicators (RFC 8707), with acr, amr and auth_time of the login
 //     copied into them, client credentials, and authorization code with PKCE
-//     (RFC 7636). A login driver in the script completes logins at the level
-//     a test asks for; the test is the browser.
+//     (RFC 7636), and sender-constrained tokens: DPoP-bound (RFC 9449) when
+//     the token request carries a proof, certificate-bound (RFC 8705) for a
+//     client registered for them, over HTTPS. A login driver in the script
+//     completes logins at the level a test asks for; the test is the
+//     browser.
 //   - Clients: golang.org/x/oauth2 (authorization code with PKCE, its
 //     transport, client credentials), grpc-go with grpcmw's client
-//     interceptor, grpcurl built from its pinned release, and an @grpc/grpc-js
-//     client (grpc-client.mjs).
+//     interceptor, grpcurl built from its pinned release, an @grpc/grpc-js
+//     client (grpc-client.mjs), and a DPoP client on panva's jose
+//     (dpop-client.mjs) that gets DPoP-bound tokens and makes the proofs.
 //   - Servers: examples/httpapi and examples/grpcapi, built from this checkout
 //     with the race detector and run as subprocesses with a policy file
-//     naming the provider as issuer.
+//     naming the provider as issuer; for the sender-constrained tests, an
+//     httpmw Guard and a grpcmw server built in the test process with DPoP
+//     and client certificates.
 //
 // The scenarios: discovery and code-flow tokens verified by the library
 // directly; client credentials tokens; the provider's ID token presented as
 // an access token; the RFC 9470 step-up loop over HTTP, grpc-go, grpcurl and
-// grpc-js; a stale login and its max_age challenge; a signing-key rotation.
+// grpc-js; a stale login and its max_age challenge; a signing-key rotation;
+// DPoP-bound tokens over HTTP and gRPC (refusals, replay, nonces, the
+// step-up loop over DPoP); certificate-bound tokens over mutual TLS.
 // See README.md for how to run the suite.
 //
 // The module is separate from github.com/stepupauth/stepup so that its
@@ -29,6 +37,10 @@
 // Standards exercised:
 //   - RFC 9470 OAuth 2.0 Step Up Authentication Challenge Protocol:
 //     https://www.rfc-editor.org/rfc/rfc9470
+//   - RFC 9449 OAuth 2.0 Demonstrating Proof of Possession (DPoP):
+//     https://www.rfc-editor.org/rfc/rfc9449
+//   - RFC 8705 OAuth 2.0 Mutual-TLS Client Authentication and
+//     Certificate-Bound Access Tokens: https://www.rfc-editor.org/rfc/rfc8705
 //   - RFC 9068 JWT Profile for OAuth 2.0 Access Tokens:
 //     https://www.rfc-editor.org/rfc/rfc9068
 //   - RFC 8707 Resource Indicators for OAuth 2.0:

@@ -133,6 +133,22 @@ func (p *process) readStdout(r io.Reader) {
 	close(p.done)
 }
 
+// nextLine returns the next line the process printed after its ready
+// line, for a script that answers requests on standard output
+// (dpop-client.mjs): one line a request, read before the next is sent.
+// Lines nobody reads are dropped once 64 are queued.
+func (p *process) nextLine(ctx context.Context) (string, error) {
+	select {
+	case line, ok := <-p.lines:
+		if !ok {
+			return "", fmt.Errorf("%s exited; stderr:\n%s", p.name, tail(p.Stderr(), 4<<10))
+		}
+		return line, nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
 // Stdout returns what the process printed so far.
 func (p *process) Stdout() string {
 	p.mu.Lock()

@@ -17,6 +17,20 @@
 //             default: one key generated with jose. Restarting the provider
 //             on the same port with [new, old] and then [new] rotates keys.
 //   ttl       access token lifetime in seconds (default 600).
+//   dpopNonces  true: the token endpoint demands a DPoP nonce of its own
+//             (features.dPoP.nonceSecret and requireNonce, RFC 9449 §8).
+//   tls       {"cert": PATH, "key": PATH}, PEM files: serve HTTPS (the issuer
+//             is then https://127.0.0.1:PORT), asking every client for a
+//             certificate without requiring one or checking its issuer.
+//
+// Sender-constrained tokens: a token request with a DPoP proof (features.dPoP,
+// RFC 9449) gets an access token bound to the proof's key, cnf.jkt, token
+// type DPoP, for every client and grant. The client interop-mtls-service
+// (tls_client_certificate_bound_access_tokens, features.mTLS with
+// certificateBoundAccessTokens, RFC 8705) gets its tokens bound to the TLS
+// client certificate it presented at the token endpoint, cnf.x5t#S256; it
+// needs the tls configuration, as a token request without a certificate is
+// refused.
 //
 // When it listens, it prints one line to stdout: "ready ISSUER". It exits when
 // its standard input closes (the test that started it went away) or on
@@ -38,7 +52,9 @@
 // N being the number of JWKS requests this process has served.
 
 import { createServer } from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { createServer as createTLSServer } from 'node:https';
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 import Provider from 'oidc-provider';
 import { exportJWK, generateKeyPair } from 'jose';
@@ -57,6 +73,8 @@ const AMR_BY_ACR = new Map([
 const APP_CLIENT = 'interop-app';
 const SERVICE_CLIENT = 'interop-service';
 const SERVICE_SECRET = 'interop-service-secret';
+const MTLS_CLIENT = 'interop-mtls-service';
+const MTLS_SECRET = 'interop-mtls-service-secret';
 const REDIRECT_URI = 'http://127.0.0.1/callback';
 
 function fail(message) {
@@ -80,6 +98,8 @@ function readConfig() {
     scopes: Array.isArray(cfg.scopes) ? cfg.scopes : ['accounts', 'transfer', 'admin'],
     keys: Array.isArray(cfg.keys) ? cfg.keys : [],
     ttl: Number.isInteger(cfg.ttl) ? cfg.ttl : 600,
+    dpopNonces: cfg.dpopNonces === true,
+    tls: cfg.tls || null,
   };
 }
 
@@ -134,9 +154,16 @@ async function consentFor(provider, details) {
 async function main() {
   const cfg = readConfig();
   const keys = await signingKeys(cfg.keys);
-  const server = createServer();
+  const server = cfg.tls
+    // rejectUnauthorized: false takes any client certificate, self-signed
+    // ones included (RFC 8705 §3 binds a token to a certificate whatever
+    // its issuer), and requests without one, such as the JWKS fetches.
+    ? createTLSServer({
+      cert: readFileSync(cfg.tls.cert), key: readFileSync(cfg.tls.key), requestCert: true, rejectUnauthorized: false,
+    })
+    : createServer();
   const port = await listen(server, cfg.port);
-  const issuer = `http://127.0.0.1:${port}`;
+  const issuer = `${cfg.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
 
   const provider = new Provider(issuer, {
     clients: [
@@ -158,6 +185,16 @@ async function main() {
         response_types: [],
         id_token_signed_response_alg: 'ES256',
       },
+      {
+        client_id: MTLS_CLIENT,
+        client_secret: MTLS_SECRET,
+        token_endpoint_auth_method: 'client_secret_basic',
+        redirect_uris: [],
+        grant_types: ['client_credentials'],
+        response_types: [],
+        id_token_signed_response_alg: 'ES256',
+        tls_client_certificate_bound_access_tokens: true,
+      },
     ],
     jwks: { keys },
     cookies: { keys: [randomBytes(32).toString('hex')] },
@@ -171,6 +208,20 @@ async function main() {
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
+      dPoP: {
+        enabled: true,
+        ...(cfg.dpopNonces ? { nonceSecret: randomBytes(32), requireNonce: () => true } : {}),
+      },
+      mTLS: {
+        enabled: true,
+        certificateBoundAccessTokens: true,
+        // The certificate of the TLS connection, when there is one; the
+        // provider terminates TLS itself, no proxy header is read.
+        getCertificate: (ctx) => {
+          const peer = typeof ctx.socket.getPeerCertificate === 'function' ? ctx.socket.getPeerCertificate() : null;
+          return peer?.raw ? new X509Certificate(peer.raw) : undefined;
+        },
+      },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => cfg.audience,
@@ -231,7 +282,8 @@ async function main() {
 
   for (const event of ['server_error', 'authorization.error', 'grant.error', 'userinfo.error']) {
     provider.on(event, (_ctx, err) => {
-      process.stderr.write(`provider: ${event}: ${err.message}${err.error_description ? `: ${err.error_description}` : ''}\n`);
+      const detail = [err.error_description, err.error_detail].filter(Boolean).join(': ');
+      process.stderr.write(`provider: ${event}: ${err.message}${detail ? `: ${detail}` : ''}\n`);
     });
   }
 

@@ -30,6 +30,8 @@ const (
 	appClientID     = "interop-app"
 	serviceClientID = "interop-service"
 	serviceSecret   = "interop-service-secret"
+	mtlsClientID    = "interop-mtls-service"
+	mtlsSecret      = "interop-mtls-service-secret"
 	redirectURI     = "http://127.0.0.1/callback"
 
 	acrPassword = "urn:interop:acr:password"
@@ -75,19 +77,37 @@ func newSigningKey(t *testing.T, kid string) signingKey {
 
 // provider is provider.mjs running on 127.0.0.1.
 type provider struct {
+	opts     providerOptions
 	issuer   string
 	port     int
 	proc     *process
 	authURL  string // from the discovery document
 	tokenURL string
+	// client reaches the provider: http.DefaultClient, or one trusting
+	// the test CA when the provider serves TLS.
+	client *http.Client
+}
+
+// providerOptions are the provider.mjs settings a test may change (see the
+// script's header comment).
+type providerOptions struct {
+	keys       []signingKey // the first signs; none: the script generates one
+	dpopNonces bool         // the token endpoint demands DPoP nonces
+	tls        *tlsFiles    // serve HTTPS with this certificate
 }
 
 // startProvider starts provider.mjs with keys (the first signs; none: the
 // script generates one) on a free port.
 func startProvider(t *testing.T, keys ...signingKey) *provider {
 	t.Helper()
-	p := &provider{}
-	p.start(t, 0, keys)
+	return startProviderWith(t, providerOptions{keys: keys})
+}
+
+// startProviderWith starts provider.mjs with opts on a free port.
+func startProviderWith(t *testing.T, opts providerOptions) *provider {
+	t.Helper()
+	p := &provider{opts: opts}
+	p.start(t, 0, opts.keys)
 	return p
 }
 
@@ -104,6 +124,14 @@ func (p *provider) restart(t *testing.T, keys ...signingKey) {
 func (p *provider) start(t *testing.T, port int, keys []signingKey) {
 	t.Helper()
 	cfg := map[string]any{"port": port, "audience": audience}
+	p.client = http.DefaultClient
+	if p.opts.dpopNonces {
+		cfg["dpopNonces"] = true
+	}
+	if f := p.opts.tls; f != nil {
+		cfg["tls"] = map[string]string{"cert": f.certFile, "key": f.keyFile}
+		p.client = f.client(nil)
+	}
 	if len(keys) > 0 {
 		jwks := make([]json.RawMessage, len(keys))
 		for i, k := range keys {
@@ -137,7 +165,7 @@ func (p *provider) start(t *testing.T, port int, keys []signingKey) {
 		AuthorizationEndpoint string `json:"authorization_endpoint"`
 		TokenEndpoint         string `json:"token_endpoint"`
 	}
-	if err := getJSON(ctx, http.DefaultClient, issuer+"/.well-known/openid-configuration", &meta); err != nil {
+	if err := getJSON(ctx, p.client, issuer+"/.well-known/openid-configuration", &meta); err != nil {
 		t.Fatalf("provider discovery: %v", err)
 	}
 	if meta.Issuer != issuer {
@@ -157,7 +185,7 @@ func (p *provider) stats(t *testing.T) providerStats {
 	ctx, cancel := context.WithTimeout(t.Context(), httpTimeout)
 	defer cancel()
 	var s providerStats
-	if err := getJSON(ctx, http.DefaultClient, p.issuer+"/interop/stats", &s); err != nil {
+	if err := getJSON(ctx, p.client, p.issuer+"/interop/stats", &s); err != nil {
 		t.Fatalf("provider stats: %v", err)
 	}
 	return s
@@ -243,8 +271,24 @@ func (p *provider) newBrowser(t *testing.T) *browser {
 // login runs the authorization code flow with PKCE (S256) for the app
 // client and returns its tokens (the ID token in Extra("id_token")).
 func (b *browser) login(ctx context.Context, req loginRequest) (*oauth2.Token, error) {
-	conf := b.p.appConfig()
 	verifier := oauth2.GenerateVerifier()
+	code, err := b.authorize(ctx, req, verifier)
+	if err != nil {
+		return nil, err
+	}
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Timeout: httpTimeout})
+	tok, err := b.p.appConfig().Exchange(ctx, code, oauth2.VerifierOption(verifier), oauth2.SetAuthURLParam("resource", audience))
+	if err != nil {
+		return nil, fmt.Errorf("token request: %w", err)
+	}
+	return tok, nil
+}
+
+// authorize is the front channel of the authorization code flow: the
+// authorization request with the PKCE challenge of verifier, the login
+// and consent, and the redirect to the client, whose code it returns.
+func (b *browser) authorize(ctx context.Context, req loginRequest, verifier string) (string, error) {
+	conf := b.p.appConfig()
 	state := oauth2.GenerateVerifier()
 	opts := []oauth2.AuthCodeOption{
 		oauth2.S256ChallengeOption(verifier),
@@ -272,30 +316,25 @@ func (b *browser) login(ctx context.Context, req loginRequest) (*oauth2.Token, e
 
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, conf.AuthCodeURL(state, opts...), nil)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	resp, err := b.client.Do(hreq)
 	if err != nil {
-		return nil, fmt.Errorf("authorization request: %w", err)
+		return "", fmt.Errorf("authorization request: %w", err)
 	}
 	_ = resp.Body.Close()
 	loc, err := resp.Location()
 	if err != nil || !strings.HasPrefix(loc.String(), redirectURI) {
-		return nil, fmt.Errorf("authorization request ended with %s at %s, not a redirect to the client", resp.Status, resp.Request.URL)
+		return "", fmt.Errorf("authorization request ended with %s at %s, not a redirect to the client", resp.Status, resp.Request.URL)
 	}
 	q := loc.Query()
 	if e := q.Get("error"); e != "" {
-		return nil, fmt.Errorf("authorization error %s: %s", e, q.Get("error_description"))
+		return "", fmt.Errorf("authorization error %s: %s", e, q.Get("error_description"))
 	}
 	if q.Get("state") != state {
-		return nil, fmt.Errorf("state %q, want %q", q.Get("state"), state)
+		return "", fmt.Errorf("state %q, want %q", q.Get("state"), state)
 	}
-	ctx = context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Timeout: httpTimeout})
-	tok, err := conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(verifier), oauth2.SetAuthURLParam("resource", audience))
-	if err != nil {
-		return nil, fmt.Errorf("token request: %w", err)
-	}
-	return tok, nil
+	return q.Get("code"), nil
 }
 
 // mustLogin is login that fails the test on error.
@@ -352,4 +391,32 @@ func getJSON(ctx context.Context, c *http.Client, url string, v any) error {
 		return fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
 	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// unverifiedClaims decodes a JWS payload, for assertions on what the
+// provider issued (the library verifies; this does not).
+func unverifiedClaims(t *testing.T, token string) map[string]any {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWS: %.20q", token)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatalf("JWS payload: %v", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("JWS payload: %v", err)
+	}
+	return m
+}
+
+// confirmation returns member name of a token's cnf claim (RFC 7800), ""
+// when there is none.
+func confirmation(t *testing.T, token, name string) string {
+	t.Helper()
+	cnf, _ := unverifiedClaims(t, token)["cnf"].(map[string]any)
+	s, _ := cnf[name].(string)
+	return s
 }
