@@ -692,7 +692,7 @@ func TestExamplePolicies(t *testing.T) {
 			}
 		})
 	}
-	for _, name := range []string{"auth0.yaml", "okta.yaml", "entra.yaml", "keycloak.yaml", "demo.yaml"} {
+	for _, name := range []string{"auth0.yaml", "okta.yaml", "entra.yaml", "keycloak.yaml", "demo.yaml", "dpop.yaml"} {
 		if !seen[name] {
 			t.Errorf("examples/policies/%s is missing", name)
 		}
