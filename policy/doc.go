@@ -63,6 +63,14 @@
 //	resource_metadata: https://api.example.com/.well-known/oauth-protected-resource
 //	acr_levels: [urn:example:loa:1, urn:example:loa:2]   # lowest first, no repeats
 //	profile: {provider: okta, domain: example.okta.com}  # optional, see Profiles
+//	dpop:                                   # optional; DPoP proofs (RFC 9449), see Sender constraints
+//	  public_url: https://api.example.com   # required; the URL clients use: https (http only for loopback), no query or fragment
+//	  algorithms: [ES256, EdDSA]            # optional; default: package dpop's (RS*, PS*, ES*, EdDSA, Ed25519)
+//	  max_age: 1m                           # optional; how old a proof may be, 1s to 5m; default 1m
+//	  nonce: false                          # optional; true: server-issued nonces (RFC 9449 §9)
+//	  replay: memory                        # optional; memory is the only value, and the default
+//	mtls:                                   # optional; see Sender constraints
+//	  trusted_proxies: [10.0.0.7/32]        # required; CIDR prefixes of the proxies passing Client-Cert (RFC 9440)
 //	rules:                                  # required, at least one
 //	  - http: "GET /public"                 # net/http ServeMux pattern; a method in upper case
 //	    public: true                        # no token; no requirement fields allowed
@@ -95,7 +103,7 @@
 // level values are printable ASCII without spaces, scopes RFC 6749 §3.3
 // scope-tokens. YAML values must be of the right type: quote numbers
 // meant as strings (acr_levels: ["0", "1", "2"]). Booleans (public,
-// overrides_protected, rfc9068) are exactly true or false, unquoted: yes, on, 1, True, "true"
+// overrides_protected, rfc9068, nonce) are exactly true or false, unquoted: yes, on, 1, True, "true"
 // and tagged forms such as !!bool yes are errors, never a silent false.
 //
 // Two rules may not name the same ServeMux pattern (nor patterns that
@@ -137,6 +145,41 @@
 // public rule while a ServeMux with the protected rules alone serves it.
 // The error names both rules, their lines and such a request.
 //
+// # Sender constraints
+//
+// A rule's sender_constraint refuses bearer tokens: dpop demands a
+// DPoP-bound token (cnf.jkt, RFC 9449) with its proof, mtls a
+// certificate-bound one (cnf.x5t#S256, RFC 8705) presented with its
+// certificate, any either. The middleware checks proofs only when given a
+// dpop.Verifier (httpmw.WithDPoP, grpcmw.WithDPoP), so a dpop rule in a
+// file without a dpop block is an error: nothing could ever meet it. The
+// block says how proofs are checked; public_url is the URL clients address
+// the API by (behind a proxy, the proxy's), never read from requests.
+// mtls and any rules need no block: the TLS connection's certificate is
+// always read. The mtls block only names the reverse proxies trusted to
+// pass the client's certificate in the RFC 9440 Client-Cert header; each
+// is a network address with its length (10.0.0.7/32, not 10.0.0.7 nor
+// 10.0.0.7/24), and a prefix of length zero, which would trust every
+// peer, is an error.
+//
+// DPoPConfig and MTLSConfig turn the blocks into the library's
+// configuration. Secrets never live in the file: with nonce: true the
+// program passes the nonces' secret, at least 32 random bytes shared by
+// every instance, from its environment or a file. The replay store is the
+// in-memory one; replay: redis is an error, since the Redis store is the
+// separate module github.com/stepupauth/stepup/redisstore and is set in
+// code (dpop.Config.Replay), as every instance of a fleet must share one.
+//
+//	var dpopOpt []httpmw.Option
+//	if p.DPoP != nil {
+//		cfg, err := p.DPoPConfig([]byte(os.Getenv("DPOP_NONCE_SECRET")))
+//		// cfg.Replay = a shared store, for a fleet
+//		proofs, err := dpop.New(cfg)
+//		dpopOpt = append(dpopOpt, httpmw.WithDPoP(proofs, p.DPoP.PublicURL))
+//	}
+//	certs, err := mtls.New(p.MTLSConfig())
+//	guard, err := httpmw.New(v, append(dpopOpt, httpmw.WithClientCertificates(certs))...)
+//
 // # Profiles
 //
 // profile names an identity provider (package idp) and its parameters, so
@@ -166,10 +209,14 @@
 //
 // Standards: RFC 9470 (step-up challenge), RFC 9068 (JWT access tokens,
 // typ), RFC 8725 (algorithm allowlist), RFC 9728 (resource_metadata),
-// RFC 6749 §3.3 (scope-token), RFC 8176 (amr values).
+// RFC 6749 §3.3 (scope-token), RFC 8176 (amr values), RFC 9449 (DPoP),
+// RFC 8705 (certificate-bound tokens), RFC 9440 (Client-Cert).
 //
 //   - https://www.rfc-editor.org/rfc/rfc9470
 //   - https://www.rfc-editor.org/rfc/rfc9068
 //   - https://www.rfc-editor.org/rfc/rfc8725
 //   - https://www.rfc-editor.org/rfc/rfc9728
+//   - https://www.rfc-editor.org/rfc/rfc9449
+//   - https://www.rfc-editor.org/rfc/rfc8705
+//   - https://www.rfc-editor.org/rfc/rfc9440
 package policy

@@ -66,6 +66,14 @@ type Policy struct {
 	// first exact issuer), JWKSURI (when discovery cannot find the keys),
 	// TokenTypes, ClaimNames and ACRLevels. VerifyConfig adds the rest.
 	Profile *idp.Profile
+	// DPoP is the dpop block, how DPoP proofs (RFC 9449) are checked; nil
+	// when the file has none, and then no rule demands sender_constraint:
+	// dpop. See DPoPConfig.
+	DPoP *DPoP
+	// MTLS is the mtls block, the proxies trusted to pass client
+	// certificates (RFC 9440); nil when the file has none, and then only
+	// the TLS connection is read. See MTLSConfig.
+	MTLS *MTLS
 	// Rules in file order.
 	Rules []Rule
 }
@@ -158,9 +166,10 @@ var errTooLarge = fmt.Errorf("larger than %d bytes", maxSize)
 // Syntax in the package documentation), and checks it against the schema: unknown fields, duplicate fields, values of the
 // wrong type, bad durations, URLs or algorithms, acr_min outside
 // acr_levels, rules with neither http nor grpc, duplicate or conflicting
-// routes and methods, and public rules that would take requests or calls
-// a protected rule names (see Shadowing in the package documentation) are
-// errors. Every Requirement produced
+// routes and methods, public rules that would take requests or calls
+// a protected rule names (see Shadowing in the package documentation), and
+// a sender_constraint: dpop rule without a dpop block (see Sender
+// constraints) are errors. Every Requirement produced
 // passes claims.Requirement.Validate.
 //
 // Every error is an *Error. Besides the Syntax rules of the package

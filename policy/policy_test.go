@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -54,8 +55,10 @@ func fullPolicy() *policy.Policy {
 			{Index: 4, Line: 21, HTTP: "GET /admin/", GRPC: "/bank.v1.Admin/*",
 				Requirement: claims.Requirement{AMRAll: []string{"hwk"}, AMRACRValues: []string{"urn:example:loa:3"}, Scopes: []string{"admin"}}},
 			{Index: 5, Line: 26, GRPC: "/bank.v1.Bank/Audit",
-				Requirement: claims.Requirement{AMRAny: []string{"hwk", "swk"}, AMRACRValues: []string{"urn:example:loa:3"}}},
+				Requirement: claims.Requirement{AMRAny: []string{"hwk", "swk"}, AMRACRValues: []string{"urn:example:loa:3"}, Binding: claims.BindingAny}},
 		},
+		DPoP: &policy.DPoP{PublicURL: "https://api.example.com", Algorithms: []string{"ES256", "EdDSA"}, MaxAge: 30 * time.Second, Nonce: true},
+		MTLS: &policy.MTLS{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.7/32"), netip.MustParsePrefix("2001:db8::/48")}},
 	}
 }
 
@@ -87,12 +90,30 @@ func TestParseFields(t *testing.T) {
 				Rules: []policy.Rule{{Line: 4, HTTP: "/a"}}}},
 		{"ipv6 loopback", "issuer: http://[::1]:8080/\naudience: api\nrules: [{http: /a}]\n",
 			&policy.Policy{Issuer: "http://[::1]:8080/", Audience: "api", Rules: []policy.Rule{{Line: 3, HTTP: "/a"}}}},
-		{"sender_constraint", head + "rules:\n  - http: POST /a\n    sender_constraint: dpop\n  - grpc: /p.S/M\n    sender_constraint: mtls\n  - http: GET /b\n    sender_constraint: any\n",
+		{"sender_constraint", head + "rules:\n  - http: POST /a\n    sender_constraint: dpop\n  - grpc: /p.S/M\n    sender_constraint: mtls\n  - http: GET /b\n    sender_constraint: any\ndpop: {public_url: https://api.example.com}\n",
 			func() *policy.Policy {
 				p := minimal(policy.Rule{Line: 4, HTTP: "POST /a", Requirement: claims.Requirement{Binding: claims.BindingDPoP}})
 				p.Rules = append(p.Rules,
 					policy.Rule{Index: 1, Line: 6, GRPC: "/p.S/M", Requirement: claims.Requirement{Binding: claims.BindingMTLS}},
 					policy.Rule{Index: 2, Line: 8, HTTP: "GET /b", Requirement: claims.Requirement{Binding: claims.BindingAny}})
+				p.DPoP = &policy.DPoP{PublicURL: "https://api.example.com"}
+				return p
+			}()},
+		{"mtls and any need no dpop block", head + "rules:\n  - grpc: /p.S/M\n    sender_constraint: mtls\n  - http: GET /b\n    sender_constraint: any\n",
+			minimal(policy.Rule{Line: 4, GRPC: "/p.S/M", Requirement: claims.Requirement{Binding: claims.BindingMTLS}},
+				policy.Rule{Index: 1, Line: 6, HTTP: "GET /b", Requirement: claims.Requirement{Binding: claims.BindingAny}})},
+		{"dpop and mtls blocks", head + "dpop:\n  public_url: https://example.com/api/\n  algorithms: [ES256, EdDSA, Ed25519, PS256]\n  max_age: 30s\n  nonce: true\n  replay: memory\n" +
+			"mtls:\n  trusted_proxies: [10.0.0.7/32, 192.168.0.0/16, \"2001:db8::/32\"]\nrules: [{http: /a}]\n",
+			func() *policy.Policy {
+				p := minimal(policy.Rule{Line: 11, HTTP: "/a"})
+				p.DPoP = &policy.DPoP{PublicURL: "https://example.com/api/", Algorithms: []string{"ES256", "EdDSA", "Ed25519", "PS256"}, MaxAge: 30 * time.Second, Nonce: true}
+				p.MTLS = &policy.MTLS{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.7/32"), netip.MustParsePrefix("192.168.0.0/16"), netip.MustParsePrefix("2001:db8::/32")}}
+				return p
+			}()},
+		{"dpop loopback http, nonce false", head + "dpop: {public_url: \"http://127.0.0.1:8080\", nonce: false}\nrules: [{http: /a}]\n",
+			func() *policy.Policy {
+				p := minimal(policy.Rule{Line: 4, HTTP: "/a"})
+				p.DPoP = &policy.DPoP{PublicURL: "http://127.0.0.1:8080"}
 				return p
 			}()},
 		{"algorithms", head + "algorithms: [RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA]\nrules: [{http: /a}]\n",
@@ -383,6 +404,52 @@ func TestParseErrors(t *testing.T) {
 		{"acr_levels duplicate", policy.ParseYAML, head + "acr_levels: [a, b, a]\n" + r, `policy: line 3: acr_levels: duplicate value "a"`},
 		{"acr_levels unquoted numbers", policy.ParseYAML, head + "acr_levels: [0, 1]\n" + r, "policy: line 3: acr_levels: want a string, got a number (quote it)"},
 		{"acr_levels space", policy.ParseYAML, head + "acr_levels: ['level one']\n" + r, `policy: line 3: acr_levels: "level one" is not printable ASCII without spaces`},
+		{"dpop string", policy.ParseYAML, head + "dpop: https://api.example.com\n" + r, "policy: line 3: dpop: want a mapping such as {public_url: https://api.example.com}, got a string"},
+		{"dpop no public_url", policy.ParseYAML, head + "dpop:\n  nonce: true\n" + r, "policy: line 4: dpop.public_url: required: the URL clients address the API by, the prefix of every proof's htu"},
+		{"dpop empty", policy.ParseYAML, head + "dpop: {}\n" + r, "policy: line 3: dpop.public_url: required: the URL clients address the API by, the prefix of every proof's htu"},
+		{"dpop unknown field", policy.ParseYAML, head + "dpop:\n  public_url: https://a/\n  htu: https://a/\n" + r, "policy: line 5: dpop.htu: unknown field (want public_url, algorithms, max_age, nonce or replay)"},
+		{"dpop duplicate field", policy.ParseYAML, head + "dpop:\n  public_url: https://a/\n  public_url: https://b/\n" + r, "policy: line 5: dpop.public_url: duplicate field (first on line 4)"},
+		{"dpop duplicate block", policy.ParseYAML, head + "dpop: {public_url: https://a/}\ndpop: {public_url: https://a/}\n" + r, "policy: line 4: dpop: duplicate field (first on line 3)"},
+		{"dpop public_url http", policy.ParseYAML, head + "dpop: {public_url: http://api.example.com}\n" + r, `policy: line 3: dpop.public_url: "http://api.example.com": http is allowed only for a loopback host; use https`},
+		{"dpop public_url relative", policy.ParseYAML, head + "dpop: {public_url: /api}\n" + r, `policy: line 3: dpop.public_url: "/api" is not an https URL`},
+		{"dpop public_url query", policy.ParseYAML, head + "dpop: {public_url: \"https://a/api?v=1\"}\n" + r, `policy: line 3: dpop.public_url: "https://a/api?v=1" must not have a query (it is the prefix of every proof's htu)`},
+		{"dpop public_url empty query", policy.ParseYAML, head + "dpop: {public_url: \"https://a/api?\"}\n" + r, `policy: line 3: dpop.public_url: "https://a/api?" must not have a query (it is the prefix of every proof's htu)`},
+		{"dpop public_url fragment", policy.ParseYAML, head + "dpop: {public_url: \"https://a/#x\"}\n" + r, `policy: line 3: dpop.public_url: "https://a/#x" must not have a fragment`},
+		{"dpop public_url user info", policy.ParseYAML, head + "dpop: {public_url: \"https://u@a/\"}\n" + r, `policy: line 3: dpop.public_url: "https://u@a/" must not carry user information`},
+		{"dpop public_url non-ascii", policy.ParseYAML, head + "dpop: {public_url: \"https://a/straße\"}\n" + r, `policy: line 3: dpop.public_url: "https://a/straße" is not printable ASCII (percent-encode the path, punycode the host)`},
+		{"dpop public_url number", policy.ParseYAML, head + "dpop: {public_url: 8080}\n" + r, "policy: line 3: dpop.public_url: want a string, got a number"},
+		{"dpop algorithms none", policy.ParseYAML, head + "dpop:\n  public_url: https://a/\n  algorithms: [ES256, none]\n" + r, `policy: line 5: dpop.algorithms: "none" is never accepted: an unsigned proof proves nothing (RFC 9449 §11.6)`},
+		{"dpop algorithms HS256", policy.ParseYAML, head + "dpop:\n  public_url: https://a/\n  algorithms: [HS256]\n" + r, `policy: line 5: dpop.algorithms: "HS256" is symmetric; a proof needs an asymmetric signature (RFC 9449 §4.2)`},
+		{"dpop algorithms unknown", policy.ParseYAML, head + "dpop:\n  public_url: https://a/\n  algorithms: [es256]\n" + r, `policy: line 5: dpop.algorithms: unknown algorithm "es256" (want one of ES256 ES384 ES512 PS256 PS384 PS512 RS256 RS384 RS512 EdDSA Ed25519)`},
+		{"dpop algorithms duplicate", policy.ParseYAML, head + "dpop:\n  public_url: https://a/\n  algorithms: [ES256, ES256]\n" + r, `policy: line 5: dpop.algorithms: duplicate value "ES256"`},
+		{"dpop algorithms empty", policy.ParseYAML, head + "dpop:\n  public_url: https://a/\n  algorithms: []\n" + r, "policy: line 5: dpop.algorithms: must not be empty (leave the field out instead)"},
+		{"dpop algorithms string", policy.ParseYAML, head + "dpop:\n  public_url: https://a/\n  algorithms: ES256\n" + r, "policy: line 5: dpop.algorithms: want a list, got a string"},
+		{"dpop max_age bad", policy.ParseYAML, head + "dpop:\n  public_url: https://a/\n  max_age: a minute\n" + r, `policy: line 5: dpop.max_age: invalid duration "a minute" (want a Go duration such as "30s" or "5m")`},
+		{"dpop max_age number", policy.ParseYAML, head + "dpop:\n  public_url: https://a/\n  max_age: 60\n" + r, `policy: line 5: dpop.max_age: want a duration such as "30s" or "5m", got a number`},
+		{"dpop max_age zero", policy.ParseYAML, head + "dpop:\n  public_url: https://a/\n  max_age: 0s\n" + r, "policy: line 5: dpop.max_age: 0 would mean the default (1m0s); leave max_age out for it"},
+		{"dpop max_age negative", policy.ParseYAML, head + "dpop:\n  public_url: https://a/\n  max_age: -1m\n" + r, "policy: line 5: dpop.max_age: -1m is negative"},
+		{"dpop max_age under a second", policy.ParseYAML, head + "dpop:\n  public_url: https://a/\n  max_age: 500ms\n" + r, "policy: line 5: dpop.max_age: 500ms is under 1s (a proof's iat is in whole seconds)"},
+		{"dpop max_age large", policy.ParseYAML, head + "dpop:\n  public_url: https://a/\n  max_age: 1h\n" + r, "policy: line 5: dpop.max_age: 1h is more than 5m0s (a client makes a proof per request, RFC 9449 §11.1)"},
+		{"dpop nonce yes", policy.ParseYAML, head + "dpop:\n  public_url: https://a/\n  nonce: yes\n" + r, `policy: line 5: dpop.nonce: want true or false, got the string "yes"`},
+		{"dpop nonce quoted", policy.ParseYAML, head + "dpop:\n  public_url: https://a/\n  nonce: \"true\"\n" + r, `policy: line 5: dpop.nonce: want true or false, got the string "true"`},
+		{"dpop nonce json number", policy.ParseJSON, `{"issuer": "https://a/", "audience": "api", "dpop": {"public_url": "https://a/", "nonce": 1}, "rules": [{"http": "/a"}]}`, "policy: line 1: dpop.nonce: want true or false, got the number 1"},
+		{"dpop replay redis", policy.ParseYAML, head + "dpop:\n  public_url: https://a/\n  replay: redis\n" + r, "policy: line 5: dpop.replay: the Redis store lives in the separate module github.com/stepupauth/stepup/redisstore and must be wired in code (dpop.Config.Replay); leave replay out here"},
+		{"dpop replay unknown", policy.ParseYAML, head + "dpop:\n  public_url: https://a/\n  replay: memcached\n" + r, `policy: line 5: dpop.replay: "memcached" is not memory, the only store a policy file can name`},
+		{"dpop replay list", policy.ParseYAML, head + "dpop:\n  public_url: https://a/\n  replay: [memory]\n" + r, "policy: line 5: dpop.replay: want a string, got a list"},
+		{"mtls list", policy.ParseYAML, head + "mtls: [10.0.0.7/32]\n" + r, "policy: line 3: mtls: want a mapping such as {trusted_proxies: [10.0.0.7/32]}, got a list"},
+		{"mtls empty", policy.ParseYAML, head + "mtls: {}\n" + r, "policy: line 3: mtls.trusted_proxies: required (without proxies, leave the mtls block out: the TLS connection is always read)"},
+		{"mtls unknown field", policy.ParseYAML, head + "mtls:\n  trusted_proxies: [10.0.0.7/32]\n  trust_any: true\n" + r, "policy: line 5: mtls.trust_any: unknown field (want trusted_proxies)"},
+		{"mtls duplicate field", policy.ParseYAML, head + "mtls:\n  trusted_proxies: [10.0.0.7/32]\n  trusted_proxies: [10.0.0.8/32]\n" + r, "policy: line 5: mtls.trusted_proxies: duplicate field (first on line 4)"},
+		{"mtls proxies empty", policy.ParseYAML, head + "mtls: {trusted_proxies: []}\n" + r, "policy: line 3: mtls.trusted_proxies: must not be empty (leave the mtls block out instead)"},
+		{"mtls proxies string", policy.ParseYAML, head + "mtls: {trusted_proxies: 10.0.0.7/32}\n" + r, "policy: line 3: mtls.trusted_proxies: want a list, got a string"},
+		{"mtls proxy address", policy.ParseYAML, head + "mtls:\n  trusted_proxies:\n    - 10.0.0.7\n" + r, `policy: line 5: mtls.trusted_proxies: "10.0.0.7" is not a CIDR prefix (want an address and a length, such as "10.0.0.7/32")`},
+		{"mtls proxy name", policy.ParseYAML, head + "mtls:\n  trusted_proxies: [proxy.internal/32]\n" + r, `policy: line 4: mtls.trusted_proxies: "proxy.internal/32" is not a CIDR prefix (want an address and a length, such as "10.0.0.7/32")`},
+		{"mtls proxy zone", policy.ParseYAML, head + "mtls:\n  trusted_proxies: [\"fe80::1%eth0/128\"]\n" + r, `policy: line 4: mtls.trusted_proxies: "fe80::1%eth0/128" is not a CIDR prefix (want an address and a length, such as "10.0.0.7/32")`},
+		{"mtls proxy any", policy.ParseYAML, head + "mtls:\n  trusted_proxies: [10.0.0.0/8, 0.0.0.0/0]\n" + r, `policy: line 4: mtls.trusted_proxies: "0.0.0.0/0" trusts every address; list the proxies' own networks`},
+		{"mtls proxy any ipv6", policy.ParseYAML, head + "mtls:\n  trusted_proxies: [\"::/0\"]\n" + r, `policy: line 4: mtls.trusted_proxies: "::/0" trusts every address; list the proxies' own networks`},
+		{"mtls proxy host bits", policy.ParseYAML, head + "mtls:\n  trusted_proxies: [10.0.0.7/24]\n" + r, `policy: line 4: mtls.trusted_proxies: "10.0.0.7/24" has bits set past its length (want "10.0.0.0/24")`},
+		{"mtls proxy duplicate", policy.ParseYAML, head + "mtls:\n  trusted_proxies: [10.0.0.7/32, 10.0.0.7/32]\n" + r, `policy: line 4: mtls.trusted_proxies: duplicate value "10.0.0.7/32"`},
+		{"mtls proxy number", policy.ParseYAML, head + "mtls:\n  trusted_proxies: [10]\n" + r, "policy: line 4: mtls.trusted_proxies: want a string, got a number"},
 		{"rules mapping", policy.ParseYAML, head + "rules: {http: /a}\n", "policy: line 3: rules: want a list, got a mapping"},
 		{"rules empty", policy.ParseYAML, head + "rules: []\n", "policy: line 3: rules: must not be empty"},
 
@@ -427,6 +494,8 @@ func TestParseErrors(t *testing.T) {
 		{"public null", policy.ParseYAML, head + "rules:\n  - http: /a\n    public:\n", `policy: line 5: rules[0] (http "/a"): public: want true or false, got null`},
 		{"public json string", policy.ParseJSON, `{"issuer": "https://a/", "audience": "api", "rules": [{"http": "/a", "public": "true"}]}`, `policy: line 1: rules[0] (http "/a"): public: want true or false, got the string "true"`},
 		{"public json number", policy.ParseJSON, `{"issuer": "https://a/", "audience": "api", "rules": [{"http": "/a", "public": 1}]}`, `policy: line 1: rules[0] (http "/a"): public: want true or false, got the number 1`},
+		{"sender_constraint dpop without dpop block", policy.ParseYAML, head + "rules:\n  - http: POST /a\n    sender_constraint: dpop\n", `policy: line 5: rules[0] (http "POST /a"): sender_constraint: dpop needs a dpop block at the top level (with public_url): without one no proof is checked, and no request could meet this rule`},
+		{"sender_constraint dpop, dpop block invalid", policy.ParseYAML, head + "dpop: {nonce: true}\nrules:\n  - http: POST /a\n    sender_constraint: dpop\n", "policy: line 3: dpop.public_url: required: the URL clients address the API by, the prefix of every proof's htu"},
 		{"sender_constraint unknown", policy.ParseYAML, head + "rules:\n  - http: /a\n    sender_constraint: bearer\n", `policy: line 5: rules[0] (http "/a"): sender_constraint: "bearer" is not dpop, mtls or any`},
 		{"public with sender_constraint", policy.ParseYAML, head + "rules:\n  - http: /a\n    public: true\n    sender_constraint: dpop\n", `policy: line 6: rules[0] (http "/a"): sender_constraint: a public rule takes no requirement`},
 		{"public with acr", policy.ParseYAML, head + "rules:\n  - http: /a\n    public: true\n    acr: [x]\n", `policy: line 6: rules[0] (http "/a"): acr: a public rule takes no requirement`},
@@ -623,7 +692,7 @@ func TestExamplePolicies(t *testing.T) {
 			}
 		})
 	}
-	for _, name := range []string{"auth0.yaml", "okta.yaml", "entra.yaml", "keycloak.yaml", "demo.yaml"} {
+	for _, name := range []string{"auth0.yaml", "okta.yaml", "entra.yaml", "keycloak.yaml", "demo.yaml", "dpop.yaml"} {
 		if !seen[name] {
 			t.Errorf("examples/policies/%s is missing", name)
 		}

@@ -127,6 +127,18 @@ func build(root *node) (*Policy, error) {
 			if err != nil {
 				return nil, topError("profile"+field, v.line, err)
 			}
+		case "dpop":
+			var field string
+			p.DPoP, field, err = dpopField(v)
+			if err != nil {
+				return nil, topError("dpop"+field, v.line, err)
+			}
+		case "mtls":
+			var field string
+			p.MTLS, field, err = mtlsField(v)
+			if err != nil {
+				return nil, topError("mtls"+field, v.line, err)
+			}
 		default:
 			err = errAt(k, "unknown field")
 		}
@@ -328,6 +340,9 @@ func rule(p *Policy, i int, rn *node) (Rule, error) {
 				return r, ruleError(r, line, f, errors.New("a public rule takes no requirement"))
 			}
 		}
+	}
+	if line, ok := seen["sender_constraint"]; ok && req.Binding == claims.BindingDPoP && p.DPoP == nil {
+		return r, ruleError(r, line, "sender_constraint", errors.New("dpop needs a dpop block at the top level (with public_url): without one no proof is checked, and no request could meet this rule"))
 	}
 	if line, ok := seen["acr_values"]; ok && req.AMRAll == nil && req.AMRAny == nil {
 		return r, ruleError(r, line, "acr_values", errors.New("is what a challenge asks for when amr_all or amr_any fails, and needs one of them (for an acr requirement use acr)"))

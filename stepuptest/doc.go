@@ -75,6 +75,17 @@
 // is now unless the request backdates the session (LoginRequest.AuthTime
 // says when the issuer keeps it).
 //
+// # DPoP clients
+//
+// NewDPoPKey is the client half of DPoP-bound tokens (RFC 9449): bind a
+// token to the key through its cnf claim, and sign a proof per request.
+//
+//	key, err := stepuptest.NewDPoPKey("ES256")
+//	tok, err := iss.Mint(stepuptest.Token{Claims: map[string]any{"cnf": map[string]any{"jkt": key.JKT()}}})
+//	proof, err := key.Proof(stepuptest.DPoPProof{Method: "POST", URL: "https://api.example.com/transfer", AccessToken: tok})
+//	req.Header.Set("Authorization", "DPoP "+tok)
+//	req.Header.Set("DPoP", proof)
+//
 // # Keys and outages
 //
 // Rotate(alg) adds a new current key (the old one stays published unless
@@ -102,5 +113,7 @@
 // (https://www.rfc-editor.org/rfc/rfc9068), RFC 9470 step-up
 // (https://www.rfc-editor.org/rfc/rfc9470), RFC 8176 amr values
 // (https://www.rfc-editor.org/rfc/rfc8176), RFC 6749 §5 token responses
-// (https://www.rfc-editor.org/rfc/rfc6749#section-5).
+// (https://www.rfc-editor.org/rfc/rfc6749#section-5), RFC 9449 DPoP
+// (https://www.rfc-editor.org/rfc/rfc9449), RFC 7638 JWK thumbprints
+// (https://www.rfc-editor.org/rfc/rfc7638).
 package stepuptest

@@ -49,7 +49,15 @@
 //	-dev                 start an in-process test issuer (package stepuptest)
 //	                     and use it instead of the policy's issuer; print
 //	                     tokens at each acr level and a grpcurl command per
-//	                     method
+//	                     method; with a dpop block also a DPoP-bound token,
+//	                     its key (a private JWK) and ready proofs
+//
+// A policy's dpop block turns on DPoP (grpcmw.WithDPoP with its
+// public_url: a proof's htm is POST, its htu public_url plus the full
+// method), its mtls block the trusted proxies' client-cert metadata
+// (grpcmw.WithClientCertificates). With nonce: true the nonce secret comes
+// from the environment, STEPUP_DPOP_NONCE_SECRET (at least 32 random bytes;
+// -dev makes one up).
 package main
 
 import (
@@ -70,6 +78,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/reflection"
 
+	"github.com/stepupauth/stepup/claims"
 	"github.com/stepupauth/stepup/examples/internal/app"
 	"github.com/stepupauth/stepup/examples/internal/bankpb"
 	"github.com/stepupauth/stepup/grpcmw"
@@ -159,7 +168,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 			return err
 		}
 		app.PrintDev(stdout, a.Dev, tokens, scopes)
-		printGRPCurl(stdout, addr, serviceMethods(srv), tokens)
+		d, err := a.DevDPoP(scopes, dpopRequests(methods, serviceMethods(srv)))
+		if err != nil {
+			closeAll()
+			return err
+		}
+		if d != nil {
+			app.PrintDevDPoP(stdout, d)
+		}
+		printGRPCurl(stdout, addr, serviceMethods(srv), tokens, d)
 	}
 	if ready != nil {
 		ready(addr, maddr)
@@ -263,11 +280,45 @@ var sampleRequests = map[string]string{
 	bankpb.Admin_FreezeAccount_FullMethodName:    `{"account":"bob-checking"}`,
 }
 
+// maxDPoPProofs bounds the ready proofs -dev prints.
+const maxDPoPProofs = 3
+
+// dpopRequests returns the calls -dev prints a DPoP proof for (htm POST,
+// the full method as path): one per served method whose rule demands a
+// DPoP-bound token (at most maxDPoPProofs), else the first protected one.
+func dpopRequests(table *grpcmw.Methods, served []string) []app.DevRequest {
+	var out []app.DevRequest
+	first := ""
+	for _, m := range served {
+		r, ok := table.Lookup(m)
+		if !ok || r.Public {
+			continue
+		}
+		if first == "" {
+			first = m
+		}
+		if b := r.Requirement.Binding; (b == claims.BindingDPoP || b == claims.BindingAny) && len(out) < maxDPoPProofs {
+			out = append(out, app.DevRequest{Method: "POST", Path: m})
+		}
+	}
+	if len(out) == 0 && first != "" {
+		out = append(out, app.DevRequest{Method: "POST", Path: first})
+	}
+	return out
+}
+
 // printGRPCurl prints a grpcurl command per method with the weakest dev
-// token (the first).
-func printGRPCurl(w io.Writer, addr string, methods []string, tokens []app.DevToken) {
+// token (the first), and DPOP_TOKEN with its proof for the methods d has a
+// proof for.
+func printGRPCurl(w io.Writer, addr string, methods []string, tokens []app.DevToken, d *app.DevDPoP) {
 	if len(tokens) == 0 {
 		return
+	}
+	proofs := map[string]string{}
+	if d != nil {
+		for _, p := range d.Proofs {
+			proofs[strings.TrimPrefix(p.URL, d.PublicURL)] = p.Var
+		}
 	}
 	fmt.Fprintln(w, "# try the methods with grpcurl (swap the token variable to see the answers change):")
 	for _, m := range methods {
@@ -275,6 +326,10 @@ func printGRPCurl(w io.Writer, addr string, methods []string, tokens []app.DevTo
 		if body == "" {
 			body = "{}"
 		}
-		fmt.Fprintf(w, "grpcurl -plaintext -H \"authorization: Bearer $%s\" -d '%s' %s %s\n", tokens[0].Var, body, addr, m[1:])
+		auth := fmt.Sprintf(`-H "authorization: Bearer $%s"`, tokens[0].Var)
+		if v, ok := proofs[m]; ok {
+			auth = fmt.Sprintf(`-H "authorization: DPoP $%s" -H "dpop: $%s"`, d.Token.Var, v)
+		}
+		fmt.Fprintf(w, "grpcurl -plaintext %s -d '%s' %s %s\n", auth, body, addr, m[1:])
 	}
 }

@@ -36,7 +36,15 @@
 //	                 use it instead of the policy's issuer: it mints tokens
 //	                 for the policy's audience, honours its claim names, token
 //	                 type and algorithms, and the program prints tokens at
-//	                 each acr level and a curl command per route
+//	                 each acr level and a curl command per route; with a
+//	                 dpop block also a DPoP-bound token, its key (a private
+//	                 JWK) and ready proofs (see examples/policies/dpop.yaml)
+//
+// A policy's dpop block turns on DPoP (httpmw.WithDPoP with its
+// public_url), its mtls block the trusted proxies' Client-Cert header
+// (httpmw.WithClientCertificates). With nonce: true the nonce secret comes
+// from the environment, STEPUP_DPOP_NONCE_SECRET (at least 32 random bytes;
+// -dev makes one up).
 //
 // A policy route that collides with /metrics or the metadata path is an
 // error. See examples/policies for policy files and package policy for the
@@ -57,6 +65,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/stepupauth/stepup/claims"
 	"github.com/stepupauth/stepup/examples/internal/app"
 	"github.com/stepupauth/stepup/httpmw"
 	"github.com/stepupauth/stepup/policy"
@@ -115,7 +124,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 			return err
 		}
 		app.PrintDev(stdout, a.Dev, tokens, scopes)
-		printCurl(stdout, addr, a.Policy.HTTPRules(), tokens)
+		d, err := a.DevDPoP(scopes, dpopRequests(a.Policy.HTTPRules()))
+		if err != nil {
+			_ = lis.Close()
+			return err
+		}
+		if d != nil {
+			app.PrintDevDPoP(stdout, d)
+		}
+		printCurl(stdout, addr, a.Policy.HTTPRules(), tokens, d)
 	}
 	if ready != nil {
 		ready(addr)
@@ -148,10 +165,46 @@ func handler(a *app.App) (http.Handler, error) {
 	return guard.Mux(routes)
 }
 
+// maxDPoPProofs bounds the ready proofs -dev prints.
+const maxDPoPProofs = 3
+
+// dpopRequests returns the requests -dev prints a DPoP proof for: one per
+// protected route that demands a DPoP-bound token (at most
+// maxDPoPProofs), else the first protected route. Routes with a host are
+// left out: their htu would name another host than the public URL.
+func dpopRequests(rules []policy.Rule) []app.DevRequest {
+	var out []app.DevRequest
+	var first *app.DevRequest
+	for _, r := range rules {
+		method, host, path := samplePath(r.HTTP)
+		if r.Public || host != "" {
+			continue
+		}
+		req := app.DevRequest{Method: method, Path: path}
+		if first == nil {
+			first = &req
+		}
+		if b := r.Requirement.Binding; (b == claims.BindingDPoP || b == claims.BindingAny) && len(out) < maxDPoPProofs {
+			out = append(out, req)
+		}
+	}
+	if len(out) == 0 && first != nil {
+		out = append(out, *first)
+	}
+	return out
+}
+
 // printCurl prints a curl command per http rule, with the weakest dev token
-// (the first) on protected routes.
-func printCurl(w io.Writer, addr string, rules []policy.Rule, tokens []app.DevToken) {
+// (the first) on protected routes, and DPOP_TOKEN with its proof on the
+// routes d has a proof for.
+func printCurl(w io.Writer, addr string, rules []policy.Rule, tokens []app.DevToken, d *app.DevDPoP) {
 	fmt.Fprintln(w, "# try the routes (swap the token variable to see the answers change):")
+	proofs := map[string]string{}
+	if d != nil {
+		for _, p := range d.Proofs {
+			proofs[p.Method+" "+strings.TrimPrefix(p.URL, d.PublicURL)] = p.Var
+		}
+	}
 	for _, r := range rules {
 		method, host, path := samplePath(r.HTTP)
 		var b strings.Builder
@@ -163,7 +216,9 @@ func printCurl(w io.Writer, addr string, rules []policy.Rule, tokens []app.DevTo
 			fmt.Fprintf(&b, " -H 'Host: %s'", host)
 		}
 		fmt.Fprintf(&b, " http://%s%s", addr, path)
-		if !r.Public && len(tokens) > 0 {
+		if v, ok := proofs[method+" "+path]; ok && !r.Public && host == "" {
+			fmt.Fprintf(&b, ` -H "Authorization: DPoP $%s" -H "DPoP: $%s"`, d.Token.Var, v)
+		} else if !r.Public && len(tokens) > 0 {
 			fmt.Fprintf(&b, ` -H "Authorization: Bearer $%s"`, tokens[0].Var)
 		}
 		fmt.Fprintf(w, "%-100s # %s\n", b.String(), app.Describe(r))

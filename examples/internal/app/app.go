@@ -2,12 +2,14 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,10 +18,12 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/dpop"
 	"github.com/stepupauth/stepup/grpcmw"
 	"github.com/stepupauth/stepup/httpmw"
 	"github.com/stepupauth/stepup/jwks"
 	"github.com/stepupauth/stepup/metrics"
+	"github.com/stepupauth/stepup/mtls"
 	"github.com/stepupauth/stepup/policy"
 	"github.com/stepupauth/stepup/stepuptest"
 	"github.com/stepupauth/stepup/verify"
@@ -37,7 +41,17 @@ type Config struct {
 	Audience   string // -audience: replaces the policy's audience
 	Realm      string // -realm: realm of the challenges
 	Dev        bool   // -dev: in-process issuer (see NewDevIssuer)
+	// NonceSecret is the secret of the DPoP nonces of a policy with a dpop
+	// block and nonce: true, at least 32 random bytes shared by every
+	// instance. ParseFlags reads it from the environment variable
+	// NonceSecretEnv; with -dev and none, Open generates one.
+	NonceSecret []byte
 }
+
+// NonceSecretEnv is the environment variable holding Config.NonceSecret:
+// never a flag (command lines are visible to other users), never the
+// policy file.
+const NonceSecretEnv = "STEPUP_DPOP_NONCE_SECRET"
 
 // RegisterFlags defines the common flags on fs, storing into c, with the
 // given default listen address and realm.
@@ -64,6 +78,9 @@ func (c *Config) ParseFlags(fs *flag.FlagSet, args []string) error {
 	case c.Dev && c.Issuer != "":
 		return errors.New("-dev and -issuer exclude each other: -dev uses its own issuer")
 	}
+	if s, ok := os.LookupEnv(NonceSecretEnv); ok {
+		c.NonceSecret = []byte(s)
+	}
 	return nil
 }
 
@@ -82,21 +99,34 @@ type App struct {
 	// Metrics feeds Registry from the key source, the verifier, the guard
 	// and the interceptors.
 	Metrics *metrics.Metrics
+	// DPoP checks DPoP proofs (RFC 9449) when the policy has a dpop block,
+	// nil otherwise; GuardOptions and GRPCOptions pass it on.
+	DPoP *dpop.Verifier
+	// Certs reads client certificates from the policy's mtls block (the
+	// TLS connection and the trusted proxies' Client-Cert header), nil
+	// without one: the middleware then reads the TLS connection only.
+	Certs *mtls.Source
 	// Dev is the in-process issuer with -dev, nil otherwise.
 	Dev *stepuptest.Issuer
+	// DevKey is, with -dev and a dpop block, the DPoP client key that
+	// DevDPoP binds a token to; nil otherwise.
+	DevKey *stepuptest.DPoPKey
 	// Log receives the refusals (with their internal causes, which never
 	// reach a client) and the servers' events.
 	Log *slog.Logger
 
-	realm string
-	keys  *jwks.Remote
+	realm  string
+	keys   *jwks.Remote
+	nonces *dpop.Nonces // the DPoP verifier's, nil without nonce: true
 }
 
 // Open loads the policy, applies the overrides of c, starts the dev issuer
 // when asked, builds the key source (the policy's jwks_uri, else OpenID
-// Connect / RFC 8414 discovery on the issuer) and the verifier. It fails fast:
-// a policy error, an issuer that cannot be reached or a JWKS that cannot be
-// fetched at start-up is an error, not a server answering 503.
+// Connect / RFC 8414 discovery on the issuer) and the verifier, then the
+// DPoP verifier of a dpop block and the certificate source of an mtls block.
+// It fails fast: a policy error, an issuer that cannot be reached, a JWKS
+// that cannot be fetched at start-up or a missing nonce secret is an error,
+// not a server answering 503.
 func Open(ctx context.Context, c Config, log *slog.Logger) (_ *App, err error) {
 	p, err := policy.Load(c.PolicyPath)
 	if err != nil {
@@ -148,7 +178,48 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (_ *App, err error) {
 	if a.Verifier, err = verify.New(a.keys, cfg); err != nil {
 		return nil, err
 	}
+	if err = a.openSenderConstraints(c); err != nil {
+		return nil, err
+	}
 	return a, nil
+}
+
+// openSenderConstraints builds the DPoP verifier of the policy's dpop
+// block (with the nonce secret of c, or with -dev a random one) and the
+// certificate source of its mtls block, and with -dev the DPoP client key.
+func (a *App) openSenderConstraints(c Config) error {
+	p := a.Policy
+	if p.MTLS != nil {
+		var err error
+		if a.Certs, err = mtls.New(p.MTLSConfig()); err != nil {
+			return err
+		}
+	}
+	if p.DPoP == nil {
+		return nil
+	}
+	secret := c.NonceSecret
+	if p.DPoP.Nonce && len(secret) == 0 {
+		if !c.Dev {
+			return fmt.Errorf("%s: dpop nonce: true needs a nonce secret in $%s (at least 32 random bytes, the same on every instance)", c.PolicyPath, NonceSecretEnv)
+		}
+		secret = make([]byte, 32)
+		_, _ = rand.Read(secret)
+	}
+	cfg, err := p.DPoPConfig(secret)
+	if err != nil {
+		return fmt.Errorf("$%s: %w", NonceSecretEnv, err)
+	}
+	if a.DPoP, err = dpop.New(cfg); err != nil {
+		return err
+	}
+	a.nonces = cfg.Nonces
+	if c.Dev {
+		if a.DevKey, err = stepuptest.NewDPoPKey(devDPoPAlgorithm(p.DPoP.Algorithms)); err != nil {
+			return fmt.Errorf("dev DPoP key: %w", err)
+		}
+	}
+	return nil
 }
 
 // Close stops the key source and the dev issuer.
@@ -182,8 +253,8 @@ func (a *App) MetricsHandler() http.Handler {
 }
 
 // GuardOptions are the httpmw options the policy and flags ask for: realm,
-// resource_metadata, the metrics and a decision hook that logs every
-// refusal.
+// resource_metadata, DPoP (the dpop block), client certificates (the mtls
+// block), the metrics and a decision hook that logs every refusal.
 func (a *App) GuardOptions() []httpmw.Option {
 	opts := []httpmw.Option{httpmw.WithDecisionHook(a.Metrics.HTTPDecisionHook())}
 	if a.realm != "" {
@@ -191,6 +262,12 @@ func (a *App) GuardOptions() []httpmw.Option {
 	}
 	if a.Policy.ResourceMetadata != "" {
 		opts = append(opts, httpmw.WithResourceMetadata(a.Policy.ResourceMetadata))
+	}
+	if a.DPoP != nil {
+		opts = append(opts, httpmw.WithDPoP(a.DPoP, a.Policy.DPoP.PublicURL))
+	}
+	if a.Certs != nil {
+		opts = append(opts, httpmw.WithClientCertificates(a.Certs))
 	}
 	return append(opts, httpmw.WithDecisionHook(func(r *http.Request, err error) {
 		if err != nil {
@@ -207,6 +284,12 @@ func (a *App) GRPCOptions() []grpcmw.Option {
 	}
 	if a.Policy.ResourceMetadata != "" {
 		opts = append(opts, grpcmw.WithResourceMetadata(a.Policy.ResourceMetadata))
+	}
+	if a.DPoP != nil {
+		opts = append(opts, grpcmw.WithDPoP(a.DPoP, a.Policy.DPoP.PublicURL))
+	}
+	if a.Certs != nil {
+		opts = append(opts, grpcmw.WithClientCertificates(a.Certs))
 	}
 	return append(opts, grpcmw.WithDecisionHook(func(_ context.Context, rule string, err error) {
 		// The governing rule, never a method name the client made up.

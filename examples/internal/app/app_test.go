@@ -144,6 +144,9 @@ func TestDescribe(t *testing.T) {
 		{policy.Rule{Requirement: claims.Requirement{ACR: []string{"a", "b"}, MaxAge: 5 * time.Minute}}, "acr one of [a b]; login at most 5m0s old"},
 		{policy.Rule{Requirement: claims.Requirement{ACRMin: "2", ACRLevels: []string{"1", "2"}, Scopes: []string{"s"}}}, "acr at least 2; scopes [s]"},
 		{policy.Rule{Requirement: claims.Requirement{AMRAll: []string{"hwk"}, AMRAny: []string{"otp", "sms"}}}, "amr all of [hwk]; amr one of [otp sms]"},
+		{policy.Rule{Requirement: claims.Requirement{ACR: []string{"a"}, Binding: claims.BindingDPoP}}, "acr one of [a]; DPoP-bound token"},
+		{policy.Rule{Requirement: claims.Requirement{Binding: claims.BindingMTLS}}, "certificate-bound token"},
+		{policy.Rule{Requirement: claims.Requirement{Binding: claims.BindingAny}}, "DPoP- or certificate-bound token"},
 		{policy.Rule{Requirement: claims.Requirement{AnyOf: []claims.Requirement{{ACR: []string{"a"}}, {AMRAll: []string{"hwk"}}}}}, "one of (acr one of [a]) or (amr all of [hwk])"},
 	}
 	for _, tt := range tests {

@@ -70,17 +70,24 @@ func DevOptions(p *policy.Policy) []stepuptest.Option {
 	for _, l := range devLevels(p) {
 		opts = append(opts, stepuptest.WithACR(l.acr, l.amr...))
 	}
-	hook := devHook(p.ClaimNames, devType(p.TokenTypes))
 	if p.Profile != nil {
 		opts = append(opts, devShape(p))
-		if p.Profile.Provider == "entra" {
-			hook = chainHooks(hook, entraDevHook(*p.Profile))
-		}
 	}
-	if hook != nil {
+	if hook := devLoginHook(p); hook != nil {
 		opts = append(opts, stepuptest.WithLoginHook(hook))
 	}
 	return opts
+}
+
+// devLoginHook returns the hook that makes the dev issuer's logins fit p
+// (claim names, typ, Entra ID's acrs and xms_cc), or nil when none is
+// needed.
+func devLoginHook(p *policy.Policy) func(*stepuptest.Token) {
+	hook := devHook(p.ClaimNames, devType(p.TokenTypes))
+	if p.Profile != nil && p.Profile.Provider == "entra" {
+		hook = chainHooks(hook, entraDevHook(*p.Profile))
+	}
+	return hook
 }
 
 // devTenant is the Entra ID tenant of the dev issuer when the policy's
@@ -330,6 +337,14 @@ func describe(q claims.Requirement) string {
 	}
 	if len(q.Scopes) > 0 {
 		add("scopes [%s]", strings.Join(q.Scopes, " "))
+	}
+	switch q.Binding {
+	case claims.BindingDPoP:
+		add("DPoP-bound token")
+	case claims.BindingMTLS:
+		add("certificate-bound token")
+	case claims.BindingAny:
+		add("DPoP- or certificate-bound token")
 	}
 	if len(q.AnyOf) > 0 {
 		alts := make([]string, len(q.AnyOf))

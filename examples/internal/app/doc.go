@@ -7,9 +7,13 @@
 // Open does the policy part: it loads the file with policy.Load, applies the
 // -issuer, -audience and -dev overrides, builds the keys (jwks.NewRemote on
 // the policy's jwks_uri, else jwks.Discover on its issuer; both fail fast at
-// start-up) and the verifier (verify.New with Policy.VerifyConfig). The
+// start-up) and the verifier (verify.New with Policy.VerifyConfig), and for
+// a policy with a dpop block the DPoP verifier (dpop.New with
+// Policy.DPoPConfig, the nonce secret from $STEPUP_DPOP_NONCE_SECRET), for
+// one with an mtls block the certificate source (mtls.New). The
 // resulting App hands out the guard and interceptor options (realm,
-// resource_metadata, an error hook that logs refusals with their causes),
+// resource_metadata, DPoP and client certificates, an error hook that logs
+// refusals with their causes),
 // the route and method tables, the RFC 9728 metadata route and a Prometheus
 // registry for /metrics.
 //
