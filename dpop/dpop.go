@@ -18,14 +18,14 @@ import (
 
 // Defaults of Config.
 const (
-	// defaultMaxAge is Config.MaxAge when zero. A client makes a proof
+	// DefaultMaxAge is Config.MaxAge when zero. A client makes a proof
 	// for each request (RFC 9449 §4.1), so a genuine one is as old as the
 	// network delay plus the lag of a slow client clock; RFC 9449 §11.1
 	// asks for "a relatively brief period on the order of seconds or
 	// minutes". A minute absorbs both, keeps the window in which a
 	// captured proof can be replayed to an instance with its own store
 	// short, and keeps a replay store at about 65 s of traffic.
-	defaultMaxAge = 60 * time.Second
+	DefaultMaxAge = 60 * time.Second
 	// defaultLeeway is Config.Leeway when zero: the clock skew allowed for
 	// an iat in the future (RFC 9449 §11.1 allows "the reasonably near
 	// future").
@@ -53,7 +53,7 @@ type Config struct {
 	// errors (RFC 9449 §4.2, §11.6), as is any alg not in that list.
 	Algorithms []string
 	// MaxAge is how far in the past a proof's iat may be. Zero means
-	// defaultMaxAge; negative is an error.
+	// DefaultMaxAge; negative is an error.
 	MaxAge time.Duration
 	// Leeway is the clock skew allowed for an iat in the future, and added
 	// to MaxAge for one in the past. Zero means defaultLeeway; negative is
@@ -92,9 +92,9 @@ func New(cfg Config) (*Verifier, error) {
 	v := &Verifier{maxAge: cfg.MaxAge, leeway: cfg.Leeway, replay: cfg.Replay, nonces: cfg.Nonces, now: cfg.Now}
 	switch {
 	case v.maxAge < 0:
-		return nil, fmt.Errorf("%w: negative MaxAge; zero means the default %v", ErrConfig, defaultMaxAge)
+		return nil, fmt.Errorf("%w: negative MaxAge; zero means the default %v", ErrConfig, DefaultMaxAge)
 	case v.maxAge == 0:
-		v.maxAge = defaultMaxAge
+		v.maxAge = DefaultMaxAge
 	}
 	switch {
 	case v.leeway < 0:

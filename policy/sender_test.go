@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stepupauth/stepup/claims"
 	"github.com/stepupauth/stepup/dpop"
 	"github.com/stepupauth/stepup/mtls"
 	"github.com/stepupauth/stepup/policy"
@@ -53,8 +54,8 @@ func TestDPoPConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	var perr *dpop.Error
-	if _, err := v.Verify(context.Background(), proof, req); !errors.As(err, &perr) || perr.Code != dpop.CodeUseNonce {
-		t.Fatalf("proof without a nonce: %v, want %s", err, dpop.CodeUseNonce)
+	if _, err := v.Verify(context.Background(), proof, req); !errors.As(err, &perr) || perr.Code != claims.CodeUseDPoPNonce {
+		t.Fatalf("proof without a nonce: %v, want %s", err, claims.CodeUseDPoPNonce)
 	}
 	proof, _ = key.Proof(stepuptest.DPoPProof{Method: "POST", URL: url, AccessToken: "tok", IssuedAt: now, Nonce: cfg.Nonces.Issue()})
 	if got, err := v.Verify(context.Background(), proof, req); err != nil || got.JKT != key.JKT() {
