@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,20 +32,36 @@ type HTTPAPI struct {
 	URL      string // http://127.0.0.1:PORT of the API
 	TokenURL string // the dev issuer's token endpoint, for more logins
 	Token    string // PASSWORD_TOKEN as the program printed it
+	Alg      string // the alg of the dev issuer's tokens (the policy's)
 	cmd      *exec.Cmd
 	dir      string
 	stderr   *bytes.Buffer
 	mu       *sync.Mutex
 }
 
-// StartHTTPAPI builds examples/httpapi from the repository at root (go
-// build into a temporary directory) and runs it with
-// -dev -addr 127.0.0.1:0 -policy examples/policies/demo.yaml. It reads the
-// API's address from the ready line ("httpapi: serving FILE on
-// http://ADDR (...)"), PASSWORD_TOKEN from its shell exports and the dev
-// issuer's token endpoint from the "another login" curl line, then waits
-// until GET /public answers. Close stops it.
-func StartHTTPAPI(ctx context.Context, root string) (_ *HTTPAPI, err error) {
+// BuildHTTPAPI builds examples/httpapi from the repository at root into
+// dir and returns the binary's path.
+func BuildHTTPAPI(ctx context.Context, root, dir string) (string, error) {
+	bin := filepath.Join(dir, "httpapi")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./examples/httpapi")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("bench: building examples/httpapi: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// StartHTTPAPI runs bin (see BuildHTTPAPI) from the repository at root
+// with -dev -addr 127.0.0.1:0 and the demo policy,
+// examples/policies/demo.yaml. With alg set, the policy is a copy of the
+// demo's with "algorithms: [alg]" added, which makes the dev issuer sign
+// with alg and the verifier accept only alg; "" keeps the demo policy as
+// it is (the dev issuer's default, ES256). It reads the API's address from
+// the ready line ("httpapi: serving FILE on http://ADDR (...)"),
+// PASSWORD_TOKEN from its shell exports and the dev issuer's token endpoint
+// from the "another login" curl line, then waits until GET /public
+// answers. Close stops it.
+func StartHTTPAPI(ctx context.Context, root, bin, alg string) (_ *HTTPAPI, err error) {
 	dir, err := os.MkdirTemp("", "bench-httpapi-")
 	if err != nil {
 		return nil, err
@@ -54,13 +72,18 @@ func StartHTTPAPI(ctx context.Context, root string) (_ *HTTPAPI, err error) {
 			_ = a.Close()
 		}
 	}()
-	bin := filepath.Join(dir, "httpapi")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./examples/httpapi")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("bench: building examples/httpapi: %v\n%s", err, out)
+	pol := filepath.Join(root, "examples", "policies", "demo.yaml")
+	if alg != "" {
+		demo, err := os.ReadFile(pol)
+		if err != nil {
+			return nil, err
+		}
+		pol = filepath.Join(dir, "demo-"+alg+".yaml")
+		if err := os.WriteFile(pol, append(demo, "\nalgorithms: ["+alg+"]\n"...), 0o644); err != nil {
+			return nil, err
+		}
 	}
-	a.cmd = exec.Command(bin, "-dev", "-addr", "127.0.0.1:0", "-policy", filepath.Join("examples", "policies", "demo.yaml"))
+	a.cmd = exec.Command(bin, "-dev", "-addr", "127.0.0.1:0", "-policy", pol)
 	a.cmd.Dir = root
 	a.cmd.Stderr = lockedWriter{a.mu, a.stderr}
 	stdout, err := a.cmd.StdoutPipe()
@@ -106,6 +129,10 @@ func StartHTTPAPI(ctx context.Context, root string) (_ *HTTPAPI, err error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+	a.Alg = TokenAlg(a.Token)
+	if alg != "" && a.Alg != alg {
+		return nil, fmt.Errorf("bench: httpapi with algorithms [%s] printed a token signed with %q", alg, a.Alg)
+	}
 	if !strings.HasPrefix(a.URL, "http://127.0.0.1:") || !strings.HasPrefix(a.TokenURL, "http://127.0.0.1:") {
 		return nil, fmt.Errorf("bench: httpapi announced %s and token endpoint %s, want 127.0.0.1", a.URL, a.TokenURL)
 	}
@@ -120,6 +147,22 @@ func StartHTTPAPI(ctx context.Context, root string) (_ *HTTPAPI, err error) {
 	}
 	return a, nil
 }
+
+// TokenAlg returns the alg header of a compact JWS, "?" when it has none.
+func TokenAlg(raw string) string {
+	hdr, _, _ := strings.Cut(raw, ".")
+	var h struct {
+		Alg string `json:"alg"`
+	}
+	b, err := base64.RawURLEncoding.DecodeString(hdr)
+	if err != nil || json.Unmarshal(b, &h) != nil || h.Alg == "" {
+		return "?"
+	}
+	return h.Alg
+}
+
+// CPU returns the CPU time the program has used so far (ProcessCPU).
+func (a *HTTPAPI) CPU() (time.Duration, error) { return ProcessCPU(a.cmd.Process.Pid) }
 
 // Logins logs in n times at the dev issuer's token endpoint (subjects
 // load-0, load-1, ...) and returns n distinct access tokens, for the
@@ -188,7 +231,7 @@ func (a *HTTPAPI) Stderr() string {
 }
 
 // Close stops the program (SIGTERM, then SIGKILL after 15 s) and removes
-// its binary.
+// its temporary directory.
 func (a *HTTPAPI) Close() error {
 	var err error
 	if a.cmd != nil && a.cmd.Process != nil {
@@ -240,10 +283,22 @@ func FindRoot(dir string) (string, error) {
 // LoadResult is one load scenario's outcome.
 type LoadResult struct {
 	Scenario string
+	Alg      string // the alg of the server's tokens
 	Requests int
 	Errors   int
 	Elapsed  time.Duration
 	P50, P99 time.Duration
+	// ServerCPU is the CPU time (user plus system) the server process
+	// used during the scenario, 0 when not measured.
+	ServerCPU time.Duration
+}
+
+// CPUPerRequest is ServerCPU divided by the requests answered.
+func (r LoadResult) CPUPerRequest() time.Duration {
+	if r.Requests == 0 {
+		return 0
+	}
+	return r.ServerCPU / time.Duration(r.Requests)
 }
 
 // RPS is the throughput in successful requests per second.
@@ -251,9 +306,10 @@ func (r LoadResult) RPS() float64 { return float64(r.Requests-r.Errors) / r.Elap
 
 // String is the line cmd/report parses.
 func (r LoadResult) String() string {
-	return fmt.Sprintf("load %s requests=%d errors=%d seconds=%.3f rps=%.1f p50_us=%.1f p99_us=%.1f",
-		r.Scenario, r.Requests, r.Errors, r.Elapsed.Seconds(), r.RPS(),
-		float64(r.P50.Nanoseconds())/1e3, float64(r.P99.Nanoseconds())/1e3)
+	return fmt.Sprintf("load %s alg=%s requests=%d errors=%d seconds=%.3f rps=%.1f p50_us=%.1f p99_us=%.1f server_cpu_ms=%.0f server_cpu_us_per_req=%.1f",
+		r.Scenario, r.Alg, r.Requests, r.Errors, r.Elapsed.Seconds(), r.RPS(),
+		float64(r.P50.Nanoseconds())/1e3, float64(r.P99.Nanoseconds())/1e3,
+		float64(r.ServerCPU.Microseconds())/1e3, float64(r.CPUPerRequest().Nanoseconds())/1e3)
 }
 
 // Load sends GET url with workers concurrent keep-alive clients until
@@ -330,4 +386,41 @@ func Load(ctx context.Context, scenario, url string, workers, maxRequests int, d
 		return r, fmt.Errorf("bench: %s: %d errors, first: %v", scenario, r.Errors, e)
 	}
 	return r, nil
+}
+
+// FloorCPU times the floor (Floor) of alg in this process: n raw signature
+// checks of a benchmark token on one locked OS thread. It returns the
+// thread's CPU time per check (ThreadCPU), which leaves out the time the
+// thread waited for a core on a busy machine, so that it compares with a
+// server's CPU time per request.
+func FloorCPU(alg string, n int) (time.Duration, error) {
+	k, err := LoadKeys()
+	if err != nil {
+		return 0, err
+	}
+	raw, err := k.Mint(alg, "floor", time.Now())
+	if err != nil {
+		return 0, err
+	}
+	check, err := Floor(k, alg, raw)
+	if err != nil {
+		return 0, err
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	check() // first use: lazy tables, page faults
+	t0, err := ThreadCPU()
+	if err != nil {
+		return 0, err
+	}
+	for range n {
+		if !check() {
+			return 0, fmt.Errorf("bench: %s floor: the signature does not verify", alg)
+		}
+	}
+	t1, err := ThreadCPU()
+	if err != nil {
+		return 0, err
+	}
+	return (t1 - t0) / time.Duration(max(n, 1)), nil
 }

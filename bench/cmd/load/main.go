@@ -1,23 +1,36 @@
-// Command load is the end-to-end loopback load test of issue 8: it builds
-// the real examples/httpapi from the repository, runs it with -dev (its
-// in-process issuer) and the demo policy on 127.0.0.1, and measures with a
-// Go keep-alive client the throughput of the public route, of the protected
-// route with one reused token (cache hits) and of the protected route with
-// a distinct token per request (first sight; the tokens come from logins
-// at the dev issuer's token endpoint, which the program prints). It prints
-// one "load ..." line per scenario for cmd/report.
+// Command load is the end-to-end loopback load test of issues 8 and 15: it
+// builds the real examples/httpapi from the repository, runs it with -dev
+// (its in-process issuer) and the demo policy on 127.0.0.1, once per
+// algorithm (the demo policy with "algorithms: [ALG]" added, so the dev
+// issuer signs with ALG), and measures with a Go keep-alive client the
+// throughput and the server's CPU time per request of the public route, of
+// the protected route with one reused token (cache hits), of the public
+// route carrying that token's Authorization header (the header baseline)
+// and of the protected route with a distinct token per request (first
+// sight). The distinct tokens are real tokens of the server's issuer,
+// from logins at its dev issuer's token endpoint; those logins run inside
+// the server process too, so they are all made before any measuring, and
+// the measured windows hold API requests only.
+//
+// The server's CPU time is read from /proc/PID/stat (utime+stime) before
+// and after each scenario. Around each algorithm's run the floor, the raw
+// signature check of that algorithm (bench.Floor), is timed in this
+// process in thread CPU time, to compare with.
+//
+// It prints one "load ..." line per scenario and round and "floor ..."
+// lines for cmd/report.
 //
 //	go run ./cmd/load -duration 5s -workers 8
 package main
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,12 +50,20 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		d        = fs.Duration("duration", 5*time.Second, "time bound of each scenario")
 		workers  = fs.Int("workers", 8, "concurrent keep-alive connections")
 		max      = fs.Int("max", 200_000, "request bound of the public and reused-token scenarios")
-		distinct = fs.Int("distinct", 3000, "distinct tokens (request bound of the first-sight scenario)")
+		distinct = fs.Int("distinct", 10000, "distinct tokens minted before measuring (request bound of the first-sight scenario)")
 		root     = fs.String("root", "", "the stepup repository (default: found above the working directory)")
 		rounds   = fs.Int("rounds", 3, "rounds of the scenarios, interleaved; the report takes the median")
+		algList  = fs.String("algs", strings.Join(bench.Algs, ","), "comma-separated algorithms the dev issuer signs with, one server each")
+		floorN   = fs.Int("floor-n", 3000, "signature checks of each floor timing")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	algs := strings.Split(*algList, ",")
+	for _, alg := range algs {
+		if !slices.Contains(bench.Algs, alg) {
+			return fmt.Errorf("-algs: %q is not one of %s", alg, strings.Join(bench.Algs, ", "))
+		}
 	}
 	if *root == "" {
 		r, err := bench.FindRoot(".")
@@ -51,59 +72,91 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		*root = r
 	}
-	api, err := bench.StartHTTPAPI(ctx, *root)
+	dir, err := os.MkdirTemp("", "bench-load-")
 	if err != nil {
 		return err
 	}
-	defer api.Close()
-	tokens, err := api.Logins(ctx, *distinct, 2)
+	defer os.RemoveAll(dir)
+	bin, err := bench.BuildHTTPAPI(ctx, *root, dir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "load_config target=examples/httpapi(-dev,demo.yaml) algs=%s workers=%d duration=%s max=%d distinct=%d rounds=%d clk_tck=%d floor_n=%d\n",
+		strings.Join(algs, ","), *workers, *d, *max, *distinct, *rounds, bench.ClockTicks(), *floorN)
+	for _, alg := range algs {
+		if err := runAlg(ctx, stdout, *root, bin, alg, *d, *workers, *max, *distinct, *rounds, *floorN); err != nil {
+			return fmt.Errorf("%s: %w", alg, err)
+		}
+	}
+	return nil
+}
+
+// runAlg starts the server for alg, mints the distinct tokens, times the
+// floor, runs the rounds and times the floor again.
+func runAlg(ctx context.Context, stdout io.Writer, root, bin, alg string, d time.Duration, workers, max, distinct, rounds, floorN int) (err error) {
+	api, err := bench.StartHTTPAPI(ctx, root, bin, alg)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, api.Close()) }()
+	// Every first-sight token is minted here, before any measuring.
+	tokens, err := api.Logins(ctx, distinct, 2)
 	if err != nil {
 		return err
 	}
 	reused := api.Token
-	alg := "?"
-	if hdr, _, ok := strings.Cut(reused, "."); ok {
-		var h struct {
-			Alg string `json:"alg"`
-		}
-		if b, err := base64.RawURLEncoding.DecodeString(hdr); err == nil && json.Unmarshal(b, &h) == nil {
-			alg = h.Alg
-		}
-	}
-
 	none := func(int) string { return "" }
 	one := func(int) string { return reused }
 	// Warm up connections, the cache and the CPU frequency.
-	if _, err := bench.Load(ctx, "warmup", api.URL+"/profile", *workers, 2000, *d, one); err != nil {
+	if _, err := bench.Load(ctx, "warmup", api.URL+"/profile", workers, 2000, d, one); err != nil {
 		return err
 	}
-	if _, err := bench.Load(ctx, "warmup", api.URL+"/public", *workers, 2000, *d, none); err != nil {
+	if _, err := bench.Load(ctx, "warmup", api.URL+"/public", workers, 2000, d, none); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "load_config target=examples/httpapi(-dev,demo.yaml) alg=%s workers=%d duration=%s max=%d distinct=%d rounds=%d\n", alg, *workers, *d, *max, *distinct, *rounds)
-	// public_token_header is a diagnostic: the public route with the same
-	// Authorization header sent (and ignored), the transport cost of an
-	// 800-byte header without any verification.
-	for round := range *rounds {
+	floor := func(when string) error {
+		per, err := bench.FloorCPU(alg, floorN)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "floor alg=%s when=%s n=%d cpu_us_per_op=%.2f\n", alg, when, floorN, float64(per.Nanoseconds())/1e3)
+		return nil
+	}
+	if err := floor("before"); err != nil {
+		return err
+	}
+	// public_token_header is the header baseline: the public route with
+	// the same Authorization header sent (and ignored), the transport cost
+	// of an 800-byte header without any verification.
+	for round := range rounds {
 		for _, sc := range []struct {
 			name, path string
 			max        int
 			token      func(int) string
 		}{
-			{"public", "/public", *max, none},
-			{"protected_reused_token", "/profile", *max, one},
-			{"public_token_header", "/public", *max, one},
-			{"protected_distinct_tokens", "/profile", *distinct, func(i int) string { return tokens[i] }},
+			{"public", "/public", max, none},
+			{"protected_reused_token", "/profile", max, one},
+			{"public_token_header", "/public", max, one},
+			{"protected_distinct_tokens", "/profile", len(tokens), func(i int) string { return tokens[i] }},
 		} {
 			if sc.name == "protected_distinct_tokens" && round > 0 {
 				continue // the tokens are no longer first seen
 			}
-			r, err := bench.Load(ctx, sc.name, api.URL+sc.path, *workers, sc.max, *d, sc.token)
+			cpu0, err := api.CPU()
 			if err != nil {
 				return err
 			}
+			r, err := bench.Load(ctx, sc.name, api.URL+sc.path, workers, sc.max, d, sc.token)
+			if err != nil {
+				return err
+			}
+			cpu1, err := api.CPU()
+			if err != nil {
+				return err
+			}
+			r.Alg, r.ServerCPU = alg, cpu1-cpu0
 			fmt.Fprintln(stdout, r)
 		}
 	}
-	return nil
+	return floor("after")
 }

@@ -11,11 +11,18 @@ import (
 // it with tiny bounds and checks the output lines cmd/report reads.
 func TestRunSmall(t *testing.T) {
 	var out bytes.Buffer
-	args := []string{"-duration", "2s", "-workers", "2", "-max", "50", "-distinct", "20", "-rounds", "1"}
+	args := []string{"-duration", "2s", "-workers", "2", "-max", "50", "-distinct", "20", "-rounds", "1", "-algs", "EdDSA", "-floor-n", "10"}
 	if err := run(context.Background(), args, &out); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"load public requests=50 errors=0", "load protected_reused_token requests=50 errors=0", "load protected_distinct_tokens requests=20 errors=0"} {
+	for _, want := range []string{
+		"load public alg=EdDSA requests=50 errors=0",
+		"load protected_reused_token alg=EdDSA requests=50 errors=0",
+		"load public_token_header alg=EdDSA requests=50 errors=0",
+		"load protected_distinct_tokens alg=EdDSA requests=20 errors=0",
+		"floor alg=EdDSA when=before n=10 cpu_us_per_op=",
+		"floor alg=EdDSA when=after n=10 cpu_us_per_op=",
+	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("got output\n%s\nwant a line starting %q", out.String(), want)
 		}

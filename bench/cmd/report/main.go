@@ -1,9 +1,11 @@
 // Command report turns the output of the bench module's benchmarks (go test
-// -bench, several -count runs) and of cmd/load into BENCHMARKS.md: machine,
-// Go version, a table of median ns/op, B/op and allocs/op, and the speed
-// targets (README, "Speed") as ratios, each marked met or NOT met.
+// -bench, several -count runs), of cmd/load and of cmd/soak into
+// BENCHMARKS.md: machine, Go version, a table of median ns/op, B/op and
+// allocs/op, the speed targets (README, "Speed") and the load targets as
+// ratios, each marked met or NOT met, the load test's req/s and server CPU
+// per request, and the soak's rules.
 //
-//	report -bench bench.txt -load load.txt -out ../BENCHMARKS.md -load-avg "0.50 0.60 0.70"
+//	report -bench bench.txt -load load.txt -soak soak.txt -out ../BENCHMARKS.md -load-avg "0.50 0.60 0.70"
 //
 // It exits non-zero when an input cannot be parsed or a benchmark the
 // targets need is missing; unmet targets are reported, not failed.
@@ -51,6 +53,7 @@ func run(args []string) error {
 	var (
 		benchPath = fs.String("bench", "", "go test -bench output (required)")
 		loadPath  = fs.String("load", "", "cmd/load output (optional)")
+		soakPath  = fs.String("soak", "", "cmd/soak output (optional)")
 		outPath   = fs.String("out", "BENCHMARKS.md", "file to write")
 		loadAvg   = fs.String("load-avg", "", "load average before and after the run, for the record")
 		count     = fs.Int("count", 0, "the -count of the run, for the record")
@@ -79,20 +82,31 @@ func run(args []string) error {
 			}
 		}
 	}
-	var loads map[string][]float64
-	var loadCfg string
+	var loads *loadRun
 	if *loadPath != "" {
 		lf, err := os.Open(*loadPath)
 		if err != nil {
 			return err
 		}
 		defer lf.Close()
-		if loads, loadCfg, err = parseLoad(lf); err != nil {
+		if loads, err = parseLoad(lf); err != nil {
+			return err
+		}
+	}
+	var soak *soakRun
+	if *soakPath != "" {
+		sf, err := os.Open(*soakPath)
+		if err != nil {
+			return err
+		}
+		defer sf.Close()
+		if soak, err = parseSoak(sf); err != nil {
 			return err
 		}
 	}
 	var b strings.Builder
-	write(&b, res, cpu, loads, loadCfg, *loadAvg, *count, *goVersion)
+	write(&b, res, cpu, loads, *loadAvg, *count, *goVersion)
+	writeSoak(&b, soak)
 	if *notesPath != "" {
 		notes, err := os.ReadFile(*notesPath)
 		if err != nil {
@@ -160,42 +174,132 @@ func parseBench(r io.Reader) (map[string]*result, string, error) {
 	return res, cpu, nil
 }
 
-var loadLine = regexp.MustCompile(`^load ([a-z_]+) requests=(\d+) errors=(\d+) seconds=([\d.]+) rps=([\d.]+)`)
+var (
+	loadLine  = regexp.MustCompile(`^load ([a-z_]+) alg=([A-Za-z0-9]+) requests=(\d+) errors=(\d+) seconds=([\d.]+) rps=([\d.]+) .*server_cpu_us_per_req=([\d.]+)`)
+	floorLine = regexp.MustCompile(`^floor alg=([A-Za-z0-9]+) when=([a-z]+) n=\d+ cpu_us_per_op=([\d.]+)`)
+)
 
-// parseLoad reads cmd/load output: rps per scenario (one per round).
-func parseLoad(r io.Reader) (map[string][]float64, string, error) {
-	out := map[string][]float64{}
-	cfg := ""
+// loadSample is one scenario round of cmd/load.
+type loadSample struct {
+	requests   int
+	rps, cpuUS float64 // cpuUS: the server's CPU µs per request
+}
+
+// loadRun is cmd/load's output: per algorithm, the rounds of each scenario
+// and the floor timings (before and after).
+type loadRun struct {
+	cfg    string
+	clkTck int
+	algs   []string
+	runs   map[string]map[string][]loadSample
+	floors map[string][]float64
+}
+
+// loadScenarios are cmd/load's scenarios, in its order.
+var loadScenarios = []string{"public", "protected_reused_token", "public_token_header", "protected_distinct_tokens"}
+
+// parseLoad reads cmd/load output; every algorithm it ran must have every
+// scenario and a floor timing.
+func parseLoad(r io.Reader) (*loadRun, error) {
+	out := &loadRun{clkTck: 100, runs: map[string]map[string][]loadSample{}, floors: map[string][]float64{}}
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
 		case strings.HasPrefix(line, "load_config "):
-			cfg = strings.TrimPrefix(line, "load_config ")
+			out.cfg = strings.TrimPrefix(line, "load_config ")
+			for f := range strings.FieldsSeq(out.cfg) {
+				if v, ok := strings.CutPrefix(f, "clk_tck="); ok {
+					n, err := strconv.Atoi(v)
+					if err != nil || n <= 0 {
+						return nil, fmt.Errorf("cannot parse %q", line)
+					}
+					out.clkTck = n
+				}
+			}
+		case strings.HasPrefix(line, "floor "):
+			m := floorLine.FindStringSubmatch(line)
+			if m == nil {
+				return nil, fmt.Errorf("cannot parse %q", line)
+			}
+			us, err := strconv.ParseFloat(m[3], 64)
+			if err != nil {
+				return nil, err
+			}
+			out.floors[m[1]] = append(out.floors[m[1]], us)
 		case strings.HasPrefix(line, "load "):
 			m := loadLine.FindStringSubmatch(line)
 			if m == nil {
-				return nil, "", fmt.Errorf("cannot parse %q", line)
+				return nil, fmt.Errorf("cannot parse %q", line)
 			}
-			if m[3] != "0" {
-				return nil, "", fmt.Errorf("load scenario %s had errors: %q", m[1], line)
+			if m[4] != "0" {
+				return nil, fmt.Errorf("load scenario %s had errors: %q", m[1], line)
 			}
-			rps, err := strconv.ParseFloat(m[5], 64)
-			if err != nil {
-				return nil, "", err
+			var smp loadSample
+			var err1, err2, err3 error
+			smp.requests, err1 = strconv.Atoi(m[3])
+			smp.rps, err2 = strconv.ParseFloat(m[6], 64)
+			smp.cpuUS, err3 = strconv.ParseFloat(m[7], 64)
+			if err := errors.Join(err1, err2, err3); err != nil {
+				return nil, err
 			}
-			out[m[1]] = append(out[m[1]], rps)
+			alg := m[2]
+			if out.runs[alg] == nil {
+				out.runs[alg] = map[string][]loadSample{}
+				out.algs = append(out.algs, alg)
+			}
+			out.runs[alg][m[1]] = append(out.runs[alg][m[1]], smp)
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	for _, s := range []string{"public", "protected_reused_token", "protected_distinct_tokens"} {
-		if len(out[s]) == 0 {
-			return nil, "", fmt.Errorf("load scenario %s missing", s)
+	if len(out.algs) == 0 {
+		return nil, errors.New("no load results")
+	}
+	for _, alg := range out.algs {
+		for _, s := range loadScenarios {
+			if len(out.runs[alg][s]) == 0 {
+				return nil, fmt.Errorf("load scenario %s missing for %s", s, alg)
+			}
+		}
+		if len(out.floors[alg]) == 0 {
+			return nil, fmt.Errorf("floor timing missing for %s", alg)
 		}
 	}
-	return out, cfg, nil
+	return out, nil
+}
+
+// rps and cpu are the medians over the rounds of alg's scenario.
+func (l *loadRun) rps(alg, s string) float64 {
+	return medianOf(l.runs[alg][s], func(x loadSample) float64 { return x.rps })
+}
+func (l *loadRun) cpu(alg, s string) float64 {
+	return medianOf(l.runs[alg][s], func(x loadSample) float64 { return x.cpuUS })
+}
+
+// floor is the lower of alg's floor timings (the least disturbed).
+func (l *loadRun) floor(alg string) float64 { return slices.Min(l.floors[alg]) }
+
+// extra is the server's extra CPU µs per request of scenario s over the
+// header baseline (public_token_header).
+func (l *loadRun) extra(alg, s string) float64 {
+	return l.cpu(alg, s) - l.cpu(alg, "public_token_header")
+}
+
+// quantum is the largest error the clock tick adds to a CPU µs per request
+// of scenario s: two ticks (one per /proc reading) over its requests.
+func (l *loadRun) quantum(alg, s string) float64 {
+	n := slices.MinFunc(l.runs[alg][s], func(a, b loadSample) int { return a.requests - b.requests }).requests
+	return 2e6 / float64(l.clkTck) / float64(max(n, 1))
+}
+
+func medianOf[T any](xs []T, f func(T) float64) float64 {
+	v := make([]float64, len(xs))
+	for i, x := range xs {
+		v[i] = f(x)
+	}
+	return median(v)
 }
 
 func median(xs []float64) float64 {
@@ -225,7 +329,7 @@ func fmtNs(ns float64) string {
 	return fmt.Sprintf("%.0f ns", ns)
 }
 
-func write(b *strings.Builder, res map[string]*result, cpu string, loads map[string][]float64, loadCfg, loadAvg string, count int, goVersion string) {
+func write(b *strings.Builder, res map[string]*result, cpu string, loads *loadRun, loadAvg string, count int, goVersion string) {
 	get := func(alg, c string) *result { return res[alg+"/"+c] }
 	model, cores := cpuInfo()
 	if model == "" {
@@ -290,9 +394,26 @@ func write(b *strings.Builder, res map[string]*result, cpu string, loads map[str
 		return fmt.Sprintf("%.0f", a), a <= 40
 	})
 	if loads != nil {
-		pub, prot := median(loads["public"]), median(loads["protected_reused_token"])
-		r := prot / pub
-		fmt.Fprintf(b, "| load: protected route, reused token ≥ 80%% of public route | %.0f%% (%.0f vs %.0f req/s): %s | | |\n", 100*r, prot, pub, mark(r >= 0.8))
+		loadRow := func(name string, f func(alg string) (string, bool)) {
+			fmt.Fprintf(b, "| %s |", name)
+			for _, alg := range algs {
+				if _, ok := loads.runs[alg]; !ok {
+					b.WriteString(" not run |")
+					continue
+				}
+				s, ok := f(alg)
+				fmt.Fprintf(b, " %s: %s |", s, mark(ok))
+			}
+			b.WriteString("\n")
+		}
+		loadRow("load: protected route, reused token ≥ 90% of public route's req/s", func(alg string) (string, bool) {
+			pub, prot := loads.rps(alg, "public"), loads.rps(alg, "protected_reused_token")
+			return fmt.Sprintf("%.0f%% (%.0f vs %.0f req/s)", 100*prot/pub, prot, pub), prot/pub >= 0.9
+		})
+		loadRow("load: server's extra CPU per first-sight request ≤ 1.15× floor", func(alg string) (string, bool) {
+			r := loads.extra(alg, "protected_distinct_tokens") / loads.floor(alg)
+			return fmt.Sprintf("%.2f×", r), r <= 1.15
+		})
 	}
 
 	// Table.
@@ -306,24 +427,153 @@ func write(b *strings.Builder, res map[string]*result, cpu string, loads map[str
 	}
 
 	if loads != nil {
-		b.WriteString("\n## Loopback load test\n\n")
-		b.WriteString("`bench/cmd/load`: the real examples/httpapi, built from the repository and run with `-dev` and " +
-			"examples/policies/demo.yaml on 127.0.0.1 (its whole stack: policy routes, httpmw guard with the metrics hooks and " +
-			"error log, verifier with the default cache, JSON caller response); the reused token is the PASSWORD_TOKEN it prints, " +
-			"the distinct tokens come from logins at its dev issuer's token endpoint. A Go keep-alive client runs on the same " +
-			"2-core machine (client and server share the CPU). Config: " + loadCfg + ".\n\n")
-		b.WriteString("| scenario | req/s (median of rounds) | rounds | vs public |\n|---|---:|---:|---:|\n")
-		pub := median(loads["public"])
-		for _, s := range []string{"public", "protected_reused_token", "public_token_header", "protected_distinct_tokens"} {
-			if len(loads[s]) == 0 {
-				continue
-			}
-			m := median(loads[s])
-			fmt.Fprintf(b, "| %s | %.0f | %d | %.0f%% |\n", s, m, len(loads[s]), 100*m/pub)
-		}
-		b.WriteString("\npublic_token_header is a diagnostic: the public route with the same Authorization header sent and ignored, " +
-			"so the gap between it and public is the cost of carrying an ~800-byte header (client and server), not verification.\n")
+		writeLoad(b, loads)
 	}
+}
+
+// writeLoad writes the sections "Loopback load test" and "Loopback load
+// test: server CPU per request".
+func writeLoad(b *strings.Builder, l *loadRun) {
+	b.WriteString("\n## Loopback load test\n\n")
+	b.WriteString("`bench/cmd/load`: the real examples/httpapi, built from the repository and run with `-dev` and " +
+		"examples/policies/demo.yaml on 127.0.0.1 (its whole stack: policy routes, httpmw guard with the metrics hooks and " +
+		"error log, verifier with the default cache, JSON caller response), once per algorithm: the demo policy with " +
+		"`algorithms: [ALG]` added, so that its dev issuer signs with ALG and its verifier accepts only ALG. " +
+		"The reused token is the PASSWORD_TOKEN it prints. The distinct tokens are real tokens of its issuer, from logins at " +
+		"its dev issuer's token endpoint; the issuer runs inside the server process, so every login is made before " +
+		"anything is measured (a pool of as many tokens as the scenario's request bound), and the measured windows " +
+		"hold API requests only. A Go keep-alive client runs on the same 2-core machine (client and server share the CPU). " +
+		"Config: " + l.cfg + ".\n\n")
+	b.WriteString("| alg | scenario | req/s (median of rounds) | rounds | vs public |\n|---|---|---:|---:|---:|\n")
+	for _, alg := range l.algs {
+		pub := l.rps(alg, "public")
+		for _, s := range loadScenarios {
+			m := l.rps(alg, s)
+			fmt.Fprintf(b, "| %s | %s | %.0f | %d | %.0f%% |\n", alg, s, m, len(l.runs[alg][s]), 100*m/pub)
+		}
+	}
+	b.WriteString("\npublic_token_header is the header baseline: the public route with the same Authorization header sent and ignored, " +
+		"so the gap between it and public is the cost of carrying an ~800-byte header (client and server), not verification.\n")
+
+	b.WriteString("\n## Loopback load test: server CPU per request\n\n")
+	fmt.Fprintf(b, "The server process's CPU time (utime+stime of /proc/PID/stat, all threads, in clock ticks of 1/%d s) read before and after each scenario, "+
+		"divided by the requests answered; medians of the rounds. One tick per reading bounds the error of a figure by ± (2 ticks / requests), given as ±. "+
+		"Extra CPU is over the header baseline (public_token_header): what verifying the token costs the server, the protected route's "+
+		"JSON caller response and the guard's metrics hooks included. The floor is the raw signature check of the same algorithm "+
+		"(`bench.Floor`: hash the signing input and verify, the signature already decoded), timed in the load process's thread CPU time "+
+		"(getrusage RUSAGE_THREAD, %s checks) right before and right after that algorithm's load run; the ratio uses the lower of the two.\n\n", l.clkTck, floorN(l.cfg))
+	b.WriteString("| alg | public | public_token_header | reused token | distinct tokens | extra, reused | extra, first sight | floor (before / after) | extra first sight ÷ floor (target ≤ 1.15×) |\n" +
+		"|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	us := func(alg, s string) string {
+		return fmt.Sprintf("%.1f µs ± %.1f", l.cpu(alg, s), l.quantum(alg, s))
+	}
+	for _, alg := range l.algs {
+		first, reused := l.extra(alg, "protected_distinct_tokens"), l.extra(alg, "protected_reused_token")
+		fl := make([]string, len(l.floors[alg]))
+		for i, f := range l.floors[alg] {
+			fl[i] = fmt.Sprintf("%.1f", f)
+		}
+		r := first / l.floor(alg)
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %.1f µs | %.1f µs | %s µs | %.2f×: %s |\n", alg,
+			us(alg, "public"), us(alg, "public_token_header"), us(alg, "protected_reused_token"), us(alg, "protected_distinct_tokens"),
+			reused, first, strings.Join(fl, " / "), r, mark(r <= 1.15))
+	}
+}
+
+// floorN returns the floor_n of cmd/load's config line, "?" when absent.
+func floorN(cfg string) string {
+	for f := range strings.FieldsSeq(cfg) {
+		if v, ok := strings.CutPrefix(f, "floor_n="); ok {
+			return v
+		}
+	}
+	return "?"
+}
+
+// soakRun is cmd/soak's output: the summary's key=value fields and the
+// phases' statuses, in order.
+type soakRun struct {
+	fields map[string]string
+	phases [][2]string
+}
+
+// soakFields are the summary fields the report needs.
+var soakFields = []string{"seconds", "staleness_ms", "refresh_ms", "timeout_ms", "requests", "transport_errors", "statuses",
+	"failed_within_staleness", "past_staleness", "past_staleness_not_200_or_503", "jwks_fetches",
+	"goroutines_start", "goroutines_end", "goroutines_after_close", "rss_start_kb", "rss_end_kb"}
+
+// parseSoak reads cmd/soak output.
+func parseSoak(r io.Reader) (*soakRun, error) {
+	out := &soakRun{}
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "soak "):
+			out.fields = map[string]string{}
+			for f := range strings.FieldsSeq(strings.TrimPrefix(line, "soak ")) {
+				k, v, ok := strings.Cut(f, "=")
+				if !ok {
+					return nil, fmt.Errorf("cannot parse %q", line)
+				}
+				out.fields[k] = v
+			}
+		case strings.HasPrefix(line, "soak_phase "):
+			name, st, ok := strings.Cut(strings.TrimPrefix(line, "soak_phase "), " statuses=")
+			if !ok {
+				return nil, fmt.Errorf("cannot parse %q", line)
+			}
+			out.phases = append(out.phases, [2]string{name, st})
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if out.fields == nil || len(out.phases) == 0 {
+		return nil, errors.New("no soak results")
+	}
+	for _, k := range soakFields {
+		if _, ok := out.fields[k]; !ok {
+			return nil, fmt.Errorf("soak field %s missing", k)
+		}
+	}
+	return out, nil
+}
+
+// writeSoak writes the section "Soak with faults"; nothing for a nil run.
+func writeSoak(b *strings.Builder, s *soakRun) {
+	if s == nil {
+		return
+	}
+	f := s.fields
+	b.WriteString("\n## Soak with faults\n\n")
+	fmt.Fprintf(b, "`bench/cmd/soak` (`bench.Soak`), %s s, in one process: a stepuptest issuer (ES256), a `jwks.Discover` key source "+
+		"(refresh every %s ms, staleness bound %s ms, fetch timeout %s ms), a verify.Verifier with the default token cache and an "+
+		"httpmw guard on an httptest server; 4 keep-alive clients send valid tokens (every fourth freshly minted, so first seen; "+
+		"the others reused, and minted with the new kid after the rotation) while the issuer's JWKS endpoint answers 500s, "+
+		"hangs past the fetch timeout, comes back and rotates its key, then answers 500s for longer than the staleness bound "+
+		"and comes back again. A request counts as within the bound when the key source's last good fetch, read as it started, "+
+		"was less than the bound old when it ended. `go test ./bench -run TestSoak` runs it for 5 s and asserts the rules.\n\n",
+		f["seconds"], f["refresh_ms"], f["staleness_ms"], f["timeout_ms"])
+	within := f["failed_within_staleness"] == "0"
+	past := f["past_staleness_not_200_or_503"] == "0"
+	no401or500 := !strings.Contains(","+f["statuses"], ",401:") && !strings.Contains(","+f["statuses"], ",500:")
+	gStart, err1 := strconv.Atoi(f["goroutines_start"])
+	gClose, err2 := strconv.Atoi(f["goroutines_after_close"])
+	gor := err1 == nil && err2 == nil && gClose <= gStart
+	b.WriteString("| rule | observed | |\n|---|---|---|\n")
+	fmt.Fprintf(b, "| valid requests failed within the staleness bound: 0 | %s of %s requests | %s |\n", f["failed_within_staleness"], f["requests"], mark(within))
+	fmt.Fprintf(b, "| past the bound, 503 only (never 401 or 500) | %s requests past it, %s answered neither 200 nor 503; all answers %s | %s |\n",
+		f["past_staleness"], f["past_staleness_not_200_or_503"], f["statuses"], mark(past && no401or500))
+	fmt.Fprintf(b, "| goroutines back to the start after Close | %s at the start, %s at the end, %s after Close | %s |\n",
+		f["goroutines_start"], f["goroutines_end"], f["goroutines_after_close"], mark(gor))
+	fmt.Fprintf(b, "| JWKS fetches (`iss.Requests().JWKS`) | %s, transport errors %s | |\n", f["jwks_fetches"], f["transport_errors"])
+	fmt.Fprintf(b, "| RSS (VmRSS) | %s kB at the start, %s kB at the end | |\n", f["rss_start_kb"], f["rss_end_kb"])
+	b.WriteString("\n| phase | answers by status |\n|---|---|\n")
+	for _, p := range s.phases {
+		fmt.Fprintf(b, "| %s | %s |\n", p[0], p[1])
+	}
+	b.WriteString("\nThe 200s past the bound are reused tokens answered from the verified-token cache; the 503s are first-seen tokens, whose key lookup fails once the set is too old.\n")
 }
 
 // cpuInfo reads the CPU model and the number of logical CPUs from

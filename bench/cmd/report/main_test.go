@@ -36,13 +36,14 @@ func TestReport(t *testing.T) {
 	if err := os.WriteFile(benchFile, []byte(synthetic(3, "")), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	load := "load_config alg=RS256\nload public requests=100 errors=0 seconds=1.000 rps=1000.0 p50_us=1 p99_us=2\n" +
-		"load protected_reused_token requests=90 errors=0 seconds=1.000 rps=900.0 p50_us=1 p99_us=2\n" +
-		"load protected_distinct_tokens requests=50 errors=0 seconds=1.000 rps=500.0 p50_us=1 p99_us=2\n"
-	if err := os.WriteFile(loadFile, []byte(load), 0o644); err != nil {
+	if err := os.WriteFile(loadFile, []byte(syntheticLoad), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := run([]string{"-bench", benchFile, "-load", loadFile, "-out", out, "-count", "3"}); err != nil {
+	soakFile := filepath.Join(dir, "s.txt")
+	if err := os.WriteFile(soakFile, []byte(syntheticSoak), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := run([]string{"-bench", benchFile, "-load", loadFile, "-soak", soakFile, "-out", out, "-count", "3"}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(out)
@@ -53,7 +54,16 @@ func TestReport(t *testing.T) {
 		"| first sight ≤ 1.2× floor | 1.10×: met |",
 		"| HTTP middleware first sight ≤ 40 allocs/op | 41: **NOT met** |",
 		"| cache hit ≥ 15× faster than floor | 200×: met |",
-		"90% (900 vs 1000 req/s): met",
+		"| load: protected route, reused token ≥ 90% of public route's req/s | 90% (900 vs 1000 req/s): met | not run | 85% (850 vs 1000 req/s): **NOT met** |",
+		// RS256: (50-20)/25 = 1.2; EdDSA: (60-20)/40 = 1.0, the lower floor taken.
+		"| load: server's extra CPU per first-sight request ≤ 1.15× floor | 1.20×: **NOT met** | not run | 1.00×: met |",
+		// 2 ticks of 10 ms over 100 requests: ± 200 µs; 1000 requests: ± 20.
+		"| RS256 | 15.0 µs ± 200.0 | 20.0 µs ± 20.0 | 22.0 µs ± 20.0 | 50.0 µs ± 20.0 | 2.0 µs | 30.0 µs | 25.0 / 26.0 µs | 1.20×: **NOT met** |",
+		"| EdDSA | protected_distinct_tokens | 400 | 1 | 40% |",
+		"| valid requests failed within the staleness bound: 0 | 0 of 2000 requests | met |",
+		"| past the bound, 503 only (never 401 or 500) | 279 requests past it, 0 answered neither 200 nor 503; all answers 200:1749,503:251 | met |",
+		"| goroutines back to the start after Close | 2 at the start, 19 at the end, 2 after Close | met |",
+		"| jwks_hang | 200:140 |",
 		"| RS256 | stepup_cache_hit | 150 ns | 150 ns | 0.01 | 100 | 41 |",
 	} {
 		if !strings.Contains(string(got), want) {
@@ -61,6 +71,25 @@ func TestReport(t *testing.T) {
 		}
 	}
 }
+
+const syntheticLoad = "load_config algs=RS256,EdDSA clk_tck=100 floor_n=10\n" +
+	"floor alg=RS256 when=before n=10 cpu_us_per_op=25.0\n" +
+	"load public alg=RS256 requests=100 errors=0 seconds=1.000 rps=1000.0 p50_us=1 p99_us=2 server_cpu_ms=2 server_cpu_us_per_req=15.0\n" +
+	"load protected_reused_token alg=RS256 requests=1000 errors=0 seconds=1.000 rps=900.0 p50_us=1 p99_us=2 server_cpu_ms=2 server_cpu_us_per_req=22.0\n" +
+	"load public_token_header alg=RS256 requests=1000 errors=0 seconds=1.000 rps=950.0 p50_us=1 p99_us=2 server_cpu_ms=2 server_cpu_us_per_req=20.0\n" +
+	"load protected_distinct_tokens alg=RS256 requests=1000 errors=0 seconds=1.000 rps=500.0 p50_us=1 p99_us=2 server_cpu_ms=2 server_cpu_us_per_req=50.0\n" +
+	"floor alg=RS256 when=after n=10 cpu_us_per_op=26.0\n" +
+	"floor alg=EdDSA when=before n=10 cpu_us_per_op=45.0\n" +
+	"load public alg=EdDSA requests=1000 errors=0 seconds=1.000 rps=1000.0 p50_us=1 p99_us=2 server_cpu_ms=2 server_cpu_us_per_req=15.0\n" +
+	"load protected_reused_token alg=EdDSA requests=1000 errors=0 seconds=1.000 rps=850.0 p50_us=1 p99_us=2 server_cpu_ms=2 server_cpu_us_per_req=22.0\n" +
+	"load public_token_header alg=EdDSA requests=1000 errors=0 seconds=1.000 rps=950.0 p50_us=1 p99_us=2 server_cpu_ms=2 server_cpu_us_per_req=20.0\n" +
+	"load protected_distinct_tokens alg=EdDSA requests=1000 errors=0 seconds=1.000 rps=400.0 p50_us=1 p99_us=2 server_cpu_ms=2 server_cpu_us_per_req=60.0\n" +
+	"floor alg=EdDSA when=after n=10 cpu_us_per_op=40.0\n"
+
+const syntheticSoak = "soak seconds=5.0 staleness_ms=1250 refresh_ms=200 timeout_ms=100 requests=2000 transport_errors=0 statuses=200:1749,503:251 " +
+	"failed_within_staleness=0 past_staleness=279 past_staleness_not_200_or_503=0 stale_events=1 jwks_fetches=57 goroutines_start=2 " +
+	"goroutines_end=19 goroutines_after_close=2 rss_start_kb=15168 rss_end_kb=23720\n" +
+	"soak_phase steady statuses=200:200\nsoak_phase jwks_hang statuses=200:140\n"
 
 func TestReportParseErrors(t *testing.T) {
 	dir := t.TempDir()
@@ -76,6 +105,34 @@ func TestReportParseErrors(t *testing.T) {
 				t.Fatal(err)
 			}
 			if err := run([]string{"-bench", p, "-out", filepath.Join(dir, "B.md")}); err == nil {
+				t.Error("got nil error, want a parse failure")
+			}
+		})
+	}
+}
+
+func TestReportLoadAndSoakParseErrors(t *testing.T) {
+	dir := t.TempDir()
+	benchFile := filepath.Join(dir, "b.txt")
+	if err := os.WriteFile(benchFile, []byte(synthetic(1, "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct{ flag, input string }{
+		"load without a floor":    {"-load", strings.ReplaceAll(syntheticLoad, "floor alg=EdDSA", "# floor alg=EdDSA")},
+		"load missing a scenario": {"-load", strings.ReplaceAll(syntheticLoad, "load public_token_header alg=RS256", "# ")},
+		"load with errors":        {"-load", strings.Replace(syntheticLoad, "errors=0", "errors=3", 1)},
+		"load without server CPU": {"-load", strings.Replace(syntheticLoad, " server_cpu_us_per_req=15.0", "", 1)},
+		"load empty":              {"-load", ""},
+		"soak missing a field":    {"-soak", strings.Replace(syntheticSoak, " jwks_fetches=57", "", 1)},
+		"soak without phases":     {"-soak", strings.Split(syntheticSoak, "soak_phase")[0]},
+		"soak garbled phase":      {"-soak", syntheticSoak + "soak_phase broken\n"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := filepath.Join(dir, "in.txt")
+			if err := os.WriteFile(p, []byte(tc.input), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := run([]string{"-bench", benchFile, tc.flag, p, "-out", filepath.Join(dir, "B.md")}); err == nil {
 				t.Error("got nil error, want a parse failure")
 			}
 		})

@@ -1,0 +1,93 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// ClockTicks returns the kernel's clock tick rate (USER_HZ), the unit of
+// the CPU times in /proc/PID/stat, from getconf CLK_TCK; it falls back to
+// 100, the value of every Linux architecture Go supports, when getconf
+// cannot be run.
+var ClockTicks = sync.OnceValue(func() int64 {
+	out, err := exec.Command("getconf", "CLK_TCK").Output()
+	if err != nil {
+		return 100
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+	if err != nil || n <= 0 {
+		return 100
+	}
+	return n
+})
+
+// ProcessCPU returns the CPU time (user plus system, all threads) the
+// process pid has used so far, from fields 14 and 15 of /proc/PID/stat.
+// Its resolution is one clock tick (10 ms at 100 Hz).
+func ProcessCPU(pid int) (time.Duration, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	return parseStatCPU(string(data), ClockTicks())
+}
+
+// parseStatCPU reads utime and stime out of a /proc/PID/stat line. The
+// second field (comm, in parentheses) may hold spaces and parentheses, so
+// the fields are counted from the last ')'.
+func parseStatCPU(stat string, ticks int64) (time.Duration, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("bench: /proc stat line without comm")
+	}
+	f := strings.Fields(stat[i+1:]) // f[0] is field 3 (state)
+	if len(f) < 13 {
+		return 0, errors.New("bench: short /proc stat line")
+	}
+	var sum int64
+	for _, s := range f[11:13] { // fields 14 (utime) and 15 (stime)
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("bench: /proc stat: %w", err)
+		}
+		sum += n
+	}
+	return time.Duration(sum) * time.Second / time.Duration(ticks), nil
+}
+
+// ThreadCPU returns the CPU time the calling OS thread has used
+// (getrusage RUSAGE_THREAD, microsecond resolution). Lock the goroutine to
+// its thread (runtime.LockOSThread) around the code measured.
+func ThreadCPU() (time.Duration, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_THREAD, &ru); err != nil {
+		return 0, err
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
+}
+
+// RSS returns the resident set size of this process, VmRSS of
+// /proc/self/status, in bytes.
+func RSS() (int64, error) {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(data)) {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("bench: VmRSS: %w", err)
+			}
+			return kb << 10, nil
+		}
+	}
+	return 0, errors.New("bench: no VmRSS in /proc/self/status")
+}

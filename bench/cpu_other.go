@@ -1,0 +1,22 @@
+//go:build !linux
+
+package bench
+
+import (
+	"errors"
+	"time"
+)
+
+var errNoProc = errors.New("bench: CPU and memory figures need Linux's /proc")
+
+// ClockTicks is the clock tick rate of /proc; off Linux there is none.
+func ClockTicks() int64 { return 100 }
+
+// ProcessCPU needs Linux's /proc.
+func ProcessCPU(int) (time.Duration, error) { return 0, errNoProc }
+
+// ThreadCPU needs Linux's getrusage(RUSAGE_THREAD).
+func ThreadCPU() (time.Duration, error) { return 0, errNoProc }
+
+// RSS needs Linux's /proc.
+func RSS() (int64, error) { return 0, errNoProc }

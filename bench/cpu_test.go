@@ -1,0 +1,66 @@
+package bench
+
+import (
+	"os"
+	"testing"
+	"time"
+)
+
+func TestParseStatCPU(t *testing.T) {
+	// comm with a space and a parenthesis; utime 250, stime 50 ticks.
+	line := "4242 (my (prog) x) S 1 4242 4242 0 -1 4194560 1000 0 0 0 250 50 0 0 20 0 9 0 100 1000000 200 18446744073709551615\n"
+	got, err := parseStatCPU(line, 100)
+	if want := 3 * time.Second; err != nil || got != want {
+		t.Errorf("parseStatCPU: got %v, %v; want %v", got, err, want)
+	}
+	for _, bad := range []string{"", "4242 (x) S 1 2", "4242 (x) S 1 2 3 4 5 6 7 8 9 10 x 50 0"} {
+		if _, err := parseStatCPU(bad, 100); err == nil {
+			t.Errorf("parseStatCPU(%q): got nil error", bad)
+		}
+	}
+}
+
+// TestProcessCPU: this process's CPU time grows while it spins.
+func TestProcessCPU(t *testing.T) {
+	if ClockTicks() != 100 {
+		t.Logf("CLK_TCK is %d", ClockTicks())
+	}
+	t0, err := ProcessCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	th0, err := ThreadCPU()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(60 * time.Millisecond); time.Now().Before(end); {
+	}
+	t1, err := ProcessCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	th1, err := ThreadCPU()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if t1 <= t0 || th1 <= th0 {
+		t.Errorf("CPU time did not grow while spinning: process %v -> %v, thread %v -> %v", t0, t1, th0, th1)
+	}
+	if rss, err := RSS(); err != nil || rss < 1<<20 {
+		t.Errorf("RSS: got %d, %v; want at least 1 MiB", rss, err)
+	}
+}
+
+// TestFloorCPU: the floor of each algorithm takes some CPU time and far
+// less than a millisecond.
+func TestFloorCPU(t *testing.T) {
+	for _, alg := range Algs {
+		per, err := FloorCPU(alg, 200)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if per <= 0 || per > time.Millisecond {
+			t.Errorf("FloorCPU(%s): got %v per check, want within (0, 1ms]", alg, per)
+		}
+	}
+}
