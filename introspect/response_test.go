@@ -39,7 +39,7 @@ func TestActive(t *testing.T) {
 		{`{"active":true,"active":true}`, introspect.ReasonMalformed},
 		{`{"active":false,"active":true}`, introspect.ReasonMalformed},
 		{`{"active":true,"\u0061ctive":false}`, introspect.ReasonMalformed}, // a duplicate in disguise
-		{`{"active":true,"exp":"soon"}`, introspect.ReasonMalformed},         // a registered member of the wrong type
+		{`{"active":true,"exp":"soon"}`, introspect.ReasonMalformed},        // a registered member of the wrong type
 	}
 	for _, tt := range tests {
 		t.Run(tt.body, func(t *testing.T) {
