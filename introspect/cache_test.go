@@ -36,7 +36,7 @@ func TestCacheHit(t *testing.T) {
 	}
 }
 
-// expiring steps the clock and reports how many requests the server has
+// requestsAfter steps the clock and reports how many requests the server has
 // seen after one more Introspect.
 func requestsAfter(t *testing.T, c *introspect.Client, s *server, clk *clock, d time.Duration) int {
 	t.Helper()
