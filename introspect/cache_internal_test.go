@@ -1,0 +1,49 @@
+package introspect
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stepupauth/stepup/claims"
+)
+
+// keyIn returns a key that lands in shard 0 of a two-shard cache.
+func keyIn(b byte) key {
+	var k key
+	k[0], k[1] = 0, b
+	return k
+}
+
+func TestEvictionOrder(t *testing.T) {
+	now := time.Unix(1000, 0)
+	live := &entry{claims: &claims.Claims{}, expires: now.Add(time.Hour), stale: now.Add(time.Hour)}
+	outdated := &entry{claims: &claims.Claims{}, expires: now.Add(-time.Second), stale: now.Add(-time.Second)}
+	refusal := &entry{refusal: &Error{Reason: ReasonInactive}, expires: now.Add(time.Hour), stale: now.Add(time.Hour)}
+	staleable := &entry{claims: &claims.Claims{}, expires: now.Add(-time.Second), stale: now.Add(time.Hour)}
+
+	c := newCache(3) // two shards: shard 0 holds 2 entries
+	if got := len(c.shards); got != 2 || c.shards[0].max != 2 {
+		t.Fatalf("shards %d, shard 0 max %d; the test assumes 2 and 2", got, c.shards[0].max)
+	}
+	has := func(k key) bool { return c.get(k) != nil }
+
+	c.put(keyIn(1), live, now)
+	c.put(keyIn(2), outdated, now)
+	c.put(keyIn(3), refusal, now)
+	if !has(keyIn(1)) || has(keyIn(2)) || !has(keyIn(3)) {
+		t.Errorf("an outdated entry is evicted first: live %v outdated %v refusal %v", has(keyIn(1)), has(keyIn(2)), has(keyIn(3)))
+	}
+	c.put(keyIn(4), staleable, now)
+	if !has(keyIn(1)) || has(keyIn(3)) || !has(keyIn(4)) {
+		t.Errorf("a refusal goes before an active entry: live %v refusal %v staleable %v", has(keyIn(1)), has(keyIn(3)), has(keyIn(4)))
+	}
+	c.put(keyIn(5), live, now)
+	if n := len(c.shards[0].m); n != 2 {
+		t.Errorf("shard holds %d entries, want its bound 2", n)
+	}
+	// Replacing an entry evicts nothing.
+	c.put(keyIn(5), live, now)
+	if n := len(c.shards[0].m); n != 2 {
+		t.Errorf("after a replacement the shard holds %d, want 2", n)
+	}
+}
