@@ -35,13 +35,14 @@ const (
 	ReasonIssuedInFuture Reason = "issued_in_future" // iat is in the future (beyond leeway)
 	ReasonUnavailable    Reason = "unavailable"      // the key source reported an outage
 	ReasonCanceled       Reason = "canceled"         // the request's context ended during the key lookup
+	ReasonInactive       Reason = "inactive"         // introspection: the authorization server says the token is not active
 )
 
 // Reasons lists every Reason a Verifier reports, for pre-declaring metric
 // label values.
 func Reasons() []Reason {
 	return []Reason{
-		ReasonNone, ReasonTooLarge, ReasonMalformed, ReasonAlgorithm, ReasonType,
+		ReasonNone, ReasonInactive, ReasonTooLarge, ReasonMalformed, ReasonAlgorithm, ReasonType,
 		ReasonHeader, ReasonKeyID, ReasonClaims, ReasonIssuer, ReasonUnknownKey,
 		ReasonKeyMismatch, ReasonSignature, ReasonAudience, ReasonMissingClaim,
 		ReasonExpired, ReasonNotYetValid, ReasonIssuedInFuture, ReasonUnavailable,

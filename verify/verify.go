@@ -153,6 +153,22 @@ type Config struct {
 	// verified in full, every time. TokenCacheSize and TokenCacheBytes
 	// must then be zero.
 	NoTokenCache bool
+	// Introspector, when set, verifies opaque access tokens by asking the
+	// authorization server (OAuth 2.0 Token Introspection, RFC 7662; an
+	// *introspect.Client is one). Which tokens go where is fixed by their
+	// form, never by a failure: a token that is a JWS compact
+	// serialization (three base64url parts, two dots) is a JWT and is
+	// verified with the keys, every other token goes to the Introspector.
+	// A JWT whose signature fails is refused, never sent to the network.
+	// The claims of an introspected token skip the JWT rules of this
+	// Config (typ, required claims, audience, issuer templates, the token
+	// cache): the Introspector checks the response (see its own Issuer,
+	// Audience and cache); requirements and sender constraints apply alike.
+	Introspector Introspector
+	// IntrospectJWTs sends JWTs to the Introspector too, for an issuer
+	// whose JWT access tokens this server has no keys for; the key source
+	// given to New may then be nil.
+	IntrospectJWTs bool
 	// Observer receives the outcome of every Verify call. Optional.
 	Observer Observer
 }
@@ -198,13 +214,19 @@ type Verifier struct {
 	excluded  []requiredValue
 	// absent counts tokens lacking acr, amr and auth_time (absent.go).
 	absent [numClaims]absentCount
+	// introspector verifies opaque tokens (introspection.go).
+	introspector   Introspector
+	introspectJWTs bool
 }
 
 // New returns a Verifier that takes keys from keys. It returns an error
 // wrapping ErrConfig when cfg is incomplete or unsafe.
 func New(keys jwks.Source, cfg Config) (*Verifier, error) {
-	if keys == nil {
-		return nil, fmt.Errorf("%w: nil key source", ErrConfig)
+	if keys == nil && (cfg.Introspector == nil || !cfg.IntrospectJWTs) {
+		return nil, fmt.Errorf("%w: nil key source (only a Verifier that sends every token to an Introspector, IntrospectJWTs, needs none)", ErrConfig)
+	}
+	if cfg.IntrospectJWTs && cfg.Introspector == nil {
+		return nil, fmt.Errorf("%w: IntrospectJWTs without an Introspector", ErrConfig)
 	}
 	v := &Verifier{
 		keys:     keys,
@@ -215,6 +237,9 @@ func New(keys jwks.Source, cfg Config) (*Verifier, error) {
 		now:      cfg.Now,
 		observed: cfg.Observer.Verified,
 		cacheObs: cfg.Observer.TokenCache,
+
+		introspector:   cfg.Introspector,
+		introspectJWTs: cfg.IntrospectJWTs,
 	}
 	if cfg.Issuer != "" {
 		v.issuers = append(v.issuers, cfg.Issuer)
@@ -238,8 +263,10 @@ func New(keys jwks.Source, cfg Config) (*Verifier, error) {
 	if len(v.issuers) == 0 && len(v.templates) == 0 {
 		return nil, fmt.Errorf("%w: issuer required", ErrConfig)
 	}
-	if err := checkIssuerBinding(keys, v.issuers, v.templates, cfg.InsecureSharedKeys); err != nil {
-		return nil, err
+	if keys != nil {
+		if err := checkIssuerBinding(keys, v.issuers, v.templates, cfg.InsecureSharedKeys); err != nil {
+			return nil, err
+		}
 	}
 	if v.audience == "" {
 		return nil, fmt.Errorf("%w: audience required", ErrConfig)
@@ -349,6 +376,9 @@ func New(keys jwks.Source, cfg Config) (*Verifier, error) {
 // The returned claims may be shared with other callers presenting the same
 // token (the cache holds them): they must not be modified.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*claims.Claims, error) {
+	if v.introspects(raw) {
+		return v.introspect(ctx, raw)
+	}
 	var start time.Time
 	if v.observed != nil {
 		start = time.Now()
