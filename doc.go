@@ -34,7 +34,8 @@
 //   - jwks: key sources: discovery, cached and refreshed JWKS, rotation,
 //     outages, floods of unknown kids.
 //   - verify: a raw token to verified claims, and the one authorization
-//     path behind every transport.
+//     path behind every transport; introspect asks the authorization
+//     server about opaque tokens (RFC 7662) for it.
 //   - httpmw, grpcmw: the transports. They make the same decision by the
 //     same code and give the same answers (HTTP 401 is gRPC
 //     Unauthenticated, and so on).
