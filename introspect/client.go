@@ -95,7 +95,12 @@ func (c *Client) Introspect(ctx context.Context, token string) (*claims.Claims, 
 		return c.answerOrCanceled(ctx, c.call(ctx, token))
 	}
 	k := hashToken(token)
-	if e := c.cache.get(k); e != nil && c.s.now().Before(e.expires) {
+	e := c.cache.get(k)
+	hit := e != nil && c.s.now().Before(e.expires)
+	if c.s.observer.Cache != nil {
+		c.s.observer.Cache(hit)
+	}
+	if hit {
 		if e.claims != nil {
 			return e.claims, nil
 		}
@@ -227,9 +232,34 @@ var (
 	errStatus      = errors.New("unexpected status")
 )
 
-// call makes one introspection request (RFC 7662 §2.1) and reads its
-// answer.
+// call makes one introspection request (callOnce) and reports it to the
+// observer.
 func (c *Client) call(ctx context.Context, token string) outcome {
+	if c.s.observer.Called == nil {
+		return c.callOnce(ctx, token)
+	}
+	start := time.Now()
+	o := c.callOnce(ctx, token)
+	c.s.observer.Called(o.result(), time.Since(start))
+	return o
+}
+
+// result is the observer's name for o.
+func (o outcome) result() string {
+	switch {
+	case o.claims != nil:
+		return "active"
+	case o.err == nil:
+		return "inactive"
+	case errors.Is(o.err, ErrClientAuth):
+		return "client_auth"
+	}
+	return "unavailable"
+}
+
+// callOnce makes one introspection request (RFC 7662 §2.1) and reads its
+// answer.
+func (c *Client) callOnce(ctx context.Context, token string) outcome {
 	s := c.s
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()

@@ -113,6 +113,22 @@ type Config struct {
 	HTTPClient *http.Client
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Observer receives events for metrics. Optional.
+	Observer Observer
+}
+
+// Observer holds optional hooks, for metrics (metrics.Metrics has one).
+// They run on the request path and must be fast and safe for concurrent
+// use. They never receive the token.
+type Observer struct {
+	// Called reports each introspection request with its result, one of
+	// "active", "inactive" (any refusal of the token), "client_auth" (our
+	// credentials refused) and "unavailable" (any other failure), and how
+	// long it took.
+	Called func(result string, took time.Duration)
+	// Cache reports each lookup in the answer cache: true for an answer
+	// served from it. Not called when the cache is off.
+	Cache func(hit bool)
 }
 
 // settings is a validated Config with its defaults applied.
@@ -140,6 +156,7 @@ type settings struct {
 	names       claims.Names
 	httpClient  *http.Client
 	now         func() time.Time
+	observer    Observer
 }
 
 func configErr(format string, args ...any) error {
@@ -160,6 +177,7 @@ func (cfg *Config) check() (*settings, error) {
 		requireAud: cfg.RequireAudience,
 		names:      cfg.Names,
 		now:        cfg.Now,
+		observer:   cfg.Observer,
 	}
 	if cfg.ClientID == "" {
 		return nil, configErr("ClientID is empty; set the client identifier the authorization server gave this resource server")

@@ -25,6 +25,9 @@
 //	stepup_token_verifications_total{outcome,reason}      counter   outcome: valid, invalid, unavailable, canceled; reason: verify.Reason values
 //	stepup_token_verification_duration_seconds{outcome}   histogram 50µs to 1s
 //	stepup_token_cache_lookups_total{result}              counter   hit, miss
+//	stepup_introspection_requests_total{result}           counter   active, inactive, client_auth, unavailable
+//	stepup_introspection_duration_seconds{result}         histogram 5ms to 10s
+//	stepup_introspection_cache_lookups_total{result}      counter   hit, miss
 //	stepup_http_rejections_total{route,code}              counter
 //	stepup_grpc_rejections_total{method,code}             counter
 //	stepup_http_allowed_total{route}                      counter   requests the guard let through

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/stepupauth/stepup/internal/decide"
+	"github.com/stepupauth/stepup/introspect"
 	"github.com/stepupauth/stepup/jwks"
 	"github.com/stepupauth/stepup/verify"
 )
@@ -77,6 +78,10 @@ type Metrics struct {
 	verifications *prometheus.CounterVec
 	verifyLatency *prometheus.HistogramVec
 	tokenCache    *prometheus.CounterVec
+
+	introCalls    *prometheus.CounterVec
+	introDuration *prometheus.HistogramVec
+	introCache    *prometheus.CounterVec
 
 	httpRejections *prometheus.CounterVec
 	grpcRejections *prometheus.CounterVec
@@ -155,6 +160,19 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 			Name: "stepup_token_cache_lookups_total",
 			Help: "Lookups in the verified-token cache by result (hit, miss).",
 		}, []string{"result"}),
+		introCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stepup_introspection_requests_total",
+			Help: "Token introspection requests (RFC 7662) by result: active, inactive, client_auth, unavailable.",
+		}, []string{"result"}),
+		introDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "stepup_introspection_duration_seconds",
+			Help:    "Duration of token introspection requests.",
+			Buckets: fetchBuckets,
+		}, []string{"result"}),
+		introCache: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stepup_introspection_cache_lookups_total",
+			Help: "Lookups in the introspection answer cache by result (hit, miss).",
+		}, []string{"result"}),
 		httpRejections: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "stepup_http_rejections_total",
 			Help: "Refused HTTP requests by route pattern and error code.",
@@ -182,12 +200,18 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 	}
 	m.tokenCache.WithLabelValues("hit")
 	m.tokenCache.WithLabelValues("miss")
+	for _, r := range []string{"active", "inactive", "client_auth", "unavailable"} {
+		m.introCalls.WithLabelValues(r)
+		m.introDuration.WithLabelValues(r)
+	}
+	m.introCache.WithLabelValues("hit")
+	m.introCache.WithLabelValues("miss")
 
 	cs := []prometheus.Collector{
 		m.fetches, m.fetchDuration, m.keys, m.lastSuccess, m.servingStale,
 		m.unavailable, m.keysRejected, m.verifications, m.verifyLatency,
-		m.tokenCache, m.httpRejections, m.grpcRejections, m.httpAllowed,
-		m.grpcAllowed,
+		m.tokenCache, m.introCalls, m.introDuration, m.introCache,
+		m.httpRejections, m.grpcRejections, m.httpAllowed, m.grpcAllowed,
 	}
 	for i, c := range cs {
 		if err := reg.Register(c); err != nil {
@@ -240,6 +264,27 @@ func (m *Metrics) VerifyObserver() verify.Observer {
 				m.tokenCache.WithLabelValues("hit").Inc()
 			} else {
 				m.tokenCache.WithLabelValues("miss").Inc()
+			}
+		},
+	}
+}
+
+// IntrospectionObserver returns hooks for introspect.Config.Observer that
+// feed stepup_introspection_requests_total{result},
+// stepup_introspection_duration_seconds{result} and
+// stepup_introspection_cache_lookups_total{result}. Results come from the
+// introspect package's fixed set; no label holds the token or a claim.
+func (m *Metrics) IntrospectionObserver() introspect.Observer {
+	return introspect.Observer{
+		Called: func(result string, took time.Duration) {
+			m.introCalls.WithLabelValues(result).Inc()
+			m.introDuration.WithLabelValues(result).Observe(took.Seconds())
+		},
+		Cache: func(hit bool) {
+			if hit {
+				m.introCache.WithLabelValues("hit").Inc()
+			} else {
+				m.introCache.WithLabelValues("miss").Inc()
 			}
 		},
 	}
