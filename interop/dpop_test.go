@@ -25,6 +25,7 @@ type senderResult struct {
 	status int
 	www    string // the WWW-Authenticate values, one a line
 	nonce  string // DPoP-Nonce
+	retry  string // Retry-After
 	body   string
 	caller caller // 200 only
 }
@@ -53,7 +54,7 @@ func sendAuth(t *testing.T, ctx context.Context, c *http.Client, method, url, au
 		t.Fatalf("%s %s: reading the body: %v", method, url, err)
 	}
 	r := senderResult{
-		status: resp.StatusCode, body: string(body), nonce: resp.Header.Get("DPoP-Nonce"),
+		status: resp.StatusCode, body: string(body), nonce: resp.Header.Get("DPoP-Nonce"), retry: resp.Header.Get("Retry-After"),
 		www: strings.Join(resp.Header.Values("WWW-Authenticate"), "\n"),
 	}
 	if r.status == http.StatusOK {

@@ -12,6 +12,9 @@
 //   audience  the resource indicator of the API (default
 //             https://api.interop.test): JWT access tokens (typ at+jwt) are
 //             issued for it, signed ES256.
+//   opaque    true: the access tokens issued for the audience are opaque
+//             (the resource server's accessTokenFormat "opaque") instead of
+//             JWTs; the API reads them at the introspection endpoint.
 //   scopes    the API's scopes (default ["accounts", "transfer", "admin"]).
 //   keys      the signing keys, private JWKs (ES256 / P-256), first one signs;
 //             default: one key generated with jose. Restarting the provider
@@ -31,6 +34,15 @@
 // client certificate it presented at the token endpoint, cnf.x5t#S256; it
 // needs the tls configuration, as a token request without a certificate is
 // refused.
+//
+// Introspection and revocation (features.introspection, RFC 7662;
+// features.revocation, RFC 7009) are on. Only the confidential client
+// interop-api (client_secret_basic, no grants: the API's own credentials)
+// learns about a token at /token/introspection, and only about tokens
+// issued for the audience; any other caller is told active false. The
+// answer carries the token's extra claims, acr, amr and auth_time of the
+// login included (RFC 9470 §6.2). A client revokes its own tokens at
+// /token/revocation.
 //
 // When it listens, it prints one line to stdout: "ready ISSUER". It exits when
 // its standard input closes (the test that started it went away) or on
@@ -75,6 +87,8 @@ const SERVICE_CLIENT = 'interop-service';
 const SERVICE_SECRET = 'interop-service-secret';
 const MTLS_CLIENT = 'interop-mtls-service';
 const MTLS_SECRET = 'interop-mtls-service-secret';
+const API_CLIENT = 'interop-api';
+const API_SECRET = 'interop-api-secret';
 const REDIRECT_URI = 'http://127.0.0.1/callback';
 
 function fail(message) {
@@ -98,6 +112,7 @@ function readConfig() {
     scopes: Array.isArray(cfg.scopes) ? cfg.scopes : ['accounts', 'transfer', 'admin'],
     keys: Array.isArray(cfg.keys) ? cfg.keys : [],
     ttl: Number.isInteger(cfg.ttl) ? cfg.ttl : 600,
+    opaque: cfg.opaque === true,
     dpopNonces: cfg.dpopNonces === true,
     tls: cfg.tls || null,
   };
@@ -195,6 +210,15 @@ async function main() {
         id_token_signed_response_alg: 'ES256',
         tls_client_certificate_bound_access_tokens: true,
       },
+      {
+        client_id: API_CLIENT,
+        client_secret: API_SECRET,
+        token_endpoint_auth_method: 'client_secret_basic',
+        redirect_uris: [],
+        grant_types: [],
+        response_types: [],
+        id_token_signed_response_alg: 'ES256',
+      },
     ],
     jwks: { keys },
     cookies: { keys: [randomBytes(32).toString('hex')] },
@@ -208,6 +232,17 @@ async function main() {
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
+      introspection: {
+        enabled: true,
+        // RFC 7662 §4: the authorization server decides who may learn
+        // about which token. Here the API, about its own tokens.
+        allowedPolicy: (_ctx, client, token) => client.clientId === API_CLIENT
+          && [token.aud].flat().includes(cfg.audience),
+      },
+      revocation: {
+        enabled: true,
+        allowedPolicy: (_ctx, client, token) => client.clientId === token.clientId,
+      },
       dPoP: {
         enabled: true,
         ...(cfg.dpopNonces ? { nonceSecret: randomBytes(32), requireNonce: () => true } : {}),
@@ -232,15 +267,18 @@ async function main() {
             scope: cfg.scopes.join(' '),
             audience: cfg.audience,
             accessTokenTTL: cfg.ttl,
-            accessTokenFormat: 'jwt',
-            jwt: { sign: { alg: 'ES256' } },
+            ...(cfg.opaque
+              ? { accessTokenFormat: 'opaque' }
+              : { accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } }),
           };
         },
       },
     },
     // acr, amr and auth_time of the login travel with the authorization code
     // and the refresh token; copy them into the JWT access token (RFC 9068
-    // §2.2.1). client_credentials tokens have no login: nothing is added.
+    // §2.2.1), or into the opaque one's stored extra claims, which the
+    // introspection answer includes. client_credentials tokens have no
+    // login: nothing is added.
     extraTokenClaims: (ctx) => {
       const e = ctx.oidc.entities;
       const login = e.AuthorizationCode || e.RefreshToken || e.RotatedRefreshToken;
@@ -280,7 +318,8 @@ async function main() {
     ctx.redirect(redirectTo);
   });
 
-  for (const event of ['server_error', 'authorization.error', 'grant.error', 'userinfo.error']) {
+  for (const event of ['server_error', 'authorization.error', 'grant.error', 'userinfo.error',
+    'introspection.error', 'revocation.error']) {
     provider.on(event, (_ctx, err) => {
       const detail = [err.error_description, err.error_detail].filter(Boolean).join(': ');
       process.stderr.write(`provider: ${event}: ${err.message}${detail ? `: ${detail}` : ''}\n`);

@@ -32,6 +32,8 @@ const (
 	serviceSecret   = "interop-service-secret"
 	mtlsClientID    = "interop-mtls-service"
 	mtlsSecret      = "interop-mtls-service-secret"
+	apiClientID     = "interop-api" // the API's own client: it may introspect
+	apiSecret       = "interop-api-secret"
 	redirectURI     = "http://127.0.0.1/callback"
 
 	acrPassword = "urn:interop:acr:password"
@@ -83,6 +85,10 @@ type provider struct {
 	proc     *process
 	authURL  string // from the discovery document
 	tokenURL string
+	// introspectionURL and revocationURL are the RFC 7662 and RFC 7009
+	// endpoints of the discovery document.
+	introspectionURL string
+	revocationURL    string
 	// client reaches the provider: http.DefaultClient, or one trusting
 	// the test CA when the provider serves TLS.
 	client *http.Client
@@ -93,6 +99,7 @@ type provider struct {
 type providerOptions struct {
 	keys       []signingKey // the first signs; none: the script generates one
 	dpopNonces bool         // the token endpoint demands DPoP nonces
+	opaque     bool         // access tokens for the audience are opaque
 	tls        *tlsFiles    // serve HTTPS with this certificate
 }
 
@@ -127,6 +134,9 @@ func (p *provider) start(t *testing.T, port int, keys []signingKey) {
 	p.client = http.DefaultClient
 	if p.opts.dpopNonces {
 		cfg["dpopNonces"] = true
+	}
+	if p.opts.opaque {
+		cfg["opaque"] = true
 	}
 	if f := p.opts.tls; f != nil {
 		cfg["tls"] = map[string]string{"cert": f.certFile, "key": f.keyFile}
@@ -164,6 +174,8 @@ func (p *provider) start(t *testing.T, port int, keys []signingKey) {
 		Issuer                string `json:"issuer"`
 		AuthorizationEndpoint string `json:"authorization_endpoint"`
 		TokenEndpoint         string `json:"token_endpoint"`
+		IntrospectionEndpoint string `json:"introspection_endpoint"`
+		RevocationEndpoint    string `json:"revocation_endpoint"`
 	}
 	if err := getJSON(ctx, p.client, issuer+"/.well-known/openid-configuration", &meta); err != nil {
 		t.Fatalf("provider discovery: %v", err)
@@ -172,6 +184,7 @@ func (p *provider) start(t *testing.T, port int, keys []signingKey) {
 		t.Fatalf("discovery issuer = %q, want %q", meta.Issuer, issuer)
 	}
 	p.authURL, p.tokenURL = meta.AuthorizationEndpoint, meta.TokenEndpoint
+	p.introspectionURL, p.revocationURL = meta.IntrospectionEndpoint, meta.RevocationEndpoint
 }
 
 // providerStats is GET /interop/stats.
