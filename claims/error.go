@@ -37,11 +37,12 @@ const (
 // HTTP answers it 401, gRPC Unauthenticated.
 const CodeInsufficientClaims Code = "insufficient_claims"
 
-// ErrUnavailable reports that the keys needed to verify a token cannot be had
-// (the issuer is down beyond the staleness bound). It is never the client's
-// fault: middleware answers 503 / Unavailable, never invalid_token. Test for
-// it with errors.Is.
-var ErrUnavailable = errors.New("claims: verification keys unavailable")
+// ErrUnavailable reports that a token cannot be verified for now, through
+// no fault of the client: the keys cannot be had (the issuer is down
+// beyond the staleness bound), the introspection endpoint does not answer,
+// a DPoP replay store cannot answer. Middleware answers 503 / Unavailable,
+// never invalid_token. Test for it with errors.Is.
+var ErrUnavailable = errors.New("claims: token verification unavailable")
 
 // Error is a rejected request and the challenge that tells the client how to
 // recover. Every rejection the library makes is an *Error (outages aside, see

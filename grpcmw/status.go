@@ -59,7 +59,7 @@ const (
 
 // Fixed status messages of the answers without a challenge.
 const (
-	msgUnavailable = "grpcmw: verification keys unavailable"
+	msgUnavailable = "grpcmw: token verification is temporarily unavailable"
 	msgUnlisted    = "grpcmw: method not allowed"
 	msgInternal    = "grpcmw: authorization failed"
 )

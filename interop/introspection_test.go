@@ -51,7 +51,7 @@ var (
 const (
 	unavailableBody    = `{"error_description":"token verification is temporarily unavailable"}`
 	unavailableRetry   = "30" // httpmw.DefaultRetryAfter
-	unavailableMessage = "grpcmw: verification keys unavailable"
+	unavailableMessage = "grpcmw: token verification is temporarily unavailable"
 )
 
 // recorder is an http.RoundTripper over http.DefaultTransport that notes

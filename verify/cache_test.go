@@ -625,10 +625,13 @@ func TestTokenCacheAdmission(t *testing.T) {
 // holds, each seen once, insert nothing and evict nothing: the tokens that
 // were hot before the flood still hit after it.
 func TestTokenCacheOneShotFlood(t *testing.T) {
+	// 256 entries in 32 shards of 8: the 8 hot tokens fit whatever shards
+	// they hash to (with 64 entries, shards of 2, three hot tokens in one
+	// shard would evict one of them before the flood).
 	const (
-		size  = 64
+		size  = 256
 		hot   = 8
-		flood = 40 * size
+		flood = 20 * size
 	)
 	v, _, cnt := cachedVerifier(t, newTestSource(), func(c *Config) { c.TokenCacheSize = size })
 	var hotTokens []string
