@@ -54,10 +54,10 @@ type Introspection struct {
 	IntrospectJWTs bool
 }
 
-// Client authentications an introspection block can name.
+// The client authentications an introspection block can name.
 const (
-	AuthClientSecretBasic = "client_secret_basic"
-	AuthClientSecretPost  = "client_secret_post"
+	authClientSecretBasic = "client_secret_basic"
+	authClientSecretPost  = "client_secret_post"
 )
 
 // maxIntrospectionTTL bounds cache_ttl, inactive_ttl and stale_ttl: a
@@ -75,7 +75,7 @@ func introspectionField(n *node) (*Introspection, string, error) {
 	if n.kind != kindMap {
 		return nil, "", errAt(n, "want a mapping such as {endpoint: https://idp.example.com/introspect, client_id: api, client_secret_env: INTROSPECTION_SECRET}, got %v", n.kind)
 	}
-	in := &Introspection{Auth: AuthClientSecretBasic}
+	in := &Introspection{Auth: authClientSecretBasic}
 	seen := map[string]int{}
 	for i, k := range n.keys {
 		v := n.vals[i]
@@ -173,7 +173,7 @@ func clientAuth(n *node) (string, error) {
 	switch {
 	case err != nil:
 		return "", err
-	case s == AuthClientSecretBasic || s == AuthClientSecretPost:
+	case s == authClientSecretBasic || s == authClientSecretPost:
 		return s, nil
 	case s == "private_key_jwt":
 		return "", errAt(n, "private_key_jwt needs a private key, which is set in code (introspect.Config.PrivateKey), not in the policy file")
@@ -235,7 +235,7 @@ func (p *Policy) IntrospectConfig(getenv func(string) string) (introspect.Config
 		Endpoint:        in.Endpoint,
 		ClientID:        in.ClientID,
 		ClientSecret:    secret,
-		SecretPost:      in.Auth == AuthClientSecretPost,
+		SecretPost:      in.Auth == authClientSecretPost,
 		Issuer:          p.Issuer,
 		Audience:        p.Audience,
 		RequireAudience: in.AudienceRequired,

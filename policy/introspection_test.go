@@ -34,7 +34,7 @@ const (
 
 func TestParseIntrospection(t *testing.T) {
 	basic := func(mod func(*policy.Introspection)) *policy.Introspection {
-		in := &policy.Introspection{Endpoint: "https://idp.example.com/introspect", ClientID: "api", ClientSecretEnv: "INTROSPECTION_SECRET", Auth: policy.AuthClientSecretBasic}
+		in := &policy.Introspection{Endpoint: "https://idp.example.com/introspect", ClientID: "api", ClientSecretEnv: "INTROSPECTION_SECRET", Auth: "client_secret_basic"}
 		if mod != nil {
 			mod(in)
 		}
@@ -53,7 +53,7 @@ func TestParseIntrospection(t *testing.T) {
 		{"discover false with endpoint", introspection(endpointLine, "discover: false", clientLine, secretLine), basic(nil)},
 		{"auth basic", introspection(endpointLine, clientLine, secretLine, "auth: client_secret_basic"), basic(nil)},
 		{"auth post", introspection(endpointLine, clientLine, secretLine, "auth: client_secret_post"),
-			basic(func(in *policy.Introspection) { in.Auth = policy.AuthClientSecretPost })},
+			basic(func(in *policy.Introspection) { in.Auth = "client_secret_post" })},
 		{"lower-case env name", introspection(endpointLine, clientLine, "client_secret_env: _secret_1"),
 			basic(func(in *policy.Introspection) { in.ClientSecretEnv = "_secret_1" })},
 		{"ttls", introspection(endpointLine, clientLine, secretLine, "cache_ttl: 1h", "inactive_ttl: 1s", "stale_ttl: 90s"),
@@ -71,7 +71,7 @@ func TestParseIntrospection(t *testing.T) {
 		{"switches false", introspection(endpointLine, clientLine, secretLine, "audience_required: false", "introspect_jwts: false"), basic(nil)},
 		{"json", `{"issuer": "https://idp.example.com/", "audience": "api", "rules": [{"http": "/a"}],
 "introspection": {"discover": true, "client_id": "api", "client_secret_env": "S", "auth": "client_secret_post", "no_cache": true}}`,
-			&policy.Introspection{Discover: true, ClientID: "api", ClientSecretEnv: "S", Auth: policy.AuthClientSecretPost, NoCache: true}},
+			&policy.Introspection{Discover: true, ClientID: "api", ClientSecretEnv: "S", Auth: "client_secret_post", NoCache: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
