@@ -71,6 +71,18 @@
 //	  replay: memory                        # optional; memory is the only value, and the default
 //	mtls:                                   # optional; see Sender constraints
 //	  trusted_proxies: [10.0.0.7/32]        # required; CIDR prefixes of the proxies passing Client-Cert (RFC 9440)
+//	introspection:                          # optional; opaque access tokens (RFC 7662), see Introspection
+//	  endpoint: https://idp.example.com/oauth2/introspect  # https (http only for loopback); or leave it out with:
+//	  discover: false                       # true: introspection_endpoint from the issuer's metadata (RFC 8414)
+//	  client_id: api                        # required; this API's client at the authorization server
+//	  client_secret_env: INTROSPECTION_SECRET  # required; the NAME of the environment variable holding the secret
+//	  auth: client_secret_basic             # optional; or client_secret_post
+//	  cache_ttl: 5m                         # optional; longest an active answer is reused, up to 1h; default 5m
+//	  inactive_ttl: 10s                     # optional; how long a refusal is reused, up to 1h; default 10s
+//	  stale_ttl: 30s                        # optional; serve known-active answers that long into an outage; default none
+//	  no_cache: false                       # optional; true: ask for every request (no *_ttl then)
+//	  audience_required: false              # optional; true: refuse answers without aud
+//	  introspect_jwts: false                # optional; true: send JWTs to the endpoint too
 //	rules:                                  # required, at least one
 //	  - http: "GET /public"                 # net/http ServeMux pattern; a method in upper case
 //	    public: true                        # no token; no requirement fields allowed
@@ -103,7 +115,7 @@
 // level values are printable ASCII without spaces, scopes RFC 6749 §3.3
 // scope-tokens. YAML values must be of the right type: quote numbers
 // meant as strings (acr_levels: ["0", "1", "2"]). Booleans (public,
-// overrides_protected, rfc9068, nonce) are exactly true or false, unquoted: yes, on, 1, True, "true"
+// overrides_protected, rfc9068, nonce and the introspection switches) are exactly true or false, unquoted: yes, on, 1, True, "true"
 // and tagged forms such as !!bool yes are errors, never a silent false.
 //
 // Two rules may not name the same ServeMux pattern (nor patterns that
@@ -180,6 +192,42 @@
 //	certs, err := mtls.New(p.MTLSConfig())
 //	guard, err := httpmw.New(v, append(dpopOpt, httpmw.WithClientCertificates(certs))...)
 //
+// # Introspection
+//
+// The introspection block accepts opaque access tokens by asking the
+// authorization server (OAuth 2.0 Token Introspection, RFC 7662, package
+// introspect); JWTs are still verified with the issuer's keys unless
+// introspect_jwts is true. endpoint and discover: true exclude each other,
+// and one of them is required; discover needs a single issuer. The client
+// secret never lives in the file: client_secret_env names the environment
+// variable that holds it, and a client_secret field is an error. auth is
+// client_secret_basic or client_secret_post (RFC 6749 §2.3.1);
+// private_key_jwt needs a key and is set in code
+// (introspect.Config.PrivateKey). cache_ttl is an upper bound: an answer
+// is never reused past the token's exp, and a token revoked at the
+// authorization server stays accepted until its entry ends (RFC 7662 §4
+// leaves that trade-off to the resource server). A zero cache_ttl,
+// inactive_ttl or stale_ttl is an error: leave the field out for the
+// default, or switch the cache off with no_cache: true. Answers must name
+// the policy's issuer and audience when they carry iss and aud.
+//
+// IntrospectConfig turns the block into an introspect.Config, reading the
+// secret through the getenv it is given; VerifyConfig sets IntrospectJWTs
+// and leaves the Introspector to the caller:
+//
+//	cfg, err := p.IntrospectConfig(os.Getenv)
+//	var client *introspect.Client
+//	if p.Introspection.Discover {
+//		client, err = introspect.Discover(ctx, p.Issuer, cfg)
+//	} else {
+//		client, err = introspect.New(cfg)
+//	}
+//	if err := client.Check(ctx); err != nil {
+//		log.Fatal(err) // unreachable, or our credentials refused
+//	}
+//	vcfg := p.VerifyConfig()
+//	vcfg.Introspector = client
+//
 // # Profiles
 //
 // profile names an identity provider (package idp) and its parameters, so
@@ -210,7 +258,8 @@
 // Standards: RFC 9470 (step-up challenge), RFC 9068 (JWT access tokens,
 // typ), RFC 8725 (algorithm allowlist), RFC 9728 (resource_metadata),
 // RFC 6749 §3.3 (scope-token), RFC 8176 (amr values), RFC 9449 (DPoP),
-// RFC 8705 (certificate-bound tokens), RFC 9440 (Client-Cert).
+// RFC 8705 (certificate-bound tokens), RFC 9440 (Client-Cert), RFC 7662
+// (token introspection).
 //
 //   - https://www.rfc-editor.org/rfc/rfc9470
 //   - https://www.rfc-editor.org/rfc/rfc9068
@@ -219,4 +268,5 @@
 //   - https://www.rfc-editor.org/rfc/rfc9449
 //   - https://www.rfc-editor.org/rfc/rfc8705
 //   - https://www.rfc-editor.org/rfc/rfc9440
+//   - https://www.rfc-editor.org/rfc/rfc7662
 package policy

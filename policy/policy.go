@@ -74,6 +74,11 @@ type Policy struct {
 	// certificates (RFC 9440); nil when the file has none, and then only
 	// the TLS connection is read. See MTLSConfig.
 	MTLS *MTLS
+	// Introspection is the introspection block, how opaque access tokens
+	// are checked at the authorization server (RFC 7662); nil when the
+	// file has none, and then every token must be a JWT. See
+	// IntrospectConfig.
+	Introspection *Introspection
 	// Rules in file order.
 	Rules []Rule
 }
@@ -226,9 +231,11 @@ func invalidUTF8(data []byte) (line int, ok bool) {
 }
 
 // VerifyConfig returns the verify.Config the policy describes: Issuer,
-// Audience, Algorithms, TokenTypes, Leeway and ClaimNames. Fields the file
-// left out stay zero so that verify.New applies its defaults; MaxTokenSize
-// and Now are the caller's to set.
+// Audience, Algorithms, TokenTypes, Leeway, ClaimNames and, from the
+// introspection block, IntrospectJWTs. Fields the file left out stay zero
+// so that verify.New applies its defaults; MaxTokenSize, Now and the
+// Introspector (an *introspect.Client built from IntrospectConfig) are the
+// caller's to set.
 //
 // With a profile, it also sets what the profile requires of every token
 // (RequiredClaims, RequiredValues, ExcludedValues,
@@ -245,6 +252,9 @@ func (p *Policy) VerifyConfig() verify.Config {
 		TokenTypes: clone(p.TokenTypes),
 		Leeway:     p.Leeway,
 		ClaimNames: p.ClaimNames,
+	}
+	if p.Introspection != nil {
+		cfg.IntrospectJWTs = p.Introspection.IntrospectJWTs
 	}
 	if p.Profile == nil {
 		return cfg

@@ -59,6 +59,11 @@ func fullPolicy() *policy.Policy {
 		},
 		DPoP: &policy.DPoP{PublicURL: "https://api.example.com", Algorithms: []string{"ES256", "EdDSA"}, MaxAge: 30 * time.Second, Nonce: true},
 		MTLS: &policy.MTLS{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.7/32"), netip.MustParsePrefix("2001:db8::/48")}},
+		Introspection: &policy.Introspection{
+			Endpoint: "https://idp.example.com/oauth2/introspect", ClientID: "api", ClientSecretEnv: "STEPUP_INTROSPECTION_SECRET",
+			Auth: "client_secret_post", CacheTTL: 2 * time.Minute, InactiveTTL: 5 * time.Second, StaleTTL: 30 * time.Second,
+			AudienceRequired: true,
+		},
 	}
 }
 
@@ -692,7 +697,7 @@ func TestExamplePolicies(t *testing.T) {
 			}
 		})
 	}
-	for _, name := range []string{"auth0.yaml", "okta.yaml", "entra.yaml", "keycloak.yaml", "demo.yaml", "dpop.yaml"} {
+	for _, name := range []string{"auth0.yaml", "okta.yaml", "entra.yaml", "keycloak.yaml", "demo.yaml", "dpop.yaml", "introspection.yaml"} {
 		if !seen[name] {
 			t.Errorf("examples/policies/%s is missing", name)
 		}

@@ -139,6 +139,12 @@ func build(root *node) (*Policy, error) {
 			if err != nil {
 				return nil, topError("mtls"+field, v.line, err)
 			}
+		case "introspection":
+			var field string
+			p.Introspection, field, err = introspectionField(v)
+			if err != nil {
+				return nil, topError("introspection"+field, v.line, err)
+			}
 		default:
 			err = errAt(k, "unknown field")
 		}
@@ -157,6 +163,9 @@ func build(root *node) (*Policy, error) {
 	}
 	if p.Profile != nil {
 		applyProfile(p, seen)
+	}
+	if p.Introspection != nil && p.Introspection.Discover && p.Issuer == "" {
+		return nil, &Error{Line: seen["introspection"], Rule: -1, Field: "introspection.discover", Err: errors.New("needs one issuer to read the metadata of; this profile accepts many (set issuer, or give endpoint)")}
 	}
 	httpIndex := map[string]int{}
 	grpcs := map[string]int{}

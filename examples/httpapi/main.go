@@ -46,6 +46,15 @@
 // from the environment, STEPUP_DPOP_NONCE_SECRET (at least 32 random bytes;
 // -dev makes one up).
 //
+// A policy's introspection block (examples/policies/introspection.yaml)
+// accepts opaque access tokens by asking the authorization server (RFC
+// 7662): the client secret comes from the environment variable the block
+// names, and a start-up check (introspect.Client.Check) stops the program
+// when the endpoint cannot be reached or refuses the credentials. With
+// -dev the program serves a small introspection endpoint of its own on
+// 127.0.0.1 instead (a dev fixture) and prints an opaque token,
+// OPAQUE_TOKEN, beside the JWTs.
+//
 // A policy route that collides with /metrics or the metadata path is an
 // error. See examples/policies for policy files and package policy for the
 // schema.
@@ -122,6 +131,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 		if err != nil {
 			_ = lis.Close()
 			return err
+		}
+		opaque, err := a.DevOpaqueToken(ctx, scopes)
+		if err != nil {
+			_ = lis.Close()
+			return err
+		}
+		if opaque != nil {
+			tokens = append(tokens, *opaque)
 		}
 		app.PrintDev(stdout, a.Dev, tokens, scopes)
 		d, err := a.DevDPoP(scopes, dpopRequests(a.Policy.HTTPRules()))

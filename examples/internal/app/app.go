@@ -21,6 +21,7 @@ import (
 	"github.com/stepupauth/stepup/dpop"
 	"github.com/stepupauth/stepup/grpcmw"
 	"github.com/stepupauth/stepup/httpmw"
+	"github.com/stepupauth/stepup/introspect"
 	"github.com/stepupauth/stepup/jwks"
 	"github.com/stepupauth/stepup/metrics"
 	"github.com/stepupauth/stepup/mtls"
@@ -106,6 +107,10 @@ type App struct {
 	// TLS connection and the trusted proxies' Client-Cert header), nil
 	// without one: the middleware then reads the TLS connection only.
 	Certs *mtls.Source
+	// Introspector asks the authorization server about opaque access
+	// tokens (RFC 7662) when the policy has an introspection block, nil
+	// otherwise; the Verifier sends such tokens to it.
+	Introspector *introspect.Client
 	// Dev is the in-process issuer with -dev, nil otherwise.
 	Dev *stepuptest.Issuer
 	// DevKey is, with -dev and a dpop block, the DPoP client key that
@@ -118,15 +123,20 @@ type App struct {
 	realm  string
 	keys   *jwks.Remote
 	nonces *dpop.Nonces // the DPoP verifier's, nil without nonce: true
+	// devIntro is, with -dev and an introspection block, the dev
+	// introspection endpoint Introspector asks; nil otherwise.
+	devIntro *devIntrospection
 }
 
 // Open loads the policy, applies the overrides of c, starts the dev issuer
 // when asked, builds the key source (the policy's jwks_uri, else OpenID
-// Connect / RFC 8414 discovery on the issuer) and the verifier, then the
-// DPoP verifier of a dpop block and the certificate source of an mtls block.
-// It fails fast: a policy error, an issuer that cannot be reached, a JWKS
-// that cannot be fetched at start-up or a missing nonce secret is an error,
-// not a server answering 503.
+// Connect / RFC 8414 discovery on the issuer), the introspection client of
+// an introspection block and the verifier, then the DPoP verifier of a
+// dpop block and the certificate source of an mtls block. It fails fast: a
+// policy error, an issuer that cannot be reached, a JWKS that cannot be
+// fetched at start-up, a missing nonce or client secret, or an
+// introspection endpoint that cannot be reached or refuses our client
+// credentials is an error, not a server answering 503.
 func Open(ctx context.Context, c Config, log *slog.Logger) (_ *App, err error) {
 	p, err := policy.Load(c.PolicyPath)
 	if err != nil {
@@ -175,6 +185,12 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (_ *App, err error) {
 	}
 	cfg := eff.VerifyConfig()
 	cfg.Observer = a.Metrics.VerifyObserver()
+	if eff.Introspection != nil {
+		if a.Introspector, err = a.openIntrospection(ctx, c); err != nil {
+			return nil, err
+		}
+		cfg.Introspector = a.Introspector
+	}
 	if a.Verifier, err = verify.New(a.keys, cfg); err != nil {
 		return nil, err
 	}
@@ -222,10 +238,65 @@ func (a *App) openSenderConstraints(c Config) error {
 	return nil
 }
 
-// Close stops the key source and the dev issuer.
+// openIntrospection builds the client of the policy's introspection block
+// (introspect.New, or introspect.Discover with discover: true) with the
+// secret from the environment variable the block names, and checks at
+// start-up that the endpoint answers and accepts the credentials. With
+// -dev it starts the dev introspection endpoint instead, with a secret of
+// its own, since the dev issuer serves none.
+func (a *App) openIntrospection(ctx context.Context, c Config) (*introspect.Client, error) {
+	p, in := a.Policy, a.Policy.Introspection
+	getenv := os.Getenv
+	if c.Dev {
+		d, err := newDevIntrospection(in.ClientID, in.Auth == "client_secret_post")
+		if err != nil {
+			return nil, fmt.Errorf("dev introspection endpoint: %w", err)
+		}
+		a.devIntro = d
+		getenv = func(name string) string {
+			if name == in.ClientSecretEnv {
+				return d.secret
+			}
+			return os.Getenv(name)
+		}
+	}
+	cfg, err := p.IntrospectConfig(getenv)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c.PolicyPath, err)
+	}
+	where := cfg.Endpoint
+	var client *introspect.Client
+	switch {
+	case a.devIntro != nil:
+		cfg.Endpoint, where = a.devIntro.url, a.devIntro.url
+		client, err = introspect.New(cfg)
+	case in.Discover:
+		where = "of " + p.Issuer + " (discovered)"
+		client, err = introspect.Discover(ctx, p.Issuer, cfg)
+	default:
+		client, err = introspect.New(cfg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("introspection: %w", err)
+	}
+	if err := client.Check(ctx); err != nil {
+		if errors.Is(err, introspect.ErrClientAuth) {
+			return nil, fmt.Errorf("introspection endpoint %s refused client_id %q with the secret in $%s (%s); fix the credentials: %w",
+				where, in.ClientID, in.ClientSecretEnv, in.Auth, err)
+		}
+		return nil, fmt.Errorf("introspection endpoint %s: %w", where, err)
+	}
+	return client, nil
+}
+
+// Close stops the key source, the dev issuer and the dev introspection
+// endpoint.
 func (a *App) Close() {
 	if a.keys != nil {
 		_ = a.keys.Close()
+	}
+	if a.devIntro != nil {
+		a.devIntro.Close()
 	}
 	if a.Dev != nil {
 		a.Dev.Close()

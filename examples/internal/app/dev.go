@@ -258,6 +258,9 @@ type DevToken struct {
 	ACR   string
 	AMR   []string
 	Token string
+	// Note, when set, is printed with the token's description ("opaque,
+	// answered by ...").
+	Note string
 }
 
 // DevTokens logs in at the dev issuer's token endpoint once per acr level it
@@ -294,6 +297,9 @@ func PrintDev(w io.Writer, iss *stepuptest.Issuer, tokens []DevToken, scopes []s
 		fmt.Fprintf(w, "# %s: acr %s, amr [%s]", t.Var, t.ACR, strings.Join(t.AMR, " "))
 		if len(scopes) > 0 {
 			fmt.Fprintf(w, ", scope %q", strings.Join(scopes, " "))
+		}
+		if t.Note != "" {
+			fmt.Fprintf(w, "; %s", t.Note)
 		}
 		fmt.Fprintf(w, "\nexport %s='%s'\n", t.Var, t.Token)
 	}

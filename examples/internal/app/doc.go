@@ -10,7 +10,14 @@
 // start-up) and the verifier (verify.New with Policy.VerifyConfig), and for
 // a policy with a dpop block the DPoP verifier (dpop.New with
 // Policy.DPoPConfig, the nonce secret from $STEPUP_DPOP_NONCE_SECRET), for
-// one with an mtls block the certificate source (mtls.New). The
+// one with an mtls block the certificate source (mtls.New), for one with an
+// introspection block the introspection client (introspect.New, or
+// introspect.Discover with discover: true, from Policy.IntrospectConfig
+// with the secret from the variable client_secret_env names), checked
+// with Check at start-up and set as the verifier's Introspector. With -dev
+// and an introspection block, a small dev introspection endpoint on
+// 127.0.0.1 (a fixture; the dev issuer serves none) answers for the opaque
+// tokens DevOpaqueToken hands out. The
 // resulting App hands out the guard and interceptor options (realm,
 // resource_metadata, DPoP and client certificates, an error hook that logs
 // refusals with their causes),
