@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -455,7 +456,7 @@ func TestSignedResponseKeyLookup(t *testing.T) {
 	// A custom Source handing over a key of the wrong type or alg.
 	rk := newSigningKey(t, "RS256")
 	for name, key := range map[string]*jwks.Key{
-		"RSA key for ES256": {ID: k.kid, KeyType: "RSA", Public: rk.priv.Public()},
+		"RSA key for ES256":   {ID: k.kid, KeyType: "RSA", Public: rk.priv.Public()},
 		"EC key with kty RSA": {ID: k.kid, KeyType: "RSA", Public: k.priv.Public()},
 		"key for ES384":       {ID: k.kid, KeyType: "EC", Algorithm: "ES384", Public: k.priv.Public()},
 		"no public key":       {ID: k.kid, KeyType: "EC"},
@@ -532,4 +533,108 @@ func TestResponseAlgorithmsCopied(t *testing.T) {
 	algs[0] = "ES256"
 	_, err := c.Introspect(ctx, token)
 	wantSignedRefused(t, err, `alg "ES256" not allowed`)
+}
+
+// holdJWT is hold for a JWT answer.
+func holdJWT(release <-chan struct{}, jwt string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		jwtAnswer(jwt)(w, r)
+	}
+}
+
+func TestSignedCache(t *testing.T) {
+	k := newSigningKey(t, "ES256")
+	keys := keySet(t, k)
+	exp := t0.Add(time.Minute).Unix()
+	active := k.sign(t, k.header(), responseClaims(map[string]any{"active": true, "sub": "alice", "exp": exp}))
+
+	t.Run("hit, bounded by the token's exp", func(t *testing.T) {
+		clk := newClock()
+		s := newServer(t, jwtAnswer(active))
+		c := mustNew(t, signedConfig(s, clk, keys))
+		a, err := c.Introspect(ctx, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clk.Add(59 * time.Second)
+		b, err := c.Introspect(ctx, token)
+		if err != nil || a != b {
+			t.Fatalf("second call: %v, same claims %v; want a hit", err, a == b)
+		}
+		if n := s.requests(); n != 1 {
+			t.Errorf("%d requests, want 1", n)
+		}
+		if n := requestsAfter(t, c, s, clk, time.Second); n != 2 {
+			t.Errorf("at the inner exp: %d requests, want 2", n)
+		}
+	})
+	t.Run("inactive cached", func(t *testing.T) {
+		clk := newClock()
+		s := newServer(t, jwtAnswer(k.sign(t, k.header(), responseClaims(map[string]any{"active": false}))))
+		c := mustNew(t, signedConfig(s, clk, keys))
+		for range 2 {
+			_, err := c.Introspect(ctx, token)
+			if got := reason(t, err); got != introspect.ReasonInactive {
+				t.Fatalf("reason %q", got)
+			}
+		}
+		if n := s.requests(); n != 1 {
+			t.Errorf("%d requests, want 1 (the refusal cached)", n)
+		}
+	})
+	t.Run("singleflight", func(t *testing.T) {
+		const callers = 32
+		release := make(chan struct{})
+		s := newServer(t, holdJWT(release, active))
+		c := mustNew(t, signedConfig(s, newClock(), keys))
+		var wg sync.WaitGroup
+		got := make([]*claims.Claims, callers)
+		errs := make([]error, callers)
+		for i := range callers {
+			wg.Go(func() { got[i], errs[i] = c.Introspect(ctx, token) })
+		}
+		waitFor(t, func() bool { return introspect.Waiters(c, token) == callers })
+		close(release)
+		wg.Wait()
+		for i := range callers {
+			if errs[i] != nil || got[i] != got[0] || got[0].Subject != "alice" {
+				t.Fatalf("caller %d: %v, %v", i, got[i], errs[i])
+			}
+		}
+		if n := s.requests(); n != 1 {
+			t.Errorf("%d concurrent first sights made %d requests, want 1", callers, n)
+		}
+	})
+	// A refused JWT is an outage: not cached, and StaleTTL serves the
+	// last answer known active through it.
+	t.Run("refused JWT not cached, stale served", func(t *testing.T) {
+		clk := newClock()
+		s := newServer(t, jwtAnswer(active))
+		cfg := signedConfig(s, clk, keys)
+		cfg.CacheTTL, cfg.StaleTTL = 10*time.Second, 20*time.Second
+		c := mustNew(t, cfg)
+		if _, err := c.Introspect(ctx, token); err != nil {
+			t.Fatal(err)
+		}
+		forged := newSigningKey(t, "ES256")
+		s.set(jwtAnswer(forged.sign(t, k.header(), responseClaims(map[string]any{"active": false}))))
+		clk.Add(15 * time.Second)
+		cl, err := c.Introspect(ctx, token)
+		if err != nil || cl.Subject != "alice" {
+			t.Fatalf("within StaleTTL: %v, %v; want the stale answer", cl, err)
+		}
+		clk.Add(15 * time.Second) // past CacheTTL + StaleTTL
+		_, err = c.Introspect(ctx, token)
+		wantSignedRefused(t, err, "bad signature")
+		_, err = c.Introspect(ctx, token)
+		wantSignedRefused(t, err, "bad signature")
+		if n := s.requests(); n != 4 {
+			t.Errorf("%d requests, want 4 (refused JWTs are not cached)", n)
+		}
+	})
 }
