@@ -310,7 +310,7 @@ func (c *Client) callOnce(ctx context.Context, token string) outcome {
 		case s.signed && err == nil && mt == mediaTypeJWT:
 			return s.signedResponse(ctx, body, s.now())
 		case s.signed:
-			// No downgrade: an unsigned answer is refused (RFC 9701 §4).
+			// No downgrade: an unsigned answer is refused, not read.
 			return signedRefusal("content type %q, want %s", mt, mediaTypeJWT)
 		case err != nil || mt != "application/json":
 			return outcome{err: &endpointError{status: st, err: errContentType}}

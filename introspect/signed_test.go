@@ -638,3 +638,18 @@ func TestSignedCache(t *testing.T) {
 		}
 	})
 }
+
+// Discover does not build a key source: SignedResponses without Keys is a
+// configuration error, found before any request.
+func TestDiscoverSignedNeedsKeys(t *testing.T) {
+	s := newServer(t, answer(`{}`))
+	_, err := introspect.Discover(ctx, "http://"+s.Listener.Addr().String(), introspect.Config{
+		ClientID: "rs", ClientSecret: "secret", SignedResponses: true,
+	})
+	if !errors.Is(err, introspect.ErrConfig) || !strings.Contains(err.Error(), "needs Keys") {
+		t.Fatalf("got %v, want a configuration error about Keys", err)
+	}
+	if n := s.requests(); n != 0 {
+		t.Errorf("%d requests, want none", n)
+	}
+}
