@@ -283,7 +283,11 @@ func (c *Client) callOnce(ctx context.Context, token string) outcome {
 		return outcome{err: &endpointError{err: err}}
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
+	if s.signed {
+		req.Header.Set("Accept", mediaTypeJWT)
+	} else {
+		req.Header.Set("Accept", "application/json")
+	}
 	if s.basic != "" {
 		req.Header.Set("Authorization", s.basic)
 	}
@@ -301,7 +305,14 @@ func (c *Client) callOnce(ctx context.Context, token string) outcome {
 	}
 	switch st := resp.StatusCode; {
 	case st == http.StatusOK:
-		if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+		switch {
+		case s.signed && err == nil && mt == mediaTypeJWT:
+			return s.signedResponse(ctx, body, s.now())
+		case s.signed:
+			// No downgrade: an unsigned answer is refused, not read.
+			return signedRefusal("content type %q, want %s", mt, mediaTypeJWT)
+		case err != nil || mt != "application/json":
 			return outcome{err: &endpointError{status: st, err: errContentType}}
 		}
 		return s.response(body, s.now())

@@ -10,11 +10,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/stepupauth/stepup/claims"
 	"github.com/stepupauth/stepup/internal/loopback"
+	"github.com/stepupauth/stepup/jwks"
 )
 
 // Defaults for the zero values of Config.
@@ -68,6 +70,30 @@ type Config struct {
 	// a response without aud; it needs Audience.
 	Audience        string
 	RequireAudience bool
+
+	// SignedResponses asks for and requires JWT introspection responses
+	// (RFC 9701): requests carry Accept: application/token-introspection+jwt,
+	// and a 200 answer must be a JWT signed by the authorization server,
+	// with typ token-introspection+jwt, iss equal to Issuer, aud containing
+	// ClientID and iat not in the future; its token_introspection member
+	// is then judged like a plain answer. Anything else, an unsigned
+	// application/json answer included, is an outage wrapping
+	// ErrSignedResponse. It needs Issuer and Keys. See the package
+	// documentation for the rules.
+	SignedResponses bool
+	// Keys holds the authorization server's signing keys, looked up as
+	// Keys.Key(ctx, Issuer, kid) with the kid of each response; required
+	// with SignedResponses and refused without it. A jwks.Remote from
+	// jwks.Discover(ctx, Issuer) or jwks.NewRemote(jwksURI) follows key
+	// rotation; the caller owns it and closes it after the Client's last
+	// use. Discover does not build one.
+	Keys jwks.Source
+	// ResponseAlgorithms is the allowlist of the alg of signed responses;
+	// empty means every asymmetric algorithm: RS256, RS384, RS512, PS256,
+	// PS384, PS512, ES256, ES384, ES512, EdDSA and Ed25519. "none" and the
+	// HS* algorithms cannot be allowed. Needs SignedResponses. The slice is
+	// copied by New.
+	ResponseAlgorithms []string
 
 	// Leeway is the clock skew allowed on exp, nbf and iat; zero means
 	// 30 seconds. NoLeeway compares them with Now exactly (Leeway must
@@ -145,6 +171,9 @@ type settings struct {
 	requireIss  bool
 	audience    string
 	requireAud  bool
+	signed      bool
+	keys        jwks.Source
+	respAlgs    map[string]*respAlg
 	leeway      time.Duration
 	timeout     time.Duration
 	maxBody     int
@@ -215,6 +244,10 @@ func (cfg *Config) check() (*settings, error) {
 		return nil, configErr("RequireAudience is set without Audience")
 	}
 
+	if err := s.checkSigned(cfg); err != nil {
+		return nil, err
+	}
+
 	var err error
 	if s.leeway, err = durationOr("Leeway", cfg.Leeway, defaultLeeway, cfg.NoLeeway, "NoLeeway"); err != nil {
 		return nil, err
@@ -268,6 +301,36 @@ func (cfg *Config) check() (*settings, error) {
 		s.now = time.Now
 	}
 	return s, nil
+}
+
+// checkSigned validates SignedResponses, Keys and ResponseAlgorithms.
+func (s *settings) checkSigned(cfg *Config) error {
+	if !cfg.SignedResponses {
+		switch {
+		case cfg.Keys != nil:
+			return configErr("Keys is set without SignedResponses")
+		case len(cfg.ResponseAlgorithms) != 0:
+			return configErr("ResponseAlgorithms is set without SignedResponses")
+		}
+		return nil
+	}
+	switch {
+	case cfg.Keys == nil:
+		return configErr("SignedResponses needs Keys, the authorization server's signing keys (for example from jwks.Discover)")
+	case cfg.Issuer == "":
+		return configErr("SignedResponses needs Issuer, which the responses' iss must equal (RFC 9701 §5)")
+	}
+	if is, ok := cfg.Keys.(jwks.IssuerSource); ok {
+		if iss := is.Issuers(); len(iss) != 0 && !slices.Contains(iss, cfg.Issuer) {
+			return configErr("Keys serves the issuers %q, not Issuer %q", iss, cfg.Issuer)
+		}
+	}
+	algs, err := responseAlgorithms(cfg.ResponseAlgorithms)
+	if err != nil {
+		return err
+	}
+	s.signed, s.keys, s.respAlgs = true, cfg.Keys, algs
+	return nil
 }
 
 // refuseRedirect makes the client return a 3xx response as it is.

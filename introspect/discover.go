@@ -35,6 +35,11 @@ var ErrIssuerMismatch = errors.New("introspect: metadata issuer mismatch")
 // checked against it), another one is a configuration error. The metadata
 // is fetched with cfg.HTTPClient (redirects refused) and cfg.Timeout per
 // request; ctx bounds the whole call.
+//
+// With cfg.SignedResponses, cfg.Keys must be set: Discover does not build
+// a key source from the metadata's jwks_uri, because the Client has no
+// Close to stop one with. Pass the issuer's keys, for example a
+// jwks.Discover(ctx, issuer), which the caller closes.
 func Discover(ctx context.Context, issuer string, cfg Config) (*Client, error) {
 	if cfg.Endpoint != "" {
 		return nil, configErr("Discover sets Endpoint; leave it empty or call New")

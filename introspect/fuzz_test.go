@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stepupauth/stepup/claims"
@@ -72,4 +73,82 @@ func FuzzResponse(f *testing.F) {
 			t.Fatalf("claims from a body whose active is %s: %q", m["active"], body)
 		}
 	})
+}
+
+// jwtTransport answers every request with 200,
+// application/token-introspection+jwt and the body, without a network.
+type jwtTransport struct{ body []byte }
+
+func (b jwtTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	return &http.Response{
+		StatusCode: http.StatusOK,
+		Header:     http.Header{"Content-Type": {"application/token-introspection+jwt"}},
+		Body:       io.NopCloser(bytes.NewReader(b.body)),
+		Request:    r,
+	}, nil
+}
+
+// FuzzSignedResponse: whatever a signed-responses endpoint answers,
+// Introspect never panics, returns exactly one of claims and an error, the
+// error is a refusal or an outage, and claims come only from a signing
+// input the test's key signed.
+func FuzzSignedResponse(f *testing.F) {
+	k := newSigningKey(f, "ES256")
+	keys := keySet(f, k)
+	signed := map[string]bool{}
+	for _, inner := range []any{
+		rfc9470Inner,
+		map[string]any{"active": true},
+		map[string]any{"active": false},
+		map[string]any{"active": "true"},
+		"x",
+	} {
+		jwt := k.sign(f, k.header(), responseClaims(inner))
+		signed[jwt[:strings.LastIndexByte(jwt, '.')]] = true
+		f.Add([]byte(jwt))
+	}
+	f.Add([]byte(`{"active":true}`))
+	f.Add([]byte("e30.e30.e30"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		c, err := introspect.New(introspect.Config{
+			Endpoint:        "https://as.example.net/introspect",
+			ClientID:        "rs",
+			ClientSecret:    "secret",
+			Issuer:          asIssuer,
+			SignedResponses: true,
+			Keys:            keys,
+			NoCache:         true,
+			HTTPClient:      &http.Client{Transport: jwtTransport{body}},
+			Now:             newClock().Now,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cl, err := c.Introspect(ctx, token)
+		if (cl == nil) == (err == nil) {
+			t.Fatalf("got %v and %v: want exactly one", cl, err)
+		}
+		if err != nil {
+			var ce *claims.Error
+			if !errors.As(err, &ce) && !errors.Is(err, claims.ErrUnavailable) {
+				t.Fatalf("error %v is neither a refusal nor an outage", err)
+			}
+			if ce != nil && !signed[signingInput(body)] {
+				t.Fatalf("a refusal of the token from an answer the key did not sign: %q", body)
+			}
+			return
+		}
+		if !signed[signingInput(body)] {
+			t.Fatalf("claims from an answer the key did not sign: %q", body)
+		}
+	})
+}
+
+// signingInput is the header and payload parts of a compact JWS body.
+func signingInput(body []byte) string {
+	s := strings.Trim(string(body), " \t\r\n")
+	if i := strings.LastIndexByte(s, '.'); i >= 0 {
+		return s[:i]
+	}
+	return ""
 }
