@@ -31,6 +31,23 @@ type entry struct {
 	// while the endpoint is unavailable. Equal to expires without
 	// StaleTTL and for refusals.
 	stale time.Time
+	cost  int // approximate bytes held, see entryCost
+}
+
+// entryCost approximates the memory an entry holds: for an active token
+// its claims, which hold one copy of the answer (Raw's values and the
+// strings decoded from them) plus the map and the slices, counted as twice
+// the answer's members plus a fixed part; a refusal is small.
+func entryCost(e *entry) int {
+	const fixed = 512
+	if e.claims == nil {
+		return fixed / 4
+	}
+	n := fixed
+	for name, v := range e.claims.Raw {
+		n += 2 * (len(name) + len(v))
+	}
+	return n
 }
 
 // maxShards is the number of independently locked parts of the cache, a
@@ -49,14 +66,17 @@ type cache struct {
 }
 
 type shard struct {
-	mu  sync.RWMutex
-	m   map[key]*entry
-	max int
-	_   [64]byte // neighbouring shards' locks on other cache lines
+	mu       sync.RWMutex
+	m        map[key]*entry
+	max      int
+	maxBytes int
+	bytes    int
+	_        [48]byte // neighbouring shards' locks on other cache lines
 }
 
-// newCache returns a cache of at most size entries; size is positive.
-func newCache(size int) *cache {
+// newCache returns a cache of at most size entries and about maxBytes
+// bytes; both are positive.
+func newCache(size, maxBytes int) *cache {
 	n := 1
 	for n < maxShards && n*2 <= size {
 		n *= 2
@@ -68,6 +88,7 @@ func newCache(size int) *cache {
 		if i < size%n {
 			s.max++
 		}
+		s.maxBytes = maxBytes / n
 		s.m = make(map[key]*entry)
 	}
 	return c
@@ -86,15 +107,26 @@ func (c *cache) get(k key) *entry {
 	return e
 }
 
-// put stores e under k, evicting an entry first when the shard is full.
+// put stores e under k, evicting entries first while the shard is full in
+// entries or bytes. An entry larger than its shard's byte bound is not
+// stored.
 func (c *cache) put(k key, e *entry, now time.Time) {
+	e.cost = entryCost(e)
 	s := c.shard(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.m[k]; !ok && len(s.m) >= s.max {
+	if e.cost > s.maxBytes {
+		return
+	}
+	if old, ok := s.m[k]; ok {
+		s.bytes -= old.cost
+		delete(s.m, k)
+	}
+	for len(s.m) > 0 && (len(s.m) >= s.max || s.bytes+e.cost > s.maxBytes) {
 		s.evictOne(now)
 	}
 	s.m[k] = e
+	s.bytes += e.cost
 }
 
 // evictOne removes, among the first evictScan entries Go's randomised map
@@ -123,6 +155,7 @@ func (s *shard) evictOne(now time.Time) {
 		}
 	}
 	if rank >= 0 {
+		s.bytes -= s.m[victim].cost
 		delete(s.m, victim)
 	}
 }

@@ -1,6 +1,8 @@
 package introspect
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,7 +23,7 @@ func TestEvictionOrder(t *testing.T) {
 	refusal := &entry{refusal: &Error{Reason: ReasonInactive}, expires: now.Add(time.Hour), stale: now.Add(time.Hour)}
 	staleable := &entry{claims: &claims.Claims{}, expires: now.Add(-time.Second), stale: now.Add(time.Hour)}
 
-	c := newCache(3) // two shards: shard 0 holds 2 entries
+	c := newCache(3, 1<<20) // two shards: shard 0 holds 2 entries
 	if got := len(c.shards); got != 2 || c.shards[0].max != 2 {
 		t.Fatalf("shards %d, shard 0 max %d; the test assumes 2 and 2", got, c.shards[0].max)
 	}
@@ -45,5 +47,48 @@ func TestEvictionOrder(t *testing.T) {
 	c.put(keyIn(5), live, now)
 	if n := len(c.shards[0].m); n != 2 {
 		t.Errorf("after a replacement the shard holds %d, want 2", n)
+	}
+}
+
+// TestCacheBytes: the cache holds about its byte bound, whatever the
+// entry count allows, and an answer larger than a shard's share is not
+// kept.
+func TestCacheBytes(t *testing.T) {
+	now := time.Unix(1000, 0)
+	big := func() *entry {
+		raw := map[string]json.RawMessage{"scope": json.RawMessage(`"` + strings.Repeat("s", 4000) + `"`)}
+		return &entry{claims: &claims.Claims{Raw: raw}, expires: now.Add(time.Hour), stale: now.Add(time.Hour)}
+	}
+	const bound = 1 << 20 // 32 shards of 32 KiB: about 3 entries of 8.5 KiB each
+	c := newCache(10_000, bound)
+	for i := range 200 {
+		var k key
+		k[0], k[1], k[2] = byte(i), byte(i>>8), 1
+		c.put(k, big(), now)
+	}
+	total := 0
+	for i := range c.shards {
+		s := &c.shards[i]
+		if s.bytes > s.maxBytes {
+			t.Errorf("shard %d holds %d bytes, over its bound %d", i, s.bytes, s.maxBytes)
+		}
+		sum := 0
+		for _, e := range s.m {
+			sum += e.cost
+		}
+		if sum != s.bytes {
+			t.Errorf("shard %d counts %d bytes, its entries cost %d", i, s.bytes, sum)
+		}
+		total += s.bytes
+	}
+	if total > bound || c.len() == 0 {
+		t.Errorf("cache holds %d bytes in %d entries, want at most %d and some entries", total, c.len(), bound)
+	}
+	huge := &entry{claims: &claims.Claims{Raw: map[string]json.RawMessage{"x": json.RawMessage(strings.Repeat("1", bound))}}, expires: now.Add(time.Hour)}
+	var k key
+	k[5] = 9
+	c.put(k, huge, now)
+	if c.get(k) != nil {
+		t.Error("an answer larger than a shard's share was cached")
 	}
 }

@@ -69,7 +69,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{s: s}
 	if s.cache {
-		c.cache = newCache(s.cacheSize)
+		c.cache = newCache(s.cacheSize, s.cacheBytes)
 		c.flights = make(map[key]*flight)
 	}
 	return c, nil

@@ -27,6 +27,7 @@ const (
 	defaultCacheTTL        = 5 * time.Minute
 	defaultInactiveTTL     = 10 * time.Second
 	defaultCacheSize       = 10_000
+	defaultCacheBytes      = 16 << 20
 )
 
 // Config is the security-relevant configuration of a Client, checked once
@@ -129,6 +130,10 @@ type Config struct {
 	// CacheSize bounds the cache in entries; zero means 10000. A full
 	// cache evicts an outdated entry first, then a refusal, then any.
 	CacheSize int
+	// CacheBytes bounds the approximate memory of the cache (the answers'
+	// claims); zero means 16 MiB. An answer too large for its share of
+	// the bound is not cached.
+	CacheBytes int
 
 	// Names remaps acr, amr and auth_time, as for JWT access tokens.
 	Names claims.Names
@@ -182,6 +187,7 @@ type settings struct {
 	inactiveTTL time.Duration
 	staleTTL    time.Duration
 	cacheSize   int
+	cacheBytes  int
 	names       claims.Names
 	httpClient  *http.Client
 	now         func() time.Time
@@ -265,8 +271,8 @@ func (cfg *Config) check() (*settings, error) {
 	}
 
 	if cfg.NoCache {
-		if cfg.CacheTTL != 0 || cfg.InactiveTTL != 0 || cfg.StaleTTL != 0 || cfg.CacheSize != 0 {
-			return nil, configErr("NoCache is set with CacheTTL, InactiveTTL, StaleTTL or CacheSize; set NoCache alone")
+		if cfg.CacheTTL != 0 || cfg.InactiveTTL != 0 || cfg.StaleTTL != 0 || cfg.CacheSize != 0 || cfg.CacheBytes != 0 {
+			return nil, configErr("NoCache is set with CacheTTL, InactiveTTL, StaleTTL, CacheSize or CacheBytes; set NoCache alone")
 		}
 	} else {
 		s.cache = true
@@ -287,6 +293,14 @@ func (cfg *Config) check() (*settings, error) {
 			s.cacheSize = defaultCacheSize
 		default:
 			s.cacheSize = cfg.CacheSize
+		}
+		switch {
+		case cfg.CacheBytes < 0:
+			return nil, configErr("CacheBytes is negative; zero means the default of 16 MiB, NoCache switches the cache off")
+		case cfg.CacheBytes == 0:
+			s.cacheBytes = defaultCacheBytes
+		default:
+			s.cacheBytes = cfg.CacheBytes
 		}
 	}
 
