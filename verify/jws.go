@@ -394,10 +394,10 @@ func verifySignature(tok *jwsToken, key *jwks.Key, rsaKeys *rsaKeyCache) *reject
 		var buf [sha512.Size]byte
 		err = dsig.VerifyRSADigest(key.Public.(*rsa.PublicKey), digest(buf[:0], a.hash, tok.signingInput), tok.sig, a.hash, true)
 	case famECDSA:
-		// dsig checks the r||s length; crypto/ecdsa rejects r or s of 0
+		// The r||s length is checked; crypto/ecdsa rejects r or s of 0
 		// or >= N (CVE-2022-21449).
 		var buf [sha512.Size]byte
-		err = dsig.VerifyECDSADigest(key.Public.(*ecdsa.PublicKey), digest(buf[:0], a.hash, tok.signingInput), tok.sig)
+		err = verifyECDSA(key.Public.(*ecdsa.PublicKey), digest(buf[:0], a.hash, tok.signingInput), tok.sig)
 	case famEdDSA:
 		err = dsig.VerifyEdDSA(key.Public.(ed25519.PublicKey), tok.signingInput, tok.sig)
 	default:
