@@ -250,12 +250,15 @@ func (e *explainer) signature(ctx context.Context, set *jwks.Set, verr error) {
 			InsecureAllowHTTPIssuer:  true,
 			Audience:                 e.p.Audience,
 			Algorithms:               e.cfg.Algorithms,
-			TokenTypes:               []string{"at+jwt", "JWT", e.tok.str(e.tok.hdr, "typ")},
+			TokenTypes:               []string{"at+jwt", "JWT"},
 			InsecureAllowMissingType: true,
 			RequiredClaims:           []string{},
 			NoLeeway:                 true,
 			Now:                      e.cfg.Now,
 			NoTokenCache:             true,
+		}
+		if typ := e.tok.str(e.tok.hdr, "typ"); typ != "" {
+			cfg.TokenTypes = append(cfg.TokenTypes, typ)
 		}
 		if v, err := verify.New(set, cfg); err == nil {
 			_, err := v.Verify(ctx, e.tok.raw)
@@ -503,7 +506,7 @@ func (e *explainer) why(r policy.Rule, ce *claims.Error) []string {
 	case malformed("acr"):
 		add("acr: claim %q is not a string", acrName)
 	case c.ACR == "":
-		add("acr missing: the policy reads acr from claim %q%s%s", acrName, e.namesSource(), e.lookalike(acrName, "acr"))
+		add("acr missing: %s", e.absent(acrName, "acr"))
 	default:
 		if len(q.ACR) > 0 && !slices.Contains(q.ACR, c.ACR) {
 			add("acr is %q; the rule wants one of %s", c.ACR, list(q.ACR))
@@ -524,7 +527,7 @@ func (e *explainer) why(r policy.Rule, ce *claims.Error) []string {
 		case malformed("amr"):
 			add("amr: claim %q is not an array of strings", amrName)
 		case len(c.AMR) == 0:
-			add("amr missing: the policy reads amr from claim %q%s%s", amrName, e.namesSource(), e.lookalike(amrName, "amr"))
+			add("amr missing: %s", e.absent(amrName, "amr"))
 		default:
 			var short []string
 			for _, m := range q.AMRAll {
@@ -546,7 +549,7 @@ func (e *explainer) why(r policy.Rule, ce *claims.Error) []string {
 		case malformed("auth_time"):
 			add("auth_time: claim %q is not a NumericDate", atName)
 		case c.AuthTime.IsZero():
-			add("auth_time missing: the policy reads it from claim %q%s%s; max_age needs it", atName, e.namesSource(), e.lookalike(atName, "auth_time"))
+			add("auth_time missing (max_age needs it): %s", e.absent(atName, "auth_time"))
 		default:
 			age := e.now.Sub(c.AuthTime)
 			if age > q.MaxAge+e.leeway {
@@ -578,18 +581,17 @@ func (e *explainer) why(r policy.Rule, ce *claims.Error) []string {
 	return out
 }
 
-// namesSource says where the claim names come from.
-func (e *explainer) namesSource() string {
-	if e.p.Profile != nil {
-		return " (claim_names, or the " + e.p.Profile.Provider + " profile's)"
+// absent explains a claim std that the token lacks under the name read:
+// the names the policy reads and, when the token has the claim under
+// another name ("https://x.example/acr", Auth0's namespaced claims), that one.
+func (e *explainer) absent(read, std string) string {
+	from := "the default name"
+	switch {
+	case e.p.Profile != nil:
+		from = "claim_names, or the " + e.p.Profile.Provider + " profile"
+	case read != std:
+		from = "claim_names"
 	}
-	return " (claim_names)"
-}
-
-// lookalike names a claim of the token that is probably the one meant
-// under another name: one whose name ends in std ("https://x.example/acr"),
-// or std itself when the policy reads another name.
-func (e *explainer) lookalike(read, std string) string {
 	var found []string
 	for name := range e.claims.Raw {
 		if name != read && (name == std || strings.HasSuffix(name, "/"+std) || strings.HasSuffix(name, ":"+std)) {
@@ -597,10 +599,11 @@ func (e *explainer) lookalike(read, std string) string {
 		}
 	}
 	if len(found) == 0 {
-		return ""
+		return fmt.Sprintf("the policy reads %s (%s) and the token has no such claim", read, from)
 	}
 	slices.Sort(found)
-	return fmt.Sprintf("; found %s; the policy reads %s: set claim_names: {%s: %q}", strings.Join(found, ", "), read, std, found[0])
+	return fmt.Sprintf("found %s; the policy reads %s (%s): set claim_names: {%s: %q}",
+		strings.Join(found, ", "), read, from, std, found[0])
 }
 
 func typesOf(cfg verify.Config) string {
