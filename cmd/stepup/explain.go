@@ -28,17 +28,16 @@ const defaultLeeway = 30 * time.Second
 // token is a raw token taken apart without trusting it.
 type token struct {
 	raw             string
-	header, payload []byte          // decoded JSON; nil when not decodable
-	hdr             map[string]any  // header members
-	pay             map[string]any  // claims
-	rawClaims       json.RawMessage // payload as given
+	header, payload []byte         // decoded JSON; nil when not decodable
+	hdr             map[string]any // header members
+	pay             map[string]any // claims
 }
 
 func decode(raw string) (*token, error) {
 	t := &token{raw: raw}
 	parts := strings.Split(raw, ".")
 	if len(parts) != 3 {
-		return t, fmt.Errorf("not a compact JWS: %d parts separated by dots, want 3", len(parts))
+		return t, fmt.Errorf("not a compact JWS (header.payload.signature): %d dot-separated parts", len(parts))
 	}
 	var err error
 	if t.header, err = base64.RawURLEncoding.DecodeString(parts[0]); err != nil {
@@ -179,6 +178,9 @@ func explain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stdout, "signature: NOT checked (no keys: %v)\n", err)
 		return exitUsage
+	}
+	if r, ok := keys.(*jwks.Remote); ok {
+		defer r.Close()
 	}
 	v, err := verify.New(keys, e.cfg)
 	if err != nil {
@@ -351,6 +353,8 @@ func (e *explainer) explainTokenError() {
 		say("the signature does not verify with the key the kid names: the token was altered, or signed by another key under the same kid.")
 	case verify.ReasonAlgorithm:
 		say("alg %q is not allowed; the policy's algorithms are %s.", e.tok.str(e.tok.hdr, "alg"), orDefault(e.cfg.Algorithms))
+	case verify.ReasonMalformed:
+		say("a JWT access token is three base64url parts separated by dots; an opaque token can only be checked by introspection, which explain does not do.")
 	case verify.ReasonMissingClaim:
 		say("every token must carry the claims %s.", orDefault(e.cfg.RequiredClaims))
 	}
