@@ -12,7 +12,8 @@
 // without it, from the policy's jwks_uri or the issuer's discovery document.
 // Its exit status is 0 when the token passes the chosen rule or, without
 // -route and -method, every protected rule; 1 when it is refused; 2 for a
-// usage, policy or key problem.
+// usage, policy or key problem, including a -route or -method that no rule
+// takes.
 //
 // lint loads a policy file as the library does, prints its error or "ok",
 // and warns about what the parser accepts but a reader may not expect. Its
