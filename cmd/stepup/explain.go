@@ -144,8 +144,8 @@ func explain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 
 	// Pick the rules first, so that a typo fails before any key fetch.
-	rules, status := pickRules(p, *route, *method)
-	if status != exitOK {
+	rules, ok := pickRules(p, *route, *method)
+	if !ok {
 		if *route != "" {
 			return fail("no rule takes %s: the middleware would deny it (fail closed)", *route)
 		}
@@ -372,31 +372,31 @@ func (e *explainer) kidsNote() string {
 }
 
 // pickRules returns the rules to check: every rule, or the one a -route
-// request or a -method call goes to; status is not exitOK when none does.
-func pickRules(p *policy.Policy, route, method string) ([]policy.Rule, int) {
+// request or a -method call goes to; ok is false when no rule takes it.
+func pickRules(p *policy.Policy, route, method string) (rules []policy.Rule, ok bool) {
 	switch {
 	case route != "":
 		i, ok := routeRule(p, route)
 		if !ok {
-			return nil, exitRefused
+			return nil, false
 		}
-		return []policy.Rule{p.Rules[i]}, exitOK
+		return []policy.Rule{p.Rules[i]}, true
 	case method != "":
 		var wild *policy.Rule
 		for _, r := range p.GRPCRules() {
 			if r.GRPC == method {
-				return []policy.Rule{r}, exitOK
+				return []policy.Rule{r}, true
 			}
 			if svc, ok := strings.CutSuffix(r.GRPC, "*"); ok && strings.HasPrefix(method, svc) && !strings.Contains(method[len(svc):], "/") {
 				wild = &r
 			}
 		}
 		if wild != nil {
-			return []policy.Rule{*wild}, exitOK
+			return []policy.Rule{*wild}, true
 		}
-		return nil, exitRefused
+		return nil, false
 	}
-	return p.Rules, exitOK
+	return p.Rules, true
 }
 
 // ruleIndex is the handler of a rule on the ServeMux that routes -route.
