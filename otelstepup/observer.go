@@ -39,7 +39,9 @@ const (
 // ends when the fetch is reported and starts that long before.
 //
 // Give each Remote its own observer: the key set changes and rejected keys
-// of a fetch are reported before its end and held until then.
+// of a fetch are reported before its end and held until its FetchDone, so
+// they go on the span of the next fetch of that observer to end (with two
+// fetches of one Remote overlapping, possibly the other one's).
 func (t *Tracer) JWKSObserver(issuer string) jwks.Observer {
 	o := &jwksObserver{tracer: t.tracer, issuer: keyIssuer.String(issuer)}
 	return jwks.Observer{
