@@ -4,14 +4,10 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"math/big"
 	"net"
 	"strings"
@@ -30,43 +26,35 @@ import (
 	"github.com/stepupauth/stepup/claims"
 	"github.com/stepupauth/stepup/dpop"
 	"github.com/stepupauth/stepup/grpcmw"
+	"github.com/stepupauth/stepup/stepuptest"
 	"github.com/stepupauth/stepup/mtls"
 )
 
 const publicURL = "https://bank.example.com"
 
-// dpopClient is a DPoP client's key and the proofs it makes (RFC 9449
-// §4.2).
+// dpopClient is a DPoP client's key (EdDSA) and the proofs it makes at
+// testNow (RFC 9449 §4.2), by stepuptest.
 type dpopClient struct {
-	key ed25519.PrivateKey
-	jkt string
-	n   int
+	key *stepuptest.DPoPKey
+	jkt string // RFC 7638 thumbprint of its public key
 }
 
 func newDPoPClient(t *testing.T) *dpopClient {
 	t.Helper()
-	_, key, err := ed25519.GenerateKey(rand.Reader)
+	k, err := stepuptest.NewDPoPKey("EdDSA")
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := base64.RawURLEncoding.EncodeToString(key.Public().(ed25519.PublicKey))
-	sum := sha256.Sum256([]byte(`{"crv":"Ed25519","kty":"OKP","x":"` + x + `"}`))
-	return &dpopClient{key: key, jkt: base64.RawURLEncoding.EncodeToString(sum[:])}
+	return &dpopClient{key: k, jkt: k.JKT()}
 }
 
+// proof signs a proof for method and uri with the token's hash, at testNow.
 func (c *dpopClient) proof(method, uri, token, nonce string) string {
-	enc := base64.RawURLEncoding
-	c.n++
-	hdr, _ := json.Marshal(map[string]any{"typ": "dpop+jwt", "alg": "EdDSA",
-		"jwk": map[string]string{"kty": "OKP", "crv": "Ed25519", "x": enc.EncodeToString(c.key.Public().(ed25519.PublicKey))}})
-	sum := sha256.Sum256([]byte(token))
-	cl := map[string]any{"jti": fmt.Sprintf("jti-%d", c.n), "htm": method, "htu": uri, "iat": testNow.Unix(), "ath": enc.EncodeToString(sum[:])}
-	if nonce != "" {
-		cl["nonce"] = nonce
+	p, err := c.key.Proof(stepuptest.DPoPProof{Method: method, URL: uri, AccessToken: token, Nonce: nonce, IssuedAt: testNow})
+	if err != nil {
+		panic(err)
 	}
-	payload, _ := json.Marshal(cl)
-	in := enc.EncodeToString(hdr) + "." + enc.EncodeToString(payload)
-	return in + "." + enc.EncodeToString(ed25519.Sign(c.key, []byte(in)))
+	return p
 }
 
 // TestDPoP: a gRPC call is an HTTP/2 POST to its full method: the proof's
