@@ -26,8 +26,8 @@ import (
 	"github.com/stepupauth/stepup/claims"
 	"github.com/stepupauth/stepup/dpop"
 	"github.com/stepupauth/stepup/grpcmw"
-	"github.com/stepupauth/stepup/stepuptest"
 	"github.com/stepupauth/stepup/mtls"
+	"github.com/stepupauth/stepup/stepuptest"
 )
 
 const publicURL = "https://bank.example.com"

@@ -16,8 +16,8 @@ import (
 	"github.com/stepupauth/stepup/claims"
 	"github.com/stepupauth/stepup/dpop"
 	"github.com/stepupauth/stepup/httpmw"
-	"github.com/stepupauth/stepup/stepuptest"
 	"github.com/stepupauth/stepup/mtls"
+	"github.com/stepupauth/stepup/stepuptest"
 )
 
 // dpopClient is a DPoP client's key (EdDSA) and the proofs it makes at
