@@ -14,8 +14,10 @@
 //	mux.Handle("POST /transfer", guard.Require(claims.Requirement{
 //		ACR: []string{claims.ACRMultiFactor}, MaxAge: 5 * time.Minute}, transfer))
 //
-// Three ways to attach requirements: Require wraps one handler; Mux builds a
-// ServeMux from a table of Go 1.22 patterns (for requirements kept in one
+// Three ways to attach requirements: Require wraps one handler (Route does
+// the same for a router other than ServeMux, naming the rule in the
+// hooks, logs and metrics); Mux builds a ServeMux from a table of Go 1.22
+// patterns (for requirements kept in one
 // place or in a policy file; bad configuration is an error, not a panic);
 // RequireFunc lets a function of the request choose the requirement after the
 // token is verified ("transfers above 1,000 need a fresh multi-factor login").

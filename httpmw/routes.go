@@ -13,7 +13,9 @@ import (
 // syntax, such as "POST /transfer" or "GET /admin/"), what it demands and the
 // handler that serves it.
 type Route struct {
-	// Pattern is the ServeMux pattern.
+	// Pattern is the ServeMux pattern (Mux), or the rule's name in the
+	// labels of the decision hooks, logs and metrics (Route, for another
+	// router).
 	Pattern string
 	// Public routes need no token; their Requirement must be zero. A token
 	// sent to a public route is not looked at.
@@ -70,24 +72,14 @@ func (g *Guard) Mux(routes []Route) (*http.ServeMux, error) {
 }
 
 func (g *Guard) handle(mux *http.ServeMux, rt Route, seen map[string]bool) (err error) {
-	switch {
-	case rt.Pattern == "":
-		return errors.New("empty pattern")
-	case seen[rt.Pattern]:
+	if seen[rt.Pattern] && rt.Pattern != "" {
 		return errors.New("duplicate pattern")
-	case rt.Handler == nil:
-		return errors.New("no handler")
-	case rt.Public && !requirement.IsZero(rt.Requirement):
-		return errors.New("public route with a requirement")
+	}
+	h, err := g.routeHandler(rt)
+	if err != nil {
+		return err
 	}
 	seen[rt.Pattern] = true
-	h := rt.Handler
-	if !rt.Public {
-		if err := rt.Requirement.Validate(); err != nil {
-			return fmt.Errorf("invalid requirement: %w", err)
-		}
-		h = g.Require(rt.Requirement, h)
-	}
 	// ServeMux.Handle panics on an invalid or conflicting pattern; turn
 	// that into an error.
 	defer func() {
@@ -97,4 +89,51 @@ func (g *Guard) handle(mux *http.ServeMux, rt Route, seen map[string]bool) (err 
 	}()
 	mux.Handle(rt.Pattern, h)
 	return nil
+}
+
+// Route returns the handler Mux would register for rt, for any router
+// (chi, gorilla/mux, echo through its WrapMiddleware, gin through an
+// adapter): rt.Handler protected by rt.Requirement, or served as it is for
+// a public route. rt.Pattern names the rule: a request the router did not
+// route through a ServeMux (r.Pattern empty) gets it as its Pattern, so the
+// decision hooks, the logs and package metrics label it by the rule it
+// was decided by rather than as "unmatched". The same configuration
+// errors as Mux are reported, as a *RouteError.
+func (g *Guard) Route(rt Route) (http.Handler, error) {
+	h, err := g.routeHandler(rt)
+	if err != nil {
+		return nil, &RouteError{Pattern: rt.Pattern, Err: err}
+	}
+	if rt.Public {
+		return h, nil
+	}
+	label := rt.Pattern
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Pattern == "" {
+			r2 := *r // a shallow copy, as WithContext makes
+			r2.Pattern = label
+			r = &r2
+		}
+		h.ServeHTTP(w, r)
+	}), nil
+}
+
+// routeHandler checks rt and returns its handler: protected by its
+// requirement, or as it is for a public route.
+func (g *Guard) routeHandler(rt Route) (http.Handler, error) {
+	switch {
+	case rt.Pattern == "":
+		return nil, errors.New("empty pattern")
+	case rt.Handler == nil:
+		return nil, errors.New("no handler")
+	case rt.Public && !requirement.IsZero(rt.Requirement):
+		return nil, errors.New("public route with a requirement")
+	}
+	if rt.Public {
+		return rt.Handler, nil
+	}
+	if err := rt.Requirement.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid requirement: %w", err)
+	}
+	return g.Require(rt.Requirement, rt.Handler), nil
 }

@@ -115,3 +115,45 @@ func TestMuxErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestRouteAnyRouter: a handler from Guard.Route, mounted on a router that
+// is not a ServeMux (r.Pattern empty), labels its decisions with the
+// route's Pattern; a ServeMux's own pattern is kept; public routes are
+// served undecided; bad routes are *RouteErrors.
+func TestRouteAnyRouter(t *testing.T) {
+	is := newIssuer(t)
+	var labels []string
+	g := newGuard(t, is.verifier(t), httpmw.WithDecisionHook(func(r *http.Request, _ error) { labels = append(labels, r.Pattern) }))
+	ok := okHandler()
+	h, err := g.Route(httpmw.Route{Pattern: "POST /transfer", Requirement: claims.Requirement{Scopes: []string{"transfer"}}, Handler: ok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("POST", "/transfer", nil)) // as chi would call it
+	if rec.Code != http.StatusUnauthorized {
+		t.Errorf("no token: got %d, want 401", rec.Code)
+	}
+	r := httptest.NewRequest("POST", "/transfer", nil)
+	r.Pattern = "POST /{x}"
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	if got := strings.Join(labels, "|"); got != "POST /transfer|POST /{x}" {
+		t.Errorf("labels: got %q, want the route's name, then the ServeMux pattern", got)
+	}
+	pub, err := g.Route(httpmw.Route{Pattern: "GET /health", Public: true, Handler: ok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels = nil
+	rec = httptest.NewRecorder()
+	pub.ServeHTTP(rec, httptest.NewRequest("GET", "/health", nil))
+	if rec.Code != http.StatusOK || len(labels) != 0 {
+		t.Errorf("public route: got %d and %d decisions, want 200 and none", rec.Code, len(labels))
+	}
+	for _, rt := range []httpmw.Route{{Pattern: "", Handler: ok}, {Pattern: "x"}, {Pattern: "x", Public: true, Handler: ok, Requirement: claims.Requirement{Scopes: []string{"a"}}}} {
+		var re *httpmw.RouteError
+		if _, err := g.Route(rt); !errors.As(err, &re) {
+			t.Errorf("Route(%+v): got %v, want a *RouteError", rt, err)
+		}
+	}
+}
