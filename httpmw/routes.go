@@ -92,8 +92,8 @@ func (g *Guard) handle(mux *http.ServeMux, rt Route, seen map[string]bool) (err 
 }
 
 // Route returns the handler Mux would register for rt, for any router
-// (chi, gorilla/mux, echo through its WrapMiddleware, gin through an
-// adapter): rt.Handler protected by rt.Requirement, or served as it is for
+// that mounts an http.Handler (chi, gorilla/mux, echo.WrapHandler,
+// gin.WrapH): rt.Handler protected by rt.Requirement, or served as it is for
 // a public route. rt.Pattern names the rule: a request the router did not
 // route through a ServeMux (r.Pattern empty) gets it as its Pattern, so the
 // decision hooks, the logs and package metrics label it by the rule it
