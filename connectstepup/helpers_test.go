@@ -28,6 +28,8 @@ const (
 	procAdmin    = "/test.v1.Test/Admin"    // scope admin
 	procSecret   = "/test.v1.Test/Secret"   // served, but no rule
 	procWatch    = "/test.v1.Test/Watch"    // server stream, acr mfa
+	procWait     = "/test.v1.Test/Wait"     // server stream until its context ends, any token
+	procChoose   = "/test.v1.Test/Choose"   // acr mfa when the request is "big"
 )
 
 const testRealm = "test"
@@ -53,7 +55,9 @@ type env struct {
 	decisions []decision
 }
 
-func newEnv(t *testing.T) *env {
+// newEnv starts the test service behind an interceptor with the realm
+// testRealm, a recording decision hook and opts.
+func newEnv(t *testing.T, opts ...connectstepup.Option) *env {
 	t.Helper()
 	iss, err := stepuptest.NewIssuer()
 	if err != nil {
@@ -68,37 +72,47 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	m := testMethods(t)
+	e := &env{iss: iss, v: v}
+	hook := connectstepup.WithDecisionHook(func(_ context.Context, rule string, err error) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.decisions = append(e.decisions, decision{rule, err})
+	})
+	guard, err := connectstepup.New(v, m, append([]connectstepup.Option{connectstepup.WithRealm(testRealm), hook}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := connect.WithInterceptors(guard)
+	mux := http.NewServeMux()
+	for _, p := range []string{procOpen, procRead, procTransfer, procAdmin, procSecret, procChoose} {
+		mux.Handle(p, connect.NewUnaryHandler(p, unary, opt))
+	}
+	mux.Handle(procWatch, connect.NewServerStreamHandler(procWatch, watch, opt))
+	mux.Handle(procWait, connect.NewServerStreamHandler(procWait, wait, opt))
+	e.srv = httptest.NewUnstartedServer(mux)
+	e.srv.EnableHTTP2 = true
+	e.srv.StartTLS()
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+// testMethods is the method table of the test service.
+func testMethods(t *testing.T) *grpcmw.Methods {
+	t.Helper()
 	m, err := grpcmw.NewMethods(
 		grpcmw.Rule{Method: procOpen, Public: true},
 		grpcmw.Rule{Method: procRead},
 		grpcmw.Rule{Method: procTransfer, Requirement: reqMFA},
 		grpcmw.Rule{Method: procAdmin, Requirement: reqAdmin},
 		grpcmw.Rule{Method: procWatch, Requirement: reqMFA},
+		grpcmw.Rule{Method: procWait},
+		grpcmw.Rule{Method: procChoose, Choose: chooseBig},
 	)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{iss: iss, v: v}
-	guard, err := connectstepup.New(v, m, connectstepup.WithRealm(testRealm),
-		connectstepup.WithDecisionHook(func(_ context.Context, rule string, err error) {
-			e.mu.Lock()
-			defer e.mu.Unlock()
-			e.decisions = append(e.decisions, decision{rule, err})
-		}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	opt := connect.WithInterceptors(guard)
-	mux := http.NewServeMux()
-	for _, p := range []string{procOpen, procRead, procTransfer, procAdmin, procSecret} {
-		mux.Handle(p, connect.NewUnaryHandler(p, unary, opt))
-	}
-	mux.Handle(procWatch, connect.NewServerStreamHandler(procWatch, watch, opt))
-	e.srv = httptest.NewUnstartedServer(mux)
-	e.srv.EnableHTTP2 = true
-	e.srv.StartTLS()
-	t.Cleanup(e.srv.Close)
-	return e
+	return m
 }
 
 // who describes the claims in ctx, or "anonymous".
@@ -122,6 +136,28 @@ func watch(ctx context.Context, req *connect.Request[wrapperspb.StringValue], st
 		}
 	}
 	return nil
+}
+
+// wait sends one message, then once its context ends tries another and
+// returns what Send said.
+func wait(ctx context.Context, _ *connect.Request[wrapperspb.StringValue], stream *connect.ServerStream[wrapperspb.StringValue]) error {
+	if err := stream.Send(wrapperspb.String("first")); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return stream.Send(wrapperspb.String("after the end"))
+}
+
+// chooseBig demands acr mfa of a "big" request message.
+func chooseBig(_ context.Context, _ *claims.Claims, _ string, req any) (claims.Requirement, error) {
+	msg, ok := req.(*wrapperspb.StringValue)
+	if !ok {
+		return claims.Requirement{}, fmt.Errorf("request message is %T", req)
+	}
+	if msg.GetValue() == "big" {
+		return reqMFA, nil
+	}
+	return claims.Requirement{}, nil
 }
 
 // mint returns a token of the issuer, failing the test on error.
