@@ -31,10 +31,16 @@
 // reason INVALID_TOKEN and so on), and whose Meta has the challenge as the
 // WWW-Authenticate header (RFC 6750 §3, RFC 9470 §3), exactly as the HTTP
 // middleware renders it. Over the Connect protocol a unary refusal is then
-// an HTTP 401, 403 or 400 response with that header; over gRPC and
-// gRPC-Web the header travels as response metadata. grpcmw.ErrorFromStatus
-// is not needed on the client: read the header of
-// (*connect.Error).Meta() with claims.ParseChallenges.
+// an HTTP 401, 403 or 400 response with that header, and a stream's
+// refusal carries it in the end-of-stream metadata; over gRPC-Web it is a
+// response header (or, after messages were sent, trailing metadata in the
+// body). Over gRPC connect-go would send the Meta as HTTP trailers, which
+// net/http refuses for WWW-Authenticate (RFC 9110 §6.5.1), so the
+// interceptor sets the challenge as a response header instead; a
+// connect-go client finds it in the error's Meta all the same. A refusal
+// after the headers are sent (a gRPC stream whose token expired) can only
+// carry the challenge in its message and details. On the client, read the
+// header of (*connect.Error).Meta() with claims.ParseChallenges.
 //
 // A procedure without a rule is denied: PermissionDenied, no challenge,
 // reported to the hooks as ErrUnlistedMethod. A public rule lets the call
