@@ -161,3 +161,37 @@ func TestResourceMetadata(t *testing.T) {
 		})
 	}
 }
+
+// TestMalformedCredentials: two Authorization headers, or a Bearer
+// without a token, are invalid_request: InvalidArgument.
+func TestMalformedCredentials(t *testing.T) {
+	e := newEnv(t)
+	raw := e.mint(t, stepuptest.Token{ACR: "mfa"})
+	for _, p := range protocols {
+		for name, values := range map[string][]string{
+			"two headers":     {"Bearer " + raw, "Bearer " + raw},
+			"bearer no token": {"Bearer"},
+		} {
+			t.Run(p.name+"/"+name, func(t *testing.T) {
+				req := request("hi", "")
+				for _, v := range values {
+					req.Header().Add("Authorization", v)
+				}
+				_, err := e.client(procRead, p.opts).CallUnary(context.Background(), req)
+				var ce *connect.Error
+				if !errors.As(err, &ce) {
+					t.Fatalf("got %v, want a *connect.Error", err)
+				}
+				if ce.Code() != connect.CodeInvalidArgument {
+					t.Errorf("got code %v, want invalid_argument", ce.Code())
+				}
+				if got := ce.Meta().Get("WWW-Authenticate"); !strings.HasPrefix(got, `Bearer realm="test", error="invalid_request"`) {
+					t.Errorf("got WWW-Authenticate %q, want an invalid_request challenge", got)
+				}
+				if infos := errorInfo(t, ce); len(infos) != 1 || infos[0].GetReason() != "INVALID_REQUEST" {
+					t.Errorf("got ErrorInfo %v, want INVALID_REQUEST", infos)
+				}
+			})
+		}
+	}
+}
