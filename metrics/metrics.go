@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -17,17 +15,6 @@ import (
 	"github.com/stepupauth/stepup/introspect"
 	"github.com/stepupauth/stepup/jwks"
 	"github.com/stepupauth/stepup/verify"
-)
-
-// Values of the result label of stepup_jwks_fetches_total (see the
-// package documentation).
-const (
-	fetchOK              = "ok"               // the set was fetched and parsed
-	fetchTimeout         = "timeout"          // the fetch timed out
-	fetchNetwork         = "network"          // connection or transport failure
-	fetchHTTPStatus      = "http_status"      // the server answered with a status other than 200
-	fetchInvalidResponse = "invalid_response" // wrong content type, too large, malformed, no usable key, redirect refused
-	fetchFailed          = "error"            // anything else (for example the Remote was closed)
 )
 
 // Fixed values of the route and method labels.
@@ -312,7 +299,7 @@ func (m *Metrics) JWKSObserver(issuer string) (jwks.Observer, error) {
 	}
 	m.issuers[issuer] = true
 	s := &jwksState{m: m, issuer: issuer}
-	for _, r := range []string{fetchOK, fetchTimeout, fetchNetwork, fetchHTTPStatus, fetchInvalidResponse, fetchFailed} {
+	for _, r := range []string{decide.FetchOK, decide.FetchTimeout, decide.FetchNetwork, decide.FetchHTTPStatus, decide.FetchInvalidResponse, decide.FetchFailed} {
 		m.fetches.WithLabelValues(issuer, r)
 	}
 	s.keys = m.keys.WithLabelValues(issuer)
@@ -347,7 +334,7 @@ type jwksState struct {
 }
 
 func (s *jwksState) fetchDone(url string, took time.Duration, err error) {
-	result := fetchResult(err)
+	result := decide.FetchResult(err)
 	s.m.fetches.WithLabelValues(s.issuer, result).Inc()
 	s.duration.Observe(took.Seconds())
 
@@ -412,37 +399,6 @@ func (s *jwksState) staleEvent(url string, age time.Duration) {
 		l.LogAttrs(context.Background(), slog.LevelWarn, "jwks: keys unavailable, last good set too old",
 			slog.String("issuer", s.issuer), slog.String("url", url), slog.Duration("age", age))
 	}
-}
-
-// fetchResult classifies a fetch error into the fixed result set.
-func fetchResult(err error) string {
-	if err == nil {
-		return fetchOK
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return fetchTimeout
-	}
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return fetchNetwork // the server closed the connection
-	}
-	var ne net.Error
-	if errors.As(err, &ne) {
-		if ne.Timeout() {
-			return fetchTimeout
-		}
-		return fetchNetwork
-	}
-	var fe *jwks.FetchError
-	if errors.As(err, &fe) {
-		if fe.StatusCode != 0 {
-			return fetchHTTPStatus
-		}
-		if errors.Is(err, context.Canceled) || errors.Is(err, jwks.ErrClosed) {
-			return fetchFailed
-		}
-		return fetchInvalidResponse
-	}
-	return fetchFailed
 }
 
 // HTTPDecisionHook returns a decision hook, for httpmw.WithDecisionHook,

@@ -2,9 +2,6 @@ package otelstepup
 
 import (
 	"context"
-	"errors"
-	"io"
-	"net"
 	"sync"
 	"time"
 
@@ -12,19 +9,9 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/stepupauth/stepup/internal/decide"
 	"github.com/stepupauth/stepup/introspect"
 	"github.com/stepupauth/stepup/jwks"
-)
-
-// Values of stepup.result on stepup.jwks.fetch, those of the result label
-// of metrics' stepup_jwks_fetches_total.
-const (
-	fetchOK              = "ok"
-	fetchTimeout         = "timeout"
-	fetchNetwork         = "network"
-	fetchHTTPStatus      = "http_status"
-	fetchInvalidResponse = "invalid_response"
-	fetchFailed          = "error"
 )
 
 // JWKSObserver returns hooks for jwks.WithObserver that record a span
@@ -82,7 +69,7 @@ func (o *jwksObserver) fetchDone(_ string, took time.Duration, err error) {
 	o.changes, o.rejected = nil, 0
 	o.mu.Unlock()
 
-	result := fetchResult(err)
+	result := decide.FetchResult(err) // the result set of package metrics
 	attrs := []attribute.KeyValue{o.issuer, keyResult.String(result)}
 	if rejected > 0 {
 		attrs = append(attrs, keyKeysRejected.Int(rejected))
@@ -106,38 +93,6 @@ func (o *jwksObserver) stale(_ string, age time.Duration) {
 		trace.WithAttributes(o.issuer, keyStaleAge.Int64(int64(age/time.Second))))
 	span.SetStatus(codes.Error, "stepup: keys unavailable")
 	span.End()
-}
-
-// fetchResult classifies a fetch error into the fixed result set, as
-// package metrics does.
-func fetchResult(err error) string {
-	if err == nil {
-		return fetchOK
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return fetchTimeout
-	}
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return fetchNetwork // the server closed the connection
-	}
-	var ne net.Error
-	if errors.As(err, &ne) {
-		if ne.Timeout() {
-			return fetchTimeout
-		}
-		return fetchNetwork
-	}
-	var fe *jwks.FetchError
-	if errors.As(err, &fe) {
-		if fe.StatusCode != 0 {
-			return fetchHTTPStatus
-		}
-		if errors.Is(err, context.Canceled) || errors.Is(err, jwks.ErrClosed) {
-			return fetchFailed
-		}
-		return fetchInvalidResponse
-	}
-	return fetchFailed
 }
 
 // IntrospectionObserver returns hooks for introspect.Config.Observer that

@@ -9,7 +9,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/internal/decide"
 	"github.com/stepupauth/stepup/verify"
 )
 
@@ -40,25 +40,14 @@ const (
 )
 
 // Values of stepup.outcome and stepup.rule that are not OAuth error codes
+// (the others come from internal/decide, the labels of package metrics),
 // or configured rules.
 const (
-	outcomeAllowed     = "allowed"
-	outcomeNone        = "none"        // a challenge without error code (no token)
-	outcomeUnavailable = "unavailable" // an outage: keys, introspection, a server-side context
-	outcomeCanceled    = "canceled"    // the request's own context ended
-	outcomeInternal    = "internal"    // any other error
-	outcomeOther       = "other"       // a *claims.Error with a code stepup does not emit
-	outcomeUnlisted    = "unlisted"    // gRPC: no rule governs the method
+	outcomeAllowed = "allowed"
 
 	ruleUnmatched = "unmatched" // HTTP: no ServeMux routed the request
 	ruleUnlisted  = "unlisted"  // gRPC: the method has no rule
 )
-
-// unlistedText is the text of grpcmw.ErrUnlistedMethod, the error a gRPC
-// decision hook gets, with the rule "", for a call to a method without a
-// rule. This module does not import grpcmw (and so gRPC); a test pins the
-// text to grpcmw's.
-const unlistedText = "grpcmw: method not in the method table"
 
 // Tracer turns the library's hooks into span events and spans. It is safe
 // for concurrent use, and so are the hooks and observers it returns.
@@ -101,10 +90,10 @@ func (t *Tracer) GRPCDecisionHook() func(ctx context.Context, rule string, err e
 	return func(ctx context.Context, rule string, err error) {
 		if rule == "" {
 			rule = ruleUnlisted
-			if err != nil && err.Error() == unlistedText {
+			if errors.Is(err, decide.ErrUnlisted) { // grpcmw.ErrUnlistedMethod
 				if span := trace.SpanFromContext(ctx); span.IsRecording() {
 					span.AddEvent(eventDecision, trace.WithAttributes(
-						keyRule.String(rule), keyOutcome.String(outcomeUnlisted)))
+						keyRule.String(rule), keyOutcome.String(decide.CodeUnlisted)))
 				}
 				return
 			}
@@ -136,30 +125,12 @@ func decision(ctx context.Context, rule string, err error) {
 
 // outcomeOf is the stepup.outcome of the decision err on a request whose
 // context is ctx, and whether it is the server's fault (unavailable or
-// internal). It classifies as the library's transports and package metrics
-// do.
+// internal): the classification of the library's transports and package
+// metrics (internal/decide).
 func outcomeOf(ctx context.Context, err error) (outcome string, serverFault bool) {
 	if err == nil {
 		return outcomeAllowed, false
 	}
-	ctxErr := errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
-	if ctxErr && ctx.Err() != nil {
-		return outcomeCanceled, false
-	}
-	if ctxErr || errors.Is(err, claims.ErrUnavailable) {
-		return outcomeUnavailable, true
-	}
-	var ce *claims.Error
-	if !errors.As(err, &ce) || ce == nil {
-		return outcomeInternal, true
-	}
-	switch ce.Code {
-	case "":
-		return outcomeNone, false
-	case claims.CodeInvalidRequest, claims.CodeInvalidToken,
-		claims.CodeInsufficientUserAuthentication, claims.CodeInsufficientScope,
-		claims.CodeInsufficientClaims, claims.CodeInvalidDPoPProof, claims.CodeUseDPoPNonce:
-		return string(ce.Code), false
-	}
-	return outcomeOther, false
+	k, ce := decide.Outcome(ctx, err)
+	return decide.Code(k, ce), k == decide.Unavailable || k == decide.Internal
 }
