@@ -76,16 +76,8 @@ func introspectionField(n *node) (*Introspection, string, error) {
 		return nil, "", errAt(n, "want a mapping such as {endpoint: https://idp.example.com/introspect, client_id: api, client_secret_env: INTROSPECTION_SECRET}, got %v", n.kind)
 	}
 	in := &Introspection{Auth: authClientSecretBasic}
-	seen := map[string]int{}
-	for i, k := range n.keys {
-		v := n.vals[i]
-		name := k.text
-		if first, ok := seen[name]; ok {
-			return nil, "." + name, errAt(k, "duplicate field (first on line %d)", first)
-		}
-		seen[name] = k.line
-		var err error
-		switch name {
+	seen, field, err := blockFields(n, func(k, v *node) (err error) {
+		switch k.text {
 		case "endpoint":
 			in.Endpoint, err = urlField(v)
 		case "discover":
@@ -113,9 +105,10 @@ func introspectionField(n *node) (*Introspection, string, error) {
 		default:
 			err = errAt(k, "unknown field (want %s)", introspectionFields)
 		}
-		if err != nil {
-			return nil, "." + name, err
-		}
+		return err
+	})
+	if err != nil {
+		return nil, field, err
 	}
 	_, hasEndpoint := seen["endpoint"]
 	switch {

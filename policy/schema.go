@@ -660,3 +660,21 @@ func binding(n *node) (claims.Binding, error) {
 	}
 	return b, nil
 }
+
+// blockFields calls set for each field of the mapping n in order, refusing
+// a repeated field; it returns the fields seen (name to line) and, with an
+// error, the field it is about (".name"). The top-level blocks (dpop,
+// mtls, introspection) read their fields through it.
+func blockFields(n *node, set func(k, v *node) error) (seen map[string]int, field string, err error) {
+	seen = map[string]int{}
+	for i, k := range n.keys {
+		if first, ok := seen[k.text]; ok {
+			return seen, "." + k.text, errAt(k, "duplicate field (first on line %d)", first)
+		}
+		seen[k.text] = k.line
+		if err := set(k, n.vals[i]); err != nil {
+			return seen, "." + k.text, err
+		}
+	}
+	return seen, "", nil
+}

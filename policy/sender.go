@@ -67,16 +67,8 @@ func dpopField(n *node) (*DPoP, string, error) {
 		return nil, "", errAt(n, "want a mapping such as {public_url: https://api.example.com}, got %v", n.kind)
 	}
 	d := &DPoP{}
-	seen := map[string]int{}
-	for i, k := range n.keys {
-		v := n.vals[i]
-		name := k.text
-		if first, ok := seen[name]; ok {
-			return nil, "." + name, errAt(k, "duplicate field (first on line %d)", first)
-		}
-		seen[name] = k.line
-		var err error
-		switch name {
+	seen, field, err := blockFields(n, func(k, v *node) (err error) {
+		switch k.text {
 		case "public_url":
 			d.PublicURL, err = publicURL(v)
 		case "algorithms":
@@ -90,9 +82,10 @@ func dpopField(n *node) (*DPoP, string, error) {
 		default:
 			err = errAt(k, "unknown field (want public_url, algorithms, max_age, nonce or replay)")
 		}
-		if err != nil {
-			return nil, "." + name, err
-		}
+		return err
+	})
+	if err != nil {
+		return nil, field, err
 	}
 	if _, ok := seen["public_url"]; !ok {
 		return nil, ".public_url", errAt(n, "required: the URL clients address the API by, the prefix of every proof's htu")
@@ -174,20 +167,15 @@ func mtlsField(n *node) (*MTLS, string, error) {
 		return nil, "", errAt(n, "want a mapping such as {trusted_proxies: [10.0.0.7/32]}, got %v", n.kind)
 	}
 	m := &MTLS{}
-	seen := map[string]int{}
-	for i, k := range n.keys {
-		v := n.vals[i]
-		if first, ok := seen[k.text]; ok {
-			return nil, "." + k.text, errAt(k, "duplicate field (first on line %d)", first)
-		}
-		seen[k.text] = k.line
+	_, field, err := blockFields(n, func(k, v *node) (err error) {
 		if k.text != "trusted_proxies" {
-			return nil, "." + k.text, errAt(k, "unknown field (want trusted_proxies)")
+			return errAt(k, "unknown field (want trusted_proxies)")
 		}
-		var err error
-		if m.TrustedProxies, err = prefixList(v); err != nil {
-			return nil, ".trusted_proxies", err
-		}
+		m.TrustedProxies, err = prefixList(v)
+		return err
+	})
+	if err != nil {
+		return nil, field, err
 	}
 	if m.TrustedProxies == nil {
 		return nil, ".trusted_proxies", errAt(n, "required (without proxies, leave the mtls block out: the TLS connection is always read)")
