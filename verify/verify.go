@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/internal/cnf"
 	"github.com/stepupauth/stepup/jwks"
 )
 
@@ -612,9 +613,12 @@ func (v *Verifier) checkTime(c *claims.Claims, now time.Time) *rejection {
 	return nil
 }
 
-// Authorize is the one authorization path behind the HTTP middleware and the
-// gRPC interceptors: an empty raw gives claims.MissingToken(); then raw is
-// verified (see Verify) and req evaluated (see Evaluate).
+// Authorize authorizes a bearer token outside the middleware (httpmw and
+// grpcmw make the same decision with the sender checks): an empty raw
+// gives claims.MissingToken(); then raw is verified (see Verify) and req
+// evaluated (see Evaluate). A sender-constrained token (a cnf claim: DPoP,
+// a client certificate) is refused with invalid_token, since Authorize
+// sees neither the proof nor the connection: it fails closed.
 //
 // When req is not met, Authorize returns the verified claims together with
 // the *claims.Error, for logging and for challenges that depend on the
@@ -627,11 +631,18 @@ func (v *Verifier) Authorize(ctx context.Context, raw string, req claims.Require
 	if err != nil {
 		return nil, err
 	}
+	if conf, err := cnf.Parse(c.Confirmation); err != nil || conf.Bound() || slices.Contains(c.Malformed, "cnf") {
+		return nil, claims.InvalidToken(errBound)
+	}
 	if err := v.Evaluate(c, req); err != nil {
 		return c, err
 	}
 	return c, nil
 }
+
+// errBound is the cause of Authorize's refusal of a sender-constrained
+// token.
+var errBound = errors.New("verify: a sender-constrained token needs its proof of possession; Authorize checks bearer tokens only")
 
 // errNoClaims is the cause of evaluating nil claims.
 var errNoClaims = errors.New("verify: no claims to evaluate")

@@ -343,6 +343,18 @@ func TestAuthorize(t *testing.T) {
 		}
 		rejectionOf(t, err)
 	})
+	t.Run("sender-constrained token", func(t *testing.T) {
+		// Authorize sees no proof and no connection: a bound token
+		// fails closed, whatever its binding.
+		for _, cnf := range []any{map[string]any{"jkt": "k"}, map[string]any{"x5t#S256": "c"}, map[string]any{"jwk": map[string]any{}}, "not an object"} {
+			bound := mint("ES256", func(c map[string]any) { c["cnf"] = cnf })
+			c, err := v.Authorize(ctx, bound, claims.Requirement{})
+			var ce *claims.Error
+			if !errors.As(err, &ce) || ce.Code != claims.CodeInvalidToken || c != nil {
+				t.Errorf("cnf %v: got %v, %v; want invalid_token", cnf, c, err)
+			}
+		}
+	})
 	t.Run("met", func(t *testing.T) {
 		c, err := v.Authorize(ctx, raw, claims.Requirement{ACR: []string{"urn:example:loa:2"}, Scopes: []string{"read"}})
 		if err != nil || c == nil || c.Subject != "user-1" {

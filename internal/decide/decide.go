@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/stepupauth/stepup/claims"
 	"github.com/stepupauth/stepup/internal/cnf"
@@ -116,6 +117,9 @@ func Decide(ctx context.Context, v *verify.Verifier, raw string, tokenErr error,
 func (s Sender) bind(ctx context.Context, c *claims.Claims, raw string) error {
 	conf, err := cnf.Parse(c.Confirmation)
 	switch {
+	case slices.Contains(c.Malformed, "cnf"):
+		// cnf of another JSON type: a binding nobody can read.
+		return claims.InvalidToken(errCnf)
 	case err != nil:
 		return claims.InvalidToken(errors.Join(errCnf, err))
 	case conf.Other:

@@ -51,6 +51,10 @@ func TestSenderBinding(t *testing.T) {
 		other   = mint(map[string]any{"jwk": map[string]any{"kty": "EC"}})
 		badCnf  = mint(map[string]any{"jkt": 7})
 	)
+	strCnf, err := iss.Mint(stepuptest.Token{Claims: map[string]any{"cnf": "bound somehow"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	proofBy := func(jkt string) func(context.Context, string) (string, error) {
 		return func(context.Context, string) (string, error) { return jkt, nil }
 	}
@@ -88,6 +92,7 @@ func TestSenderBinding(t *testing.T) {
 		{"bound both ways, certificate missing", both, decide.Sender{DPoP: true, Proof: proofBy("key-1"), Cert: noCert}, claims.CodeInvalidToken, "DPoP", false},
 		{"another confirmation method", other, decide.Sender{}, claims.CodeInvalidToken, "", false},
 		{"unreadable cnf", badCnf, decide.Sender{}, claims.CodeInvalidToken, "", false},
+		{"cnf not an object", strCnf, decide.Sender{}, claims.CodeInvalidToken, "", false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := decide.Decide(context.Background(), v, tt.token, nil, tt.sender, claims.Requirement{}, nil)
