@@ -459,19 +459,26 @@ func valueList(n *node, scope bool) ([]string, error) {
 }
 
 func algorithmList(n *node) ([]string, error) {
+	return allowedAlgorithms(n, algorithms, " (RFC 8725 §3.1)", "only asymmetric algorithms work with a JWKS")
+}
+
+// allowedAlgorithms reads a list of alg names, each one of known; none
+// and HS* get their own messages, whyNone and whyHS saying why they never
+// fit.
+func allowedAlgorithms(n *node, known []string, whyNone, whyHS string) ([]string, error) {
 	list, err := valueList(n, false)
 	if err != nil {
 		return nil, err
 	}
 	for i, a := range list {
 		switch {
-		case slices.Contains(algorithms, a):
+		case slices.Contains(known, a):
 		case strings.EqualFold(a, "none"):
-			return nil, errAt(n.list[i], "%q is never accepted (RFC 8725 §3.1)", a)
+			return nil, errAt(n.list[i], "%q is never accepted%s", a, whyNone)
 		case strings.HasPrefix(strings.ToUpper(a), "HS"):
-			return nil, errAt(n.list[i], "%q is symmetric; only asymmetric algorithms work with a JWKS", a)
+			return nil, errAt(n.list[i], "%q is symmetric; %s", a, whyHS)
 		default:
-			return nil, errAt(n.list[i], "unknown algorithm %q (want one of %s)", a, strings.Join(algorithms, " "))
+			return nil, errAt(n.list[i], "unknown algorithm %q (want one of %s)", a, strings.Join(known, " "))
 		}
 	}
 	return list, nil

@@ -110,23 +110,7 @@ func publicURL(n *node) (string, error) {
 }
 
 func dpopAlgorithmList(n *node) ([]string, error) {
-	list, err := valueList(n, false)
-	if err != nil {
-		return nil, err
-	}
-	known := dpopAlgorithms()
-	for i, a := range list {
-		switch {
-		case slices.Contains(known, a):
-		case strings.EqualFold(a, "none"):
-			return nil, errAt(n.list[i], "%q is never accepted: an unsigned proof proves nothing (RFC 9449 §11.6)", a)
-		case strings.HasPrefix(strings.ToUpper(a), "HS"):
-			return nil, errAt(n.list[i], "%q is symmetric; a proof needs an asymmetric signature (RFC 9449 §4.2)", a)
-		default:
-			return nil, errAt(n.list[i], "unknown algorithm %q (want one of %s)", a, strings.Join(known, " "))
-		}
-	}
-	return list, nil
+	return allowedAlgorithms(n, dpopAlgorithms(), ": an unsigned proof proves nothing (RFC 9449 §11.6)", "a proof needs an asymmetric signature (RFC 9449 §4.2)")
 }
 
 func dpopMaxAge(n *node) (time.Duration, error) {
