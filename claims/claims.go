@@ -1,9 +1,15 @@
 package claims
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
+	"iter"
 	"time"
+	"unsafe"
+
+	"github.com/stepupauth/stepup/internal/jsonscan"
 )
 
 // Claims is the typed view of a verified access token's claim set, built by
@@ -30,8 +36,8 @@ type Claims struct {
 	// Confirmation is the raw cnf claim (RFC 7800), nil when absent.
 	Confirmation json.RawMessage
 
-	// Raw holds every claim of the token by name, for custom checks.
-	Raw map[string]json.RawMessage
+	// Every claim of the token, typed or not, is reachable with Claim and
+	// All, for custom checks.
 
 	// Malformed names the optional claims (acr, amr, auth_time, acrs, scope,
 	// scp, cnf) that were present with a type other than the one their
@@ -39,6 +45,13 @@ type Claims struct {
 	// requirement on them fails rather than trusting a value of the wrong
 	// shape. Names are the standard ones even when Names remaps the claim.
 	Malformed []string
+
+	// payload is Parse's private copy of the claim set, which the string
+	// fields, Confirmation and Claim's values point into; index follows it
+	// in the same allocation (no pointers for the collector to trace):
+	// indexEntry bytes per top-level member, in the token's order, the
+	// offsets in payload of its name token and of its value.
+	payload, index []byte
 }
 
 // Names maps the user-authentication claims to the names an issuer uses.
@@ -65,3 +78,56 @@ func FromContext(ctx context.Context) (*Claims, bool) {
 	c, ok := ctx.Value(contextKey{}).(*Claims)
 	return c, ok && c != nil
 }
+
+// indexEntry is the size of one member's entry in Claims.index: four
+// little-endian uint32 offsets into the payload, the name token's start
+// and end (quotes included) and the value's.
+const indexEntry = 16
+
+// member returns the extents of the i-th member in c.payload.
+func (c *Claims) member(i int) (name, value []byte) {
+	e := c.index[i*indexEntry : (i+1)*indexEntry : (i+1)*indexEntry]
+	ns, ne := binary.LittleEndian.Uint32(e), binary.LittleEndian.Uint32(e[4:])
+	vs, ve := binary.LittleEndian.Uint32(e[8:]), binary.LittleEndian.Uint32(e[12:])
+	return c.payload[ns:ne:ne], c.payload[vs:ve:ve]
+}
+
+// Claim returns the value of the token's top-level claim name as the token
+// carries it (JSON text, for example `"alice"`, `["a","b"]` or `null`),
+// and whether the token has that claim. Names are compared after JSON
+// unescaping, exactly. It allocates nothing.
+//
+// The value shares the Claims' memory: do not modify it. A Claims that
+// Parse did not build has no claims here.
+func (c *Claims) Claim(name string) (json.RawMessage, bool) {
+	for i := range len(c.index) / indexEntry {
+		n, v := c.member(i)
+		if jsonscan.Equal(n, name) {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+// All returns an iterator over the token's top-level claims, name and
+// value (as Claim returns it), in the token's order. Names without escapes
+// cost no allocation.
+func (c *Claims) All() iter.Seq2[string, json.RawMessage] {
+	return func(yield func(string, json.RawMessage) bool) {
+		for i := range len(c.index) / indexEntry {
+			n, v := c.member(i)
+			var name string
+			if bytes.IndexByte(n, '\\') >= 0 {
+				name = jsonscan.Unquote(n)
+			} else {
+				name = unsafe.String(unsafe.SliceData(n[1:]), len(n)-2)
+			}
+			if !yield(name, v) {
+				return
+			}
+		}
+	}
+}
+
+// Len returns the number of top-level claims in the token.
+func (c *Claims) Len() int { return len(c.index) / indexEntry }

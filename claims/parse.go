@@ -2,7 +2,7 @@ package claims
 
 import (
 	"bytes"
-	"encoding/json"
+	"encoding/binary"
 	"math"
 	"strconv"
 	"strings"
@@ -80,12 +80,13 @@ const (
 //
 // Scopes come from scope when the token has a scope member (even a
 // malformed one), and from scp only otherwise. When names remaps a claim,
-// the standard name is not consulted: it is only reachable through Raw.
+// the standard name is not consulted: it is only reachable through
+// Claims.Claim.
 //
-// The values in Claims.Raw, Confirmation and the string fields share one
+// The values Claim returns, Confirmation and the string fields share one
 // private copy of the payload, which does not alias payload: a Claims keeps
-// the payload once, and modifying a Raw value (which a read-only Claims
-// never does) would change the strings decoded from it.
+// the payload once, and modifying a value Claim returns (which a read-only
+// Claims never does) would change the strings decoded from it.
 func Parse(payload []byte, names Names) (*Claims, error) {
 	// One validating pass over the payload finds the top-level members; the
 	// rest works on their offsets, decoding only the claims it types.
@@ -97,24 +98,34 @@ func Parse(payload []byte, names Names) (*Claims, error) {
 	}); err != nil {
 		return nil, &ParseError{Msg: err.Error()}
 	}
-	buf := bytes.Clone(payload)
+	if len(payload) > math.MaxUint32 {
+		return nil, &ParseError{Msg: "claim set larger than 4 GiB"}
+	}
+	// One allocation holds the private copy of the payload and, after it,
+	// the member index (see Claims.index): bytes only, nothing for the
+	// garbage collector to trace.
+	whole := make([]byte, len(payload)+indexEntry*len(members))
+	buf := whole[:len(payload):len(payload)]
+	copy(buf, payload)
 	// The string view of the same bytes: nothing writes to buf once
 	// Parse returns, so its strings stay immutable (see the doc above).
 	p := parsed{buf: buf, text: unsafe.String(unsafe.SliceData(buf), len(buf))}
-	raw := make(map[string]json.RawMessage, len(members))
-	c := &Claims{Raw: raw}
+	c := &Claims{payload: buf, index: whole[len(payload):]}
+	if err := p.unique(members); err != nil {
+		return nil, err
+	}
 
 	acrName := nameOr(names.ACR, "acr")
 	amrName := nameOr(names.AMR, "amr")
 	authTimeName := nameOr(names.AuthTime, "auth_time")
 	for k := range members {
 		m := &members[k]
+		e := c.index[k*indexEntry : (k+1)*indexEntry]
+		binary.LittleEndian.PutUint32(e, uint32(m.Name.Start))
+		binary.LittleEndian.PutUint32(e[4:], uint32(m.Name.End))
+		binary.LittleEndian.PutUint32(e[8:], uint32(m.Value.Start))
+		binary.LittleEndian.PutUint32(e[12:], uint32(m.Value.End))
 		name := p.decode(m.Name, m.NameEsc)
-		n := len(raw)
-		raw[name] = p.buf[m.Value.Start:m.Value.End:m.Value.End]
-		if len(raw) == n {
-			return nil, &ParseError{Claim: name, Msg: "duplicate member"}
-		}
 		// A claim is typed from the member with its name; names can map
 		// two claims to one member.
 		if name == acrName {
@@ -291,12 +302,46 @@ func nameOr(name, def string) string {
 type member = jsonscan.Member
 
 // parsed is a validated claim set: one private copy of the payload, seen
-// as bytes (for Raw) and as a string (for the decoded names and values),
+// as bytes (for Claim's values) and as a string (for the decoded names and values),
 // and the members of the claims Parse types.
 type parsed struct {
 	buf   []byte
 	text  string
 	slots [numSlots]member // the member of each typed claim, zero if absent
+}
+
+// uniqueBelow is the member count up to which unique compares names pair
+// by pair instead of building a set.
+const uniqueBelow = 24
+
+// unique refuses a claim set that names a member twice (RFC 7519 §4:
+// "MUST either reject JWTs with duplicate Claim Names or ..."). Names are
+// compared after unescaping. Up to uniqueBelow members it compares pairs
+// and allocates only for escaped names; above, a set.
+func (p *parsed) unique(members []member) error {
+	if len(members) <= uniqueBelow {
+		var stack [uniqueBelow]string
+		names := stack[:0]
+		for k := range members {
+			name := p.decode(members[k].Name, members[k].NameEsc)
+			for _, seen := range names {
+				if seen == name {
+					return &ParseError{Claim: name, Msg: "duplicate member"}
+				}
+			}
+			names = append(names, name)
+		}
+		return nil
+	}
+	seen := make(map[string]struct{}, len(members))
+	for k := range members {
+		name := p.decode(members[k].Name, members[k].NameEsc)
+		if _, dup := seen[name]; dup {
+			return &ParseError{Claim: name, Msg: "duplicate member"}
+		}
+		seen[name] = struct{}{}
+	}
+	return nil
 }
 
 // member returns the member carrying the claim in slot, nil if absent.

@@ -22,35 +22,35 @@ import (
 // encoding/json does not enforce: input that is not UTF-8, or holds a lone
 // surrogate escape, is malformed. Parse must agree with it on every input,
 // error or not.
-func refParse(payload []byte, names claims.Names) (*claims.Claims, error) {
+func refParse(payload []byte, names claims.Names) (*claims.Claims, map[string]json.RawMessage, error) {
 	if !json.Valid(payload) || !refUnicode(payload) {
-		return nil, &claims.ParseError{Msg: "malformed json"}
+		return nil, nil, &claims.ParseError{Msg: "malformed json"}
 	}
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil, &claims.ParseError{Msg: "not a json object"}
+		return nil, nil, &claims.ParseError{Msg: "not a json object"}
 	}
 	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		name := tok.(string)
 		if seen[name] {
-			return nil, &claims.ParseError{Claim: name, Msg: "duplicate member"}
+			return nil, nil, &claims.ParseError{Claim: name, Msg: "duplicate member"}
 		}
 		seen[name] = true
 		var skip json.RawMessage
 		if err := dec.Decode(&skip); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	raw := map[string]json.RawMessage{}
 	if err := json.Unmarshal(payload, &raw); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	c := &claims.Claims{Raw: raw}
+	c := &claims.Claims{}
 
 	for _, f := range []struct {
 		name string
@@ -59,7 +59,7 @@ func refParse(payload []byte, names claims.Names) (*claims.Claims, error) {
 		if v, ok := raw[f.name]; ok {
 			s, ok := refString(v)
 			if !ok {
-				return nil, &claims.ParseError{Claim: f.name, Msg: "not a string"}
+				return nil, nil, &claims.ParseError{Claim: f.name, Msg: "not a string"}
 			}
 			*f.dst = s
 		}
@@ -71,7 +71,7 @@ func refParse(payload []byte, names claims.Names) (*claims.Claims, error) {
 		if v, ok := raw[f.name]; ok {
 			t, msg := refNumericDate(v)
 			if msg != "" {
-				return nil, &claims.ParseError{Claim: f.name, Msg: msg}
+				return nil, nil, &claims.ParseError{Claim: f.name, Msg: msg}
 			}
 			*f.dst = t
 		}
@@ -82,7 +82,7 @@ func refParse(payload []byte, names claims.Names) (*claims.Claims, error) {
 		} else if a, ok := refStrings(v); ok {
 			c.Audience = a
 		} else {
-			return nil, &claims.ParseError{Claim: "aud", Msg: "not a string or an array of strings"}
+			return nil, nil, &claims.ParseError{Claim: "aud", Msg: "not a string or an array of strings"}
 		}
 	}
 	or := func(name, def string) string {
@@ -141,7 +141,7 @@ func refParse(payload []byte, names claims.Names) (*claims.Claims, error) {
 			c.Malformed = append(c.Malformed, "cnf")
 		}
 	}
-	return c, nil
+	return c, raw, nil
 }
 
 // refString decodes a JSON string; null (which json.Unmarshal accepts into
@@ -207,7 +207,7 @@ func checkAgainstRef(t *testing.T, payload []byte, names claims.Names) {
 	t.Helper()
 	own := bytes.Clone(payload)
 	got, err := claims.Parse(own, names)
-	want, wantErr := refParse(payload, names)
+	want, wantRaw, wantErr := refParse(payload, names)
 	if wantErr != nil {
 		var pe, wantPE *claims.ParseError
 		if !errors.As(wantErr, &wantPE) {
@@ -221,16 +221,25 @@ func checkAgainstRef(t *testing.T, payload []byte, names claims.Names) {
 	if err != nil {
 		t.Fatalf("Parse(%q, %+v): %v, want %+v", payload, names, err, want)
 	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("Parse(%q, %+v):\ngot  %+v\nwant %+v", payload, names, got, want)
+	if typed := claims.Typed(got); !reflect.DeepEqual(typed, want) {
+		t.Fatalf("Parse(%q, %+v):\ngot  %+v\nwant %+v", payload, names, typed, want)
 	}
-	// Raw is a private copy: the caller may reuse payload.
+	raw := claims.RawOf(got)
+	if raw == nil || len(raw) != len(wantRaw) {
+		t.Fatalf("Parse(%q): All/Claim/Len disagree or miss members: got %q, want %q", payload, raw, wantRaw)
+	}
+	for k, v := range wantRaw {
+		if got, ok := raw[k]; !ok || !bytes.Equal(got, v) {
+			t.Fatalf("Parse(%q): claim %q = %s, json.Unmarshal %s", payload, k, got, v)
+		}
+	}
+	// The values are a private copy: the caller may reuse payload.
 	for i := range own {
 		own[i] ^= 0xff
 	}
-	for k, v := range got.Raw {
-		if !bytes.Equal(v, want.Raw[k]) {
-			t.Fatalf("Parse(%q): Raw[%q] aliases the payload", payload, k)
+	for k, v := range got.All() {
+		if !bytes.Equal(v, wantRaw[k]) {
+			t.Fatalf("Parse(%q): claim %q aliases the payload", payload, k)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package claims_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"runtime"
 	"slices"
@@ -52,13 +53,11 @@ func TestParseFull(t *testing.T) {
 		ACRS:         []string{"c1", "c2"},
 		Confirmation: json.RawMessage(`{"jkt": "abc"}`),
 	}
-	got := *c
-	got.Raw = nil
-	if !reflect.DeepEqual(&got, want) {
-		t.Errorf("Parse:\ngot  %+v\nwant %+v", &got, want)
+	if got := claims.Typed(c); !reflect.DeepEqual(got, want) {
+		t.Errorf("Parse:\ngot  %+v\nwant %+v", got, want)
 	}
 	var names []string
-	for k := range c.Raw {
+	for k := range c.All() {
 		names = append(names, k)
 	}
 	slices.Sort(names)
@@ -66,8 +65,11 @@ func TestParseFull(t *testing.T) {
 	if !slices.Equal(names, wantNames) {
 		t.Errorf("Raw names: got %v, want %v", names, wantNames)
 	}
-	if got, want := string(c.Raw["custom"]), `{"x": 1}`; got != want {
-		t.Errorf("Raw[custom]: got %s, want %s", got, want)
+	if got, _ := c.Claim("custom"); string(got) != `{"x": 1}` {
+		t.Errorf("Claim(custom): got %s, want %s", got, `{"x": 1}`)
+	}
+	if got, ok := c.Claim("absent"); ok || got != nil {
+		t.Errorf("Claim(absent): got %s, %v; want nil, false", got, ok)
 	}
 }
 
@@ -218,8 +220,8 @@ func TestParseNames(t *testing.T) {
 	if want := time.Unix(1700000000, 0).UTC(); !c.AuthTime.Equal(want) {
 		t.Errorf("AuthTime: got %v, want %v", c.AuthTime, want)
 	}
-	if got := string(c.Raw["acr"]); got != `"standard-acr"` {
-		t.Errorf("Raw[acr]: got %s, want the standard claim", got)
+	if got, _ := c.Claim("acr"); string(got) != `"standard-acr"` {
+		t.Errorf("Claim(acr): got %s, want the standard claim", got)
 	}
 
 	// A malformed remapped claim is reported under its canonical name.
@@ -288,8 +290,9 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if c.Raw == nil {
-			t.Fatal("Raw is nil")
+		raw := claims.RawOf(c)
+		if raw == nil {
+			t.Fatal("All, Claim and Len disagree")
 		}
 		for _, m := range c.Malformed {
 			if !slices.Contains(known, m) {
@@ -304,18 +307,18 @@ func FuzzParse(f *testing.F) {
 		if err := json.Unmarshal(payload, &ref); err != nil {
 			t.Fatalf("Parse accepted what json.Unmarshal refuses: %v", err)
 		}
-		if len(ref) != len(c.Raw) {
-			t.Fatalf("Raw has %d members, json.Unmarshal %d", len(c.Raw), len(ref))
+		if len(ref) != len(raw) {
+			t.Fatalf("%d claims, json.Unmarshal %d", len(raw), len(ref))
 		}
 		for k, v := range ref {
-			if string(c.Raw[k]) != string(v) {
-				t.Fatalf("Raw[%q] = %s, json.Unmarshal %s", k, c.Raw[k], v)
+			if string(raw[k]) != string(v) {
+				t.Fatalf("claim %q = %s, json.Unmarshal %s", k, raw[k], v)
 			}
 		}
 		if s, err := json.Marshal(c.AMR); err == nil && c.AMR != nil {
 			var want []string
-			if json.Unmarshal(c.Raw["amr"], &want) != nil || string(s) != mustMarshal(want) {
-				t.Fatalf("AMR %s, raw %s", s, c.Raw["amr"])
+			if json.Unmarshal(raw["amr"], &want) != nil || string(s) != mustMarshal(want) {
+				t.Fatalf("AMR %s, raw %s", s, raw["amr"])
 			}
 		}
 	})
@@ -357,5 +360,57 @@ func TestParseKeepsOneCopy(t *testing.T) {
 	perParse := (after.TotalAlloc - before.TotalAlloc) / runs
 	if limit := uint64(len(payload)) * 5 / 4; perParse > limit {
 		t.Errorf("got %d bytes allocated per Parse of a %d-byte payload, want at most %d (one copy)", perParse, len(payload), limit)
+	}
+}
+
+// TestClaimLookup: Claim compares names after unescaping, All yields the
+// decoded names in the token's order, and a Claims built by hand has none.
+func TestClaimLookup(t *testing.T) {
+	c, err := claims.Parse([]byte(`{"a\u0062":1, "":"e", "x\\y":[true], "roles":["admin"]}`), claims.Names{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"ab": "1", "": `"e"`, `x\y`: "[true]", "roles": `["admin"]`} {
+		if got, ok := c.Claim(name); !ok || string(got) != want {
+			t.Errorf("Claim(%q) = %s, %v; want %s", name, got, ok, want)
+		}
+	}
+	for _, name := range []string{`a\u0062`, "a", "abc", "Roles", "x"} {
+		if got, ok := c.Claim(name); ok {
+			t.Errorf("Claim(%q) = %s, want absent", name, got)
+		}
+	}
+	var order []string
+	for name := range c.All() {
+		order = append(order, name)
+		if name == "" {
+			break // All stops when the loop does
+		}
+	}
+	if want := []string{"ab", ""}; !slices.Equal(order, want) {
+		t.Errorf("All order: got %q, want %q", order, want)
+	}
+	if c.Len() != 4 {
+		t.Errorf("Len = %d, want 4", c.Len())
+	}
+	var empty claims.Claims
+	if _, ok := empty.Claim("sub"); ok || empty.Len() != 0 {
+		t.Error("a Claims not built by Parse has claims")
+	}
+	for range empty.All() {
+		t.Error("All yields for a Claims not built by Parse")
+	}
+	// Duplicates are refused after unescaping, below and above the pairwise limit.
+	for _, n := range []int{2, 24, 25, 300} {
+		var b strings.Builder
+		b.WriteString(`{"dup":0`)
+		for i := range n - 2 {
+			fmt.Fprintf(&b, `,"m%d":%d`, i, i)
+		}
+		b.WriteString(`,"d\u0075p":1}`)
+		var pe *claims.ParseError
+		if _, err := claims.Parse([]byte(b.String()), claims.Names{}); !errors.As(err, &pe) || pe.Msg != "duplicate member" || pe.Claim != "dup" {
+			t.Errorf("%d members with a duplicate: got %v, want duplicate member dup", n, err)
+		}
 	}
 }

@@ -53,7 +53,7 @@ type EntraOptions struct {
 // Entra ID access tokens carry typ "JWT", ver "2.0" (required, so v1.0
 // tokens and their sts.windows.net issuer stay out), tid, azp (the client),
 // uti (instead of jti), scp (space-separated delegated permissions) and
-// roles (an array of app roles; read them from Claims.Raw). They carry no
+// roles (an array of app roles; read them with Claims.Claim). They carry no
 // acr or amr: step-up uses Conditional Access authentication contexts in
 // acrs, required with the profile's AuthContext.
 func Entra(tenantID string, opts EntraOptions) (Profile, error) {
@@ -256,7 +256,7 @@ func claimsRequest(id string) []byte {
 // capable reports whether the token's xms_cc holds cp1. xms_cc is an array
 // of strings; a single string is accepted too.
 func capable(c *claims.Claims) bool {
-	v, ok := c.Raw["xms_cc"]
+	v, ok := c.Claim("xms_cc")
 	if !ok {
 		return false
 	}

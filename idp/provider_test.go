@@ -2,7 +2,6 @@ package idp_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -399,7 +398,10 @@ func TestEntraChallengeForm(t *testing.T) {
 		{"preference order kept", anyTenant, []string{"c12", "c1"}, common + `"` + c12 + `"`, `{"access_token":{"acrs":{"essential":true,"value":"c12"}}}`},
 		{"national cloud", national, []string{"c1"}, strings.ReplaceAll(entraC1, "microsoftonline.com", "microsoftonline.us"), `{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`},
 	}
-	capable := &claims.Claims{Raw: map[string]json.RawMessage{"xms_cc": json.RawMessage(`["cp1"]`)}}
+	capable, err := claims.Parse([]byte(`{"xms_cc":["cp1"]}`), claims.Names{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req := authContext(t, tt.p, tt.ids...)
@@ -415,7 +417,10 @@ func TestEntraChallengeForm(t *testing.T) {
 			}
 			// Any of the contexts still passes, not only the one named.
 			for _, id := range tt.ids {
-				ok := &claims.Claims{ACRS: []string{id}, Raw: capable.Raw}
+				ok, err := claims.Parse([]byte(`{"acrs":["`+id+`"],"xms_cc":["cp1"]}`), claims.Names{})
+				if err != nil {
+					t.Fatal(err)
+				}
 				if e := req.Check(ok); e != nil {
 					t.Errorf("acrs [%s]: got %v, want it accepted", id, e)
 				}

@@ -44,7 +44,7 @@ func entryCost(e *entry) int {
 		return fixed / 4
 	}
 	n := fixed
-	for name, v := range e.claims.Raw {
+	for name, v := range e.claims.All() {
 		n += 2 * (len(name) + len(v))
 	}
 	return n

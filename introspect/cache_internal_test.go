@@ -1,7 +1,6 @@
 package introspect
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -56,8 +55,7 @@ func TestEvictionOrder(t *testing.T) {
 func TestCacheBytes(t *testing.T) {
 	now := time.Unix(1000, 0)
 	big := func() *entry {
-		raw := map[string]json.RawMessage{"scope": json.RawMessage(`"` + strings.Repeat("s", 4000) + `"`)}
-		return &entry{claims: &claims.Claims{Raw: raw}, expires: now.Add(time.Hour), stale: now.Add(time.Hour)}
+		return &entry{claims: parsed(t, `{"scope":"`+strings.Repeat("s", 4000)+`"}`), expires: now.Add(time.Hour), stale: now.Add(time.Hour)}
 	}
 	const bound = 1 << 20 // 32 shards of 32 KiB: about 3 entries of 8.5 KiB each
 	c := newCache(10_000, bound)
@@ -84,11 +82,21 @@ func TestCacheBytes(t *testing.T) {
 	if total > bound || c.len() == 0 {
 		t.Errorf("cache holds %d bytes in %d entries, want at most %d and some entries", total, c.len(), bound)
 	}
-	huge := &entry{claims: &claims.Claims{Raw: map[string]json.RawMessage{"x": json.RawMessage(strings.Repeat("1", bound))}}, expires: now.Add(time.Hour)}
+	huge := &entry{claims: parsed(t, `{"x":`+strings.Repeat("1", bound)+`}`), expires: now.Add(time.Hour)}
 	var k key
 	k[5] = 9
 	c.put(k, huge, now)
 	if c.get(k) != nil {
 		t.Error("an answer larger than a shard's share was cached")
 	}
+}
+
+// parsed is claims.Parse of payload, which must be valid.
+func parsed(t *testing.T, payload string) *claims.Claims {
+	t.Helper()
+	c, err := claims.Parse([]byte(payload), claims.Names{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -182,7 +182,7 @@ func (c *Client) fly(ctx context.Context, k key, token string, f *flight) {
 func (c *Client) activeEntry(cl *claims.Claims, now time.Time) *entry {
 	e := &entry{claims: cl, expires: now.Add(c.s.cacheTTL)}
 	e.stale = e.expires.Add(c.s.staleTTL)
-	if _, ok := cl.Raw["exp"]; ok {
+	if _, ok := cl.Claim("exp"); ok {
 		if cl.Expiry.Before(e.expires) {
 			e.expires = cl.Expiry
 		}
@@ -403,26 +403,26 @@ func activeMember(body []byte) (active []byte, dup bool, err error) {
 // required.
 func (s *settings) judge(cl *claims.Claims, now time.Time) *Error {
 	if s.issuer != "" {
-		if _, ok := cl.Raw["iss"]; ok && cl.Issuer != s.issuer {
+		if _, ok := cl.Claim("iss"); ok && cl.Issuer != s.issuer {
 			return &Error{Reason: ReasonIssuer, Err: fmt.Errorf("got %q, want %q", cl.Issuer, s.issuer)}
 		} else if !ok && s.requireIss {
 			return &Error{Reason: ReasonIssuer, Err: errors.New("no iss")}
 		}
 	}
 	if s.audience != "" {
-		if _, ok := cl.Raw["aud"]; ok && !slices.Contains(cl.Audience, s.audience) {
+		if _, ok := cl.Claim("aud"); ok && !slices.Contains(cl.Audience, s.audience) {
 			return &Error{Reason: ReasonAudience, Err: fmt.Errorf("%q not among %q", s.audience, cl.Audience)}
 		} else if !ok && s.requireAud {
 			return &Error{Reason: ReasonAudience, Err: errors.New("no aud")}
 		}
 	}
-	if _, ok := cl.Raw["exp"]; ok && !now.Before(cl.Expiry.Add(s.leeway)) {
+	if _, ok := cl.Claim("exp"); ok && !now.Before(cl.Expiry.Add(s.leeway)) {
 		return &Error{Reason: ReasonExpired}
 	}
-	if _, ok := cl.Raw["nbf"]; ok && cl.NotBefore.After(now.Add(s.leeway)) {
+	if _, ok := cl.Claim("nbf"); ok && cl.NotBefore.After(now.Add(s.leeway)) {
 		return &Error{Reason: ReasonNotYetValid}
 	}
-	if _, ok := cl.Raw["iat"]; ok && cl.IssuedAt.After(now.Add(s.leeway)) {
+	if _, ok := cl.Claim("iat"); ok && cl.IssuedAt.After(now.Add(s.leeway)) {
 		return &Error{Reason: ReasonIssuedInFuture}
 	}
 	return nil

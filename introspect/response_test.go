@@ -213,8 +213,8 @@ func TestRFC9470Example(t *testing.T) {
 		t.Errorf("exp %v iat %v", c.Expiry, c.IssuedAt)
 	}
 	for name, want := range map[string]string{"active": "true", "token_type": `"Bearer"`, "username": `"someone"`} {
-		if got := string(c.Raw[name]); got != want {
-			t.Errorf("Raw[%q] = %s, want %s", name, got, want)
+		if got, _ := c.Claim(name); string(got) != want {
+			t.Errorf("Claim(%q) = %s, want %s", name, got, want)
 		}
 	}
 	// The claims meet a step-up requirement as a JWT's would.

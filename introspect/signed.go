@@ -157,16 +157,16 @@ func (s *settings) signedResponse(ctx context.Context, body []byte, now time.Tim
 	if err != nil {
 		return signedRefusal("%w", err)
 	}
-	switch _, ok := cl.Raw["iss"]; {
+	switch _, ok := cl.Claim("iss"); {
 	case !ok:
 		return signedRefusal("no iss")
 	case cl.Issuer != s.issuer:
 		return signedRefusal("iss %q, want %q", cl.Issuer, s.issuer)
 	}
-	if _, ok := cl.Raw["aud"]; !ok || !slices.Contains(cl.Audience, s.clientID) {
+	if _, ok := cl.Claim("aud"); !ok || !slices.Contains(cl.Audience, s.clientID) {
 		return signedRefusal("aud %q lacks the client id %q", cl.Audience, s.clientID)
 	}
-	switch _, ok := cl.Raw["iat"]; {
+	switch _, ok := cl.Claim("iat"); {
 	case !ok:
 		return signedRefusal("no iat")
 	case cl.IssuedAt.After(now.Add(s.leeway)):
@@ -174,13 +174,13 @@ func (s *settings) signedResponse(ctx context.Context, body []byte, now time.Tim
 	}
 	// exp and nbf are not required by RFC 9701, but a JWT that has them
 	// is not valid outside them (RFC 7519 §4.1.4, §4.1.5).
-	if _, ok := cl.Raw["exp"]; ok && !now.Before(cl.Expiry.Add(s.leeway)) {
+	if _, ok := cl.Claim("exp"); ok && !now.Before(cl.Expiry.Add(s.leeway)) {
 		return signedRefusal("expired at %d", cl.Expiry.Unix())
 	}
-	if _, ok := cl.Raw["nbf"]; ok && cl.NotBefore.After(now.Add(s.leeway)) {
+	if _, ok := cl.Claim("nbf"); ok && cl.NotBefore.After(now.Add(s.leeway)) {
 		return signedRefusal("not valid before %d", cl.NotBefore.Unix())
 	}
-	inner, ok := cl.Raw["token_introspection"]
+	inner, ok := cl.Claim("token_introspection")
 	switch {
 	case !ok:
 		return signedRefusal("no token_introspection")

@@ -249,48 +249,31 @@ func (c *tokenCache) size() int {
 const entryOverhead = int(unsafe.Sizeof(cacheEntry{})+unsafe.Sizeof(claims.Claims{})) + (16+8)*8/7 + 128
 
 // entryCost is the memory an entry of raw, verified into c, keeps alive:
-// the token (the map key, a copy), the one copy of the payload claims.Parse
-// keeps (Raw values and string fields point into it), the string slices,
-// the Raw map, and entryOverhead. Allocations are rounded as the runtime
+// the token (the map key, a copy), the one allocation claims.Parse keeps
+// (the payload copy that the claims' values and string fields point into,
+// followed by its member index of claimIndexEntry bytes a claim), the
+// string slices, and entryOverhead. Allocations are rounded as the runtime
 // rounds them.
 func entryCost(raw string, c *claims.Claims) int {
 	payload := 0
 	if d1, d2 := strings.IndexByte(raw, '.'), strings.LastIndexByte(raw, '.'); d1 >= 0 && d2 > d1 {
 		payload = b64.DecodedLen(d2 - d1 - 1)
 	}
-	n := allocSize(len(raw)) + allocSize(payload) + entryOverhead
+	n := allocSize(len(raw)) + entryOverhead
 	if c == nil {
-		return n
+		return n + allocSize(payload)
 	}
 	const sliceElem = int(unsafe.Sizeof(""))
+	n += allocSize(payload + claimIndexEntry*c.Len())
 	// Audience, AMR, ACRS and Scopes share one backing array (Scopes has
 	// its own when the scope string is not ASCII); Malformed is small.
 	n += allocSize(sliceElem * (len(c.Audience) + len(c.AMR) + len(c.ACRS) + len(c.Scopes)))
-	n += sliceElem * len(c.Malformed)
-	return n + mapCost(len(c.Raw))
+	return n + sliceElem*len(c.Malformed)
 }
 
-// mapCost is the memory of a map[string]json.RawMessage of n entries as
-// Go's Swiss tables lay it out: groups of eight slots (16-byte key,
-// 24-byte value) and a control word, at most 7/8 full, in tables of at most
-// 1024 slots, plus the map and table headers.
-func mapCost(n int) int {
-	const (
-		group      = 8*(16+24) + 8
-		maxTable   = 1024
-		headers    = 64
-		tableHeads = 64
-	)
-	if n <= 8 {
-		return allocSize(group) + headers
-	}
-	slots := 16
-	for slots*7/8 < n {
-		slots *= 2
-	}
-	tables := max(1, slots/maxTable)
-	return tables*(allocSize(slots/tables/8*group)+tableHeads) + headers
-}
+// claimIndexEntry is the bytes claims.Parse keeps per claim beside the
+// payload copy (claims' indexEntry; TestTokenCacheHeapClaimHeavy holds the count to the heap).
+const claimIndexEntry = 16
 
 // allocSize approximates the bytes the runtime gives an allocation of n:
 // whole 8 KiB pages above 32 KiB; below, a size class at most 1/8 larger,

@@ -115,7 +115,7 @@ func FuzzReadIssuer(f *testing.F) {
 		if err != nil {
 			return
 		}
-		iss, hasIss := c.Raw["iss"]
+		iss, hasIss := c.Claim("iss")
 		switch {
 		case hasIss && rej != nil:
 			t.Fatalf("%q: strict parse reads iss %q, readIssuer refuses: %v", payload, c.Issuer, rej.err)

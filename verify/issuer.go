@@ -258,7 +258,7 @@ func (v *Verifier) checkValues(c *claims.Claims) *rejection {
 // claims.Parse validated every value strictly, so a string value is a
 // string token jsonscan accepts.
 func stringClaim(c *claims.Claims, name string) (string, bool) {
-	raw, ok := c.Raw[name]
+	raw, ok := c.Claim(name)
 	if !ok || len(raw) < 2 || raw[0] != '"' {
 		return "", false
 	}

@@ -594,7 +594,7 @@ func checkIssuerBinding(keys jwks.Source, issuers []string, templates []issuerTe
 
 // present reports whether the claim set has name with a non-null value.
 func present(c *claims.Claims, name string) bool {
-	v, ok := c.Raw[name]
+	v, ok := c.Claim(name)
 	return ok && string(v) != "null"
 }
 

@@ -597,7 +597,7 @@ func (e *explainer) absent(read, std string) string {
 		from = "claim_names"
 	}
 	var found []string
-	for name := range e.claims.Raw {
+	for name := range e.claims.All() {
 		if name != read && (name == std || strings.HasSuffix(name, "/"+std) || strings.HasSuffix(name, ":"+std)) {
 			found = append(found, name)
 		}
