@@ -46,7 +46,8 @@ type options struct {
 	publicURL        string
 	certs            *mtls.Source
 	certsSet         bool
-	dpop             *decide.DPoP // nil: the DPoP scheme is not read
+	dpop             *decide.DPoP                         // nil: the DPoP scheme is not read
+	cert             func(from any) (string, bool, error) // certOf, made once
 }
 
 // WithDPoP accepts DPoP-bound access tokens (RFC 9449), as
@@ -198,6 +199,7 @@ func New(v *verify.Verifier, m *Methods, opts ...Option) (*Interceptors, error) 
 	if s.certs == nil {
 		s.certs = new(mtls.Source) // the TLS state only
 	}
+	s.cert = s.certOf
 	s.expired = s.reject(context.Background(), claims.InvalidToken(ErrStreamExpired))
 	return s, nil
 }

@@ -61,18 +61,24 @@ const (
 // a gRPC call is an HTTP/2 POST to that path) when it used the DPoP
 // scheme, and the client certificate from the connection's TLS state or a
 // trusted proxy's client-cert metadata.
+// certOf is decide.Sender's Cert: the client certificate of the call
+// whose context is from, from the connection's TLS state or a trusted
+// proxy's client-cert metadata.
+func (s *Interceptors) certOf(from any) (string, bool, error) {
+	ctx := from.(context.Context)
+	p, ok := peer.FromContext(ctx)
+	if !ok {
+		return "", false, nil
+	}
+	var state *tls.ConnectionState
+	if info, ok := p.AuthInfo.(credentials.TLSInfo); ok {
+		state = &info.State
+	}
+	return s.certs.FromConn(state, p.Addr, metadata.ValueFromIncomingContext(ctx, clientCertKey))
+}
+
 func (s *Interceptors) sender(ctx context.Context, scheme bearer.Scheme, fullMethod string) decide.Sender {
-	snd := decide.Sender{Cert: func() (string, bool, error) {
-		p, ok := peer.FromContext(ctx)
-		if !ok {
-			return "", false, nil
-		}
-		var state *tls.ConnectionState
-		if info, ok := p.AuthInfo.(credentials.TLSInfo); ok {
-			state = &info.State
-		}
-		return s.certs.FromConn(state, p.Addr, metadata.ValueFromIncomingContext(ctx, clientCertKey))
-	}}
+	snd := decide.Sender{Cert: s.cert, From: ctx}
 	if scheme == bearer.DPoP {
 		snd.DPoP = true
 		snd.Proof = s.dpop.Proof(metadata.ValueFromIncomingContext(ctx, dpopKey), "POST", fullMethod)

@@ -52,6 +52,8 @@ type Guard struct {
 	retryAfter       string       // header value
 	dpop             *decide.DPoP // nil: the DPoP scheme is not read
 	certs            *mtls.Source
+	// cert is decide.Sender's Cert for certs, made once (see sender).
+	cert func(from any) (string, bool, error)
 }
 
 // Renderer writes the status line and body of an error answer. The guard
@@ -295,6 +297,7 @@ func New(v *verify.Verifier, opts ...Option) (*Guard, error) {
 	if g.render == nil {
 		g.render = renderJSON
 	}
+	g.cert = func(from any) (string, bool, error) { return g.certs.FromRequest(from.(*http.Request)) }
 	secs := (c.retryAfter + time.Second - 1) / time.Second
 	g.retryAfter = strconv.FormatInt(int64(secs), 10)
 	return g, nil

@@ -65,7 +65,7 @@ func (g *Guard) token(r *http.Request) (bearer.Scheme, string, error) {
 // scheme, and the client certificate (RFC 8705) for a certificate-bound
 // token.
 func (g *Guard) sender(r *http.Request, scheme bearer.Scheme) decide.Sender {
-	s := decide.Sender{Cert: func() (string, bool, error) { return g.certs.FromRequest(r) }}
+	s := decide.Sender{Cert: g.cert, From: r}
 	if scheme == bearer.DPoP {
 		s.DPoP = true
 		s.Proof = g.dpop.Proof(r.Header["Dpop"], r.Method, r.URL.EscapedPath())

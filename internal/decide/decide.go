@@ -37,9 +37,15 @@ type Sender struct {
 	// must get it (a *claims.Error of the DPoP scheme, or an outage). Nil
 	// when the transport accepts no DPoP.
 	Proof func(ctx context.Context, token string) (jkt string, err error)
-	// Cert returns the thumbprint of the client certificate (ok false when
-	// there is none). Nil when the transport has no certificate source.
-	Cert func() (x5t string, ok bool, err error)
+	// Cert returns the thumbprint of the client certificate of the
+	// request From (ok false when there is none). Nil when the transport
+	// has no certificate source. It is called only for a certificate-bound
+	// token; a transport sets it to a function made once, and From to the
+	// request (an *http.Request, a context.Context), so that building a
+	// Sender costs no allocation.
+	Cert func(from any) (x5t string, ok bool, err error)
+	// From is the request Cert reads.
+	From any
 }
 
 // Causes of the sender-constraint refusals, all invalid_token.
@@ -148,7 +154,7 @@ func (s Sender) bind(ctx context.Context, c *claims.Claims, raw string) error {
 		if s.Cert == nil {
 			return claims.InvalidToken(errNoCert)
 		}
-		x5t, ok, err := s.Cert()
+		x5t, ok, err := s.Cert(s.From)
 		switch {
 		case err != nil:
 			return claims.InvalidToken(errors.Join(errNoCert, err))

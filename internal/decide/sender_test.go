@@ -64,10 +64,17 @@ func TestSenderBinding(t *testing.T) {
 	storeDown := func(context.Context, string) (string, error) {
 		return "", fmt.Errorf("replay store: %w", claims.ErrUnavailable)
 	}
-	certIs := func(x5t string) func() (string, bool, error) {
-		return func() (string, bool, error) { return x5t, true, nil }
+	// The certificate is the request's: Cert must be called with From.
+	const req = "the request"
+	certIs := func(x5t string) func(any) (string, bool, error) {
+		return func(from any) (string, bool, error) {
+			if from != req {
+				return "", false, fmt.Errorf("Cert called with %v, want the Sender's From", from)
+			}
+			return x5t, true, nil
+		}
 	}
-	noCert := func() (string, bool, error) { return "", false, nil }
+	noCert := func(any) (string, bool, error) { return "", false, nil }
 	for _, tt := range []struct {
 		name        string
 		token       string
@@ -84,12 +91,12 @@ func TestSenderBinding(t *testing.T) {
 		{"DPoP-bound as DPoP, store down", dpopTok, decide.Sender{DPoP: true, Proof: storeDown}, "", "", true},
 		{"DPoP-bound as Bearer (no downgrade)", dpopTok, decide.Sender{Proof: proofBy("key-1")}, claims.CodeInvalidToken, "DPoP", false},
 		{"DPoP-bound, DPoP off", dpopTok, decide.Sender{}, claims.CodeInvalidToken, "DPoP", false},
-		{"certificate-bound, its certificate", certTok, decide.Sender{Cert: certIs("cert-1")}, "", "", false},
-		{"certificate-bound, another certificate", certTok, decide.Sender{Cert: certIs("cert-2")}, claims.CodeInvalidToken, "", false},
-		{"certificate-bound, no certificate", certTok, decide.Sender{Cert: noCert}, claims.CodeInvalidToken, "", false},
+		{"certificate-bound, its certificate", certTok, decide.Sender{Cert: certIs("cert-1"), From: req}, "", "", false},
+		{"certificate-bound, another certificate", certTok, decide.Sender{Cert: certIs("cert-2"), From: req}, claims.CodeInvalidToken, "", false},
+		{"certificate-bound, no certificate", certTok, decide.Sender{Cert: noCert, From: req}, claims.CodeInvalidToken, "", false},
 		{"certificate-bound, no certificate source", certTok, decide.Sender{}, claims.CodeInvalidToken, "", false},
-		{"bound both ways, both proven", both, decide.Sender{DPoP: true, Proof: proofBy("key-1"), Cert: certIs("cert-1")}, "", "", false},
-		{"bound both ways, certificate missing", both, decide.Sender{DPoP: true, Proof: proofBy("key-1"), Cert: noCert}, claims.CodeInvalidToken, "DPoP", false},
+		{"bound both ways, both proven", both, decide.Sender{DPoP: true, Proof: proofBy("key-1"), Cert: certIs("cert-1"), From: req}, "", "", false},
+		{"bound both ways, certificate missing", both, decide.Sender{DPoP: true, Proof: proofBy("key-1"), Cert: noCert, From: req}, claims.CodeInvalidToken, "DPoP", false},
 		{"another confirmation method", other, decide.Sender{}, claims.CodeInvalidToken, "", false},
 		{"unreadable cnf", badCnf, decide.Sender{}, claims.CodeInvalidToken, "", false},
 		{"cnf not an object", strCnf, decide.Sender{}, claims.CodeInvalidToken, "", false},
