@@ -75,12 +75,15 @@
 //	  endpoint: https://idp.example.com/oauth2/introspect  # https (http only for loopback); or leave it out with:
 //	  discover: false                       # true: introspection_endpoint from the issuer's metadata (RFC 8414)
 //	  client_id: api                        # required; this API's client at the authorization server
-//	  client_secret_env: INTROSPECTION_SECRET  # required; the NAME of the environment variable holding the secret
-//	  auth: client_secret_basic             # optional; or client_secret_post
+//	  client_secret_env: INTROSPECTION_SECRET  # required with a secret; the NAME of the environment variable holding it
+//	  auth: client_secret_basic             # optional; or client_secret_post, or private_key_jwt with:
+//	  private_key_file: /etc/api/introspection-key.pem  # private_key_jwt only; PEM (PKCS #8, EC or RSA), unencrypted
+//	  key_id: k1                            # optional, private_key_jwt only; the kid of the assertions
 //	  cache_ttl: 5m                         # optional; longest an active answer is reused, up to 1h; default 5m
 //	  inactive_ttl: 10s                     # optional; how long a refusal is reused, up to 1h; default 10s
 //	  stale_ttl: 30s                        # optional; serve known-active answers that long into an outage; default none
 //	  no_cache: false                       # optional; true: ask for every request (no *_ttl then)
+//	  issuer_required: false                # optional; true: refuse answers without iss
 //	  audience_required: false              # optional; true: refuse answers without aud
 //	  introspect_jwts: false                # optional; true: send JWTs to the endpoint too
 //	rules:                                  # required, at least one
@@ -201,15 +204,17 @@
 // and one of them is required; discover needs a single issuer. The client
 // secret never lives in the file: client_secret_env names the environment
 // variable that holds it, and a client_secret field is an error. auth is
-// client_secret_basic or client_secret_post (RFC 6749 §2.3.1);
-// private_key_jwt needs a key and is set in code
-// (introspect.Config.PrivateKey). cache_ttl is an upper bound: an answer
+// client_secret_basic or client_secret_post (RFC 6749 §2.3.1), or
+// private_key_jwt (RFC 7523 §2.2), which takes private_key_file, the path
+// of an unencrypted PEM private key (the key itself never lives in the
+// file either), and no client_secret_env. cache_ttl is an upper bound: an answer
 // is never reused past the token's exp, and a token revoked at the
 // authorization server stays accepted until its entry ends (RFC 7662 §4
 // leaves that trade-off to the resource server). A zero cache_ttl,
 // inactive_ttl or stale_ttl is an error: leave the field out for the
 // default, or switch the cache off with no_cache: true. Answers must name
-// the policy's issuer and audience when they carry iss and aud.
+// the policy's issuer and audience when they carry iss and aud;
+// issuer_required and audience_required also refuse answers without them.
 //
 // IntrospectConfig turns the block into an introspect.Config, reading the
 // secret through the getenv it is given; VerifyConfig sets IntrospectJWTs

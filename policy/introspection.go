@@ -1,8 +1,12 @@
 package policy
 
 import (
+	"crypto"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -26,12 +30,27 @@ type Introspection struct {
 	// the authorization server.
 	ClientID string
 	// ClientSecretEnv (client_secret_env) names the environment variable
-	// that holds the client secret, such as "STEPUP_INTROSPECTION_SECRET".
+	// that holds the client secret, such as "STEPUP_INTROSPECTION_SECRET";
+	// required with client_secret_basic and client_secret_post, refused
+	// with private_key_jwt.
 	ClientSecretEnv string
 	// Auth (auth) is the client authentication, "client_secret_basic" (the
-	// default, also when the file leaves auth out) or "client_secret_post"
-	// (RFC 6749 §2.3.1).
+	// default, also when the file leaves auth out), "client_secret_post"
+	// (RFC 6749 §2.3.1) or "private_key_jwt" (RFC 7523 §2.2, OpenID
+	// Connect Core §9), which needs PrivateKeyFile.
 	Auth string
+	// PrivateKeyFile (private_key_file) is the path of the PEM file holding
+	// the private key of private_key_jwt (PKCS #8, SEC 1 "EC PRIVATE KEY"
+	// or PKCS #1 "RSA PRIVATE KEY", unencrypted): the policy names the
+	// file, never holds the key. A relative path is relative to the
+	// working directory of the process. IntrospectConfig reads it.
+	PrivateKeyFile string
+	// KeyID (key_id) is the kid of the private_key_jwt assertions,
+	// optional.
+	KeyID string
+	// IssuerRequired (issuer_required: true) refuses an answer without
+	// iss; an answer with iss must name the policy's issuer either way.
+	IssuerRequired bool
 	// CacheTTL (cache_ttl) bounds how long an active answer is reused,
 	// and so how long a revoked token may still be accepted; zero means
 	// the introspect package's default.
@@ -58,6 +77,7 @@ type Introspection struct {
 const (
 	authClientSecretBasic = "client_secret_basic"
 	authClientSecretPost  = "client_secret_post"
+	authPrivateKeyJWT     = "private_key_jwt"
 )
 
 // maxIntrospectionTTL bounds cache_ttl, inactive_ttl and stale_ttl: a
@@ -67,7 +87,7 @@ const maxIntrospectionTTL = time.Hour
 
 // introspectionFields are the fields of an introspection block, in
 // schema order.
-const introspectionFields = "endpoint, discover, client_id, client_secret_env, auth, cache_ttl, no_cache, inactive_ttl, stale_ttl, audience_required or introspect_jwts"
+const introspectionFields = "endpoint, discover, client_id, client_secret_env, auth, private_key_file, key_id, cache_ttl, no_cache, inactive_ttl, stale_ttl, issuer_required, audience_required or introspect_jwts"
 
 // introspectionField parses the top-level introspection mapping. Errors
 // carry the sub-field in their field suffix (".client_id").
@@ -90,6 +110,10 @@ func introspectionField(n *node) (*Introspection, string, error) {
 			err = errAt(k, "a secret never belongs in the policy file; put it in an environment variable and name that variable with client_secret_env")
 		case "auth":
 			in.Auth, err = clientAuth(v)
+		case "private_key_file":
+			in.PrivateKeyFile, err = text(v)
+		case "key_id":
+			in.KeyID, err = text(v)
 		case "cache_ttl":
 			in.CacheTTL, err = introspectionTTL(v, "5m0s")
 		case "no_cache":
@@ -98,6 +122,8 @@ func introspectionField(n *node) (*Introspection, string, error) {
 			in.InactiveTTL, err = introspectionTTL(v, "10s")
 		case "stale_ttl":
 			in.StaleTTL, err = introspectionTTL(v, "")
+		case "issuer_required":
+			in.IssuerRequired, err = boolean(v)
 		case "audience_required":
 			in.AudienceRequired, err = boolean(v)
 		case "introspect_jwts":
@@ -120,8 +146,20 @@ func introspectionField(n *node) (*Introspection, string, error) {
 	if _, ok := seen["client_id"]; !ok {
 		return nil, ".client_id", errAt(n, "required: this API's client identifier at the authorization server")
 	}
-	if _, ok := seen["client_secret_env"]; !ok {
-		return nil, ".client_secret_env", errAt(n, "required: the name of the environment variable holding the client secret")
+	_, hasSecret := seen["client_secret_env"]
+	_, hasKey := seen["private_key_file"]
+	switch {
+	case in.Auth == authPrivateKeyJWT && hasSecret:
+		return nil, ".client_secret_env", errAt(n.vals[indexOf(n, "client_secret_env")], "auth: private_key_jwt authenticates with private_key_file, not a secret; leave client_secret_env out")
+	case in.Auth == authPrivateKeyJWT && !hasKey:
+		return nil, ".private_key_file", errAt(n, "required with auth: private_key_jwt: the path of the PEM file holding the private key")
+	case in.Auth != authPrivateKeyJWT && hasKey:
+		return nil, ".private_key_file", errAt(n.vals[indexOf(n, "private_key_file")], "private_key_file is the key of auth: private_key_jwt; set auth: private_key_jwt, or leave it out")
+	case in.Auth != authPrivateKeyJWT && !hasSecret:
+		return nil, ".client_secret_env", errAt(n, "required: the name of the environment variable holding the client secret (or auth: private_key_jwt with private_key_file)")
+	}
+	if _, ok := seen["key_id"]; ok && in.Auth != authPrivateKeyJWT {
+		return nil, ".key_id", errAt(n.vals[indexOf(n, "key_id")], "key_id names the key of auth: private_key_jwt; leave it out with %s", in.Auth)
 	}
 	if in.NoCache {
 		for _, f := range []string{"cache_ttl", "inactive_ttl", "stale_ttl"} {
@@ -166,12 +204,10 @@ func clientAuth(n *node) (string, error) {
 	switch {
 	case err != nil:
 		return "", err
-	case s == authClientSecretBasic || s == authClientSecretPost:
+	case s == authClientSecretBasic || s == authClientSecretPost || s == authPrivateKeyJWT:
 		return s, nil
-	case s == "private_key_jwt":
-		return "", errAt(n, "private_key_jwt needs a private key, which is set in code (introspect.Config.PrivateKey), not in the policy file")
 	}
-	return "", errAt(n, "%q is not client_secret_basic or client_secret_post", s)
+	return "", errAt(n, "%q is not client_secret_basic, client_secret_post or private_key_jwt", s)
 }
 
 // introspectionTTL is a positive duration up to maxIntrospectionTTL. def
@@ -200,36 +236,31 @@ var errNoIntrospection = errors.New("policy: no introspection block")
 
 // IntrospectConfig returns the introspect.Config the introspection block
 // describes: Endpoint (empty with discover: true, for introspect.Discover
-// on p.Issuer), ClientID, ClientSecret read with getenv from the variable
-// client_secret_env names (nil getenv means os.Getenv), SecretPost for
-// client_secret_post, the cache settings, RequireAudience from
-// audience_required, and from the rest of the policy Issuer, Audience,
-// Leeway and Names (claim_names). HTTPClient, Timeout and Now are the
-// caller's to set. Feed the result to introspect.New (or
+// on p.Issuer), ClientID, the client authentication (ClientSecret read
+// with getenv from the variable client_secret_env names, nil getenv
+// meaning os.Getenv, and SecretPost for client_secret_post; or, for
+// private_key_jwt, PrivateKey read from private_key_file and KeyID), the
+// cache settings, RequireIssuer from issuer_required, RequireAudience
+// from audience_required, and from the rest of the policy Issuer,
+// Audience, Leeway and Names (claim_names). HTTPClient, Timeout and Now
+// are the caller's to set. Feed the result to introspect.New (or
 // introspect.Discover), call Check at start-up, and set the client as
 // verify.Config.Introspector.
 //
 // The error says the policy has no introspection block (check
-// p.Introspection first), or that the variable is unset or empty, naming
-// it; it never contains the secret.
+// p.Introspection first), that the variable is unset or empty, naming
+// it, or that the key file cannot be read or holds no usable key, naming
+// the file; it never contains the secret or the key.
 func (p *Policy) IntrospectConfig(getenv func(string) string) (introspect.Config, error) {
 	in := p.Introspection
 	if in == nil {
 		return introspect.Config{}, errNoIntrospection
 	}
-	if getenv == nil {
-		getenv = os.Getenv
-	}
-	secret := getenv(in.ClientSecretEnv)
-	if secret == "" {
-		return introspect.Config{}, fmt.Errorf("policy: introspection: $%s is unset or empty; it must hold the client secret of client_id %q", in.ClientSecretEnv, in.ClientID)
-	}
-	return introspect.Config{
+	cfg := introspect.Config{
 		Endpoint:        in.Endpoint,
 		ClientID:        in.ClientID,
-		ClientSecret:    secret,
-		SecretPost:      in.Auth == authClientSecretPost,
 		Issuer:          p.Issuer,
+		RequireIssuer:   in.IssuerRequired,
 		Audience:        p.Audience,
 		RequireAudience: in.AudienceRequired,
 		Leeway:          p.Leeway,
@@ -238,5 +269,74 @@ func (p *Policy) IntrospectConfig(getenv func(string) string) (introspect.Config
 		InactiveTTL:     in.InactiveTTL,
 		StaleTTL:        in.StaleTTL,
 		Names:           p.ClaimNames,
-	}, nil
+	}
+	if in.Auth == authPrivateKeyJWT {
+		key, err := readPrivateKey(in.PrivateKeyFile)
+		if err != nil {
+			return introspect.Config{}, fmt.Errorf("policy: introspection: private_key_file %s: %w", in.PrivateKeyFile, err)
+		}
+		cfg.PrivateKey, cfg.KeyID = key, in.KeyID
+		return cfg, nil
+	}
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	secret := getenv(in.ClientSecretEnv)
+	if secret == "" {
+		return introspect.Config{}, fmt.Errorf("policy: introspection: $%s is unset or empty; it must hold the client secret of client_id %q", in.ClientSecretEnv, in.ClientID)
+	}
+	cfg.ClientSecret, cfg.SecretPost = secret, in.Auth == authClientSecretPost
+	return cfg, nil
+}
+
+// maxKeyFile bounds the key file IntrospectConfig reads: an 8192-bit RSA
+// key in PEM is under 7 KiB.
+const maxKeyFile = 64 << 10
+
+// readPrivateKey reads the one PEM private key of path. Its errors name
+// what is wrong, never the key's bytes.
+func readPrivateKey(path string) (crypto.Signer, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxKeyFile {
+		return nil, fmt.Errorf("larger than %d bytes: not a PEM private key", maxKeyFile)
+	}
+	block, rest := pem.Decode(data)
+	if block == nil {
+		return nil, errors.New("no PEM block (want -----BEGIN PRIVATE KEY-----, EC PRIVATE KEY or RSA PRIVATE KEY)")
+	}
+	if next, _ := pem.Decode(rest); next != nil {
+		return nil, errors.New("more than one PEM block: the file must hold the private key only")
+	}
+	if _, encrypted := block.Headers["Proc-Type"]; encrypted {
+		return nil, errors.New("the key is encrypted; give the file an unencrypted key (protect it with file permissions)")
+	}
+	var key any
+	switch block.Type {
+	case "PRIVATE KEY":
+		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	case "EC PRIVATE KEY":
+		key, err = x509.ParseECPrivateKey(block.Bytes)
+	case "RSA PRIVATE KEY":
+		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+	case "ENCRYPTED PRIVATE KEY":
+		return nil, errors.New("the key is encrypted; give the file an unencrypted key (protect it with file permissions)")
+	default:
+		return nil, fmt.Errorf("a PEM block of type %q, not a private key (want PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY)", block.Type)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s block: malformed key", block.Type)
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("a %T key cannot sign", key)
+	}
+	return signer, nil
 }

@@ -2,14 +2,28 @@ package policy_test
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdh"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jws"
 
 	"github.com/stepupauth/stepup/claims"
 	"github.com/stepupauth/stepup/introspect"
@@ -66,6 +80,12 @@ func TestParseIntrospection(t *testing.T) {
 			basic(func(in *policy.Introspection) { in.CacheTTL = time.Minute })},
 		{"audience_required", introspection(endpointLine, clientLine, secretLine, "audience_required: true"),
 			basic(func(in *policy.Introspection) { in.AudienceRequired = true })},
+		{"issuer_required", introspection(endpointLine, clientLine, secretLine, "issuer_required: true"),
+			basic(func(in *policy.Introspection) { in.IssuerRequired = true })},
+		{"private_key_jwt", introspection(endpointLine, clientLine, "auth: private_key_jwt", "private_key_file: keys/introspection.pem", "key_id: k1"),
+			basic(func(in *policy.Introspection) {
+				in.Auth, in.ClientSecretEnv, in.PrivateKeyFile, in.KeyID = "private_key_jwt", "", "keys/introspection.pem", "k1"
+			})},
 		{"introspect_jwts", introspection(endpointLine, clientLine, secretLine, "introspect_jwts: true"),
 			basic(func(in *policy.Introspection) { in.IntrospectJWTs = true })},
 		{"switches false", introspection(endpointLine, clientLine, secretLine, "audience_required: false", "introspect_jwts: false"), basic(nil)},
@@ -112,11 +132,19 @@ func TestParseIntrospectionErrors(t *testing.T) {
 		{"no client_id", introspection(endpointLine, secretLine),
 			"policy: line 4: introspection.client_id: required: this API's client identifier at the authorization server"},
 		{"no client_secret_env", introspection(endpointLine, clientLine),
-			"policy: line 4: introspection.client_secret_env: required: the name of the environment variable holding the client secret"},
+			"policy: line 4: introspection.client_secret_env: required: the name of the environment variable holding the client secret (or auth: private_key_jwt with private_key_file)"},
+		{"private_key_jwt without a key", introspection(endpointLine, clientLine, "auth: private_key_jwt"),
+			"policy: line 4: introspection.private_key_file: required with auth: private_key_jwt: the path of the PEM file holding the private key"},
+		{"private_key_jwt with a secret", introspection(endpointLine, clientLine, "auth: private_key_jwt", "private_key_file: k.pem", secretLine),
+			"policy: line 8: introspection.client_secret_env: auth: private_key_jwt authenticates with private_key_file, not a secret; leave client_secret_env out"},
+		{"key file without private_key_jwt", introspection(endpointLine, clientLine, secretLine, "private_key_file: k.pem"),
+			"policy: line 7: introspection.private_key_file: private_key_file is the key of auth: private_key_jwt; set auth: private_key_jwt, or leave it out"},
+		{"key_id without private_key_jwt", introspection(endpointLine, clientLine, secretLine, "key_id: k1"),
+			"policy: line 7: introspection.key_id: key_id names the key of auth: private_key_jwt; leave it out with client_secret_basic"},
 		{"client_secret", introspection(endpointLine, clientLine, "client_secret: s3cr3t"),
 			"policy: line 6: introspection.client_secret: a secret never belongs in the policy file; put it in an environment variable and name that variable with client_secret_env"},
 		{"unknown field", introspection(endpointLine, clientLine, secretLine, "timeout: 5s"),
-			"policy: line 7: introspection.timeout: unknown field (want endpoint, discover, client_id, client_secret_env, auth, cache_ttl, no_cache, inactive_ttl, stale_ttl, audience_required or introspect_jwts)"},
+			"policy: line 7: introspection.timeout: unknown field (want endpoint, discover, client_id, client_secret_env, auth, private_key_file, key_id, cache_ttl, no_cache, inactive_ttl, stale_ttl, issuer_required, audience_required or introspect_jwts)"},
 		{"duplicate field", introspection(endpointLine, clientLine, secretLine, "client_id: other"),
 			"policy: line 7: introspection.client_id: duplicate field (first on line 5)"},
 		{"duplicate block", head + "introspection: {discover: true, client_id: a, client_secret_env: S}\nintrospection: {discover: true, client_id: a, client_secret_env: S}\nrules: [{http: /a}]\n",
@@ -147,10 +175,8 @@ func TestParseIntrospectionErrors(t *testing.T) {
 			`policy: line 6: introspection.client_secret_env: "$SECRET" is not an environment variable name (letters, digits and _, not a digit first); the secret itself never belongs in the file`},
 		{"client_secret_env empty", introspection(endpointLine, clientLine, "client_secret_env: ''"),
 			"policy: line 6: introspection.client_secret_env: must not be empty"},
-		{"auth private_key_jwt", introspection(endpointLine, clientLine, secretLine, "auth: private_key_jwt"),
-			"policy: line 7: introspection.auth: private_key_jwt needs a private key, which is set in code (introspect.Config.PrivateKey), not in the policy file"},
 		{"auth unknown", introspection(endpointLine, clientLine, secretLine, "auth: basic"),
-			`policy: line 7: introspection.auth: "basic" is not client_secret_basic or client_secret_post`},
+			`policy: line 7: introspection.auth: "basic" is not client_secret_basic, client_secret_post or private_key_jwt`},
 		{"auth list", introspection(endpointLine, clientLine, secretLine, "auth: [client_secret_post]"),
 			"policy: line 7: introspection.auth: want a string, got a list"},
 		{"cache_ttl zero", introspection(endpointLine, clientLine, secretLine, "cache_ttl: 0s"),
@@ -379,6 +405,176 @@ func TestIntrospectConfigTalks(t *testing.T) {
 			}
 			if err := c.Check(ctx); !errors.Is(err, introspect.ErrClientAuth) {
 				t.Errorf("Check with a wrong secret: %v, want ErrClientAuth", err)
+			}
+		})
+	}
+}
+
+// writeKey writes key to a PEM file of the given block type in a fresh
+// directory and returns its path.
+func writeKey(t *testing.T, blockType string, der []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "key.pem")
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: blockType, Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestIntrospectConfigPrivateKeyJWT: private_key_jwt reads the key of
+// private_key_file, in each PEM form, and the client signs its assertions
+// with it at a loopback endpoint; issuer_required refuses an answer
+// without iss.
+func TestIntrospectConfigPrivateKeyJWT(t *testing.T) {
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ed, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkcs8 := func(k any) []byte {
+		der, err := x509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return der
+	}
+	sec1, err := x509.MarshalECPrivateKey(ec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name      string
+		blockType string
+		der       []byte
+		alg       jwa.SignatureAlgorithm
+		pub       crypto.PublicKey
+	}{
+		{"PKCS #8 EC", "PRIVATE KEY", pkcs8(ec), jwa.ES256(), ec.Public()},
+		{"SEC 1 EC", "EC PRIVATE KEY", sec1, jwa.ES256(), ec.Public()},
+		{"PKCS #1 RSA", "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(rsaKey), jwa.RS256(), rsaKey.Public()},
+		{"PKCS #8 Ed25519", "PRIVATE KEY", pkcs8(ed), jwa.EdDSA(), ed.Public()},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var endpoint string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if err := r.ParseForm(); err != nil {
+					t.Error(err)
+				}
+				if _, _, basic := r.BasicAuth(); basic || r.PostForm.Has("client_secret") {
+					t.Error("a secret was sent with private_key_jwt")
+				}
+				payload, err := jws.Verify([]byte(r.PostForm.Get("client_assertion")), jws.WithKey(tt.alg, tt.pub))
+				var a struct{ Iss, Sub, Aud string }
+				if err == nil {
+					err = json.Unmarshal(payload, &a)
+				}
+				if err != nil || a.Iss != "api" || a.Sub != "api" || a.Aud != endpoint ||
+					r.PostForm.Get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
+					w.WriteHeader(http.StatusUnauthorized)
+					return
+				}
+				answer := map[string]any{"active": true, "iss": "https://idp.example.com/", "aud": "api", "sub": "alice"}
+				if r.PostForm.Get("token") == "no-iss" {
+					delete(answer, "iss")
+				}
+				w.Header().Set("Content-Type", "application/json")
+				_ = json.NewEncoder(w).Encode(answer)
+			}))
+			defer srv.Close()
+			endpoint = srv.URL
+			p, err := policy.Parse([]byte(introspection("endpoint: "+srv.URL, clientLine, "auth: private_key_jwt",
+				"private_key_file: "+writeKey(t, tt.blockType, tt.der), "key_id: k1", "issuer_required: true")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := p.IntrospectConfig(func(name string) string {
+				t.Errorf("getenv(%q) called with private_key_jwt", name)
+				return ""
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.PrivateKey == nil || cfg.KeyID != "k1" || cfg.ClientSecret != "" || !cfg.RequireIssuer {
+				t.Fatalf("IntrospectConfig = %+v, want the key, kid k1, no secret and RequireIssuer", cfg)
+			}
+			c, err := introspect.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			if err := c.Check(ctx); err != nil {
+				t.Fatalf("Check: %v", err)
+			}
+			if cl, err := c.Introspect(ctx, "good"); err != nil || cl.Subject != "alice" {
+				t.Errorf("Introspect(good) = %+v, %v; want alice", cl, err)
+			}
+			var ie *introspect.Error
+			if _, err := c.Introspect(ctx, "no-iss"); !errors.As(err, &ie) || ie.Reason != introspect.ReasonIssuer {
+				t.Errorf("Introspect(no-iss) with issuer_required: %v, want reason %q", err, introspect.ReasonIssuer)
+			}
+		})
+	}
+}
+
+// TestIntrospectConfigKeyFileErrors: a key file that cannot serve is an
+// error naming the file and the problem, never the key's bytes.
+func TestIntrospectConfigKeyFileErrors(t *testing.T) {
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(ec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xder, err := x509.MarshalPKCS8PrivateKey(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	file := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	one := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	for _, tt := range []struct {
+		name, path, want string
+	}{
+		{"missing", filepath.Join(dir, "absent.pem"), "no such file or directory"},
+		{"not PEM", file("text.pem", "MHcCAQEE"), "no PEM block (want -----BEGIN PRIVATE KEY-----, EC PRIVATE KEY or RSA PRIVATE KEY)"},
+		{"two blocks", file("two.pem", one+one), "more than one PEM block: the file must hold the private key only"},
+		{"certificate", writeKey(t, "CERTIFICATE", der), `a PEM block of type "CERTIFICATE", not a private key (want PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY)`},
+		{"encrypted PKCS #8", writeKey(t, "ENCRYPTED PRIVATE KEY", der), "the key is encrypted; give the file an unencrypted key (protect it with file permissions)"},
+		{"encrypted legacy", file("legacy.pem", string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Headers: map[string]string{"Proc-Type": "4,ENCRYPTED"}, Bytes: der}))), "the key is encrypted"},
+		{"malformed", writeKey(t, "EC PRIVATE KEY", der[:20]), "EC PRIVATE KEY block: malformed key"},
+		{"cannot sign", writeKey(t, "PRIVATE KEY", xder), "a *ecdh.PrivateKey key cannot sign"},
+		{"too large", file("big.pem", strings.Repeat("A", 70<<10)), "larger than 65536 bytes"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := policy.Parse([]byte(introspection(endpointLine, clientLine, "auth: private_key_jwt", "private_key_file: "+tt.path)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := p.IntrospectConfig(nil)
+			if err == nil || !strings.HasPrefix(err.Error(), "policy: introspection: private_key_file "+tt.path+": ") || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("IntrospectConfig: %v, want the file named and %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "MIG") || !reflect.DeepEqual(cfg, introspect.Config{}) {
+				t.Errorf("IntrospectConfig: %v, %+v; want no key material and the zero Config", err, cfg)
 			}
 		})
 	}
