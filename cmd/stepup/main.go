@@ -41,6 +41,7 @@ const (
 const usage = `usage:
   stepup explain -policy FILE [-token T | token on stdin] [-route "METHOD /path" | -method /pkg.Svc/M] [-jwks FILE] [-now RFC3339]
   stepup lint FILE
+  stepup authz -policy FILE [-http ADDR -trusted-proxies CIDRs] [-grpc ADDR] [flags]
 `
 
 // run is the command: main calls it with the process's arguments (without
@@ -55,6 +56,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return explain(args[1:], stdin, stdout, stderr)
 	case "lint":
 		return lint(args[1:], stdout, stderr)
+	case "authz":
+		return authz(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
