@@ -329,8 +329,9 @@ func (g *Gateway) check(r *http.Request) *Decision {
 func (d *Decision) unlisted() {
 	d.Status = http.StatusForbidden
 	d.Header = http.Header{
-		"Content-Type":  {"application/json"},
-		"Cache-Control": {"no-store"},
+		"Content-Type":           {"application/json"},
+		"Cache-Control":          {"no-store"},
+		"X-Content-Type-Options": {"nosniff"},
 	}
 	d.Body = []byte(unlistedBody)
 }
@@ -399,7 +400,7 @@ func badRequest(remove []string, why string) *Decision {
 	}{"invalid_request", why})
 	return &Decision{
 		Status: http.StatusBadRequest,
-		Header: http.Header{"Content-Type": {"application/json"}, "Cache-Control": {"no-store"}},
+		Header: http.Header{"Content-Type": {"application/json"}, "Cache-Control": {"no-store"}, "X-Content-Type-Options": {"nosniff"}},
 		Body:   body,
 		Remove: remove,
 	}

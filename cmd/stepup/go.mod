@@ -5,6 +5,7 @@ go 1.26.0
 replace github.com/stepupauth/stepup => ../..
 
 require (
+	github.com/google/go-cmp v0.7.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/stepupauth/stepup v0.0.0-00010101000000-000000000000
@@ -44,7 +45,7 @@ require (
 	golang.org/x/text v0.42.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1
 	google.golang.org/grpc v1.85.0
-	google.golang.org/protobuf v1.36.12 // indirect
+	google.golang.org/protobuf v1.36.12
 )
 
 replace github.com/stepupauth/stepup/redisstore => ../../redisstore
