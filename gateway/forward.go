@@ -22,10 +22,19 @@ const (
 	headerOriginalMethod  = "X-Original-Method"
 )
 
+// nginx's auth_request drops the body of the auth answer: a request with
+// X-Stepup-Body-Header: 1 also gets a refusal's JSON body in X-Stepup-Body,
+// for the configuration to send back (return 401 $stepup_body).
+const (
+	headerBodyHeader = "X-Stepup-Body-Header"
+	headerBody       = "X-Stepup-Body"
+	maxBodyHeader    = 4 << 10
+)
+
 // forwardingHeaders are removed from the reconstructed request.
 var forwardingHeaders = []string{
 	headerForwardedMethod, headerForwardedHost, headerForwardedURI, headerForwardedProto,
-	headerOriginalURI, headerOriginalMethod, "X-Forwarded-For", "X-Forwarded-Port", "X-Forwarded-Server", "X-Real-Ip", "Forwarded",
+	headerOriginalURI, headerOriginalMethod, "X-Forwarded-For", "X-Forwarded-Port", "X-Forwarded-Server", "X-Real-Ip", "Forwarded", headerBodyHeader,
 }
 
 // ParseTrustedProxies parses a comma-separated list of CIDR prefixes
@@ -67,8 +76,14 @@ func ParseTrustedProxies(list string) ([]netip.Prefix, error) {
 // RemoteAddr of the decision (the policy's mtls trusted_proxies then name
 // the proxies allowed to pass Client-Cert).
 //
-// An allowed request gets 200 with the identity headers and an empty body;
-// a refused one gets exactly the status, headers and body of Decide.
+// An allowed request gets 200 with every identity header (empty for a
+// claim the token lacks, so that a proxy copying them overwrites the
+// client's copies) and an empty body;
+// a refused one gets exactly the status, headers and body of Decide. nginx's
+// auth_request passes only 401 and 403 on and drops the answer's body: a
+// request with the header X-Stepup-Body-Header: 1 (set by the nginx
+// configuration) also gets the refusal's JSON body, which holds no line
+// breaks, in the header X-Stepup-Body.
 //
 // A nil or empty trusted list trusts nobody. The handler is safe for
 // concurrent use.
@@ -82,6 +97,9 @@ func (g *Gateway) ForwardAuth(trusted []netip.Prefix) http.Handler {
 		} else {
 			d = g.Decide(r.Context(), req)
 		}
+		if !d.Allowed && r.Header.Get(headerBodyHeader) == "1" && len(d.Body) <= maxBodyHeader && headerValue(string(d.Body)) == string(d.Body) {
+			w.Header().Set(headerBody, string(d.Body))
+		}
 		write(w, d)
 	})
 }
@@ -93,6 +111,15 @@ func write(w http.ResponseWriter, d *Decision) {
 		w.Header()[k] = v
 	}
 	if d.Allowed {
+		// Every identity header, empty for a claim the token lacks: proxies
+		// that copy named answer headers onto the upstream request (Caddy's
+		// copy_headers, Traefik's authResponseHeaders) then replace the
+		// client's copy instead of leaving it, or a placeholder, in place.
+		for _, name := range d.Remove {
+			if _, ok := d.Header[name]; !ok {
+				w.Header()[name] = []string{""}
+			}
+		}
 		w.WriteHeader(http.StatusOK)
 		return
 	}

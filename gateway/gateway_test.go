@@ -365,6 +365,22 @@ func TestForwardAuth(t *testing.T) {
 			t.Errorf("%v: got %d, want 400", hdr, rec.Code)
 		}
 	}
+	// nginx asks for the body in a header too; others do not get it.
+	rec = do("10.0.0.1:1", map[string]string{"X-Forwarded-Uri": "/nowhere", "X-Stepup-Body-Header": "1"}, "GET", "/auth")
+	if rec.Code != 403 || rec.Header().Get("X-Stepup-Body") != rec.Body.String() || rec.Body.Len() == 0 {
+		t.Errorf("body header: %d %q %q", rec.Code, rec.Header().Get("X-Stepup-Body"), rec.Body)
+	}
+	rec = do("10.0.0.1:1", map[string]string{"X-Forwarded-Uri": "/nowhere"}, "GET", "/auth")
+	if _, ok := rec.Header()["X-Stepup-Body"]; ok {
+		t.Errorf("body header without asking: %v", rec.Header())
+	}
+	// An allowed answer names every identity header, empty for a claim
+	// the token lacks, so that a proxy copying them overwrites the client's.
+	noAMR := f.mint(t, stepuptest.Token{ACR: claims.ACRMultiFactor, AuthTime: time.Now(), Subject: "bob"})
+	rec = do("10.0.0.1:1", map[string]string{"X-Forwarded-Method": "POST", "X-Forwarded-Uri": "/transfer", "Authorization": "Bearer " + noAMR}, "GET", "/auth")
+	if v, ok := rec.Header()["X-Stepup-Amr"]; rec.Code != 200 || !ok || len(v) != 1 || v[0] != "" || rec.Header().Get("X-Stepup-Subject") != "bob" {
+		t.Errorf("empty identity header: %d %v", rec.Code, rec.Header())
+	}
 	// Public through the proxy.
 	if rec := do("10.0.0.1:1", map[string]string{"X-Forwarded-Uri": "/public?q=1"}, "GET", "/auth"); rec.Code != 200 {
 		t.Errorf("public: got %d", rec.Code)
