@@ -166,4 +166,3 @@ func inProcessMux(b *testing.B, iss *stepuptest.Issuer) http.Handler {
 	}
 	return mux
 }
-
