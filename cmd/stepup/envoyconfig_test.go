@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -110,5 +111,27 @@ func TestEnvoyConfig(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no cluster %q", cluster)
+	}
+}
+
+// TestDeployConfigsInREADME wants every file of deploy/ verbatim in the
+// root README, so that the configurations people copy are the tested ones.
+func TestDeployConfigsInREADME(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join("deploy", "*"))
+	if err != nil || len(files) != 5 {
+		t.Fatalf("deploy files: %v, %v", files, err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(readme, append(append([]byte("\n"), b...), "```"...)) {
+			t.Errorf("README.md does not hold %s as it is", f)
+		}
 	}
 }
