@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"math/big"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -243,5 +244,86 @@ func TestExtAuthzHealth(t *testing.T) {
 		if err != nil || got.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 			t.Errorf("%q: %v, %v", svc, got, err)
 		}
+	}
+}
+
+// TestExtAuthzDPoP: a DPoP-bound token with its proof (RFC 9449, htu from
+// the policy's public_url and the request's path) is allowed once; the
+// replayed proof and the token sent as Bearer are refused in the DPoP scheme.
+func TestExtAuthzDPoP(t *testing.T) {
+	iss, err := stepuptest.NewIssuer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer iss.Close()
+	e := startAuthz(t, iss, func(c *authzConfig) {
+		writePolicy(t, c.policyPath, iss, `issuer: ISSUER
+audience: AUDIENCE
+jwks_uri: JWKS
+dpop:
+  public_url: https://api.example.com
+rules:
+  - http: "POST /transfer"
+    sender_constraint: dpop
+`)
+	})
+	client := authv3.NewAuthorizationClient(dialAuthz(t, e.addrs.grpc))
+	key, err := stepuptest.NewDPoPKey("ES256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := e.mint(t, stepuptest.Token{Subject: "alice", Claims: map[string]any{"cnf": map[string]string{"jkt": key.JKT()}}})
+	proof, err := key.Proof(stepuptest.DPoPProof{Method: "POST", URL: "https://api.example.com/transfer", AccessToken: tok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(scheme, proof string) *authv3.CheckResponse {
+		t.Helper()
+		h := map[string]string{"authorization": scheme + " " + tok}
+		if proof != "" {
+			h["dpop"] = proof
+		}
+		got, err := client.Check(context.Background(), checkRequest("POST", "/transfer", "", h))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := check("DPoP", proof); got.GetOkResponse() == nil || got.GetOkResponse().GetHeaders()[0].GetHeader().GetValue() != "alice" {
+		t.Fatalf("DPoP: %v", got)
+	}
+	wwwAuth := func(r *authv3.CheckResponse) string {
+		for _, h := range r.GetDeniedResponse().GetHeaders() {
+			if h.GetHeader().GetKey() == "www-authenticate" {
+				return h.GetHeader().GetValue()
+			}
+		}
+		return ""
+	}
+	if got := check("DPoP", proof); got.GetDeniedResponse().GetStatus().GetCode() != typev3.StatusCode_Unauthorized ||
+		!strings.HasPrefix(wwwAuth(got), `DPoP `) || !strings.Contains(wwwAuth(got), `error="invalid_dpop_proof"`) {
+		t.Errorf("replayed proof: %v", got)
+	}
+	if got := check("Bearer", ""); got.GetDeniedResponse().GetStatus().GetCode() != typev3.StatusCode_Unauthorized || !strings.Contains(wwwAuth(got), "DPoP ") {
+		t.Errorf("bound token as Bearer: %v", got)
+	}
+	// A reload keeps the replay store: a proof used before it stays used.
+	proof2, err := key.Proof(stepuptest.DPoPProof{Method: "POST", URL: "https://api.example.com/transfer", AccessToken: tok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := check("DPoP", proof2); got.GetOkResponse() == nil {
+		t.Fatalf("second proof: %v", got)
+	}
+	e.hup <- syscallHUP
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(e.log.String(), "msg=reloaded") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reload:\n%s", e.log)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := check("DPoP", proof2); !strings.Contains(wwwAuth(got), `error="invalid_dpop_proof"`) {
+		t.Errorf("proof replayed after a reload: %v", got)
 	}
 }
