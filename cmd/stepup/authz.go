@@ -277,7 +277,8 @@ type generation struct {
 }
 
 // acquire returns the current generation, held for one check: release it
-// with g.mu.RUnlock.
+// with g.mu.RUnlock. It returns nil once the server has stopped (a
+// handler still running after a shutdown timed out).
 func (s *server) acquire() *generation {
 	for {
 		g := s.cur.Load()
@@ -286,7 +287,16 @@ func (s *server) acquire() *generation {
 			return g
 		}
 		g.mu.RUnlock()
+		if s.cur.Load() == g {
+			return nil
+		}
 	}
+}
+
+// stopped answers a request that arrives after the server stopped.
+func stopped(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "1")
+	plain(w, false, "", "shutting down\n")
 }
 
 // retire waits for the checks using g, then closes its key source.
@@ -452,6 +462,10 @@ func (s *server) httpHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		g := s.acquire()
+		if g == nil {
+			stopped(w)
+			return
+		}
 		ok := g.keysLoaded()
 		g.mu.RUnlock()
 		s.setHealth()
@@ -459,6 +473,10 @@ func (s *server) httpHandler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		g := s.acquire()
+		if g == nil {
+			stopped(w)
+			return
+		}
 		ok := g.keysLoaded()
 		g.mu.RUnlock()
 		switch {
@@ -470,11 +488,19 @@ func (s *server) httpHandler() http.Handler {
 	})
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		g := s.acquire()
+		if g == nil {
+			stopped(w)
+			return
+		}
 		defer g.mu.RUnlock()
 		promhttp.HandlerFor(prometheus.Gatherers{s.base, g.reg}, promhttp.HandlerOpts{}).ServeHTTP(w, r)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		g := s.acquire()
+		if g == nil {
+			stopped(w)
+			return
+		}
 		defer g.mu.RUnlock()
 		g.fa.ServeHTTP(w, r)
 	})

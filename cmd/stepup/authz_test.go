@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc/codes"
 
 	"github.com/stepupauth/stepup/claims"
 	"github.com/stepupauth/stepup/gateway"
@@ -379,3 +382,21 @@ func TestAuthzFlags(t *testing.T) {
 }
 
 var syscallHUP os.Signal = syscall.SIGHUP
+
+// TestAuthzAfterStop: a check that reaches the handlers after the last
+// generation is retired (a shutdown that timed out) is 503, not a hang.
+func TestAuthzAfterStop(t *testing.T) {
+	s := &server{cfg: &authzConfig{}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	g := &generation{}
+	s.cur.Store(g)
+	g.retire()
+	rec := httptest.NewRecorder()
+	s.httpHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/auth", nil))
+	if rec.Code != 503 {
+		t.Errorf("forward auth after stop: %d", rec.Code)
+	}
+	got, err := (&extAuthz{s: s}).Check(context.Background(), checkRequest("GET", "/profile", "", nil))
+	if err != nil || got.GetDeniedResponse().GetStatus().GetCode() != 503 || codes.Code(got.GetStatus().GetCode()) != codes.Unavailable {
+		t.Errorf("ext_authz after stop: %v, %v", got, err)
+	}
+}

@@ -35,6 +35,9 @@ type extAuthz struct {
 // describes.
 func (e *extAuthz) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.CheckResponse, error) {
 	g := e.s.acquire()
+	if g == nil {
+		return checkResponse(stoppedDecision), nil
+	}
 	defer g.mu.RUnlock()
 	return checkResponse(g.gw.Decide(ctx, requestOf(req))), nil
 }
@@ -149,6 +152,13 @@ func checkResponse(d *gateway.Decision) *authv3.CheckResponse {
 		Status:       &rpcstatus.Status{Code: int32(grpcCode(d.Status))},
 		HttpResponse: &authv3.CheckResponse_DeniedResponse{DeniedResponse: denied},
 	}
+}
+
+// stoppedDecision answers a check that arrives after the server stopped.
+var stoppedDecision = &gateway.Decision{
+	Status: http.StatusServiceUnavailable,
+	Header: http.Header{"Retry-After": {"1"}, "Cache-Control": {"no-store"}, "Content-Type": {"application/json"}},
+	Body:   []byte("{}"),
 }
 
 // grpcCode is the status code of a refusal, as grpcmw maps the same
