@@ -20,6 +20,7 @@ import (
 
 // Headers names the identity headers the upstream receives for an allowed
 // request. The zero value of a field means its default (DefaultHeaders).
+// Names are letters, digits and hyphens, case-insensitive, and distinct.
 type Headers struct {
 	Subject  string // sub; default X-Stepup-Subject
 	ACR      string // acr; default X-Stepup-Acr
@@ -27,16 +28,19 @@ type Headers struct {
 	ClientID string // client_id; default X-Stepup-Client-Id
 }
 
-// DefaultHeaders are the identity header names used when Headers leaves a
-// field empty.
-var DefaultHeaders = Headers{
+// DefaultHeaders returns the identity header names used when Headers
+// leaves a field empty.
+func DefaultHeaders() Headers { return defaultHeaders }
+
+var defaultHeaders = Headers{
 	Subject:  "X-Stepup-Subject",
 	ACR:      "X-Stepup-Acr",
 	AMR:      "X-Stepup-Amr",
 	ClientID: "X-Stepup-Client-Id",
 }
 
-// Config is the configuration of a Gateway beyond its guard and rules.
+// Config is the configuration of a Gateway beyond its guard and rules. New
+// copies what it needs: changing a Config afterwards changes nothing.
 type Config struct {
 	// Headers names the identity headers; see Headers.
 	Headers Headers
@@ -51,7 +55,8 @@ type Config struct {
 
 // Decision is the answer to one request. Allowed decisions carry the
 // identity headers to set on the upstream request; refused ones the exact
-// response the Go middleware would send.
+// response the Go middleware would send. Each Decide returns a new
+// Decision, owned by the caller; Remove and Claims are shared: read-only.
 type Decision struct {
 	// Allowed is true when the request may go to the upstream.
 	Allowed bool
@@ -132,7 +137,7 @@ func (h Headers) resolve() (Headers, error) {
 	for _, f := range []struct {
 		v   *string
 		def string
-	}{{&out.Subject, DefaultHeaders.Subject}, {&out.ACR, DefaultHeaders.ACR}, {&out.AMR, DefaultHeaders.AMR}, {&out.ClientID, DefaultHeaders.ClientID}} {
+	}{{&out.Subject, defaultHeaders.Subject}, {&out.ACR, defaultHeaders.ACR}, {&out.AMR, defaultHeaders.AMR}, {&out.ClientID, defaultHeaders.ClientID}} {
 		if *f.v == "" {
 			*f.v = f.def
 		}

@@ -368,7 +368,7 @@ func TestAuthzFlags(t *testing.T) {
 		}
 	}
 	c, err := parseAuthzFlags([]string{"-policy", "p", "-grpc", ":0", "-header-subject", "X-User", "-allow-unlisted", "a.example, b.example"}, io.Discard)
-	if err != nil || c.headers.Subject != "X-User" || c.headers.ACR != gateway.DefaultHeaders.ACR || fmt.Sprint(c.allowUnlisted) != "[a.example b.example]" {
+	if err != nil || c.headers.Subject != "X-User" || c.headers.ACR != gateway.DefaultHeaders().ACR || fmt.Sprint(c.allowUnlisted) != "[a.example b.example]" {
 		t.Errorf("got %+v, %v", c, err)
 	}
 	var stderr bytes.Buffer
