@@ -280,11 +280,13 @@ func (req Request) httpRequest(ctx context.Context) (*http.Request, error) {
 		return nil, errForward("the URI is not an absolute path with an optional query")
 	}
 	u.Scheme, u.Host = scheme, req.Host
-	h := req.Header.Clone()
+	// The route table reads the headers and never writes them, so the
+	// caller's map is used as it is (a Host entry in it is ignored: the
+	// table matches r.Host).
+	h := req.Header
 	if h == nil {
 		h = http.Header{}
 	}
-	h.Del("Host")
 	r := (&http.Request{
 		Method:     req.Method,
 		URL:        u,

@@ -386,3 +386,18 @@ func TestForwardAuth(t *testing.T) {
 		t.Errorf("public: got %d", rec.Code)
 	}
 }
+
+// TestDecideLeavesHeader: Decide reads the caller's header map without
+// writing it, and a Host entry in it does not choose the host rule.
+func TestDecideLeavesHeader(t *testing.T) {
+	f := newFixture(t, gateway.Config{})
+	h := http.Header{"Host": {"status.example.com"}, "Authorization": {"Bearer " + f.tokens(t)["mfa"]}}
+	want := fmt.Sprint(h)
+	d := f.gw.Decide(context.Background(), gateway.Request{Method: "GET", Host: "api.example.com", URI: "/", Header: h})
+	if d.Allowed || d.Status != 403 {
+		t.Errorf("Host header chose the route: allowed %v status %d rule %q", d.Allowed, d.Status, d.Rule)
+	}
+	if fmt.Sprint(h) != want {
+		t.Errorf("header changed: %v", h)
+	}
+}
