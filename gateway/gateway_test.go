@@ -2,8 +2,15 @@ package gateway_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -16,6 +23,7 @@ import (
 	"github.com/stepupauth/stepup/gateway"
 	"github.com/stepupauth/stepup/httpmw"
 	"github.com/stepupauth/stepup/jwks"
+	"github.com/stepupauth/stepup/mtls"
 	"github.com/stepupauth/stepup/policy"
 	"github.com/stepupauth/stepup/stepuptest"
 	"github.com/stepupauth/stepup/verify"
@@ -399,5 +407,59 @@ func TestDecideLeavesHeader(t *testing.T) {
 	}
 	if fmt.Sprint(h) != want {
 		t.Errorf("header changed: %v", h)
+	}
+}
+
+// TestForwardAuthClientCert: behind a forward-auth proxy, a certificate-bound
+// token (RFC 8705) is allowed with the RFC 9440 Client-Cert header when the
+// proxy is one of the mtls source's trusted proxies, and refused when the
+// same header comes from another peer.
+func TestForwardAuthClientCert(t *testing.T) {
+	f := newFixture(t, gateway.Config{})
+	certs, err := mtls.New(mtls.Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := verify.New(f.keys, verify.Config{Issuer: f.iss.Issuer(), Audience: f.iss.Audience()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	guard, err := httpmw.New(v, httpmw.WithClientCertificates(certs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := gateway.New(guard, f.rules, gateway.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(der)
+	tok := f.mint(t, stepuptest.Token{Claims: map[string]any{"cnf": map[string]string{"x5t#S256": base64.RawURLEncoding.EncodeToString(sum[:])}}})
+	h := gw.ForwardAuth([]netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.0/24")})
+	for _, tc := range []struct {
+		remote string
+		want   int
+	}{
+		{"10.0.0.5:1000", 200},
+		{"192.0.2.5:1000", 401}, // trusted for forwarding, not for Client-Cert
+	} {
+		req := httptest.NewRequest("GET", "/auth", nil)
+		req.RemoteAddr = tc.remote
+		req.Header.Set("X-Forwarded-Uri", "/profile")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Client-Cert", ":"+base64.StdEncoding.EncodeToString(der)+":")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != tc.want {
+			t.Errorf("%s: got %d, want %d (%s)", tc.remote, rec.Code, tc.want, rec.Header().Get("Www-Authenticate"))
+		}
 	}
 }
