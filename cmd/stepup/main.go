@@ -3,6 +3,7 @@
 //
 //	stepup explain -policy FILE [-token T] [-route "POST /transfer" | -method /pkg.Svc/M] [-jwks FILE] [-now RFC3339]
 //	stepup lint FILE
+//	stepup authz -policy FILE [-http ADDR -trusted-proxies CIDRs] [-grpc ADDR] [flags]
 //
 // explain decodes the token (from -token, or standard input) without trusting
 // it, prints its header and claims, says whether its signature holds, verifies
@@ -19,6 +20,12 @@
 // and warns about what the parser accepts but a reader may not expect. Its
 // exit status is 0 when the file loads (warnings included), 1 when it does
 // not, 2 for a usage error.
+//
+// authz is the gateway: it serves Envoy ext_authz v3 over gRPC (-grpc) and
+// forward auth for nginx, Caddy and Traefik (-http, with /healthz, /readyz
+// and /metrics), deciding by the policy's http rules as httpmw.Mux does
+// (package gateway). SIGHUP reloads the policy; SIGTERM and SIGINT stop it
+// gracefully. See README.md for its flags.
 package main
 
 import (
@@ -41,6 +48,7 @@ const (
 const usage = `usage:
   stepup explain -policy FILE [-token T | token on stdin] [-route "METHOD /path" | -method /pkg.Svc/M] [-jwks FILE] [-now RFC3339]
   stepup lint FILE
+  stepup authz -policy FILE [-http ADDR -trusted-proxies CIDRs] [-grpc ADDR] [flags]
 `
 
 // run is the command: main calls it with the process's arguments (without
@@ -55,6 +63,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return explain(args[1:], stdin, stdout, stderr)
 	case "lint":
 		return lint(args[1:], stdout, stderr)
+	case "authz":
+		return authz(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
