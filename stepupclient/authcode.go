@@ -13,7 +13,8 @@ import (
 // Connect Core §3.1.2.1 and RFC 9470 §4 ask, scope (space-separated; it
 // replaces the one AuthCodeURL takes from oauth2.Config.Scopes, so the
 // request asks for the union the challenges accumulated) and claims (OpenID
-// Connect Core §5.5, Entra ID's claims challenge). A parameter l does not
+// Connect Core §5.5, Entra ID's claims challenge) and dpop_jkt (RFC 9449
+// §10, binding the code to the DPoP key). A parameter l does not
 // have is not sent.
 func (l Login) AuthCodeOptions() []oauth2.AuthCodeOption {
 	var opts []oauth2.AuthCodeOption
@@ -28,6 +29,9 @@ func (l Login) AuthCodeOptions() []oauth2.AuthCodeOption {
 	}
 	if l.Claims != "" {
 		opts = append(opts, oauth2.SetAuthURLParam("claims", l.Claims))
+	}
+	if l.DPoPJKT != "" {
+		opts = append(opts, oauth2.SetAuthURLParam("dpop_jkt", l.DPoPJKT))
 	}
 	return opts
 }

@@ -27,6 +27,7 @@ type dpopKey struct {
 	hash   crypto.Hash // 0 for EdDSA
 	size   int         // ECDSA: bytes of r and of s; 0 otherwise
 	header string      // base64url of the JOSE header, the same for every proof
+	jkt    string      // RFC 7638 thumbprint of the public key
 }
 
 func newDPoPKey(s crypto.Signer) (*dpopKey, error) {
@@ -63,6 +64,10 @@ func newDPoPKey(s crypto.Signer) (*dpopKey, error) {
 	default:
 		return nil, fmt.Errorf("stepupclient: Config.DPoP: unsupported key type %T: use ECDSA (P-256, P-384, P-521), Ed25519 or RSA", pub)
 	}
+	// The members written above are the required ones of RFC 7638 §3.2, in
+	// lexicographic order, without white space: jwk is the thumbprint input.
+	sum := sha256.Sum256([]byte(jwk))
+	k.jkt = b64.EncodeToString(sum[:])
 	hdr := `{"alg":"` + k.alg + `","jwk":` + jwk + `,"typ":"dpop+jwt"}`
 	k.header = b64.EncodeToString([]byte(hdr))
 	// Sign once now, so that a signer that cannot sign fails at New.

@@ -71,6 +71,10 @@ type Login struct {
 	// Entra ID insufficient_claims challenge, decoded from its base64; ""
 	// when there is none.
 	Claims string
+	// DPoPJKT is the RFC 7638 thumbprint of Config.DPoP's public key, ""
+	// without one: the dpop_jkt of an authorization request (RFC 9449 §10)
+	// and the cnf.jkt of the tokens to get.
+	DPoPJKT string
 }
 
 // Config is the configuration of a Source, checked once by New.
@@ -262,6 +266,9 @@ func (s *Source) next(used *oauth2.Token, refusal *claims.Error) (Login, bool, e
 // fetch calls the TokenFunc (the semaphore held) and makes its token the
 // current one.
 func (s *Source) fetch(ctx context.Context, l Login) (*oauth2.Token, error) {
+	if s.key != nil {
+		l.DPoPJKT = s.key.jkt
+	}
 	acr, scopes := slices.Clone(l.ACRValues), slices.Clone(l.Scopes)
 	t, err := s.token(ctx, l)
 	if err != nil {
