@@ -193,8 +193,7 @@ func TestRetryBound(t *testing.T) {
 // not followed.
 func TestOtherOrigin(t *testing.T) {
 	other := newChallenger(t, 401, `Bearer error="insufficient_user_authentication", acr_values="urn:x:loa:9"`)
-	var home *httptest.Server
-	home = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	home := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/redirect" {
 			http.Redirect(w, r, other.URL+"/landing", http.StatusTemporaryRedirect)
 			return
