@@ -137,6 +137,19 @@ func exampleSource(iss *stepuptest.Issuer) *stepupclient.Source {
 	return src
 }
 
+// exampleStepUpConn serves exampleBank for iss and dials it with the
+// client interceptor opt.
+func exampleStepUpConn(iss *stepuptest.Issuer, opt grpc.DialOption) (*grpc.ClientConn, func()) {
+	lis, stop := exampleBank(iss)
+	conn, err := grpc.NewClient("passthrough:///bank",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()), opt)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return conn, func() { _ = conn.Close(); stop() }
+}
+
 // UnaryClientStepUp sends the Source's token and follows the refusal by
 // itself: the application makes one call and gets the answer.
 func ExampleUnaryClientStepUp() {
@@ -145,17 +158,8 @@ func ExampleUnaryClientStepUp() {
 		log.Fatal(err)
 	}
 	defer iss.Close()
-	lis, stop := exampleBank(iss)
+	conn, stop := exampleStepUpConn(iss, grpc.WithChainUnaryInterceptor(grpcmw.UnaryClientStepUp(exampleSource(iss))))
 	defer stop()
-
-	conn, err := grpc.NewClient("passthrough:///bank",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithChainUnaryInterceptor(grpcmw.UnaryClientStepUp(exampleSource(iss))))
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer conn.Close()
 	resp, err := testgrpc.NewTestServiceClient(conn).UnaryCall(context.Background(), &testgrpc.SimpleRequest{})
 	fmt.Println(resp.GetUsername(), status.Code(err))
 	// Output:
@@ -171,17 +175,8 @@ func ExampleStreamClientStepUp() {
 		log.Fatal(err)
 	}
 	defer iss.Close()
-	lis, stop := exampleBank(iss)
+	conn, stop := exampleStepUpConn(iss, grpc.WithChainStreamInterceptor(grpcmw.StreamClientStepUp(exampleSource(iss))))
 	defer stop()
-
-	conn, err := grpc.NewClient("passthrough:///bank",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithChainStreamInterceptor(grpcmw.StreamClientStepUp(exampleSource(iss))))
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer conn.Close()
 	st, err := testgrpc.NewTestServiceClient(conn).StreamingOutputCall(context.Background(), &testgrpc.StreamingOutputCallRequest{})
 	if err != nil {
 		log.Fatal(err)

@@ -159,21 +159,7 @@ type dpopAPI struct {
 
 func (d *dpopAPI) setDPoP(t *testing.T, v *dpop.Verifier) {
 	t.Helper()
-	g, err := httpmw.New(newVerifier(t, d.iss), httpmw.WithDPoP(v, d.URL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rs []httpmw.Route
-	for p, req := range d.routes {
-		rs = append(rs, httpmw.Route{Pattern: p, Requirement: req, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c, _ := claims.FromContext(r.Context())
-			_, _ = w.Write([]byte(c.ACR))
-		})})
-	}
-	mux, err := g.Mux(rs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mux := newMux(t, d.iss, d.routes, httpmw.WithDPoP(v, d.URL))
 	d.mu.Lock()
 	d.h = mux
 	d.mu.Unlock()

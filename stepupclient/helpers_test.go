@@ -51,6 +51,20 @@ type api struct {
 // newAPI serves routes behind a Guard of iss, plus opts, on loopback.
 func newAPI(t testing.TB, iss *stepuptest.Issuer, routes map[string]claims.Requirement, opts ...httpmw.Option) *api {
 	t.Helper()
+	mux := newMux(t, iss, routes, opts...)
+	a := &api{}
+	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.requests.Add(1)
+		mux.ServeHTTP(w, r)
+	}))
+	t.Cleanup(a.Close)
+	return a
+}
+
+// newMux serves routes behind a Guard of iss with opts; each route answers
+// the caller's acr.
+func newMux(t testing.TB, iss *stepuptest.Issuer, routes map[string]claims.Requirement, opts ...httpmw.Option) http.Handler {
+	t.Helper()
 	g, err := httpmw.New(newVerifier(t, iss), opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -66,13 +80,7 @@ func newAPI(t testing.TB, iss *stepuptest.Issuer, routes map[string]claims.Requi
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &api{}
-	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a.requests.Add(1)
-		mux.ServeHTTP(w, r)
-	}))
-	t.Cleanup(a.Close)
-	return a
+	return mux
 }
 
 // logins records the Logins a TokenFunc was called with and logs in at

@@ -14,6 +14,8 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/internal/bearer"
+	"github.com/stepupauth/stepup/internal/grammar"
 )
 
 // DefaultMaxRetries is the number of step-up retries per request when
@@ -129,7 +131,7 @@ func New(cfg Config) (*Source, error) {
 	}
 	var scopes []string
 	for _, s := range cfg.Scopes {
-		if !scopeToken(s) {
+		if !grammar.ScopeToken(s) {
 			return nil, fmt.Errorf("stepupclient: Config.Scopes: %q is not an RFC 6749 scope-token", s)
 		}
 		if !slices.Contains(scopes, s) {
@@ -227,7 +229,7 @@ func (s *Source) next(used *oauth2.Token, refusal *claims.Error) (Login, bool, e
 		return Login{}, false, &ChallengeError{Msg: fmt.Sprintf("more than %d acr_values", maxACRValues)}
 	}
 	for _, v := range refusal.ACRValues {
-		if !acrValue(v) {
+		if !grammar.ACRValue(v) {
 			return Login{}, false, &ChallengeError{Msg: "acr_values holds a value with characters outside %x21-7E"}
 		}
 	}
@@ -239,7 +241,7 @@ func (s *Source) next(used *oauth2.Token, refusal *claims.Error) (Login, bool, e
 	}
 	grew := false
 	for _, sc := range refusal.Scope {
-		if !scopeToken(sc) {
+		if !grammar.ScopeToken(sc) {
 			return Login{}, false, &ChallengeError{Msg: "scope holds a value that is not an RFC 6749 scope-token"}
 		}
 		if !slices.Contains(l.Scopes, sc) {
@@ -274,7 +276,7 @@ func (s *Source) fetch(ctx context.Context, l Login) (*oauth2.Token, error) {
 	if err != nil {
 		return nil, &LoginError{Refusal: l.Refusal, Err: err}
 	}
-	if t == nil || !b64token(t.AccessToken) {
+	if t == nil || !bearer.IsB64Token(t.AccessToken) {
 		return nil, &LoginError{Refusal: l.Refusal, Err: errors.New("the TokenFunc returned no access token, or one that is not a b64token")}
 	}
 	s.mu.Lock()
@@ -324,53 +326,4 @@ func claimsRequest(extra []claims.Param) (string, error) {
 		return string(b), nil
 	}
 	return "", &ChallengeError{Msg: "insufficient_claims without claims"}
-}
-
-// scopeToken reports whether s is an RFC 6749 §3.3 scope-token:
-// 1*( %x21 / %x23-5B / %x5D-7E ).
-func scopeToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return true
-}
-
-// acrValue reports whether s can travel in a space-separated acr_values.
-func acrValue(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x21 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
-
-// b64token reports whether s is an RFC 6750 §2.1 b64token:
-// 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
-func b64token(s string) bool {
-	i := 0
-	for ; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~+/", c) >= 0) {
-			break
-		}
-	}
-	if i == 0 {
-		return false
-	}
-	for ; i < len(s); i++ {
-		if s[i] != '=' {
-			return false
-		}
-	}
-	return true
 }
