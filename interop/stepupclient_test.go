@@ -2,6 +2,9 @@ package interop
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -236,4 +239,107 @@ func TestStepUpClientGRPC(t *testing.T) {
 	if wire.Load() != 2 || len(f.calls()) != 2 {
 		t.Errorf("%d calls on the wire, %d logins; want 2, 2", wire.Load(), len(f.calls()))
 	}
+}
+
+// dpopTokenTransport adds the Source's DPoP proof to token requests (RFC
+// 9449 §5) and retries once with the authorization server's nonce when it
+// demands one (§8).
+type dpopTokenTransport struct{ src *stepupclient.Source }
+
+func (d dpopTokenTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	nonce := ""
+	for attempt := 0; ; attempt++ {
+		c := r.Clone(r.Context())
+		if attempt > 0 {
+			body, err := r.GetBody()
+			if err != nil {
+				return nil, err
+			}
+			c.Body = body
+		}
+		proof, err := d.src.DPoPProof(r.Method, r.URL.String(), "", nonce)
+		if err != nil {
+			return nil, err
+		}
+		c.Header.Set("DPoP", proof)
+		resp, err := http.DefaultTransport.RoundTrip(c)
+		if err != nil || attempt > 0 || resp.StatusCode != http.StatusBadRequest || resp.Header.Get("DPoP-Nonce") == "" {
+			return resp, err
+		}
+		nonce = resp.Header.Get("DPoP-Nonce")
+		_ = resp.Body.Close()
+	}
+}
+
+// TestStepUpClientDPoP: the provider binds code-flow tokens to the
+// Source's ES256 key (its token endpoint demanding nonces: the TokenFunc's
+// proofs come from Source.DPoPProof), and the Transport against an httpmw
+// guard with DPoP nonces learns the nonce (one retry), then follows the DPoP
+// step-up challenge of the transfer (one retry, the nonce remembered).
+func TestStepUpClientDPoP(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(t.Context(), scenarioTimeout)
+	defer cancel()
+	p := startProviderWith(t, providerOptions{dpopNonces: true})
+	api := startDPoPHTTP(t, ctx, p, newNonces(t))
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := p.newBrowser(t)
+	var src *stepupclient.Source
+	var logins []stepupclient.Login
+	src, err = stepupclient.New(stepupclient.Config{Scopes: appScopes, DPoP: key, Token: func(ctx context.Context, l stepupclient.Login) (*oauth2.Token, error) {
+		logins = append(logins, l)
+		req := loginRequest{Options: l.AuthCodeOptions()}
+		if _, ok := l.MaxAge.Seconds(); l.Refusal != nil && !ok {
+			req.Prompt = "login"
+		}
+		verifier := oauth2.GenerateVerifier()
+		code, err := b.authorize(ctx, req, verifier)
+		if err != nil {
+			return nil, err
+		}
+		ctx = context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Timeout: httpTimeout, Transport: dpopTokenTransport{src}})
+		return p.appConfig().Exchange(ctx, code, oauth2.VerifierOption(verifier), oauth2.SetAuthURLParam("resource", audience))
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wire atomic.Int64
+	tr, err := stepupclient.NewTransport(src, api, countingBase{&wire})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Transport: tr, Timeout: 2 * httpTimeout}
+
+	r := callAPI(t, ctx, c, http.MethodGet, api+"/profile")
+	if r.status != http.StatusOK || r.caller.ACR != acrPassword {
+		t.Fatalf("GET /profile: %d %s %+v, want 200 at %s", r.status, r.body, r.challenge, acrPassword)
+	}
+	if n := wire.Load(); n != 2 {
+		t.Errorf("%d requests for GET /profile, want 2 (the nonce retry)", n)
+	}
+	tok, _ := src.Token(ctx)
+	if tok.TokenType != "DPoP" || confirmation(t, tok.AccessToken, "jkt") != logins[0].DPoPJKT {
+		t.Fatalf("token type %q, cnf.jkt %q: want a DPoP token bound to %q", tok.TokenType, confirmation(t, tok.AccessToken, "jkt"), logins[0].DPoPJKT)
+	}
+	r = callAPI(t, ctx, c, http.MethodPost, api+"/transfer")
+	if r.status != http.StatusOK || r.caller.ACR != acrMFA {
+		t.Fatalf("POST /transfer: %d %s %+v, want 200 at %s", r.status, r.body, r.challenge, acrMFA)
+	}
+	if n := wire.Load(); n != 4 {
+		t.Errorf("%d requests in all, want 4 (one step-up retry, the nonce remembered)", n)
+	}
+	if len(logins) != 2 || logins[1].Refusal == nil || logins[1].Refusal.Scheme != "DPoP" || !slices.Equal(logins[1].ACRValues, []string{acrMFA}) {
+		t.Errorf("Logins %+v: want the second following the DPoP step-up challenge", logins)
+	}
+}
+
+// countingBase counts the requests it sends.
+type countingBase struct{ n *atomic.Int64 }
+
+func (c countingBase) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return http.DefaultTransport.RoundTrip(r)
 }

@@ -58,8 +58,10 @@
 // latest nonce) and the token under the DPoP scheme. Signing goes through
 // crypto.Signer, so the key can live in a KMS or a hardware token. The
 // authorization server must bind the tokens the TokenFunc returns to that
-// key (its thumbprint is cnf.jkt); getting them, with the token endpoint's
-// own DPoP proofs, is the TokenFunc's business.
+// key (its thumbprint, Login.DPoPJKT, is their cnf.jkt): the TokenFunc
+// signs its token requests' proofs (RFC 9449 §5) with Source.DPoPProof, and
+// Login.AuthCodeOptions sends dpop_jkt (§10). The gRPC interceptors of
+// grpcmw make no proofs.
 //
 // # Concurrency
 //

@@ -332,3 +332,45 @@ func (f failing) Public() crypto.PublicKey { return &f.PublicKey }
 func (failing) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
 	return nil, errors.New("hsm unplugged")
 }
+
+// TestDPoPProofMethod: Source.DPoPProof signs proofs for a token request
+// (no ath, a nonce) and for a resource (ath, which the dpop verifier
+// accepts), and fails without a key.
+func TestDPoPProofMethod(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	src := mustSourceCfg(t, stepupclient.Config{DPoP: key})
+	p, err := src.DPoPProof("POST", "https://idp.example.com/token?x=1", "", "n-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The resource-server verifier needs a token: check one with ath.
+	withToken, err := src.DPoPProof("GET", "https://api.example.com/r#f", "tok", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := dpop.New(dpop.Config{})
+	if _, err := v.Verify(context.Background(), withToken, dpop.Request{Method: "GET", URL: "https://api.example.com/r", AccessToken: "tok"}); err != nil {
+		t.Errorf("proof refused: %v", err)
+	}
+	if _, cl := decodeProof(t, p); cl["ath"] != nil || cl["nonce"] != "n-1" {
+		t.Errorf("claims %v: want no ath, nonce n-1", cl)
+	}
+	for _, bad := range [][2]string{{"", "https://a.example/"}, {"POST", "/relative"}, {"POST", "::"}} {
+		if _, err := src.DPoPProof(bad[0], bad[1], "", ""); err == nil {
+			t.Errorf("DPoPProof(%q, %q): no error", bad[0], bad[1])
+		}
+	}
+	if _, err := mustSourceCfg(t, stepupclient.Config{}).DPoPProof("GET", "https://a.example/", "", ""); !errors.Is(err, stepupclient.ErrNoDPoPKey) {
+		t.Errorf("without a key: %v, want ErrNoDPoPKey", err)
+	}
+}
+
+func mustSourceCfg(t *testing.T, cfg stepupclient.Config) *stepupclient.Source {
+	t.Helper()
+	cfg.Token = counted().token
+	src, err := stepupclient.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}

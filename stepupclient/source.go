@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -326,4 +328,28 @@ func claimsRequest(extra []claims.Param) (string, error) {
 		return string(b), nil
 	}
 	return "", &ChallengeError{Msg: "insufficient_claims without claims"}
+}
+
+// ErrNoDPoPKey is returned by DPoPProof for a Source without Config.DPoP.
+var ErrNoDPoPKey = errors.New("stepupclient: the Source has no DPoP key (Config.DPoP)")
+
+// DPoPProof signs a DPoP proof (RFC 9449 §4.2) with Config.DPoP's key for
+// a request with method to uri (its query, fragment and userinfo are left
+// out of htu), presenting accessToken (its hash is ath; "" for none) with
+// nonce ("" for none). It is for the requests a TokenFunc makes itself: a
+// token request to the authorization server (RFC 9449 §5), whose tokens
+// must be bound to the key the Transport proves. The Transport makes its
+// own proofs.
+func (s *Source) DPoPProof(method, uri, accessToken, nonce string) (string, error) {
+	if s.key == nil {
+		return "", ErrNoDPoPKey
+	}
+	u, err := url.Parse(uri)
+	if err != nil || !u.IsAbs() || u.Host == "" {
+		return "", fmt.Errorf("stepupclient: DPoPProof: %q is not an absolute URL", uri)
+	}
+	if method == "" {
+		return "", errors.New("stepupclient: DPoPProof: empty method")
+	}
+	return s.key.proof(method, htu(u), accessToken, nonce, time.Now())
 }
