@@ -2,6 +2,11 @@ package stepupclient_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -143,4 +148,43 @@ func ExampleSource_StepUp() {
 	// login with scopes [read write]
 	// t-read-write <nil>
 	// stepupclient: not a step-up challenge
+}
+
+// With Config.DPoP the Transport proves possession of the key on every
+// request; DPoPProof signs the proofs of the TokenFunc's own token
+// requests, so that the authorization server binds the tokens to the same
+// key.
+func ExampleSource_DPoPProof() {
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		log.Fatal(err)
+	}
+	src, err := stepupclient.New(stepupclient.Config{
+		DPoP: key,
+		Token: func(ctx context.Context, l stepupclient.Login) (*oauth2.Token, error) {
+			return nil, errors.New("not called here")
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	proof, err := src.DPoPProof("POST", "https://idp.example.com/token?unused=1", "", "")
+	if err != nil {
+		log.Fatal(err)
+	}
+	parts := strings.Split(proof, ".")
+	hdr, _ := base64.RawURLEncoding.DecodeString(parts[0])
+	var h struct {
+		Typ, Alg string
+		JWK      map[string]string
+	}
+	var c struct{ HTM, HTU string }
+	_ = json.Unmarshal(hdr, &h)
+	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	_ = json.Unmarshal(payload, &c)
+	fmt.Println(h.Typ, h.Alg, h.JWK["kty"], h.JWK["crv"])
+	fmt.Println(c.HTM, c.HTU)
+	// Output:
+	// dpop+jwt EdDSA OKP Ed25519
+	// POST https://idp.example.com/token
 }

@@ -274,7 +274,11 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	} else {
 		res = &http.Response{StatusCode: 200, Header: http.Header{}}
 	}
-	cc := &closeCounter{Reader: strings.NewReader("refused")}
+	var body io.Reader = strings.NewReader("refused")
+	if res.Body != nil {
+		body = res.Body
+	}
+	cc := &closeCounter{Reader: body}
 	res.Body = cc
 	res.Request = req
 	r.closed = append(r.closed, cc)
@@ -284,12 +288,15 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 type closeCounter struct {
 	io.Reader
 	read   bool
+	n      int64 // bytes read
 	closes int
 }
 
 func (c *closeCounter) Read(p []byte) (int, error) {
 	c.read = true
-	return c.Reader.Read(p)
+	n, err := c.Reader.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 func (c *closeCounter) Close() error { c.closes++; return nil }
 
@@ -655,5 +662,39 @@ func TestDefaultPort(t *testing.T) {
 	}
 	if want := []bool{true, true, false, false, false}; !slices.Equal(got, want) {
 		t.Errorf("token sent %v, want %v", got, want)
+	}
+}
+
+// endless is a body that never ends.
+type endless struct{}
+
+func (endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'x'
+	}
+	return len(p), nil
+}
+
+func (endless) Close() error { return nil }
+
+// TestDrainBound: the body of a refused answer is drained up to 64 KiB
+// before the retry, never more, however long the server makes it.
+func TestDrainBound(t *testing.T) {
+	rec := &recorder{next: []func() *http.Response{func() *http.Response {
+		r := answer(401, "WWW-Authenticate", stepUpChallenge)()
+		r.Body = endless{}
+		return r
+	}}}
+	c, _ := newClient(t, stepupclient.Config{}, counted(), "http://127.0.0.1:1", rec)
+	res, err := c.Get("http://127.0.0.1:1/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 || len(rec.reqs) != 2 {
+		t.Fatalf("got %d after %d requests, want 200 after 2", res.StatusCode, len(rec.reqs))
+	}
+	if n := rec.closed[0].n; n > 64<<10 || rec.closed[0].closes != 1 {
+		t.Errorf("read %d bytes of the refused body, closed %d times; want at most 64 KiB, once", n, rec.closed[0].closes)
 	}
 }
