@@ -25,7 +25,7 @@
 //
 // # Rules
 //
-// The client follows challenges once and safely (package Transport documents
+// The client follows challenges once and safely (Transport's documentation states
 // each case):
 //
 //   - A Source holds one token for one resource server. A Transport sends it
