@@ -3,6 +3,7 @@ package stepupclient_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -472,10 +473,10 @@ func manyScopes(n int) string {
 // TestClaimsChallenge: an Entra ID claims challenge gives the TokenFunc
 // the decoded claims request, and AuthCodeOptions sends it.
 func TestClaimsChallenge(t *testing.T) {
-	const req = `{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`
+	const req = `{"access_token":{"acrs":{"essential":true,"value":"c12"}}}` // 58 bytes: padded base64 ends "=="
 	for name, enc := range map[string]string{
-		"padded":   "eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEifX19",
-		"unpadded": "eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEifX19",
+		"padded":   base64.StdEncoding.EncodeToString([]byte(req)),
+		"unpadded": base64.RawStdEncoding.EncodeToString([]byte(req)),
 	} {
 		t.Run(name, func(t *testing.T) {
 			rec := &recorder{next: []func() *http.Response{answer(401, "WWW-Authenticate",
