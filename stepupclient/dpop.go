@@ -16,8 +16,6 @@ import (
 	"math/big"
 	"net/url"
 	"time"
-
-	"github.com/stepupauth/stepup/internal/grammar"
 )
 
 var b64 = base64.RawURLEncoding
@@ -145,10 +143,4 @@ func htu(u *url.URL) string {
 		v.Path = "/"
 	}
 	return v.String()
-}
-
-// nonceValue reports whether s is a DPoP nonce: 1*NQCHAR, %x21 / %x23-5B /
-// %x5D-7E (RFC 9449 §8.1), of at most 1024 bytes.
-func nonceValue(s string) bool {
-	return len(s) <= 1024 && grammar.ScopeToken(s)
 }

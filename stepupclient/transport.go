@@ -7,12 +7,12 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/internal/clientnonce"
 	"github.com/stepupauth/stepup/internal/loopback"
 )
 
@@ -57,8 +57,7 @@ type Transport struct {
 	origin origin
 	base   http.RoundTripper
 
-	mu    sync.Mutex
-	nonce string // the origin's latest DPoP-Nonce
+	nonces clientnonce.Store // the origin's latest DPoP-Nonce
 }
 
 // origin is a normalised scheme, host and port.
@@ -139,8 +138,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err != nil {
 			return nil, err
 		}
-		if n := resp.Header.Get("DPoP-Nonce"); t.src.key != nil && n != "" && nonceValue(n) {
-			t.setNonce(n)
+		if t.src.key != nil {
+			t.nonces.Offer(resp.Header.Get("DPoP-Nonce"))
 		}
 		if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden {
 			return resp, nil
@@ -158,16 +157,16 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, nil
 		}
 		if refusal.Code == claims.CodeUseDPoPNonce {
-			if t.src.key == nil || nonceTried {
+			if t.src.key == nil {
 				return resp, nil
 			}
-			n := resp.Header.Get("DPoP-Nonce")
-			if !nonceValue(n) {
+			retry, err := t.nonces.Follow(resp.Header.Get("DPoP-Nonce"), sent, nonceTried)
+			if err != nil {
 				discard(resp)
 				return nil, &ChallengeError{Msg: "use_dpop_nonce without a valid DPoP-Nonce header"}
 			}
-			if n == sent {
-				return resp, nil // the server refuses the nonce it gave: no use trying again
+			if !retry {
+				return resp, nil // tried once for this token, or refused the nonce it gave
 			}
 			nonceTried = true
 			discard(resp)
@@ -196,7 +195,7 @@ func (t *Transport) authorize(r *http.Request, tok *oauth2.Token) (string, error
 		r.Header.Del("DPoP")
 		return "", nil
 	}
-	nonce := t.getNonce()
+	nonce := t.nonces.Get()
 	p, err := t.src.key.proof(r.Method, htu(r.URL), tok.AccessToken, nonce, time.Now())
 	if err != nil {
 		return "", fmt.Errorf("stepupclient: signing the DPoP proof: %w", err)
@@ -204,18 +203,6 @@ func (t *Transport) authorize(r *http.Request, tok *oauth2.Token) (string, error
 	r.Header.Set("Authorization", "DPoP "+tok.AccessToken)
 	r.Header.Set("DPoP", p)
 	return nonce, nil
-}
-
-func (t *Transport) getNonce() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.nonce
-}
-
-func (t *Transport) setNonce(n string) {
-	t.mu.Lock()
-	t.nonce = n
-	t.mu.Unlock()
 }
 
 // discard drains (a bounded amount of) and closes the body of an answer
