@@ -148,7 +148,8 @@
 // uses, with the same decision): they send its token, follow step-up
 // refusals with a new one and retry once; a stream only when nothing was
 // received and at most one message sent (StreamClientStepUp says exactly
-// when).
+// when). WithClientDPoP makes them present DPoP-bound tokens with proofs
+// and follow nonces, as WithDPoP checks them.
 //
 //	src, _ := stepupclient.New(stepupclient.Config{Token: login})
 //	conn, _ := grpc.NewClient(addr, creds,

@@ -2,20 +2,26 @@ package grpcmw_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/dpop"
 	"github.com/stepupauth/stepup/grpcmw"
 	"github.com/stepupauth/stepup/stepupclient"
 )
@@ -242,3 +248,100 @@ func TestClientStepUpLoginError(t *testing.T) {
 }
 
 var errNoLogin = errors.New("no browser")
+
+// TestClientStepUpDPoP: with WithClientDPoP, against WithDPoP with nonces,
+// a call learns the nonce (one retry), steps up (one more, the nonce kept),
+// and the next call needs no retry; unary and server-streaming alike.
+func TestClientStepUpDPoP(t *testing.T) {
+	for _, k := range []rpcKind{kinds[0], kinds[1]} {
+		t.Run(k.name, func(t *testing.T) {
+			is := newIssuer(t, "k1")
+			nonces, err := dpop.NewNonces([]byte(strings.Repeat("n", 32)), time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dv, err := dpop.New(dpop.Config{Nonces: nonces}) // real time: the client's proofs are made now
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := grpcmw.NewMethods(grpcmw.Rule{Method: "/grpc.testing.TestService/*",
+				Requirement: claims.Requirement{Binding: claims.BindingDPoP, ACR: []string{claims.ACRMultiFactor}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var calls atomic.Int64
+			var proofs []string
+			var mu sync.Mutex
+			dial := serve(t, newVerifier(t, is), m, grpcmw.WithDPoP(dv, publicURL),
+				grpcmw.WithDecisionHook(func(ctx context.Context, _ string, _ error) {
+					calls.Add(1)
+					md, _ := metadata.FromIncomingContext(ctx)
+					mu.Lock()
+					proofs = append(proofs, strings.Join(md.Get("dpop"), ","))
+					mu.Unlock()
+				}))
+			_, key, _ := ed25519.GenerateKey(rand.Reader)
+			var logins int
+			src, err := stepupclient.New(stepupclient.Config{DPoP: key, Token: func(_ context.Context, l stepupclient.Login) (*oauth2.Token, error) {
+				logins++
+				acr := acrPassword
+				if len(l.ACRValues) > 0 {
+					acr = l.ACRValues[0]
+				}
+				return &oauth2.Token{AccessToken: is.mint(t, token{acr: acr, cnf: map[string]any{"jkt": l.DPoPJKT}}), TokenType: "DPoP"}, nil
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			client := testgrpc.NewTestServiceClient(dial(
+				grpc.WithChainUnaryInterceptor(grpcmw.UnaryClientStepUp(src, grpcmw.WithClientDPoP(publicURL))),
+				grpc.WithChainStreamInterceptor(grpcmw.StreamClientStepUp(src, grpcmw.WithClientDPoP(publicURL)))))
+			header, _, err := k.call(context.Background(), client)
+			if err != nil {
+				t.Fatalf("call: %v", err)
+			}
+			if got := header.Get("x-acr"); !slices.Equal(got, []string{claims.ACRMultiFactor}) {
+				t.Errorf("acr %q, want the multi-factor one", got)
+			}
+			if calls.Load() != 3 || logins != 2 {
+				t.Errorf("%d calls, %d logins; want 3 (nonce retry, step-up retry), 2", calls.Load(), logins)
+			}
+			if _, _, err := k.call(context.Background(), client); err != nil || calls.Load() != 4 {
+				t.Errorf("second call: %v after %d calls, want success with the kept nonce after 4", err, calls.Load())
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for i, p := range proofs {
+				if strings.Count(p, ".") != 2 {
+					t.Errorf("call %d carried dpop %q, want one proof", i, p)
+				}
+			}
+		})
+	}
+}
+
+// TestClientStepUpDPoPConfig: a bad public URL, or a Source without key,
+// panics at construction.
+func TestClientStepUpDPoPConfig(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	tok := func(context.Context, stepupclient.Login) (*oauth2.Token, error) { return nil, errNoLogin }
+	withKey, _ := stepupclient.New(stepupclient.Config{DPoP: key, Token: tok})
+	noKey, _ := stepupclient.New(stepupclient.Config{Token: tok})
+	for name, f := range map[string]func(){
+		"http":     func() { grpcmw.UnaryClientStepUp(withKey, grpcmw.WithClientDPoP("http://bank.example.com")) },
+		"empty":    func() { grpcmw.StreamClientStepUp(withKey, grpcmw.WithClientDPoP("")) },
+		"no key":   func() { grpcmw.UnaryClientStepUp(noKey, grpcmw.WithClientDPoP(publicURL)) },
+		"nil src":  func() { grpcmw.UnaryClientStepUp(nil) },
+		"fragment": func() { grpcmw.UnaryClientStepUp(withKey, grpcmw.WithClientDPoP(publicURL+"#f")) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+	grpcmw.UnaryClientStepUp(withKey, grpcmw.WithClientDPoP(publicURL))
+}

@@ -60,8 +60,8 @@
 // authorization server must bind the tokens the TokenFunc returns to that
 // key (its thumbprint, Login.DPoPJKT, is their cnf.jkt): the TokenFunc
 // signs its token requests' proofs (RFC 9449 §5) with Source.DPoPProof, and
-// Login.AuthCodeOptions sends dpop_jkt (§10). The gRPC interceptors of
-// grpcmw make no proofs.
+// Login.AuthCodeOptions sends dpop_jkt (§10). Over gRPC, the grpcmw
+// interceptors make the proofs with grpcmw.WithClientDPoP.
 //
 // # Concurrency
 //
