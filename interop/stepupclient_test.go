@@ -334,6 +334,35 @@ func TestStepUpClientDPoP(t *testing.T) {
 	if len(logins) != 2 || logins[1].Refusal == nil || logins[1].Refusal.Scheme != "DPoP" || !slices.Equal(logins[1].ACRValues, []string{acrMFA}) {
 		t.Errorf("Logins %+v: want the second following the DPoP step-up challenge", logins)
 	}
+
+	// The same Source over gRPC (grpcmw.WithClientDPoP) against a grpcmw
+	// server with DPoP nonces: the multi-factor token passes Transfer after
+	// the nonce retry, with no new login.
+	addr := startDPoPGRPC(t, ctx, p, newNonces(t))
+	var calls atomic.Int64
+	cc, err := grpc.NewClient(addr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithChainUnaryInterceptor(grpcmw.UnaryClientStepUp(src, grpcmw.WithClientDPoP("http://"+addr)),
+			func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+				calls.Add(1)
+				return invoker(ctx, method, req, reply, cc, opts...)
+			}),
+		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rawCodec{})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cc.Close() })
+	var resp rawMessage
+	if err := cc.Invoke(ctx, methodCallerTransfer, &rawMessage{}, &resp); err != nil {
+		t.Fatalf("gRPC Transfer: %v", err)
+	}
+	fs, err := decodeFields(resp.b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fs[2] != acrMFA || calls.Load() != 2 || len(logins) != 2 {
+		t.Errorf("gRPC Transfer: acr %v after %d calls and %d logins, want %s after 2 (the nonce retry) and 2", fs[2], calls.Load(), len(logins), acrMFA)
+	}
 }
 
 // countingBase counts the requests it sends.
