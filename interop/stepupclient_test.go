@@ -209,19 +209,7 @@ func TestStepUpClientGRPC(t *testing.T) {
 	defer cancel()
 	p := startProvider(t)
 	f := newFollower(t, p.newBrowser(t), stepupclient.Config{}, loginRequest{})
-	var wire atomic.Int64
-	cc, err := grpc.NewClient(startGRPCAPI(t, p),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithChainUnaryInterceptor(grpcmw.UnaryClientStepUp(f.src),
-			func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-				wire.Add(1)
-				return invoker(ctx, method, req, reply, cc, opts...)
-			}),
-		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rawCodec{})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cc.Close() })
+	cc, wire := dialStepUp(t, startGRPCAPI(t, p), grpcmw.UnaryClientStepUp(f.src))
 
 	var resp rawMessage
 	if err := cc.Invoke(ctx, methodTransfer, &rawMessage{b: transferRequest("alice-checking", "bob-checking", 1500)}, &resp); err != nil {
@@ -339,19 +327,7 @@ func TestStepUpClientDPoP(t *testing.T) {
 	// server with DPoP nonces: the multi-factor token passes Transfer after
 	// the nonce retry, with no new login.
 	addr := startDPoPGRPC(t, ctx, p, newNonces(t))
-	var calls atomic.Int64
-	cc, err := grpc.NewClient(addr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithChainUnaryInterceptor(grpcmw.UnaryClientStepUp(src, grpcmw.WithClientDPoP("http://"+addr)),
-			func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-				calls.Add(1)
-				return invoker(ctx, method, req, reply, cc, opts...)
-			}),
-		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rawCodec{})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cc.Close() })
+	cc, calls := dialStepUp(t, addr, grpcmw.UnaryClientStepUp(src, grpcmw.WithClientDPoP("http://"+addr)))
 	var resp rawMessage
 	if err := cc.Invoke(ctx, methodCallerTransfer, &rawMessage{}, &resp); err != nil {
 		t.Fatalf("gRPC Transfer: %v", err)
@@ -371,4 +347,24 @@ type countingBase struct{ n *atomic.Int64 }
 func (c countingBase) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.n.Add(1)
 	return http.DefaultTransport.RoundTrip(r)
+}
+
+// dialStepUp dials addr (rawCodec) through stepUp and, under it, an
+// interceptor that counts the calls on the wire.
+func dialStepUp(t *testing.T, addr string, stepUp grpc.UnaryClientInterceptor) (*grpc.ClientConn, *atomic.Int64) {
+	t.Helper()
+	var n atomic.Int64
+	cc, err := grpc.NewClient(addr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithChainUnaryInterceptor(stepUp,
+			func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+				n.Add(1)
+				return invoker(ctx, method, req, reply, cc, opts...)
+			}),
+		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rawCodec{})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cc.Close() })
+	return cc, &n
 }
