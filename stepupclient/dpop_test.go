@@ -259,10 +259,12 @@ func TestDPoPNonceBound(t *testing.T) {
 }
 
 // TestDPoPBearerToken: a token of type Bearer is sent as one, without a
-// proof, even with a DPoP key.
+// proof, even with a DPoP key, and its use_dpop_nonce refusal is returned.
 func TestDPoPBearerToken(t *testing.T) {
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
-	rec := &recorder{}
+	// A use_dpop_nonce answer to it is not retried: a nonce cannot help a
+	// request without proof.
+	rec := &recorder{next: []func() *http.Response{answer(401, "WWW-Authenticate", `DPoP error="use_dpop_nonce"`, "DPoP-Nonce", "n1")}}
 	src, _ := stepupclient.New(stepupclient.Config{DPoP: key, Token: func(context.Context, stepupclient.Login) (*oauth2.Token, error) {
 		return &oauth2.Token{AccessToken: "b", TokenType: "bearer"}, nil
 	}})
@@ -274,6 +276,9 @@ func TestDPoPBearerToken(t *testing.T) {
 	res.Body.Close()
 	if r := rec.reqs[0]; r.Header.Get("Authorization") != "Bearer b" || r.Header.Get("DPoP") != "" {
 		t.Errorf("Authorization %q DPoP %q, want a bearer token without proof", r.Header.Get("Authorization"), r.Header.Get("DPoP"))
+	}
+	if len(rec.reqs) != 1 || res.StatusCode != 401 {
+		t.Errorf("%d requests, status %d; want the 401 after 1", len(rec.reqs), res.StatusCode)
 	}
 }
 

@@ -129,7 +129,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 				return nil, fmt.Errorf("stepupclient: GetBody: %w", err)
 			}
 		}
-		sent, err := t.authorize(r, tok)
+		sent, proved, err := t.authorize(r, tok)
 		if err != nil {
 			closeBody(r)
 			return nil, err
@@ -157,8 +157,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, nil
 		}
 		if refusal.Code == claims.CodeUseDPoPNonce {
-			if t.src.key == nil {
-				return resp, nil
+			if !proved {
+				return resp, nil // no proof was sent: a nonce cannot help
 			}
 			retry, err := t.nonces.Follow(resp.Header.Get("DPoP-Nonce"), sent, nonceTried)
 			if err != nil {
@@ -188,21 +188,21 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // authorize sets the credentials of r (a clone) for tok, and returns the
-// nonce its proof carries.
-func (t *Transport) authorize(r *http.Request, tok *oauth2.Token) (string, error) {
+// nonce its proof carries and whether it carries one.
+func (t *Transport) authorize(r *http.Request, tok *oauth2.Token) (string, bool, error) {
 	if t.src.key == nil || strings.EqualFold(tok.TokenType, "bearer") {
 		r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 		r.Header.Del("DPoP")
-		return "", nil
+		return "", false, nil
 	}
 	nonce := t.nonces.Get()
 	p, err := t.src.key.proof(r.Method, htu(r.URL), tok.AccessToken, nonce, time.Now())
 	if err != nil {
-		return "", fmt.Errorf("stepupclient: signing the DPoP proof: %w", err)
+		return "", false, fmt.Errorf("stepupclient: signing the DPoP proof: %w", err)
 	}
 	r.Header.Set("Authorization", "DPoP "+tok.AccessToken)
 	r.Header.Set("DPoP", p)
-	return nonce, nil
+	return nonce, true, nil
 }
 
 // discard drains (a bounded amount of) and closes the body of an answer
