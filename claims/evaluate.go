@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stepupauth/stepup/internal/cnf"
+	"github.com/stepupauth/stepup/internal/grammar"
 )
 
 // RequirementError reports a Requirement that cannot be enforced as written.
@@ -54,7 +55,7 @@ func (r Requirement) validate(path string) error {
 		vals []string
 	}{{"ACR", r.ACR}, {"ACRLevels", r.ACRLevels}, {"AMRACRValues", r.AMRACRValues}} {
 		for i, v := range f.vals {
-			if !isACRValue(v) {
+			if !grammar.ACRValue(v) {
 				return bad(f.name+"["+strconv.Itoa(i)+"]", "empty or not printable ascii without spaces")
 			}
 		}
@@ -70,7 +71,7 @@ func (r Requirement) validate(path string) error {
 		}
 	}
 	for i, v := range r.Scopes {
-		if !isScopeToken(v) {
+		if !grammar.ScopeToken(v) {
 			return bad("Scopes["+strconv.Itoa(i)+"]", "not an rfc 6749 scope-token")
 		}
 	}
@@ -111,33 +112,6 @@ func (r Requirement) validate(path string) error {
 		}
 	}
 	return nil
-}
-
-// isACRValue: non-empty, printable ASCII, no space (values are
-// space-separated in acr_values).
-func isACRValue(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x21 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
-
-// isScopeToken: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ) (RFC 6749 §3.3).
-func isScopeToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !scopeChar(s[i]) {
-			return false
-		}
-	}
-	return true
 }
 
 func scopeChar(b byte) bool {

@@ -143,6 +143,19 @@
 //		token = login(ce.ACRValues, ce.MaxAge)
 //	}
 //
+// UnaryClientStepUp and StreamClientStepUp do that by themselves, on a
+// stepupclient.Source (the one an HTTP client's stepupclient.Transport
+// uses, with the same decision): they send its token, follow step-up
+// refusals with a new one and retry once; a stream only when nothing was
+// received and at most one message sent (StreamClientStepUp says exactly
+// when). WithClientDPoP makes them present DPoP-bound tokens with proofs
+// and follow nonces, as WithDPoP checks them.
+//
+//	src, _ := stepupclient.New(stepupclient.Config{Token: login})
+//	conn, _ := grpc.NewClient(addr, creds,
+//		grpc.WithChainUnaryInterceptor(grpcmw.UnaryClientStepUp(src)),
+//		grpc.WithChainStreamInterceptor(grpcmw.StreamClientStepUp(src)))
+//
 // All functions and types of this package are safe for concurrent use.
 //
 // References:

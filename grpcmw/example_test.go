@@ -8,6 +8,7 @@ import (
 	"net"
 	"time"
 
+	"golang.org/x/oauth2"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -19,6 +20,7 @@ import (
 	"github.com/stepupauth/stepup/claims"
 	"github.com/stepupauth/stepup/grpcmw"
 	"github.com/stepupauth/stepup/jwks"
+	"github.com/stepupauth/stepup/stepupclient"
 	"github.com/stepupauth/stepup/stepuptest"
 	"github.com/stepupauth/stepup/verify"
 )
@@ -83,6 +85,109 @@ func (bankService) UnaryCall(ctx context.Context, _ *testgrpc.SimpleRequest) (*t
 	return &testgrpc.SimpleResponse{Username: c.Subject}, nil
 }
 
+// StreamingOutputCall sends one message naming the caller's acr.
+func (bankService) StreamingOutputCall(_ *testgrpc.StreamingOutputCallRequest, st testgrpc.TestService_StreamingOutputCallServer) error {
+	c, _ := claims.FromContext(st.Context())
+	return st.Send(&testgrpc.StreamingOutputCallResponse{Payload: &testgrpc.Payload{Body: []byte(c.ACR)}})
+}
+
+// exampleBank serves bankService on bufconn for iss's tokens: UnaryCall
+// and StreamingOutputCall need a multi-factor login.
+func exampleBank(iss *stepuptest.Issuer) (*bufconn.Listener, func()) {
+	keys, err := jwks.NewStatic(iss.JWKS())
+	if err != nil {
+		log.Fatal(err)
+	}
+	v, err := verify.New(keys, verify.Config{Issuer: iss.Issuer(), Audience: iss.Audience()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mfa := claims.Requirement{ACR: []string{claims.ACRMultiFactor}}
+	methods, err := grpcmw.NewMethods(
+		grpcmw.Rule{Method: "/grpc.testing.TestService/UnaryCall", Requirement: mfa},
+		grpcmw.Rule{Method: "/grpc.testing.TestService/StreamingOutputCall", Requirement: mfa},
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	lis := bufconn.Listen(1 << 20)
+	interceptors, err := grpcmw.New(v, methods, grpcmw.WithRealm("bank"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(interceptors.Unary()), grpc.ChainStreamInterceptor(interceptors.Stream()))
+	testgrpc.RegisterTestServiceServer(srv, bankService{})
+	go func() { _ = srv.Serve(lis) }()
+	return lis, srv.Stop
+}
+
+// exampleSource logs in at iss as each Login asks, printing the refusals
+// it follows.
+func exampleSource(iss *stepuptest.Issuer) *stepupclient.Source {
+	src, err := stepupclient.New(stepupclient.Config{Token: func(ctx context.Context, l stepupclient.Login) (*oauth2.Token, error) {
+		if l.Refusal != nil {
+			fmt.Println("stepping up:", l.Refusal.Code, l.ACRValues)
+		}
+		tok, err := iss.Login(ctx, stepuptest.LoginRequest{ACRValues: l.ACRValues, MaxAge: l.MaxAge, Scopes: l.Scopes})
+		return &oauth2.Token{AccessToken: tok}, err
+	}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	return src
+}
+
+// exampleStepUpConn serves exampleBank for iss and dials it with the
+// client interceptor opt.
+func exampleStepUpConn(iss *stepuptest.Issuer, opt grpc.DialOption) (*grpc.ClientConn, func()) {
+	lis, stop := exampleBank(iss)
+	conn, err := grpc.NewClient("passthrough:///bank",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()), opt)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return conn, func() { _ = conn.Close(); stop() }
+}
+
+// UnaryClientStepUp sends the Source's token and follows the refusal by
+// itself: the application makes one call and gets the answer.
+func ExampleUnaryClientStepUp() {
+	iss, err := stepuptest.NewIssuer()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer iss.Close()
+	conn, stop := exampleStepUpConn(iss, grpc.WithChainUnaryInterceptor(grpcmw.UnaryClientStepUp(exampleSource(iss))))
+	defer stop()
+	resp, err := testgrpc.NewTestServiceClient(conn).UnaryCall(context.Background(), &testgrpc.SimpleRequest{})
+	fmt.Println(resp.GetUsername(), status.Code(err))
+	// Output:
+	// stepping up: insufficient_user_authentication [http://schemas.openid.net/pape/policies/2007/06/multi-factor]
+	// alice OK
+}
+
+// StreamClientStepUp opens a server stream again after a refusal: the
+// request message was sent and the sending closed, nothing received.
+func ExampleStreamClientStepUp() {
+	iss, err := stepuptest.NewIssuer()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer iss.Close()
+	conn, stop := exampleStepUpConn(iss, grpc.WithChainStreamInterceptor(grpcmw.StreamClientStepUp(exampleSource(iss))))
+	defer stop()
+	st, err := testgrpc.NewTestServiceClient(conn).StreamingOutputCall(context.Background(), &testgrpc.StreamingOutputCallRequest{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	msg, err := st.Recv()
+	fmt.Println(string(msg.GetPayload().GetBody()), status.Code(err))
+	// Output:
+	// stepping up: insufficient_user_authentication [http://schemas.openid.net/pape/policies/2007/06/multi-factor]
+	// http://schemas.openid.net/pape/policies/2007/06/multi-factor OK
+}
+
 // Example_stepUp runs the step-up round trip over gRPC: a password login is
 // refused with a challenge, the client reads the typed error, logs in again
 // with the acr_values it asks for, and the retry succeeds.
@@ -94,31 +199,8 @@ func Example_stepUp() {
 	}
 	defer iss.Close()
 
-	// Server: a verifier for the issuer, and the method table.
-	keys, err := jwks.NewStatic(iss.JWKS())
-	if err != nil {
-		log.Fatal(err)
-	}
-	v, err := verify.New(keys, verify.Config{Issuer: iss.Issuer(), Audience: iss.Audience()})
-	if err != nil {
-		log.Fatal(err)
-	}
-	methods, err := grpcmw.NewMethods(grpcmw.Rule{
-		Method:      "/grpc.testing.TestService/UnaryCall",
-		Requirement: claims.Requirement{ACR: []string{claims.ACRMultiFactor}},
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
-	lis := bufconn.Listen(1 << 20)
-	interceptors, err := grpcmw.New(v, methods, grpcmw.WithRealm("bank"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(interceptors.Unary()))
-	testgrpc.RegisterTestServiceServer(srv, bankService{})
-	go func() { _ = srv.Serve(lis) }()
-	defer srv.Stop()
+	lis, stop := exampleBank(iss)
+	defer stop()
 
 	// Client: the interceptor turns challenges into *claims.Error.
 	conn, err := grpc.NewClient("passthrough:///bank",

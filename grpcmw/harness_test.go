@@ -262,6 +262,20 @@ type conns struct {
 // startServer serves testService on bufconn behind the server interceptors.
 func startServer(t testing.TB, v *verify.Verifier, m *grpcmw.Methods, opts ...grpcmw.Option) conns {
 	t.Helper()
+	dial := serve(t, v, m, opts...)
+	return conns{
+		raw: dial(),
+		typed: dial(
+			grpc.WithChainUnaryInterceptor(grpcmw.UnaryClientInterceptor()),
+			grpc.WithChainStreamInterceptor(grpcmw.StreamClientInterceptor()),
+		),
+	}
+}
+
+// serve serves testService on bufconn behind the server interceptors and
+// returns a function that dials it with extra options.
+func serve(t testing.TB, v *verify.Verifier, m *grpcmw.Methods, opts ...grpcmw.Option) func(extra ...grpc.DialOption) *grpc.ClientConn {
+	t.Helper()
 	s := newInterceptors(t, v, m, opts...)
 	lis := bufconn.Listen(1 << 20)
 	srv := grpc.NewServer(
@@ -291,13 +305,7 @@ func startServer(t testing.TB, v *verify.Verifier, m *grpcmw.Methods, opts ...gr
 		t.Cleanup(func() { _ = cc.Close() })
 		return cc
 	}
-	return conns{
-		raw: dial(),
-		typed: dial(
-			grpc.WithChainUnaryInterceptor(grpcmw.UnaryClientInterceptor()),
-			grpc.WithChainStreamInterceptor(grpcmw.StreamClientInterceptor()),
-		),
-	}
+	return dial
 }
 
 // rpcKind calls one method of a kind and returns the response header and

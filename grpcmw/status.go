@@ -14,6 +14,7 @@ import (
 	"github.com/stepupauth/stepup/claims"
 	"github.com/stepupauth/stepup/internal/answer"
 	"github.com/stepupauth/stepup/internal/decide"
+	"github.com/stepupauth/stepup/stepupclient"
 )
 
 // WWWAuthenticateKey is the response header metadata key that carries the
@@ -182,7 +183,8 @@ func errorInfo(reason string, ce *claims.Error, ch claims.Challenge) *errdetails
 // ErrorDomain are the fallback. The returned error's Err is st.Err(), so
 // status.Code still works on it.
 //
-// The www-authenticate values are read with claims.ParseChallenges, within
+// The www-authenticate values are read with stepupclient.ParseRefusal
+// (claims.ParseChallenges), within
 // its limits (65536 bytes all values together, each
 // value counting one byte more, so many empty values are bounded too):
 // values it refuses, for a syntax error or for their size, are ignored and
@@ -198,23 +200,12 @@ func ErrorFromStatus(st *status.Status, md metadata.MD) *claims.Error {
 		return nil
 	}
 	if vals := md.Get(WWWAuthenticateKey); len(vals) > 0 {
-		if chs, err := claims.ParseChallenges(vals...); err == nil {
-			// A Bearer or DPoP challenge; the one with an error code when
-			// there are both (the server names the scheme it refused).
-			var pick *claims.Challenge
-			for i, ch := range chs {
-				if !strings.EqualFold(ch.Scheme, "Bearer") && !strings.EqualFold(ch.Scheme, "DPoP") {
-					continue
-				}
-				if pick == nil || (pick.Error == "" && ch.Error != "") {
-					pick = &chs[i]
-				}
-			}
-			if pick != nil {
-				ce := pick.Err()
-				ce.Err = st.Err()
-				return ce
-			}
+		// The Bearer or DPoP challenge, the one with an error code when
+		// there are both (the server names the scheme it refused): the
+		// reading of an HTTP client's Transport.
+		if ce, err := stepupclient.ParseRefusal(vals...); err == nil && ce != nil {
+			ce.Err = st.Err()
+			return ce
 		}
 	}
 	for _, d := range st.Details() {

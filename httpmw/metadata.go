@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/stepupauth/stepup/internal/answer"
+	"github.com/stepupauth/stepup/internal/grammar"
 )
 
 // WellKnownMetadata is the well-known URI suffix of protected resource
@@ -82,7 +83,7 @@ func (m ResourceMetadata) validate() error {
 		}
 	}
 	for _, s := range m.ScopesSupported {
-		if !isScopeToken(s) {
+		if !grammar.ScopeToken(s) {
 			return fmt.Errorf("httpmw: metadata: invalid scope %q", s)
 		}
 	}
@@ -97,21 +98,6 @@ func (m ResourceMetadata) validate() error {
 		}
 	}
 	return nil
-}
-
-// isScopeToken reports whether s is a scope-token (RFC 6749 §3.3):
-// 1*( %x21 / %x23-5B / %x5D-7E ).
-func isScopeToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return true
 }
 
 // MetadataURL returns the URL of the metadata document of the protected

@@ -238,6 +238,10 @@ type loginRequest struct {
 	ACR      string    // interop_acr: the level the user logs in at
 	AMR      []string  // interop_amr
 	AuthTime time.Time // interop_auth_time: backdates the login
+
+	// Options are more authorization request parameters, after the
+	// above (stepupclient.Login.AuthCodeOptions).
+	Options []oauth2.AuthCodeOption
 }
 
 // stepUpRequest is what an RFC 9470 client asks for after the challenge e:
@@ -326,6 +330,8 @@ func (b *browser) authorize(ctx context.Context, req loginRequest, verifier stri
 	if !req.AuthTime.IsZero() {
 		opts = append(opts, oauth2.SetAuthURLParam("interop_auth_time", strconv.FormatInt(req.AuthTime.Unix(), 10)))
 	}
+
+	opts = append(opts, req.Options...)
 
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, conf.AuthCodeURL(state, opts...), nil)
 	if err != nil {

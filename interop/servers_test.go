@@ -44,6 +44,8 @@ rules:
     grpc: /bank.v1.Bank/Transfer
     acr: [%q]
     max_age: 5m
+  - http: "GET /admin/"
+    scopes: [admin]
 `
 
 // transferMaxAge is the max_age of the transfer rule.

@@ -34,7 +34,7 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("run: %v\noutput:\n%s", err, out.String())
 	}
 	for _, want := range []string{
-		"All 20 steps behaved as expected.",
+		"All 23 steps behaved as expected.",
 		`error="insufficient_user_authentication"`,
 		"max_age=300",
 		`error="insufficient_scope"`,

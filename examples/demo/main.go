@@ -28,7 +28,12 @@
 // answers 403 insufficient_scope until the scope is granted. The same story
 // follows over gRPC, where the client interceptors turn refusals into typed
 // *claims.Error values whose ACRValues, MaxAge and Scope drive the new
-// login, with unary and streaming calls.
+// login, with unary and streaming calls. Last, a client built on package
+// stepupclient does the same without a line of challenge handling: one
+// Source for both APIs, its http.RoundTripper and the grpcmw step-up
+// interceptors read each refusal, call the application's TokenFunc with the
+// acr_values and scope it asks for and retry once; the token a gRPC step-up
+// got then serves the HTTP API too.
 //
 // The demo takes no flags. On a mismatch it prints what differed and exits 1.
 package main

@@ -110,7 +110,7 @@ func (d *demo) steps() []step {
 		code: claims.CodeInsufficientUserAuthentication, acrValues: []string{claims.ACRMultiFactor}}
 	tooOld := httpWant{status: http.StatusUnauthorized, challenge: true,
 		code: claims.CodeInsufficientUserAuthentication, maxAge: claims.MaxAgeOf(moveMoney.MaxAge)}
-	return []step{
+	return append([]step{
 		{"GET /public needs no token", func(ctx context.Context) error {
 			_, _, err := d.get(ctx, http.MethodGet, "/public", "", httpWant{status: http.StatusOK})
 			return err
@@ -296,7 +296,7 @@ func (d *demo) steps() []step {
 			d.say("< bob-checking frozen")
 			return nil
 		}},
-	}
+	}, d.clientSteps()...)
 }
 
 // login logs in at the issuer's token endpoint, from d.session when set.
