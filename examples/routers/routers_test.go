@@ -197,7 +197,7 @@ func TestRouters(t *testing.T) {
 			}
 			m := series(t, e.reg)
 			for key, want := range map[string]float64{
-				"stepup_http_allowed_total route=" + rt.rule: 1,
+				"stepup_http_allowed_total route=" + rt.rule:                                          1,
 				"stepup_http_rejections_total code=insufficient_user_authentication route=" + rt.rule: 1,
 				"stepup_http_rejections_total code=none route=" + rt.rule:                             1,
 			} {
