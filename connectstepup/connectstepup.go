@@ -17,6 +17,7 @@ import (
 	"github.com/stepupauth/stepup/internal/answer"
 	"github.com/stepupauth/stepup/internal/bearer"
 	"github.com/stepupauth/stepup/internal/decide"
+	"github.com/stepupauth/stepup/internal/methodtable"
 	"github.com/stepupauth/stepup/verify"
 )
 
@@ -89,7 +90,9 @@ func WithDecisionHook(hook func(ctx context.Context, rule string, err error)) Op
 // use.
 type Interceptor struct {
 	v *verify.Verifier
-	m *grpcmw.Methods
+	// rules is m's table, looked up by grpcmw's code without the copy
+	// Methods.Lookup makes.
+	rules *methodtable.Table[grpcmw.Rule]
 	options
 	// g renders the gRPC status of a refusal (code, message, ErrorInfo
 	// details) exactly as grpcmw does; it has no hooks and no logger.
@@ -110,7 +113,11 @@ func New(v *verify.Verifier, m *grpcmw.Methods, opts ...Option) (*Interceptor, e
 	if m == nil {
 		return nil, errors.New("connectstepup: nil *grpcmw.Methods")
 	}
-	i := &Interceptor{v: v, m: m}
+	rules, ok := methodtable.Of[*grpcmw.Methods, grpcmw.Rule](m)
+	if !ok || rules == nil {
+		return nil, errors.New("connectstepup: the grpcmw method table cannot be read (a grpcmw of another version?)")
+	}
+	i := &Interceptor{v: v, rules: rules}
 	for _, opt := range opts {
 		if opt == nil {
 			return nil, errors.New("connectstepup: nil option")
@@ -248,7 +255,7 @@ func (c *expiringConn) Receive(m any) error {
 // governing rule, the handler's context (with the verified claims unless
 // the procedure is public) and the refusal, already reported.
 func (i *Interceptor) authorize(ctx context.Context, procedure string, h http.Header, req any) (grpcmw.Rule, context.Context, error) {
-	rule, ok := i.m.Lookup(procedure)
+	rule, ok := i.rules.Lookup(procedure)
 	if !ok {
 		i.report(ctx, "", ErrUnlistedMethod)
 		return rule, nil, connect.NewError(connect.CodePermissionDenied, errors.New(msgUnlisted))
