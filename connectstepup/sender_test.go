@@ -50,6 +50,11 @@ type senderEnv struct {
 
 func newSenderEnv(t *testing.T, bare bool) *senderEnv {
 	t.Helper()
+	return newSenderEnvWith(t, bare, dpop.Config{})
+}
+
+func newSenderEnvWith(t *testing.T, bare bool, dcfg dpop.Config) *senderEnv {
+	t.Helper()
 	iss, err := stepuptest.NewIssuer()
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +68,7 @@ func newSenderEnv(t *testing.T, bare bool) *senderEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dv, err := dpop.New(dpop.Config{})
+	dv, err := dpop.New(dcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,5 +384,48 @@ func TestNewSenderOptions(t *testing.T) {
 		if _, err := connectstepup.New(e.v, m, tt.opt); err == nil || !strings.Contains(err.Error(), tt.msg) {
 			t.Errorf("%s: got %v, want an error with %q", tt.name, err, tt.msg)
 		}
+	}
+}
+
+// TestDPoPNonce: a proof without the server's nonce is refused with
+// use_dpop_nonce and a DPoP-Nonce header the client can read, on every
+// protocol; the proof made with that nonce is accepted.
+func TestDPoPNonce(t *testing.T) {
+	nonces, err := dpop.NewNonces([]byte(strings.Repeat("k", 32)), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newSenderEnvWith(t, false, dpop.Config{Nonces: nonces})
+	key, err := stepuptest.NewDPoPKey("ES256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound := e.mint(t, stepuptest.Token{Claims: map[string]any{"cnf": map[string]any{"jkt": key.JKT()}}})
+	for _, p := range protocols {
+		t.Run(p.name, func(t *testing.T) {
+			c := connect.NewClient[wrapperspb.StringValue, wrapperspb.StringValue](e.client, e.srv.URL+procRead, p.opts...)
+			call := func(nonce string) error {
+				proof, err := key.Proof(stepuptest.DPoPProof{Method: "POST", URL: e.srv.URL + procRead, AccessToken: bound, Nonce: nonce})
+				if err != nil {
+					t.Fatal(err)
+				}
+				req := connect.NewRequest(wrapperspb.String("hi"))
+				creds(req.Header(), bound, proof)
+				_, err = c.CallUnary(context.Background(), req)
+				return err
+			}
+			err := call("")
+			var ce *connect.Error
+			if !errors.As(err, &ce) || ce.Code() != connect.CodeUnauthenticated || !strings.Contains(ce.Meta().Get("WWW-Authenticate"), `error="use_dpop_nonce"`) {
+				t.Fatalf("no nonce: got %v, want Unauthenticated use_dpop_nonce", err)
+			}
+			nonce := ce.Meta().Get("DPoP-Nonce")
+			if nonce != nonces.Issue() {
+				t.Fatalf("DPoP-Nonce: got %q, want the server's nonce %q", nonce, nonces.Issue())
+			}
+			if err := call(nonce); err != nil {
+				t.Errorf("with the nonce: got %v, want success", err)
+			}
+		})
 	}
 }
