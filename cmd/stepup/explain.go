@@ -104,6 +104,7 @@ func explain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	nowFlag := fs.String("now", "", "the time to check at, RFC 3339; default: now")
 	introspectionFile := fs.String("introspection", "", "the introspection endpoint's JSON answer for an opaque token, offline; default: ask the policy's endpoint")
 	dpopProof := fs.String("dpop-proof", "", "the DPoP proof sent with the token (the DPoP header), checked against -route or -method")
+	clientCert := fs.String("client-cert", "", "PEM file of the client certificate a certificate-bound token is sent with (RFC 8705)")
 	urlFlag := fs.String("url", "", "the URL the DPoP proof was made for (htu); default: the dpop block's public_url and the -route path or -method")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
@@ -249,11 +250,23 @@ func explain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		} else {
 			fmt.Fprintf(stdout, "token: valid (issuer %s, audience %s)\n", c.Issuer, p.Audience)
 		}
+		if *clientCert != "" {
+			x5t, err := certThumbprint(*clientCert)
+			if err != nil {
+				return fail("-client-cert: %v", err)
+			}
+			fmt.Fprintf(stdout, "client certificate: x5t#S256 %s\n", x5t)
+			e.proof = &sender{x5t: x5t}
+			e.proof.s.Cert = func() (string, bool, error) { return x5t, true, nil }
+		}
 		if *dpopProof != "" {
 			s, err := e.newSender(*dpopProof, proofReq)
 			if err != nil {
 				fmt.Fprintf(stderr, "stepup explain: the policy's dpop block: %v\n", err)
 				return exitUsage
+			}
+			if e.proof != nil {
+				s.x5t, s.s.Cert = e.proof.x5t, e.proof.s.Cert
 			}
 			e.proof = s
 			showProof(stdout, *dpopProof)
@@ -263,7 +276,7 @@ func explain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 				fmt.Fprintf(stdout, "dpop request: %s %s (replay and nonce not checked: they are the server's state)\n", proofReq.method, proofReq.url)
 			}
 		} else {
-			e.binding(proofReq)
+			e.binding(proofReq, *clientCert != "")
 		}
 	}
 	return e.explainRules(ctx, v, rules)

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +22,7 @@ import (
 	"github.com/stepupauth/stepup/internal/decide"
 	"github.com/stepupauth/stepup/introspect"
 	"github.com/stepupauth/stepup/jwks"
+	"github.com/stepupauth/stepup/mtls"
 	"github.com/stepupauth/stepup/policy"
 	"github.com/stepupauth/stepup/verify"
 )
@@ -222,6 +225,7 @@ type sender struct {
 	req   request
 	jkt   string // the proof's key, once verified
 	err   error  // the proof's refusal
+	x5t   string // the thumbprint of -client-cert; "" without
 	done  bool
 	s     decide.Sender
 }
@@ -281,7 +285,7 @@ func showProof(w io.Writer, proof string) {
 
 // binding says what the token's cnf claim demands of a request, when it
 // has one and no proof was given to check.
-func (e *explainer) binding(req request) {
+func (e *explainer) binding(req request, haveCert bool) {
 	conf, err := cnf.Parse(e.claims.Confirmation)
 	if err != nil || (conf.JKT == "" && conf.X5T == "") {
 		return
@@ -307,8 +311,8 @@ func (e *explainer) binding(req request) {
 		}
 		fmt.Fprintln(w, "  give the proof with -dpop-proof (and -route or -method) to check it")
 	}
-	if conf.X5T != "" {
-		fmt.Fprintf(w, "binding: certificate-bound (cnf.x5t#S256 %s): every request needs the client certificate with that SHA-256 thumbprint, on its TLS connection or in Client-Cert from a trusted proxy (RFC 8705, RFC 9440)\n", conf.X5T)
+	if conf.X5T != "" && !haveCert {
+		fmt.Fprintf(w, "binding: certificate-bound (cnf.x5t#S256 %s): every request needs the client certificate with that SHA-256 thumbprint, on its TLS connection or in Client-Cert from a trusted proxy (RFC 8705, RFC 9440); give its PEM file with -client-cert to check it\n", conf.X5T)
 	}
 }
 
@@ -350,12 +354,18 @@ func (e *explainer) whyProof(s *sender, err error) []string {
 	}
 	conf, _ := cnf.Parse(e.claims.Confirmation)
 	switch {
-	case e.p.DPoP == nil:
+	case conf.JKT != "" && e.p.DPoP == nil:
 		add("the policy has no dpop block: its servers read no DPoP scheme, and a DPoP-bound token sent as Bearer is refused")
-	case conf.JKT == "":
+	case conf.JKT == "" && s.s.DPoP:
 		add("the token is not DPoP-bound (no cnf.jkt): send it as Bearer, without a proof")
+	case conf.JKT != "" && !s.s.DPoP:
+		add("the token is DPoP-bound (cnf.jkt %s): it is accepted only with the DPoP scheme and a proof (-dpop-proof), never as Bearer", conf.JKT)
 	case s.done && s.err == nil && s.jkt != conf.JKT:
 		add("the proof is valid but signed by the key %s; the token is bound to %s (cnf.jkt): sign with the key the token was issued for", s.jkt, conf.JKT)
+	case conf.X5T != "" && s.x5t == "":
+		add("the token is certificate-bound (cnf.x5t#S256 %s): it is accepted only with that client certificate (-client-cert)", conf.X5T)
+	case conf.X5T != "" && s.x5t != conf.X5T:
+		add("the client certificate's thumbprint is %s; the token is bound to %s (cnf.x5t#S256): send it with the certificate it was issued for", s.x5t, conf.X5T)
 	}
 	return out
 }
@@ -390,4 +400,22 @@ func (e *explainer) proofMaxAge() time.Duration {
 		return e.p.DPoP.MaxAge
 	}
 	return dpop.DefaultMaxAge
+}
+
+// certThumbprint reads a PEM certificate file and returns its RFC 8705
+// thumbprint, as mtls computes it.
+func certThumbprint(file string) (string, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	block, _ := pem.Decode(b)
+	if block == nil || block.Type != "CERTIFICATE" {
+		return "", errors.New("no PEM CERTIFICATE block")
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return "", err
+	}
+	return mtls.Thumbprint(cert), nil
 }

@@ -2,10 +2,17 @@ package main
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,6 +20,7 @@ import (
 	"time"
 
 	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/mtls"
 	"github.com/stepupauth/stepup/stepuptest"
 )
 
@@ -257,4 +265,54 @@ func TestExplainSenderUsage(t *testing.T) {
 func ath(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// TestExplainClientCert: a certificate-bound token is explained with the
+// thumbprint its client certificate must have; -client-cert checks one by
+// the library's decision.
+func TestExplainClientCert(t *testing.T) {
+	iss := newIssuer(t)
+	certPEM := func() (string, string) {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "client"},
+			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour)}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return writeFile(t, "client.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))), mtls.Thumbprint(cert)
+	}
+	mine, x5t := certPEM()
+	other, otherX5T := certPEM()
+	tok, err := iss.Mint(stepuptest.Token{JTI: "c1", Claims: map[string]any{"cnf": map[string]any{"x5t#S256": x5t}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vary := strings.NewReplacer(x5t, "X5T", otherX5T, "OTHER-X5T")
+	for _, tt := range []struct {
+		name   string
+		args   []string
+		status int
+	}{
+		{"cert_bound_no_cert", nil, exitOK},
+		{"cert_allowed", []string{"-client-cert", mine}, exitOK},
+		{"cert_other", []string{"-client-cert", other}, exitRefused},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"explain", "-policy", writeFile(t, "policy.yaml", strings.ReplaceAll(basePolicy, "ISSUER", iss.Issuer())),
+				"-jwks", writeFile(t, "jwks.json", string(iss.JWKS())), "-now", now.Format(time.RFC3339), "-route", "GET /accounts"}, tt.args...)
+			var stdout, stderr bytes.Buffer
+			if got := run(args, strings.NewReader(tok), &stdout, &stderr); got != tt.status {
+				t.Errorf("exit status: got %d, want %d; stderr %s", got, tt.status, stderr.String())
+			}
+			checkGolden(t, "explain_"+tt.name, vary.Replace(stable(iss, stdout.String())))
+		})
+	}
 }
