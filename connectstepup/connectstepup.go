@@ -13,10 +13,13 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/dpop"
 	"github.com/stepupauth/stepup/grpcmw"
 	"github.com/stepupauth/stepup/internal/answer"
 	"github.com/stepupauth/stepup/internal/bearer"
 	"github.com/stepupauth/stepup/internal/decide"
+	"github.com/stepupauth/stepup/internal/methodtable"
+	"github.com/stepupauth/stepup/mtls"
 	"github.com/stepupauth/stepup/verify"
 )
 
@@ -33,6 +36,9 @@ var ErrStreamExpired = grpcmw.ErrStreamExpired
 // WWWAuthenticate is the header that carries the challenge in the Meta of
 // the *connect.Error of a refusal.
 const WWWAuthenticate = "WWW-Authenticate"
+
+// dpopNonce is the header of a server-provided DPoP nonce (RFC 9449 §8).
+const dpopNonce = "DPoP-Nonce"
 
 // Fixed messages of the refusals without a challenge.
 const (
@@ -53,6 +59,34 @@ type options struct {
 	realm            string
 	resourceMetadata string
 	decisions        []func(ctx context.Context, rule string, err error)
+	dpopVerifier     *dpop.Verifier
+	dpopSet          bool
+	publicURL        string
+	certs            *mtls.Source
+	certsSet         bool
+}
+
+// WithDPoP accepts DPoP-bound access tokens (RFC 9449), as grpcmw.WithDPoP
+// and httpmw.WithDPoP do: the DPoP Authorization scheme beside Bearer, and
+// the request's one DPoP header, a proof checked by v with htm the HTTP
+// method of the call (POST, or GET for a Connect GET) and htu publicURL
+// followed by the procedure ("/pkg.Service/Method"). publicURL is the
+// absolute URL the handlers are mounted under as clients address them,
+// such as "https://api.example.com" (configuration, never read from the
+// request). A DPoP-bound token is accepted only with a proof by its key;
+// sent as Bearer it is refused. v must not be nil; publicURL must be https
+// (http only for a loopback host) without a query or fragment.
+func WithDPoP(v *dpop.Verifier, publicURL string) Option {
+	return func(o *options) { o.dpopVerifier, o.dpopSet, o.publicURL = v, true, publicURL }
+}
+
+// WithClientCertificates sets where the client certificate of a
+// certificate-bound token (RFC 8705) comes from: a trusted proxy's
+// Client-Cert header as well as the TLS connection (see mtls.Config). By
+// default only the TLS connection is read. Either way the interceptor sees
+// the connection only through Handler; s must not be nil.
+func WithClientCertificates(s *mtls.Source) Option {
+	return func(o *options) { o.certs, o.certsSet = s, true }
 }
 
 // WithRealm sets the realm of every challenge (RFC 6750 §3). Default: none.
@@ -89,7 +123,10 @@ func WithDecisionHook(hook func(ctx context.Context, rule string, err error)) Op
 // use.
 type Interceptor struct {
 	v *verify.Verifier
-	m *grpcmw.Methods
+	// rules is m's table, looked up by grpcmw's code without the copy
+	// Methods.Lookup makes.
+	rules *methodtable.Table[grpcmw.Rule]
+	dpop  *decide.DPoP // nil: the DPoP scheme is not read
 	options
 	// g renders the gRPC status of a refusal (code, message, ErrorInfo
 	// details) exactly as grpcmw does; it has no hooks and no logger.
@@ -101,8 +138,10 @@ var _ connect.Interceptor = (*Interceptor)(nil)
 // New checks its arguments and returns the interceptor that authorizes
 // every call against the method table m with v. It reports an error for a
 // nil verifier or table, a nil Option or hook, a realm outside printable
-// ASCII, and a resource metadata URL that is not https (http for loopback)
-// or has a fragment.
+// ASCII, a resource metadata URL that is not https (http for loopback)
+// or has a fragment, a nil *dpop.Verifier or a public URL of WithDPoP that
+// is not https (http for loopback) or has a query or fragment, and a nil
+// *mtls.Source.
 func New(v *verify.Verifier, m *grpcmw.Methods, opts ...Option) (*Interceptor, error) {
 	if v == nil {
 		return nil, errors.New("connectstepup: nil *verify.Verifier")
@@ -110,7 +149,11 @@ func New(v *verify.Verifier, m *grpcmw.Methods, opts ...Option) (*Interceptor, e
 	if m == nil {
 		return nil, errors.New("connectstepup: nil *grpcmw.Methods")
 	}
-	i := &Interceptor{v: v, m: m}
+	rules, ok := methodtable.Of[*grpcmw.Methods, grpcmw.Rule](m)
+	if !ok || rules == nil {
+		return nil, errors.New("connectstepup: the grpcmw method table cannot be read (a grpcmw of another version?)")
+	}
+	i := &Interceptor{v: v, rules: rules}
 	for _, opt := range opts {
 		if opt == nil {
 			return nil, errors.New("connectstepup: nil option")
@@ -130,7 +173,24 @@ func New(v *verify.Verifier, m *grpcmw.Methods, opts ...Option) (*Interceptor, e
 			return nil, fmt.Errorf("connectstepup: resource metadata URL: %w", err)
 		}
 	}
-	g, err := grpcmw.New(v, m, grpcmw.WithRealm(i.realm), grpcmw.WithResourceMetadata(i.resourceMetadata))
+	gopts := []grpcmw.Option{grpcmw.WithRealm(i.realm), grpcmw.WithResourceMetadata(i.resourceMetadata)}
+	if i.dpopSet {
+		if i.dpopVerifier == nil {
+			return nil, errors.New("connectstepup: WithDPoP: nil *dpop.Verifier")
+		}
+		if err := answer.CheckURL(i.publicURL, false); err != nil {
+			return nil, fmt.Errorf("connectstepup: WithDPoP: public URL %q: %w", i.publicURL, err)
+		}
+		i.dpop = decide.NewDPoP(i.dpopVerifier, i.publicURL)
+		gopts = append(gopts, grpcmw.WithDPoP(i.dpopVerifier, i.publicURL))
+	}
+	if i.certsSet && i.certs == nil {
+		return nil, errors.New("connectstepup: WithClientCertificates: nil *mtls.Source")
+	}
+	if i.certs == nil {
+		i.certs = new(mtls.Source) // the TLS connection only
+	}
+	g, err := grpcmw.New(v, m, gopts...)
 	if err != nil {
 		return nil, fmt.Errorf("connectstepup: %w", err)
 	}
@@ -147,7 +207,7 @@ func (i *Interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 		if req.Spec().IsClient {
 			return next(ctx, req)
 		}
-		rule, hctx, err := i.authorize(ctx, req.Spec().Procedure, req.Header(), req.Any())
+		rule, hctx, err := i.authorize(ctx, req.Spec().Procedure, req.HTTPMethod(), req.Header(), req.Any())
 		if err != nil {
 			var h http.Header
 			if info, ok := connect.CallInfoForHandlerContext(ctx); ok {
@@ -176,7 +236,7 @@ func (i *Interceptor) WrapStreamingClient(next connect.StreamingClientFunc) conn
 // invalid_token (cause ErrStreamExpired) whatever the handler returns.
 func (i *Interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
-		rule, hctx, err := i.authorize(ctx, conn.Spec().Procedure, conn.RequestHeader(), nil)
+		rule, hctx, err := i.authorize(ctx, conn.Spec().Procedure, http.MethodPost, conn.RequestHeader(), nil)
 		if err != nil {
 			return deliver(conn.Peer().Protocol, conn.ResponseHeader(), err)
 		}
@@ -243,12 +303,13 @@ func (c *expiringConn) Receive(m any) error {
 	return err
 }
 
-// authorize decides on a call to procedure with the request header h; req
-// is the request message of a unary call, nil for a stream. It returns the
+// authorize decides on a call to procedure by the HTTP method method with
+// the request header h; req is the request message of a unary call, nil
+// for a stream. It returns the
 // governing rule, the handler's context (with the verified claims unless
 // the procedure is public) and the refusal, already reported.
-func (i *Interceptor) authorize(ctx context.Context, procedure string, h http.Header, req any) (grpcmw.Rule, context.Context, error) {
-	rule, ok := i.m.Lookup(procedure)
+func (i *Interceptor) authorize(ctx context.Context, procedure, method string, h http.Header, req any) (grpcmw.Rule, context.Context, error) {
+	rule, ok := i.rules.Lookup(procedure)
 	if !ok {
 		i.report(ctx, "", ErrUnlistedMethod)
 		return rule, nil, connect.NewError(connect.CodePermissionDenied, errors.New(msgUnlisted))
@@ -256,14 +317,14 @@ func (i *Interceptor) authorize(ctx context.Context, procedure string, h http.He
 	if rule.Public {
 		return rule, ctx, nil
 	}
-	raw, terr := token(h)
+	scheme, raw, terr := token(h, i.dpop != nil)
 	var chooser decide.Chooser
 	if rule.Choose != nil {
 		chooser = func(c *claims.Claims) (claims.Requirement, error) {
 			return rule.Choose(claims.NewContext(ctx, c), c, procedure, req)
 		}
 	}
-	c, err := decide.Decide(ctx, i.v, raw, terr, decide.Sender{}, rule.Requirement, chooser)
+	c, err := decide.Decide(ctx, i.v, raw, terr, i.sender(ctx, scheme, method, procedure, h), rule.Requirement, chooser)
 	if err != nil {
 		i.report(ctx, rule.Method, err)
 		return rule, nil, i.reject(ctx, err)
@@ -284,31 +345,69 @@ func deliver(protocol string, h http.Header, err error) error {
 	if protocol != connect.ProtocolGRPC || h == nil || !errors.As(err, &cerr) {
 		return err
 	}
-	challenge := cerr.Meta().Get(WWWAuthenticate)
-	if challenge == "" {
-		return err
+	for _, k := range []string{WWWAuthenticate, dpopNonce} {
+		if v := cerr.Meta().Get(k); v != "" {
+			cerr.Meta().Del(k)
+			h.Set(k, v)
+		}
 	}
-	cerr.Meta().Del(WWWAuthenticate)
-	h.Set(WWWAuthenticate, challenge)
 	return err
 }
 
-// token reads the bearer token of the Authorization header: none, one
-// value, or an error for several values or malformed credentials.
-func token(h http.Header) (string, error) {
+// token reads the token of the Authorization header, Bearer or (with
+// dpop) DPoP: none, one value, or an error for several values or malformed
+// credentials.
+func token(h http.Header, dpop bool) (bearer.Scheme, string, error) {
 	vals := h.Values("Authorization")
 	switch len(vals) {
 	case 0:
-		return "", nil
+		return bearer.None, "", nil
 	case 1:
-		_, tok, ok := bearer.Credentials(vals[0], false)
+		scheme, tok, ok := bearer.Credentials(vals[0], dpop)
 		if !ok {
-			return "", errMalformedBearer
+			return bearer.None, "", errMalformedBearer
 		}
-		return tok, nil
+		return scheme, tok, nil
 	default:
-		return "", errTwoAuthorizations
+		return bearer.None, "", errTwoAuthorizations
 	}
+}
+
+// sender is how the call presented its token, for the sender-constraint
+// checks of internal/decide: the DPoP proof of its DPoP header when it
+// used the DPoP scheme, and the client certificate of the request Handler
+// recorded (none without Handler, so that a certificate-bound token is
+// refused).
+func (i *Interceptor) sender(ctx context.Context, scheme bearer.Scheme, method, procedure string, h http.Header) decide.Sender {
+	s := decide.Sender{Cert: func() (string, bool, error) {
+		r, ok := ctx.Value(requestKey{}).(*http.Request)
+		if !ok {
+			return "", false, nil
+		}
+		return i.certs.FromRequest(r)
+	}}
+	if scheme == bearer.DPoP {
+		s.DPoP = true
+		s.Proof = i.dpop.Proof(h.Values("Dpop"), method, procedure)
+	}
+	return s
+}
+
+// requestKey is the context key of the request Handler records.
+type requestKey struct{}
+
+// Handler returns h with each request's connection (its TLS state and
+// remote address) in reach of the interceptor, which a Connect interceptor
+// does not otherwise see: mount the Connect handlers through it when
+// tokens may be certificate-bound (RFC 8705), whether the certificate is
+// the TLS connection's or a trusted proxy's Client-Cert header. Without
+// it a certificate-bound token is refused (invalid_token). h is typically
+// the ServeMux holding every Connect handler; the returned handler is safe
+// for concurrent use if h is.
+func (i *Interceptor) Handler(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestKey{}, r)))
+	})
 }
 
 // report hands a decision to the decision hooks.
@@ -336,7 +435,11 @@ func (i *Interceptor) reject(ctx context.Context, err error) *connect.Error {
 	case decide.Internal:
 		return connect.NewError(connect.CodeInternal, errors.New(msgInternal))
 	}
-	challenge := answer.Header(ce, i.realm, i.resourceMetadata, "")
+	algs := ""
+	if i.dpop != nil {
+		algs = i.dpop.Algs
+	}
+	challenge := answer.Header(ce, i.realm, i.resourceMetadata, algs)
 	// grpcmw's Reject renders the status of the same refusal; outside a
 	// gRPC server it sets no metadata, and its Interceptors have no hooks.
 	st, _ := status.FromError(i.g.Reject(ctx, err))
@@ -349,5 +452,8 @@ func (i *Interceptor) reject(ctx context.Context, err error) *connect.Error {
 		}
 	}
 	cerr.Meta().Set(WWWAuthenticate, challenge)
+	if nonce := decide.Nonce(err); nonce != "" {
+		cerr.Meta().Set(dpopNonce, nonce)
+	}
 	return cerr
 }

@@ -53,11 +53,25 @@
 // a message after it is refused, and the stream ends with Unauthenticated
 // invalid_token (ErrStreamExpired), as with grpcmw.
 //
-// # Not supported
+// # Sender-constrained tokens
 //
-// Only the Bearer scheme is read: DPoP-bound tokens (RFC 9449) and
-// certificate-bound tokens (RFC 8705) are refused with invalid_token,
-// since a Connect handler does not see the TLS state of its connection.
+// As with grpcmw and httpmw, by the same decision: WithDPoP reads the DPoP
+// scheme and the call's one DPoP header (RFC 9449), a proof whose htm is
+// the call's HTTP method (POST; GET for a Connect GET) and whose htu is the
+// configured public URL followed by the procedure; a DPoP-bound token sent
+// as Bearer is refused, and refusals of DPoP calls are in the DPoP scheme
+// (with a DPoP-Nonce header for use_dpop_nonce). A certificate-bound token
+// (RFC 8705) needs its client certificate, which a Connect interceptor
+// cannot see on its own: mount the handlers through Interceptor.Handler,
+// which hands the request's TLS state and remote address to the
+// interceptor (and so a trusted proxy's Client-Cert header, with
+// WithClientCertificates). Without Handler such a token is refused with
+// invalid_token: the interceptor fails closed.
+//
+//	guard, err := connectstepup.New(v, methods, connectstepup.WithDPoP(dv, "https://api.example.com"))
+//	mux.Handle(bankv1connect.NewBankHandler(srv, connect.WithInterceptors(guard)))
+//	http.ListenAndServeTLS(addr, certFile, keyFile, guard.Handler(mux))
+//
 // The interceptor does nothing on a client (WrapUnary passes client calls
 // through, WrapStreamingClient returns its argument).
 package connectstepup

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stepupauth/stepup/claims"
 	"github.com/stepupauth/stepup/internal/grammar"
+	"github.com/stepupauth/stepup/internal/methodtable"
 	"github.com/stepupauth/stepup/internal/requirement"
 )
 
@@ -46,8 +47,18 @@ type Rule struct {
 // entry, exact or wildcard, is denied. Methods is immutable once built and
 // safe for concurrent use.
 type Methods struct {
-	exact   map[string]Rule // by full method "/pkg.Service/Method"
-	service map[string]Rule // by "/pkg.Service", from "/pkg.Service/*"
+	t methodtable.Table[Rule]
+}
+
+// connectstepup looks rules up in a *Methods by the same code as the
+// interceptors, without Lookup's copy.
+func init() {
+	methodtable.SetOf(func(m *Methods) *methodtable.Table[Rule] {
+		if m == nil {
+			return nil
+		}
+		return &m.t
+	})
 }
 
 // Errors a RuleError wraps, to be tested with errors.Is.
@@ -94,10 +105,9 @@ func (e *RuleError) Unwrap() error { return e.Err }
 // every rule: changing the slices of a Requirement afterwards changes
 // nothing.
 func NewMethods(rules ...Rule) (*Methods, error) {
-	m := &Methods{exact: make(map[string]Rule), service: make(map[string]Rule)}
+	m := new(Methods)
 	for i, r := range rules {
-		service, method, ok := grammar.SplitMethod(r.Method)
-		if !ok {
+		if _, _, ok := grammar.SplitMethod(r.Method); !ok {
 			return nil, &RuleError{Index: i, Method: r.Method, Err: ErrBadMethod}
 		}
 		if r.Public && (!requirement.IsZero(r.Requirement) || r.Choose != nil) {
@@ -111,15 +121,10 @@ func NewMethods(rules ...Rule) (*Methods, error) {
 				return nil, &RuleError{Index: i, Method: r.Method, Err: err}
 			}
 		}
-		table, key := m.exact, r.Method
-		if method == "*" {
-			table, key = m.service, service
-		}
-		if _, dup := table[key]; dup {
+		r.Requirement = requirement.Clone(r.Requirement)
+		if _, dup := m.t.Add(r.Method, r); dup {
 			return nil, &RuleError{Index: i, Method: r.Method, Err: ErrDuplicateMethod}
 		}
-		r.Requirement = requirement.Clone(r.Requirement)
-		table[key] = r
 	}
 	return m, nil
 }
@@ -144,13 +149,5 @@ func (m *Methods) lookup(fullMethod string) (r Rule, ok bool) {
 	if m == nil {
 		return Rule{}, false
 	}
-	if r, ok := m.exact[fullMethod]; ok {
-		return r, true
-	}
-	service, _, ok := grammar.Split(fullMethod)
-	if !ok {
-		return Rule{}, false
-	}
-	r, ok = m.service[service]
-	return r, ok
+	return m.t.Lookup(fullMethod)
 }

@@ -103,8 +103,11 @@
 //
 // WithDecisionHook (several may be given) receives every decision once:
 // nil for an allowed request when its handler returns, the full error of a
-// refusal, for logs and metrics; r.Pattern names the ServeMux route, a
-// label from configuration. WithLogger logs each decision at Debug without
+// refusal, for logs and metrics; r.Pattern names the rule, a label from
+// configuration: the ServeMux pattern of Mux, the Pattern of a Route
+// mounted on another router (chi, gorilla/mux, echo, gin), or the name
+// given to Named, which labels RequireFunc and Check users' requests.
+// WithLogger logs each decision at Debug without
 // the token or any claim value. metrics.Metrics.HTTPDecisionHook turns the
 // decisions into Prometheus metrics. Nothing logs by default.
 //

@@ -266,3 +266,32 @@ func ExampleMetadataHandler() {
 	// {"resource":"https://api.example.com/v1","authorization_servers":["https://idp.example.com/"],"scopes_supported":["profile","transfer"],"bearer_methods_supported":["header"],"resource_name":"Example bank API"}
 	// https://api.example.com/.well-known/oauth-protected-resource/v1
 }
+
+// A router other than ServeMux sets no r.Pattern: Named gives the decisions
+// of a RequireFunc handler the rule's name, which the decision hooks (and
+// package metrics, otelstepup and the logger) read instead of "".
+func ExampleNamed() {
+	iss, err := stepuptest.NewIssuer()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer iss.Close()
+
+	guard, err := httpmw.New(exampleVerifier(iss), httpmw.WithDecisionHook(func(r *http.Request, err error) {
+		fmt.Printf("rule %q refused: %v\n", r.Pattern, err != nil)
+	}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	choose := func(r *http.Request, c *claims.Claims) (claims.Requirement, error) {
+		return claims.Requirement{ACR: []string{claims.ACRMultiFactor}}, nil
+	}
+	h := httpmw.Named("POST /transfers/{id}", guard.RequireFunc(choose, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
+
+	// h mounted on chi, gorilla/mux, echo or gin: called with r.Pattern "".
+	res := call(h, "POST", "/transfers/7", "", "")
+	fmt.Println(res.Status)
+	// Output:
+	// rule "POST /transfers/{id}" refused: true
+	// 401 Unauthorized
+}

@@ -166,8 +166,9 @@ func WithRenderer(r Renderer) Option {
 // error of the refusal, requests without a token included, with internal
 // causes such as a bad signature or a choose function's error. The error
 // text is for logs and metrics, never for the client. r.Pattern is the
-// ServeMux pattern that routed the request ("" when no ServeMux did): a
-// route label taken from configuration, unlike r.URL.Path, so the step-up
+// ServeMux pattern that routed the request, the rule's name for a handler
+// of Route or Named, or "" when neither did: a route label taken from
+// configuration, unlike r.URL.Path, so the step-up
 // rate of a route is the ratio of two series. Public Mux routes are served
 // without a decision, and Check calls no hook. The hook runs on the
 // request's goroutine; it must not write to the response. hook must not be

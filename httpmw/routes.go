@@ -94,11 +94,11 @@ func (g *Guard) handle(mux *http.ServeMux, rt Route, seen map[string]bool) (err 
 // Route returns the handler Mux would register for rt, for any router
 // that mounts an http.Handler (chi, gorilla/mux, echo.WrapHandler,
 // gin.WrapH): rt.Handler protected by rt.Requirement, or served as it is for
-// a public route. rt.Pattern names the rule: a request the router did not
-// route through a ServeMux (r.Pattern empty) gets it as its Pattern, so the
-// decision hooks, the logs and package metrics label it by the rule it
-// was decided by rather than as "unmatched". The same configuration
-// errors as Mux are reported, as a *RouteError.
+// a public route. rt.Pattern names the rule, as Named does: the decision
+// hooks, the logs and package metrics label the requests of a protected
+// route by the rule they were decided by rather than as "unmatched" or by
+// the pattern of a ServeMux the router is mounted under. The same
+// configuration errors as Mux are reported, as a *RouteError.
 func (g *Guard) Route(rt Route) (http.Handler, error) {
 	h, err := g.routeHandler(rt)
 	if err != nil {
@@ -107,15 +107,42 @@ func (g *Guard) Route(rt Route) (http.Handler, error) {
 	if rt.Public {
 		return h, nil
 	}
-	label := rt.Pattern
+	return Named(rt.Pattern, h), nil
+}
+
+// Named returns a handler that passes every request to h with name as its
+// Pattern, the label the decision hooks (WithDecisionHook), the logger
+// (WithLogger), package metrics and otelstepup read: so that the decisions
+// of RequireFunc, and the refusals a handler that calls Check gives to
+// Reject, are labelled by the rule they were decided by. Wrap the guarded
+// handler, or the handler that calls Check and Reject:
+//
+//	r.Post("/transfers/{id}", httpmw.Named("POST /transfers/{id}", guard.RequireFunc(choose, transfer)))
+//
+// name replaces any pattern a ServeMux the router is mounted under has set:
+// the rule that decided is the better label. It comes from configuration,
+// never from the request, so that label sets stay bounded; the same name on
+// several routes adds up their decisions. Named changes only the Pattern
+// field of a shallow copy of the request (r.PathValue is unaffected).
+// Route names its handler so; Mux's ServeMux sets the pattern itself.
+//
+// Named panics if name is empty or h is nil, programming errors found at
+// start-up. The handler is safe for concurrent use if h is.
+func Named(name string, h http.Handler) http.Handler {
+	if name == "" {
+		panic("httpmw: Named: empty name")
+	}
+	if h == nil {
+		panic("httpmw: Named: nil handler")
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Pattern == "" {
+		if r.Pattern != name {
 			r2 := *r // a shallow copy, as WithContext makes
-			r2.Pattern = label
+			r2.Pattern = name
 			r = &r2
 		}
 		h.ServeHTTP(w, r)
-	}), nil
+	})
 }
 
 // routeHandler checks rt and returns its handler: protected by its

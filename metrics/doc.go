@@ -53,8 +53,9 @@
 //
 // Every label value comes from configuration or from a fixed set, never
 // from the request or the token: issuer is the name given to JWKSObserver;
-// route is the ServeMux pattern that routed the request (r.Pattern) or
-// "unmatched", never the URL path; method is the Method of the governing
+// route is r.Pattern (the ServeMux pattern that routed the request, or
+// the rule's name from httpmw.Guard.Route or httpmw.Named on another
+// router) or "unmatched", never the URL path; method is the Method of the governing
 // rule of the grpcmw method table (a wildcard rule labels every method it
 // covers with "/pkg.Service/*") or "unlisted"; reasons, outcomes and codes
 // are fixed sets. A token's sub, kid or unverified iss never becomes a

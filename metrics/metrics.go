@@ -406,9 +406,10 @@ func (s *jwksState) staleEvent(url string, age time.Duration) {
 // stepup_http_rejections_total{route,code}, allowed ones in
 // stepup_http_allowed_total{route}. The step-up rate of a route is then
 // the ratio of its insufficient_user_authentication rejections to all its
-// decisions. route is the ServeMux pattern that routed the request
-// (r.Pattern, as registered by httpmw.Guard.Mux or by the application's
-// mux.Handle), or "unmatched" when no ServeMux routed it; the raw URL path
+// decisions. route is r.Pattern: the ServeMux pattern that routed the
+// request (httpmw.Guard.Mux or the application's mux.Handle), or the rule's
+// name on another router (httpmw.Guard.Route, httpmw.Named), or
+// "unmatched" when neither set one; the raw URL path
 // is never a label. Public routes of a Mux are not decided on, and not
 // counted.
 func (m *Metrics) HTTPDecisionHook() func(r *http.Request, err error) {

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,9 +86,17 @@ func newHTTPStack(t *testing.T) *httpStack {
 	}, ok))
 	// A guard outside any ServeMux: r.Pattern is empty.
 	bare := g.Require(claims.Requirement{}, ok)
+	// The same on another router, named by httpmw.Named.
+	named := httpmw.Named("GET /named/{id}", g.RequireFunc(func(*http.Request, *claims.Claims) (claims.Requirement, error) {
+		return claims.Requirement{ACR: []string{claims.ACRMultiFactor}}, nil
+	}, ok))
 	return &httpStack{iss: iss, sr: sr, api: serverSpan(tp, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/bare" {
+		switch {
+		case r.URL.Path == "/bare":
 			bare.ServeHTTP(w, r)
+			return
+		case strings.HasPrefix(r.URL.Path, "/named/"):
+			named.ServeHTTP(w, r)
 			return
 		}
 		mux.ServeHTTP(w, r)
@@ -139,6 +148,8 @@ func TestHTTPDecisionHook(t *testing.T) {
 			want: map[string]string{"stepup.rule": "GET /lookup", "stepup.outcome": "internal"}, wantErr: "stepup: internal"},
 		{name: "unmatched", method: "GET", target: "/bare", token: plain, status: 200,
 			want: map[string]string{"stepup.rule": "unmatched", "stepup.outcome": "allowed"}},
+		{name: "named", method: "GET", target: "/named/7", token: plain, status: 401,
+			want: map[string]string{"stepup.rule": "GET /named/{id}", "stepup.outcome": "insufficient_user_authentication"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := len(spansNamed(s.sr, "server"))

@@ -27,7 +27,8 @@
 // The event's attributes:
 //
 //   - stepup.rule: the rule that governs the request: the ServeMux pattern
-//     (r.Pattern, "unmatched" when no ServeMux routed it) on HTTP, the rule
+//     (r.Pattern, or the rule's name from httpmw.Guard.Route or
+//     httpmw.Named on another router; "unmatched" without either) on HTTP, the rule
 //     of the method table on gRPC ("unlisted" for a method without one).
 //     Never the raw path or the method the client sent.
 //   - stepup.outcome: "allowed", or for a refusal the same code label as

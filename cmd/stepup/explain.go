@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/stepupauth/stepup/claims"
+	"github.com/stepupauth/stepup/introspect"
 	"github.com/stepupauth/stepup/jwks"
 	"github.com/stepupauth/stepup/policy"
 	"github.com/stepupauth/stepup/verify"
@@ -89,6 +90,7 @@ type explainer struct {
 	tokErr  *verify.TokenError
 	refusal *claims.Error
 	set     *jwks.Set // the keys, when known
+	proof   *sender   // the DPoP proof of -dpop-proof; nil without
 }
 
 func explain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -100,6 +102,10 @@ func explain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	method := fs.String("method", "", "a gRPC full method to check, /pkg.Service/Method")
 	jwksFile := fs.String("jwks", "", "JWK Set file to verify with, offline; default: the policy's jwks_uri or the issuer's discovery")
 	nowFlag := fs.String("now", "", "the time to check at, RFC 3339; default: now")
+	introspectionFile := fs.String("introspection", "", "the introspection endpoint's JSON answer for an opaque token, offline; default: ask the policy's endpoint")
+	dpopProof := fs.String("dpop-proof", "", "the DPoP proof sent with the token (the DPoP header), checked against -route or -method")
+	clientCert := fs.String("client-cert", "", "PEM file of the client certificate a certificate-bound token is sent with (RFC 8705)")
+	urlFlag := fs.String("url", "", "the URL the DPoP proof was made for (htu); default: the dpop block's public_url and the -route path or -method")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -114,6 +120,8 @@ func explain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return fail("-policy is required")
 	case *route != "" && *method != "":
 		return fail("give -route or -method, not both")
+	case *urlFlag != "" && *dpopProof == "":
+		return fail("-url is the URL of a DPoP proof: give -dpop-proof too")
 	}
 	now := time.Now()
 	if *nowFlag != "" {
@@ -160,27 +168,55 @@ func explain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		e.leeway = defaultLeeway
 	}
 
+	var proofReq request
+	if *dpopProof != "" {
+		if proofReq, err = proofRequest(p, *route, *method, *urlFlag); err != nil {
+			return fail("%v", err)
+		}
+	}
+
 	tok, decErr := decode(raw)
 	e.tok = tok
+	opaque := introspected(p, raw)
 	if tok.header != nil {
 		pretty(stdout, "header", tok.header)
 	}
 	if tok.payload != nil {
 		pretty(stdout, "claims", tok.payload)
 	}
-	if decErr != nil {
+	switch {
+	case opaque && decErr != nil:
+		fmt.Fprintln(stdout, "token: opaque (not a JWT): the policy's introspection block sends it to the authorization server (RFC 7662)")
+	case opaque:
+		fmt.Fprintln(stdout, "token: a JWT, introspected all the same (introspect_jwts: true)")
+	case decErr != nil:
 		fmt.Fprintf(stdout, "token: cannot be decoded: %v\n", decErr)
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	keys, set, err := e.keys(ctx, *jwksFile)
-	if err != nil {
-		fmt.Fprintf(stdout, "signature: NOT checked (no keys: %v)\n", err)
-		return exitUsage
-	}
-	if r, ok := keys.(*jwks.Remote); ok {
-		defer r.Close()
+	var keys jwks.Source = noKeys{}
+	var set *jwks.Set
+	var rec *recorder
+	if opaque {
+		client, r, err := e.introspector(ctx, *introspectionFile)
+		if err != nil {
+			fmt.Fprintf(stdout, "introspection: NOT asked (%v); give -introspection FILE, the endpoint's JSON answer, to explain it offline\n", err)
+			return exitUsage
+		}
+		e.cfg.Introspector, rec = client, r
+	} else {
+		if *introspectionFile != "" {
+			return fail("-introspection: the policy verifies this token with keys, not by introspection")
+		}
+		keys, set, err = e.keys(ctx, *jwksFile)
+		if err != nil {
+			fmt.Fprintf(stdout, "signature: NOT checked (no keys: %v)\n", err)
+			return exitUsage
+		}
+		if r, ok := keys.(*jwks.Remote); ok {
+			defer r.Close()
+		}
 	}
 	v, err := verify.New(keys, e.cfg)
 	if err != nil {
@@ -189,7 +225,15 @@ func explain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	c, verr := v.Verify(ctx, raw)
 	e.set = set
-	e.signature(ctx, set, verr)
+	if opaque {
+		e.answer(rec, *introspectionFile)
+	} else {
+		e.signature(ctx, set, verr)
+	}
+	if opaque && verr != nil && errors.Is(verr, claims.ErrUnavailable) {
+		fmt.Fprintf(stdout, "introspection: the endpoint gave no usable answer: %v\n", verr)
+		return exitUsage
+	}
 	if verr != nil {
 		var ce *claims.Error
 		if !errors.As(verr, &ce) {
@@ -201,9 +245,60 @@ func explain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		e.explainTokenError()
 	} else {
 		e.claims = c
-		fmt.Fprintf(stdout, "token: valid (issuer %s, audience %s)\n", c.Issuer, p.Audience)
+		if opaque {
+			fmt.Fprintf(stdout, "token: active (the authorization server vouches for it; issuer %s, audience %s)\n", p.Issuer, p.Audience)
+		} else {
+			fmt.Fprintf(stdout, "token: valid (issuer %s, audience %s)\n", c.Issuer, p.Audience)
+		}
+		if *clientCert != "" {
+			x5t, err := certThumbprint(*clientCert)
+			if err != nil {
+				return fail("-client-cert: %v", err)
+			}
+			fmt.Fprintf(stdout, "client certificate: x5t#S256 %s\n", x5t)
+			e.proof = &sender{x5t: x5t}
+			e.proof.s.Cert = func() (string, bool, error) { return x5t, true, nil }
+		}
+		if *dpopProof != "" {
+			s, err := e.newSender(*dpopProof, proofReq)
+			if err != nil {
+				fmt.Fprintf(stderr, "stepup explain: the policy's dpop block: %v\n", err)
+				return exitUsage
+			}
+			if e.proof != nil {
+				s.x5t, s.s.Cert = e.proof.x5t, e.proof.s.Cert
+			}
+			e.proof = s
+			showProof(stdout, *dpopProof)
+			if p.DPoP == nil {
+				fmt.Fprintln(stdout, "dpop: the policy has no dpop block: its servers read no DPoP scheme (Authorization: DPoP gets 401 without an error code, as any unknown scheme), so the token can only be sent as Bearer:")
+			} else {
+				fmt.Fprintf(stdout, "dpop request: %s %s (replay and nonce not checked: they are the server's state)\n", proofReq.method, proofReq.url)
+			}
+		} else {
+			e.binding(proofReq, *clientCert != "")
+		}
 	}
-	return e.explainRules(v, rules)
+	return e.explainRules(ctx, v, rules)
+}
+
+// answer shows the introspection answer the verifier judged, and where it
+// came from.
+func (e *explainer) answer(rec *recorder, file string) {
+	if file != "" {
+		fmt.Fprintln(e.out, "introspection: the answer of -introspection (offline)")
+	} else {
+		fmt.Fprintln(e.out, "introspection: asked the endpoint")
+	}
+	if rec == nil || rec.body == nil {
+		return
+	}
+	pretty(e.out, "answer", rec.body)
+	var m map[string]any
+	if json.Unmarshal(rec.body, &m) == nil {
+		e.tok.pay = m // its exp, iss, aud for the messages
+	}
+	fmt.Fprintln(e.out, "signature: none (an opaque token: the authorization server's answer stands for it)")
 }
 
 // keys returns the key source and, when there is one, the key set itself.
@@ -307,6 +402,11 @@ func signedOff(r verify.Reason) bool {
 func (e *explainer) explainTokenError() {
 	w := e.out
 	te := e.tokErr
+	var ie *introspect.Error
+	if errors.As(e.refusal, &ie) {
+		e.explainIntrospection(ie)
+		return
+	}
 	if te == nil {
 		fmt.Fprintf(w, "token: refused: %v\n", e.refusal)
 		return
@@ -431,7 +531,7 @@ func routeRule(p *policy.Policy, route string) (int, bool) {
 	return int(i), ok
 }
 
-func (e *explainer) explainRules(v *verify.Verifier, rules []policy.Rule) int {
+func (e *explainer) explainRules(ctx context.Context, v *verify.Verifier, rules []policy.Rule) int {
 	w := e.out
 	status := exitOK
 	fmt.Fprintln(w, "rules:")
@@ -447,11 +547,16 @@ func (e *explainer) explainRules(v *verify.Verifier, rules []policy.Rule) int {
 			fmt.Fprintln(w, "    because the token is invalid (above)")
 			continue
 		}
-		err := v.Evaluate(e.claims, r.Requirement)
+		var err error
+		if e.proof != nil {
+			err = e.decideRule(ctx, v, e.proof, r)
+		} else {
+			err = v.Evaluate(e.claims, r.Requirement)
+		}
 		if err == nil {
 			fmt.Fprintln(w, "    allowed")
-			if r.Requirement.Binding != claims.BindingNone {
-				fmt.Fprintln(w, "    (the token is bound as sender_constraint asks; its DPoP proof or certificate is checked per request, not here)")
+			if r.Requirement.Binding != claims.BindingNone && e.proof == nil {
+				fmt.Fprintln(w, "    (the token is bound as sender_constraint asks; its DPoP proof (-dpop-proof) or certificate is checked per request)")
 			}
 			continue
 		}
@@ -462,6 +567,14 @@ func (e *explainer) explainRules(v *verify.Verifier, rules []policy.Rule) int {
 			continue
 		}
 		fmt.Fprintf(w, "    refused: %s\n", e.challenge(ce))
+		if e.proof != nil {
+			if whys := e.whyProof(e.proof, err); len(whys) > 0 {
+				for _, why := range whys {
+					fmt.Fprintf(w, "    - %s\n", why)
+				}
+				continue
+			}
+		}
 		for _, why := range e.why(r, ce) {
 			fmt.Fprintf(w, "    - %s\n", why)
 		}
