@@ -126,7 +126,8 @@ type Interceptor struct {
 	// rules is m's table, looked up by grpcmw's code without the copy
 	// Methods.Lookup makes.
 	rules *methodtable.Table[grpcmw.Rule]
-	dpop  *decide.DPoP // nil: the DPoP scheme is not read
+	dpop  *decide.DPoP                         // nil: the DPoP scheme is not read
+	cert  func(from any) (string, bool, error) // certOf, made once
 	options
 	// g renders the gRPC status of a refusal (code, message, ErrorInfo
 	// details) exactly as grpcmw does; it has no hooks and no logger.
@@ -190,6 +191,7 @@ func New(v *verify.Verifier, m *grpcmw.Methods, opts ...Option) (*Interceptor, e
 	if i.certs == nil {
 		i.certs = new(mtls.Source) // the TLS connection only
 	}
+	i.cert = i.certOf
 	g, err := grpcmw.New(v, m, gopts...)
 	if err != nil {
 		return nil, fmt.Errorf("connectstepup: %w", err)
@@ -378,14 +380,18 @@ func token(h http.Header, dpop bool) (bearer.Scheme, string, error) {
 // used the DPoP scheme, and the client certificate of the request Handler
 // recorded (none without Handler, so that a certificate-bound token is
 // refused).
+// certOf is decide.Sender's Cert: the client certificate of the request
+// Handler recorded in the call's context from (none without Handler).
+func (i *Interceptor) certOf(from any) (string, bool, error) {
+	r, ok := from.(context.Context).Value(requestKey{}).(*http.Request)
+	if !ok {
+		return "", false, nil
+	}
+	return i.certs.FromRequest(r)
+}
+
 func (i *Interceptor) sender(ctx context.Context, scheme bearer.Scheme, method, procedure string, h http.Header) decide.Sender {
-	s := decide.Sender{Cert: func() (string, bool, error) {
-		r, ok := ctx.Value(requestKey{}).(*http.Request)
-		if !ok {
-			return "", false, nil
-		}
-		return i.certs.FromRequest(r)
-	}}
+	s := decide.Sender{Cert: i.cert, From: ctx}
 	if scheme == bearer.DPoP {
 		s.DPoP = true
 		s.Proof = i.dpop.Proof(h.Values("Dpop"), method, procedure)

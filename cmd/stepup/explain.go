@@ -257,7 +257,7 @@ func explain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			}
 			fmt.Fprintf(stdout, "client certificate: x5t#S256 %s\n", x5t)
 			e.proof = &sender{x5t: x5t}
-			e.proof.s.Cert = func() (string, bool, error) { return x5t, true, nil }
+			e.proof.s.Cert = func(any) (string, bool, error) { return x5t, true, nil }
 		}
 		if *dpopProof != "" {
 			s, err := e.newSender(*dpopProof, proofReq)
