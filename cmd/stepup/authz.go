@@ -460,51 +460,39 @@ func (s *server) setHealth() {
 // every other path.
 func (s *server) httpHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		g := s.acquire()
-		if g == nil {
-			stopped(w)
-			return
-		}
-		ok := g.keysLoaded()
-		g.mu.RUnlock()
+	mux.HandleFunc("GET /healthz", s.held(func(w http.ResponseWriter, r *http.Request, g *generation) {
 		s.setHealth()
-		plain(w, ok, "ok\n", "keys not loaded\n")
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		g := s.acquire()
-		if g == nil {
-			stopped(w)
-			return
-		}
-		ok := g.keysLoaded()
-		g.mu.RUnlock()
-		switch {
-		case s.draining.Load():
+		plain(w, g.keysLoaded(), "ok\n", "keys not loaded\n")
+	}))
+	mux.HandleFunc("GET /readyz", s.held(func(w http.ResponseWriter, r *http.Request, g *generation) {
+		if s.draining.Load() {
 			plain(w, false, "", "shutting down\n")
-		default:
-			plain(w, ok, "ok\n", "keys not loaded\n")
-		}
-	})
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
-		g := s.acquire()
-		if g == nil {
-			stopped(w)
 			return
 		}
-		defer g.mu.RUnlock()
+		plain(w, g.keysLoaded(), "ok\n", "keys not loaded\n")
+	}))
+	mux.HandleFunc("GET /metrics", s.held(func(w http.ResponseWriter, r *http.Request, g *generation) {
 		promhttp.HandlerFor(prometheus.Gatherers{s.base, g.reg}, promhttp.HandlerOpts{}).ServeHTTP(w, r)
-	})
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	mux.HandleFunc("/", s.held(func(w http.ResponseWriter, r *http.Request, g *generation) {
+		g.fa.ServeHTTP(w, r)
+	}))
+	return mux
+}
+
+// held returns a handler that serves h with the current generation held
+// (its read lock taken for the whole call, so a reload cannot retire it
+// meanwhile), or answers stopped once the server has stopped.
+func (s *server) held(h func(w http.ResponseWriter, r *http.Request, g *generation)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		g := s.acquire()
 		if g == nil {
 			stopped(w)
 			return
 		}
 		defer g.mu.RUnlock()
-		g.fa.ServeHTTP(w, r)
-	})
-	return mux
+		h(w, r, g)
+	}
 }
 
 func plain(w http.ResponseWriter, ok bool, yes, no string) {
