@@ -53,10 +53,10 @@ func checkGolden(t *testing.T, name, got string) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (run go test ./cmd/stepup -update to create it)", err)
+		t.Fatalf("%v (run (cd cmd/stepup && go test . -update) to create it)", err)
 	}
 	if got != string(want) {
-		t.Errorf("output differs from %s (go test ./cmd/stepup -update rewrites it)\ngot:\n%s\nwant:\n%s", path, got, want)
+		t.Errorf("output differs from %s ((cd cmd/stepup && go test . -update) rewrites it)\ngot:\n%s\nwant:\n%s", path, got, want)
 	}
 }
 
