@@ -106,15 +106,23 @@ func IsB64Token(s string) bool {
 	return true
 }
 
-func b64Char(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	case c == '-', c == '.', c == '_', c == '~', c == '+', c == '/':
-		return true
+func b64Char(c byte) bool { return b64Chars[c] }
+
+// b64Chars marks the bytes of b64token before its trailing '=' (RFC 6750
+// §2.1: ALPHA, DIGIT, "-", ".", "_", "~", "+", "/"): one load per byte of
+// a token, which IsB64Token reads whole on every request.
+var b64Chars = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
 	}
-	return false
-}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for _, c := range "-._~+/" {
+		t[c] = true
+	}
+	return t
+}()
 
 func trimOWS(s string) string {
 	for s != "" && (s[0] == ' ' || s[0] == '\t') {

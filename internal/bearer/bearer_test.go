@@ -105,3 +105,26 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestB64Chars: exactly the 66 bytes RFC 6750 §2.1 names are b64token
+// characters, each byte checked against the grammar spelled out.
+func TestB64Chars(t *testing.T) {
+	const grammar = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/"
+	for c := 0; c < 256; c++ {
+		if want := strings.IndexByte(grammar, byte(c)) >= 0; b64Char(byte(c)) != want {
+			t.Errorf("b64Char(%q) = %v, want %v", byte(c), !want, want)
+		}
+	}
+}
+
+// BenchmarkIsB64Token is the check every request's token goes through, on
+// a token of typical size.
+func BenchmarkIsB64Token(b *testing.B) {
+	tok := strings.Repeat("eyJhbGciOiJFUzI1NiJ9.", 40)
+	b.SetBytes(int64(len(tok)))
+	for b.Loop() {
+		if !IsB64Token(tok) {
+			b.Fatal("not a b64token")
+		}
+	}
+}
