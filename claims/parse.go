@@ -320,16 +320,22 @@ const uniqueBelow = 24
 // and allocates only for escaped names; above, a set.
 func (p *parsed) unique(members []member) error {
 	if len(members) <= uniqueBelow {
-		var stack [uniqueBelow]string
-		names := stack[:0]
+		// A name's length, first and last byte in one word: most pairs
+		// differ there, so few comparisons read the names.
+		var names [uniqueBelow]string
+		var keys [uniqueBelow]uint32
 		for k := range members {
 			name := p.decode(members[k].Name, members[k].NameEsc)
-			for _, seen := range names {
-				if seen == name {
+			key := uint32(len(name)) << 16
+			if name != "" {
+				key |= uint32(name[0])<<8 | uint32(name[len(name)-1])
+			}
+			for i := range k {
+				if keys[i] == key && names[i] == name {
 					return &ParseError{Claim: name, Msg: "duplicate member"}
 				}
 			}
-			names = append(names, name)
+			names[k], keys[k] = name, key
 		}
 		return nil
 	}
