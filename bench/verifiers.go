@@ -40,7 +40,10 @@ type Check func(ctx context.Context, raw string) error
 // key): hash the signing input and verify. The signature is decoded (and,
 // for ES256, converted from r||s to ASN.1) before the returned function
 // runs, so the floor excludes even the base64 decoding.
-func Floor(k *Keys, alg, raw string) (func() bool, error) {
+func Floor(k *Keys, alg, raw string) (func() bool, error) { return FloorOf(k.Public(alg), alg, raw) }
+
+// FloorOf is Floor with alg's public key pub.
+func FloorOf(pub crypto.PublicKey, alg, raw string) (func() bool, error) {
 	i := strings.LastIndexByte(raw, '.')
 	input := []byte(raw[:i])
 	sig, err := base64.RawURLEncoding.DecodeString(raw[i+1:])
@@ -49,7 +52,10 @@ func Floor(k *Keys, alg, raw string) (func() bool, error) {
 	}
 	switch alg {
 	case "RS256":
-		pub := &k.RSA.PublicKey
+		pub, ok := pub.(*rsa.PublicKey)
+		if !ok {
+			return nil, fmt.Errorf("bench: RS256 floor: a %T key", pub)
+		}
 		return func() bool {
 			d := sha256.Sum256(input)
 			return rsa.VerifyPKCS1v15(pub, crypto.SHA256, d[:], sig) == nil
@@ -60,13 +66,19 @@ func Floor(k *Keys, alg, raw string) (func() bool, error) {
 		if err != nil {
 			return nil, err
 		}
-		pub := &k.P256.PublicKey
+		pub, ok := pub.(*ecdsa.PublicKey)
+		if !ok {
+			return nil, fmt.Errorf("bench: ES256 floor: a %T key", pub)
+		}
 		return func() bool {
 			d := sha256.Sum256(input)
 			return ecdsa.VerifyASN1(pub, d[:], der)
 		}, nil
 	case "EdDSA":
-		pub := k.Ed25519.Public().(ed25519.PublicKey)
+		pub, ok := pub.(ed25519.PublicKey)
+		if !ok {
+			return nil, fmt.Errorf("bench: EdDSA floor: a %T key", pub)
+		}
 		return func() bool { return ed25519.Verify(pub, input, sig) }, nil
 	}
 	return nil, fmt.Errorf("bench: unknown alg %q", alg)

@@ -17,6 +17,12 @@
 // signature check of that algorithm (bench.Floor), is timed in this
 // process in thread CPU time, to compare with.
 //
+// Then the same client measures the floor server (bench.ServeFloor), this
+// program started again as a minimal net/http server whose protected
+// route only runs the raw signature check on distinct tokens: the floor
+// as a server under the same load pays it (scenarios
+// floor_public_token_header and floor_distinct_tokens).
+//
 // It prints one "load ..." line per scenario and round and "floor ..."
 // lines for cmd/report.
 //
@@ -30,7 +36,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,6 +46,17 @@ import (
 )
 
 func main() {
+	if os.Getenv(bench.FloorServerEnv) != "" {
+		// This program started again as the floor server (runFloor).
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		err := bench.ServeFloorFromEnv(ctx, os.Stdout)
+		stop()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "load: floor server:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(context.Background(), os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
@@ -86,6 +105,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	for _, alg := range algs {
 		if err := runAlg(ctx, stdout, *root, bin, alg, *d, *workers, *max, *distinct, *rounds, *floorN); err != nil {
 			return fmt.Errorf("%s: %w", alg, err)
+		}
+		if err := runFloor(ctx, stdout, alg, *d, *workers, *max, *distinct, *rounds); err != nil {
+			return fmt.Errorf("%s floor server: %w", alg, err)
 		}
 	}
 	return nil
@@ -159,4 +181,62 @@ func runAlg(ctx context.Context, stdout io.Writer, root, bin, alg string, d time
 		}
 	}
 	return floor("after")
+}
+
+// runFloor measures the floor server (bench.ServeFloor) of alg as runAlg
+// measures examples/httpapi: the same client, workers and bounds, its
+// public route carrying a token's Authorization header (its header
+// baseline) and its floor route with a distinct token per request. The
+// difference of the two is the raw signature check's cost inside a server
+// under this load, the reference for the example's first-sight extra.
+func runFloor(ctx context.Context, stdout io.Writer, alg string, d time.Duration, workers, max, distinct, rounds int) (err error) {
+	k, err := bench.LoadKeys()
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	tokens := make([]string, distinct)
+	for i := range tokens {
+		if tokens[i], err = k.Mint(alg, "floor-"+strconv.Itoa(i), now); err != nil {
+			return err
+		}
+	}
+	fs, err := bench.StartFloorServer(ctx, alg, k.Public(alg))
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, fs.Close()) }()
+	one := func(int) string { return tokens[0] }
+	if _, err := bench.Load(ctx, "warmup", fs.URL+"/profile", workers, 2000, d, one); err != nil {
+		return err
+	}
+	for round := range rounds {
+		for _, sc := range []struct {
+			name, path string
+			max        int
+			token      func(int) string
+		}{
+			{"floor_public_token_header", "/public", max, one},
+			{"floor_distinct_tokens", "/profile", len(tokens), func(i int) string { return tokens[i] }},
+		} {
+			if sc.name == "floor_distinct_tokens" && round > 0 {
+				continue // as for the example: one round of the distinct tokens
+			}
+			cpu0, err := fs.CPU()
+			if err != nil {
+				return err
+			}
+			r, err := bench.Load(ctx, sc.name, fs.URL+sc.path, workers, sc.max, d, sc.token)
+			if err != nil {
+				return err
+			}
+			cpu1, err := fs.CPU()
+			if err != nil {
+				return err
+			}
+			r.Alg, r.ServerCPU = alg, cpu1-cpu0
+			fmt.Fprintln(stdout, r)
+		}
+	}
+	return nil
 }
