@@ -250,16 +250,18 @@ func (i *Interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) co
 			defer i.report(hctx, rule.Method, nil)
 			return next(hctx, conn)
 		}
-		return i.expiringStream(hctx, conn, rule.Method, c.Expiry, next)
+		return i.expiringStream(hctx, conn, rule.Method, c, next)
 	}
 }
 
-// expiringStream runs next with a stream whose context is cancelled at exp
-// and whose messages stop there.
-func (i *Interceptor) expiringStream(hctx context.Context, conn connect.StreamingHandlerConn, rule string, exp time.Time, next connect.StreamingHandlerFunc) error {
+// expiringStream runs next with a stream whose context is cancelled at the
+// expiry of c and whose messages stop there. The refusal is in the DPoP
+// scheme for a DPoP-bound token, which came with it, as grpcmw answers.
+func (i *Interceptor) expiringStream(hctx context.Context, conn connect.StreamingHandlerConn, rule string, c *claims.Claims, next connect.StreamingHandlerFunc) error {
 	ectx, cancel := context.WithCancelCause(hctx)
 	defer cancel(nil)
-	expiredErr := claims.InvalidToken(ErrStreamExpired)
+	exp := c.Expiry
+	expiredErr := decide.Expired(c, ErrStreamExpired)
 	es := &expiringConn{StreamingHandlerConn: conn, refusal: i.reject(hctx, expiredErr)}
 	expire := func() {
 		es.expired.Store(true)

@@ -429,3 +429,41 @@ func TestDPoPNonce(t *testing.T) {
 		})
 	}
 }
+
+// TestDPoPStreamExpiry: a stream authorized by a DPoP-bound token that
+// outlives it ends with invalid_token in the DPoP scheme, as grpcmw's
+// streams do: the client must come back with DPoP.
+func TestDPoPStreamExpiry(t *testing.T) {
+	e := newSenderEnv(t, false)
+	key, err := stepuptest.NewDPoPKey("ES256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range protocols {
+		t.Run(p.name, func(t *testing.T) {
+			now := time.Now()
+			bound := e.mint(t, stepuptest.Token{ACR: "mfa", IssuedAt: now, Expiry: now.Add(time.Second),
+				Claims: map[string]any{"cnf": map[string]any{"jkt": key.JKT()}}})
+			proof, err := key.Proof(stepuptest.DPoPProof{Method: "POST", URL: e.srv.URL + procUpload, AccessToken: bound})
+			if err != nil {
+				t.Fatal(err)
+			}
+			up := connect.NewClient[wrapperspb.StringValue, wrapperspb.StringValue](e.client, e.srv.URL+procUpload, p.opts...)
+			stream := up.CallClientStream(context.Background())
+			creds(stream.RequestHeader(), bound, proof)
+			if err := stream.Send(wrapperspb.String("a")); err != nil {
+				t.Fatalf("Send before the expiry: %v", err)
+			}
+			time.Sleep(time.Until(now.Add(1500 * time.Millisecond)))
+			_ = stream.Send(wrapperspb.String("b")) // may already fail: the answer says why
+			_, err = stream.CloseAndReceive()
+			var ce *connect.Error
+			if !errors.As(err, &ce) || ce.Code() != connect.CodeUnauthenticated {
+				t.Fatalf("stream past the token's exp: got %v, want Unauthenticated", err)
+			}
+			if ch := ce.Meta().Get("WWW-Authenticate"); !strings.HasPrefix(ch, "DPoP ") || !strings.Contains(ch, `error="invalid_token"`) {
+				t.Errorf("got challenge %q, want invalid_token in the DPoP scheme", ch)
+			}
+		})
+	}
+}

@@ -16,7 +16,6 @@ import (
 	"github.com/stepupauth/stepup/claims"
 	"github.com/stepupauth/stepup/dpop"
 	"github.com/stepupauth/stepup/internal/answer"
-	"github.com/stepupauth/stepup/internal/cnf"
 	"github.com/stepupauth/stepup/internal/decide"
 	"github.com/stepupauth/stepup/mtls"
 	"github.com/stepupauth/stepup/verify"
@@ -454,10 +453,7 @@ func (s *Interceptors) expiringStream(srv any, ss grpc.ServerStream, rule string
 	if !es.expired.Load() {
 		return err
 	}
-	expired := claims.InvalidToken(ErrStreamExpired)
-	if conf, err := cnf.Parse(c.Confirmation); err == nil && conf.JKT != "" {
-		expired.Scheme = "DPoP" // a DPoP-bound token came with the DPoP scheme
-	}
+	expired := decide.Expired(c, ErrStreamExpired)
 	if cl := s.callOf(hctx); cl != nil && !cl.claim() {
 		// The handler refused the call itself (Reject) and it is reported:
 		// its answer stands.

@@ -272,3 +272,15 @@ func Code(k Kind, ce *claims.Error) string {
 	}
 	return CodeOther
 }
+
+// Expired is the refusal of a stream that outlived the token c authorized
+// it with: invalid_token with cause, in the DPoP scheme when the token is
+// DPoP-bound (it came with that scheme, and the client must come back with
+// it), as every transport answers it.
+func Expired(c *claims.Claims, cause error) *claims.Error {
+	e := claims.InvalidToken(cause)
+	if conf, err := cnf.Parse(c.Confirmation); err == nil && conf.JKT != "" {
+		e.Scheme = "DPoP"
+	}
+	return e
+}
