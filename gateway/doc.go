@@ -26,9 +26,16 @@
 // of named hosts through to the upstream (with no identity). A path that
 // ServeMux would redirect to its canonical form ("/a/../b", "/admin" for
 // "/admin/") is refused on every host, since the upstream might serve it as
-// the path it resolves to. A request that cannot be described (a method that
-// is not a token, a URI that is not an absolute path) is 400
-// invalid_request.
+// the path it resolves to; so is a path that common upstreams resolve to
+// another (a dot segment with ";params", "/x/..;/admin"; a backslash; a
+// control byte). Hosts are compared in lower case without a trailing dot
+// ("API.example.com." is api.example.com, as the upstream's virtual hosts
+// take it), and New refuses a rule whose host is in another form. A request
+// that cannot be described (a method that is not a token, a URI that is not
+// an absolute path) is 400 invalid_request, and so is one carrying a header
+// named like an identity header but for case or '_' (X_Stepup_Subject):
+// proxies remove only the exact names, and CGI-style upstreams (WSGI, Rack,
+// PHP) read both as one.
 //
 // # Identity headers
 //
