@@ -368,6 +368,7 @@ func TestForwardAuth(t *testing.T) {
 		{"X-Forwarded-Uri": "http://evil/public"},
 		{"X-Forwarded-Uri": "/public", "X-Forwarded-Host": "a, b"},
 		{"X-Forwarded-Uri": "/public", "X-Forwarded-Proto": "gopher"},
+		{"X-Forwarded-Method": "GET", "X-Forwarded-Host": "api"}, // no URI: not decided on /auth
 	} {
 		if rec := do("10.0.0.1:1", hdr, "GET", "/auth"); rec.Code != 400 {
 			t.Errorf("%v: got %d, want 400", hdr, rec.Code)
