@@ -56,7 +56,9 @@
 // (nginx: X-Original-Method and X-Original-URI too), and only from peers in
 // the trusted CIDR prefixes: anyone else is decided on the request it sent,
 // so it cannot pick the route. A header given twice, under either name, is
-// 400: the proxy must set each one, replacing the client's.
+// 400: the proxy must set each one, replacing the client's. So is a trusted
+// proxy's request without the method or the URI: it would otherwise be
+// decided on the forward-auth request's own "GET /auth".
 //
 // Nothing here logs; the guard's hooks (httpmw.WithDecisionHook,
 // httpmw.WithLogger) see every decision, with r.Pattern the rule's pattern.
