@@ -128,10 +128,11 @@ func New(guard *httpmw.Guard, rules []policy.Rule, cfg Config) (*Gateway, error)
 		g.lookalike[lookalikeKey(n)] = n
 	}
 	for _, host := range cfg.AllowUnlisted {
-		if host == "" || strings.ContainsAny(host, ":/ \t") {
+		name := strings.TrimSuffix(strings.ToLower(host), ".")
+		if name == "" || strings.ContainsAny(host, ":/ \t") {
 			return nil, fmt.Errorf("gateway: AllowUnlisted: %q is not a host name (no port, no path)", host)
 		}
-		g.allow[strings.TrimSuffix(strings.ToLower(host), ".")] = true
+		g.allow[name] = true
 	}
 	var routes []httpmw.Route
 	for _, r := range rules {

@@ -294,6 +294,7 @@ func TestNewErrors(t *testing.T) {
 		{"twice", f.rules, gateway.Config{Headers: gateway.Headers{ACR: "x-a", AMR: "X-A"}}, "named twice"},
 		{"authorization", f.rules, gateway.Config{Headers: gateway.Headers{Subject: "authorization"}}, "would replace"},
 		{"host with port", f.rules, gateway.Config{AllowUnlisted: []string{"a:80"}}, "not a host name"},
+		{"host of a dot", f.rules, gateway.Config{AllowUnlisted: []string{"."}}, "not a host name"},
 		{"bad pattern", []policy.Rule{{HTTP: "GET /a"}, {HTTP: "GET /a"}}, gateway.Config{}, "gateway: "},
 	} {
 		_, err := gateway.New(f.guard, tc.rules, tc.cfg)
