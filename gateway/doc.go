@@ -26,9 +26,16 @@
 // of named hosts through to the upstream (with no identity). A path that
 // ServeMux would redirect to its canonical form ("/a/../b", "/admin" for
 // "/admin/") is refused on every host, since the upstream might serve it as
-// the path it resolves to. A request that cannot be described (a method that
-// is not a token, a URI that is not an absolute path) is 400
-// invalid_request.
+// the path it resolves to; so is a path that common upstreams resolve to
+// another (a dot segment with ";params", "/x/..;/admin"; a backslash; a
+// control byte). Hosts are compared in lower case without a trailing dot
+// ("API.example.com." is api.example.com, as the upstream's virtual hosts
+// take it), and New refuses a rule whose host is in another form. A request
+// that cannot be described (a method that is not a token, a URI that is not
+// an absolute path) is 400 invalid_request, and so is one carrying a header
+// named like an identity header but for case or '_' (X_Stepup_Subject):
+// proxies remove only the exact names, and CGI-style upstreams (WSGI, Rack,
+// PHP) read both as one.
 //
 // # Identity headers
 //
@@ -49,7 +56,9 @@
 // (nginx: X-Original-Method and X-Original-URI too), and only from peers in
 // the trusted CIDR prefixes: anyone else is decided on the request it sent,
 // so it cannot pick the route. A header given twice, under either name, is
-// 400: the proxy must set each one, replacing the client's.
+// 400: the proxy must set each one, replacing the client's. So is a trusted
+// proxy's request without the method or the URI: it would otherwise be
+// decided on the forward-auth request's own "GET /auth".
 //
 // Nothing here logs; the guard's hooks (httpmw.WithDecisionHook,
 // httpmw.WithLogger) see every decision, with r.Pattern the rule's pattern.

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -90,6 +91,19 @@ type Gateway struct {
 	headers Headers
 	remove  []string
 	allow   map[string]bool
+	// lookalike maps lookalikeKey of each identity header to its name.
+	lookalike map[string]string
+}
+
+// patternHost returns the host of a ServeMux pattern "[METHOD ][HOST]/PATH".
+func patternHost(p string) string {
+	if i := strings.IndexAny(p, " \t"); i >= 0 && i < strings.IndexByte(p, '/') {
+		p = strings.TrimLeft(p[i:], " \t")
+	}
+	if i := strings.IndexByte(p, '/'); i >= 0 {
+		return p[:i]
+	}
+	return p
 }
 
 // Unlisted is the body of the 403 answer to a request no rule takes.
@@ -108,18 +122,25 @@ func New(guard *httpmw.Guard, rules []policy.Rule, cfg Config) (*Gateway, error)
 	if err != nil {
 		return nil, err
 	}
-	g := &Gateway{headers: h, allow: map[string]bool{}}
+	g := &Gateway{headers: h, allow: map[string]bool{}, lookalike: map[string]string{}}
 	g.remove = []string{h.Subject, h.ACR, h.AMR, h.ClientID}
+	for _, n := range g.remove {
+		g.lookalike[lookalikeKey(n)] = n
+	}
 	for _, host := range cfg.AllowUnlisted {
-		if host == "" || strings.ContainsAny(host, ":/ \t") {
+		name := strings.TrimSuffix(strings.ToLower(host), ".")
+		if name == "" || strings.ContainsAny(host, ":/ \t") {
 			return nil, fmt.Errorf("gateway: AllowUnlisted: %q is not a host name (no port, no path)", host)
 		}
-		g.allow[strings.ToLower(host)] = true
+		g.allow[name] = true
 	}
 	var routes []httpmw.Route
 	for _, r := range rules {
 		if r.HTTP == "" {
 			continue
+		}
+		if host := patternHost(r.HTTP); host != strings.ToLower(host) || strings.HasSuffix(host, ".") {
+			return nil, fmt.Errorf("gateway: rule %q: write its host in lower case without a trailing dot (the gateway compares request hosts in that form)", r.HTTP)
 		}
 		routes = append(routes, httpmw.Route{Pattern: r.HTTP, Public: r.Public, Requirement: r.Requirement, Handler: allowHandler{}})
 	}
@@ -253,7 +274,64 @@ func (g *Gateway) Decide(ctx context.Context, req Request) *Decision {
 	if err != nil {
 		return badRequest(g.remove, err.Error())
 	}
+	for k := range req.Header {
+		if n := g.lookalike[lookalikeKey(k)]; n != "" && !strings.EqualFold(k, n) {
+			return badRequest(g.remove, "a header is named like identity header "+n+" but for case or '_'")
+		}
+	}
+	if ambiguousPath(r.URL.Path) {
+		d := &Decision{Remove: g.remove}
+		d.unlisted()
+		return d
+	}
 	return g.check(r)
+}
+
+// lookalikeKey folds a header name as CGI-style upstreams (WSGI, Rack,
+// PHP) do, to which X_Stepup_Subject and X-Stepup-Subject are one header.
+func lookalikeKey(name string) string {
+	return strings.ReplaceAll(strings.ToLower(name), "_", "-")
+}
+
+// ambiguousPath reports whether the decoded path p holds what common
+// upstreams resolve differently from ServeMux: a dot segment with a
+// ";params" suffix ("/x/..;/admin": Tomcat, Jetty), a backslash (IIS and
+// others take it for a slash), or a control byte (NUL ends the path in C
+// servers; CR and LF split log lines and headers).
+func ambiguousPath(p string) bool {
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c < 0x20 || c == 0x7f || c == '\\' {
+			return true
+		}
+	}
+	for seg := range strings.SplitSeq(p, "/") {
+		if i := strings.IndexByte(seg, ';'); i >= 0 && (seg[:i] == "." || seg[:i] == "..") {
+			return true
+		}
+	}
+	return false
+}
+
+// canonicalHost returns h (valid per validHost) in the form ServeMux
+// patterns are compared with: lower case, the host name without its
+// trailing dot (RFC 1034 §3.1: "a." and "a" are one name). ok is false for
+// a host that is not valid or whose name is empty or ends in two dots.
+func canonicalHost(h string) (string, bool) {
+	if !validHost(h) {
+		return "", false
+	}
+	h = strings.ToLower(h)
+	name, port := h, ""
+	if n, p, err := net.SplitHostPort(h); err == nil && !strings.Contains(n, ":") {
+		name, port = n, ":"+p
+	} else if strings.Contains(h, ":") {
+		return h, true // an IPv6 literal: no trailing dot
+	}
+	name = strings.TrimSuffix(name, ".")
+	if name == "" || strings.HasSuffix(name, ".") {
+		return "", false
+	}
+	return name + port, true
 }
 
 // httpRequest builds the *http.Request the route table decides on.
@@ -261,8 +339,11 @@ func (req Request) httpRequest(ctx context.Context) (*http.Request, error) {
 	if !validMethod(req.Method) {
 		return nil, errForward("the method is not an HTTP method token")
 	}
-	if req.Host != "" && !validHost(req.Host) {
-		return nil, errForward("the host is not one host[:port]")
+	if req.Host != "" {
+		var ok bool
+		if req.Host, ok = canonicalHost(req.Host); !ok {
+			return nil, errForward("the host is not one host[:port]")
+		}
 	}
 	scheme := strings.ToLower(req.Scheme)
 	switch scheme {

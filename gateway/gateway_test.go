@@ -294,6 +294,7 @@ func TestNewErrors(t *testing.T) {
 		{"twice", f.rules, gateway.Config{Headers: gateway.Headers{ACR: "x-a", AMR: "X-A"}}, "named twice"},
 		{"authorization", f.rules, gateway.Config{Headers: gateway.Headers{Subject: "authorization"}}, "would replace"},
 		{"host with port", f.rules, gateway.Config{AllowUnlisted: []string{"a:80"}}, "not a host name"},
+		{"host of a dot", f.rules, gateway.Config{AllowUnlisted: []string{"."}}, "not a host name"},
 		{"bad pattern", []policy.Rule{{HTTP: "GET /a"}, {HTTP: "GET /a"}}, gateway.Config{}, "gateway: "},
 	} {
 		_, err := gateway.New(f.guard, tc.rules, tc.cfg)
@@ -368,17 +369,19 @@ func TestForwardAuth(t *testing.T) {
 		{"X-Forwarded-Uri": "http://evil/public"},
 		{"X-Forwarded-Uri": "/public", "X-Forwarded-Host": "a, b"},
 		{"X-Forwarded-Uri": "/public", "X-Forwarded-Proto": "gopher"},
+		{"X-Forwarded-Method": "GET", "X-Forwarded-Host": "api"},  // no URI: not decided on /auth
+		{"X-Forwarded-Uri": "/public", "X-Forwarded-Host": "api"}, // no method: not decided as GET
 	} {
 		if rec := do("10.0.0.1:1", hdr, "GET", "/auth"); rec.Code != 400 {
 			t.Errorf("%v: got %d, want 400", hdr, rec.Code)
 		}
 	}
 	// nginx asks for the body in a header too; others do not get it.
-	rec = do("10.0.0.1:1", map[string]string{"X-Forwarded-Uri": "/nowhere", "X-Stepup-Body-Header": "1"}, "GET", "/auth")
+	rec = do("10.0.0.1:1", map[string]string{"X-Forwarded-Method": "GET", "X-Forwarded-Uri": "/nowhere", "X-Stepup-Body-Header": "1"}, "GET", "/auth")
 	if rec.Code != 403 || rec.Header().Get("X-Stepup-Body") != rec.Body.String() || rec.Body.Len() == 0 {
 		t.Errorf("body header: %d %q %q", rec.Code, rec.Header().Get("X-Stepup-Body"), rec.Body)
 	}
-	rec = do("10.0.0.1:1", map[string]string{"X-Forwarded-Uri": "/nowhere"}, "GET", "/auth")
+	rec = do("10.0.0.1:1", map[string]string{"X-Forwarded-Method": "GET", "X-Forwarded-Uri": "/nowhere"}, "GET", "/auth")
 	if _, ok := rec.Header()["X-Stepup-Body"]; ok {
 		t.Errorf("body header without asking: %v", rec.Header())
 	}
@@ -390,7 +393,7 @@ func TestForwardAuth(t *testing.T) {
 		t.Errorf("empty identity header: %d %v", rec.Code, rec.Header())
 	}
 	// Public through the proxy.
-	if rec := do("10.0.0.1:1", map[string]string{"X-Forwarded-Uri": "/public?q=1"}, "GET", "/auth"); rec.Code != 200 {
+	if rec := do("10.0.0.1:1", map[string]string{"X-Forwarded-Method": "GET", "X-Forwarded-Uri": "/public?q=1"}, "GET", "/auth"); rec.Code != 200 {
 		t.Errorf("public: got %d", rec.Code)
 	}
 }
@@ -453,6 +456,7 @@ func TestForwardAuthClientCert(t *testing.T) {
 	} {
 		req := httptest.NewRequest("GET", "/auth", nil)
 		req.RemoteAddr = tc.remote
+		req.Header.Set("X-Forwarded-Method", "GET")
 		req.Header.Set("X-Forwarded-Uri", "/profile")
 		req.Header.Set("Authorization", "Bearer "+tok)
 		req.Header.Set("Client-Cert", ":"+base64.StdEncoding.EncodeToString(der)+":")

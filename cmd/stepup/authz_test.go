@@ -330,6 +330,7 @@ func TestAuthzGracefulShutdown(t *testing.T) {
 	got := make(chan int, 1)
 	go func() {
 		req, _ := http.NewRequest("GET", "http://"+e.addrs.http+"/auth", nil)
+		req.Header.Set("X-Forwarded-Method", "GET")
 		req.Header.Set("X-Forwarded-Uri", "/profile")
 		req.Header.Set("Authorization", "Bearer "+tok)
 		resp, err := http.DefaultClient.Do(req)

@@ -292,6 +292,21 @@ func proxyScenarios(t *testing.T, e *authzEnv, up *upstream, base string) {
 		t.Errorf("upstream got the forged amr %q", got)
 	}
 
+	// A lookalike (X_Stepup_Subject, which CGI-style upstreams read as
+	// X-Stepup-Subject) never reaches the upstream: nginx drops it, and
+	// stepup authz refuses what Caddy passes on.
+	_, before = up.last()
+	resp, b = do("POST", "/transfer", mfa, map[string]string{"X_Stepup_Subject": "mallory"})
+	if seen, n := up.last(); n != before {
+		for k := range seen {
+			if k != "X-Stepup-Subject" && strings.EqualFold(strings.ReplaceAll(k, "_", "-"), "X-Stepup-Subject") {
+				t.Errorf("lookalike: the upstream got %s: %q", k, seen[k])
+			}
+		}
+	} else if resp.StatusCode != 400 {
+		t.Errorf("lookalike refused with %d %s, want 400", resp.StatusCode, b)
+	}
+
 	// Public: through, no identity.
 	resp, _ = do("GET", "/public", "", map[string]string{"X-Stepup-Subject": "mallory"})
 	seen, _ = up.last()
