@@ -151,8 +151,8 @@ func htu(u *url.URL) string {
 			}
 		}
 	}
-	if path == "" {
-		path = "/"
+	if !strings.HasPrefix(path, "/") {
+		path = "/" + path
 	}
 	return u.Scheme + "://" + u.Host + path
 }

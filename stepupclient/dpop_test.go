@@ -396,6 +396,7 @@ func TestDPoPProofHTU(t *testing.T) {
 		{&url.URL{Scheme: "http", Host: "127.0.0.1:1", Path: "/a b", RawQuery: "q=1", Fragment: "f"}, "http://127.0.0.1:1/a%20b"},
 		{&url.URL{Scheme: "http", Host: "127.0.0.1:1", Path: "/a/b", RawPath: "/a%2Fb"}, "http://127.0.0.1:1/a%2Fb"},
 		{&url.URL{Scheme: "http", Host: "127.0.0.1:1"}, "http://127.0.0.1:1/"},
+		{&url.URL{Scheme: "http", Host: "127.0.0.1:1", Path: "a"}, "http://127.0.0.1:1/a"},
 		{&url.URL{Scheme: "http", Host: "127.0.0.1:1", Opaque: "//127.0.0.1:1/a%2Fb", RawQuery: "q=1"}, "http://127.0.0.1:1/a%2Fb"},
 		{&url.URL{Scheme: "http", Host: "127.0.0.1:1", Opaque: "/a%2Fb"}, "http://127.0.0.1:1/a%2Fb"},
 		{&url.URL{Scheme: "http", Host: "127.0.0.1:1", Opaque: "//127.0.0.1:1"}, "http://127.0.0.1:1/"},
