@@ -384,7 +384,8 @@ func mustSourceCfg(t *testing.T, cfg stepupclient.Config) *stepupclient.Source {
 // TestDPoPProofHTU: the htu of the Transport's proofs is the URI the
 // request is sent to, without query and fragment (RFC 9449 §4.2), also
 // for a URL whose request target is set by Opaque (as done to keep a
-// %2F), which net/http sends instead of Path.
+// %2F), which net/http sends instead of Path; the htm of a request with
+// an empty Method is the GET net/http sends.
 func TestDPoPProofHTU(t *testing.T) {
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	rec := &recorder{}
@@ -401,7 +402,7 @@ func TestDPoPProofHTU(t *testing.T) {
 		{&url.URL{Scheme: "http", Host: "127.0.0.1:1", Opaque: "/a%2Fb"}, "http://127.0.0.1:1/a%2Fb"},
 		{&url.URL{Scheme: "http", Host: "127.0.0.1:1", Opaque: "//127.0.0.1:1"}, "http://127.0.0.1:1/"},
 	} {
-		res, err := c.Do(&http.Request{Method: "GET", URL: tc.u, Header: http.Header{}})
+		res, err := c.Do(&http.Request{URL: tc.u, Header: http.Header{}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -415,9 +416,12 @@ func TestDPoPProofHTU(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var cl struct{ HTU string }
+		var cl struct{ HTM, HTU string }
 		if err := json.Unmarshal(b, &cl); err != nil {
 			t.Fatal(err)
+		}
+		if cl.HTM != "GET" {
+			t.Errorf("%s: htm %q, want GET", tc.u, cl.HTM)
 		}
 		if cl.HTU != tc.want {
 			t.Errorf("%s (request target %s): htu %q, want %q", tc.u, sent.URL.RequestURI(), cl.HTU, tc.want)
