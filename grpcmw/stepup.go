@@ -241,7 +241,7 @@ type stepUpStream struct {
 	ctx  context.Context
 	open func() (grpc.ClientStream, error) // with att's token
 
-	mu       sync.Mutex // guards the fields below; held by SendMsg throughout
+	mu       sync.Mutex // guards the fields below; never held across a blocking send or receive
 	cs       grpc.ClientStream
 	att      attempt
 	sent     int // messages sent
@@ -256,25 +256,32 @@ func (s *stepUpStream) stream() grpc.ClientStream {
 	return s.cs
 }
 
+// SendMsg counts m before sending it, so that a concurrent retry sees it
+// and keeps the stream (a message may be on its way); it does not hold
+// s.mu while the send blocks on flow control, so that RecvMsg can drain
+// the server meanwhile.
 func (s *stepUpStream) SendMsg(m any) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.sent++
 	if s.sent == 1 {
 		s.first = m
 	}
-	err := s.cs.SendMsg(m)
+	cs := s.cs
+	s.mu.Unlock()
+	err := cs.SendMsg(m)
 	if err == nil || err == io.EOF { // io.EOF: the status comes with RecvMsg
 		return err
 	}
-	return s.convertLocked(err)
+	header, _ := cs.Header()
+	return convert(err, header, cs.Trailer())
 }
 
 func (s *stepUpStream) CloseSend() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.closed = true
-	return s.cs.CloseSend()
+	cs := s.cs
+	s.mu.Unlock()
+	return cs.CloseSend()
 }
 
 func (s *stepUpStream) RecvMsg(m any) error {
@@ -348,10 +355,4 @@ func (s *stepUpStream) retry(cs grpc.ClientStream, err error) (bool, error) {
 	}
 	s.cs = ns
 	return true, nil
-}
-
-// convertLocked converts err of the failed current stream (s.mu held).
-func (s *stepUpStream) convertLocked(err error) error {
-	header, _ := s.cs.Header()
-	return convert(err, header, s.cs.Trailer())
 }

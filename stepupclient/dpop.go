@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -136,11 +137,22 @@ func (k *dpopKey) sign(input []byte) ([]byte, error) {
 }
 
 // htu is the htu of a request to u: its URI without query and fragment
-// (RFC 9449 §4.2), and without userinfo.
+// (RFC 9449 §4.2), and without userinfo. The path of a URL with Opaque
+// set (net/http sends Opaque as the request target, "//host/path" or
+// "/path") is the one sent.
 func htu(u *url.URL) string {
-	v := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
-	if v.Path == "" {
-		v.Path = "/"
+	path := u.EscapedPath()
+	if u.Opaque != "" {
+		path = u.Opaque
+		if rest, ok := strings.CutPrefix(path, "//"); ok { // "//authority/path"
+			path = ""
+			if i := strings.IndexByte(rest, '/'); i >= 0 {
+				path = rest[i:]
+			}
+		}
 	}
-	return v.String()
+	if !strings.HasPrefix(path, "/") {
+		path = "/" + path
+	}
+	return u.Scheme + "://" + u.Host + path
 }

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -378,4 +379,52 @@ func mustSourceCfg(t *testing.T, cfg stepupclient.Config) *stepupclient.Source {
 		t.Fatal(err)
 	}
 	return src
+}
+
+// TestDPoPProofHTU: the htu of the Transport's proofs is the URI the
+// request is sent to, without query and fragment (RFC 9449 §4.2), also
+// for a URL whose request target is set by Opaque (as done to keep a
+// %2F), which net/http sends instead of Path; the htm of a request with
+// an empty Method is the GET net/http sends.
+func TestDPoPProofHTU(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	rec := &recorder{}
+	c, _ := newClient(t, stepupclient.Config{DPoP: key}, counted(), "http://127.0.0.1:1", rec)
+	for _, tc := range []struct {
+		u    *url.URL
+		want string
+	}{
+		{&url.URL{Scheme: "http", Host: "127.0.0.1:1", Path: "/a b", RawQuery: "q=1", Fragment: "f"}, "http://127.0.0.1:1/a%20b"},
+		{&url.URL{Scheme: "http", Host: "127.0.0.1:1", Path: "/a/b", RawPath: "/a%2Fb"}, "http://127.0.0.1:1/a%2Fb"},
+		{&url.URL{Scheme: "http", Host: "127.0.0.1:1"}, "http://127.0.0.1:1/"},
+		{&url.URL{Scheme: "http", Host: "127.0.0.1:1", Path: "a"}, "http://127.0.0.1:1/a"},
+		{&url.URL{Scheme: "http", Host: "127.0.0.1:1", Opaque: "//127.0.0.1:1/a%2Fb", RawQuery: "q=1"}, "http://127.0.0.1:1/a%2Fb"},
+		{&url.URL{Scheme: "http", Host: "127.0.0.1:1", Opaque: "/a%2Fb"}, "http://127.0.0.1:1/a%2Fb"},
+		{&url.URL{Scheme: "http", Host: "127.0.0.1:1", Opaque: "//127.0.0.1:1"}, "http://127.0.0.1:1/"},
+	} {
+		res, err := c.Do(&http.Request{URL: tc.u, Header: http.Header{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		sent := rec.reqs[len(rec.reqs)-1]
+		parts := strings.Split(sent.Header.Get("DPoP"), ".")
+		if len(parts) != 3 {
+			t.Fatalf("%s: no proof", tc.u)
+		}
+		b, err := base64.RawURLEncoding.DecodeString(parts[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cl struct{ HTM, HTU string }
+		if err := json.Unmarshal(b, &cl); err != nil {
+			t.Fatal(err)
+		}
+		if cl.HTM != "GET" {
+			t.Errorf("%s: htm %q, want GET", tc.u, cl.HTM)
+		}
+		if cl.HTU != tc.want {
+			t.Errorf("%s (request target %s): htu %q, want %q", tc.u, sent.URL.RequestURI(), cl.HTU, tc.want)
+		}
+	}
 }

@@ -238,6 +238,12 @@ func (s *Source) next(used *oauth2.Token, refusal *claims.Error) (Login, bool, e
 	if len(refusal.ACRValues) > 0 {
 		l.ACRValues = slices.Clone(refusal.ACRValues)
 	}
+	// One refusal names at most as many scopes as the union may hold,
+	// repeated or not: a gRPC refusal's ErrorInfo is not bounded as a
+	// WWW-Authenticate value is, and each scope is looked up in the union.
+	if len(refusal.Scope) > maxScopes {
+		return Login{}, false, &ChallengeError{Msg: fmt.Sprintf("more than %d scopes", maxScopes)}
+	}
 	if refusal.Code == claims.CodeInsufficientScope && len(refusal.Scope) == 0 {
 		return Login{}, false, &ChallengeError{Msg: "insufficient_scope without scope"}
 	}

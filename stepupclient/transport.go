@@ -196,7 +196,11 @@ func (t *Transport) authorize(r *http.Request, tok *oauth2.Token) (string, bool,
 		return "", false, nil
 	}
 	nonce := t.nonces.Get()
-	p, err := t.src.key.proof(r.Method, htu(r.URL), tok.AccessToken, nonce, time.Now())
+	method := r.Method
+	if method == "" { // net/http sends GET (Request.Method)
+		method = http.MethodGet
+	}
+	p, err := t.src.key.proof(method, htu(r.URL), tok.AccessToken, nonce, time.Now())
 	if err != nil {
 		return "", false, fmt.Errorf("stepupclient: signing the DPoP proof: %w", err)
 	}

@@ -441,6 +441,7 @@ func TestMalformed(t *testing.T) {
 		"claims not object":   `Bearer error="insufficient_claims", claims="WzFd"`,
 		"claims missing":      `Bearer error="insufficient_claims"`,
 		"too many scopes":     `Bearer error="insufficient_scope", scope="` + manyScopes(300) + `"`,
+		"too many, repeated":  `Bearer error="insufficient_scope", scope="` + strings.Repeat("s ", 300) + `s"`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			rec := &recorder{next: []func() *http.Response{answer(403, "WWW-Authenticate", challenge)}}
@@ -697,5 +698,30 @@ func TestDrainBound(t *testing.T) {
 	}
 	if n := rec.closed[0].n; n > 64<<10 || rec.closed[0].closes != 1 {
 		t.Errorf("read %d bytes of the refused body, closed %d times; want at most 64 KiB, once", n, rec.closed[0].closes)
+	}
+}
+
+// TestStepUpScopeBound: a refusal naming more scopes than the union may
+// hold is a *ChallengeError, however often they repeat, as a gRPC
+// refusal's ErrorInfo (not bounded by ParseChallenges) may: each scope
+// would otherwise be looked up in the union, millions of times.
+func TestStepUpScopeBound(t *testing.T) {
+	ls := counted()
+	src := mustSource(t, ls)
+	tok, err := src.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := make([]string, 1<<20)
+	for i := range sc {
+		sc[i] = "s"
+	}
+	_, err = src.StepUp(context.Background(), tok, &claims.Error{Code: claims.CodeInsufficientScope, Scope: sc})
+	var ce *stepupclient.ChallengeError
+	if !errors.As(err, &ce) {
+		t.Fatalf("error %v, want a *ChallengeError", err)
+	}
+	if n := len(ls.calls()); n != 1 {
+		t.Errorf("%d logins, want 1 (the first token only)", n)
 	}
 }
