@@ -57,8 +57,9 @@
 // the trusted CIDR prefixes: anyone else is decided on the request it sent,
 // so it cannot pick the route. A header given twice, under either name, is
 // 400: the proxy must set each one, replacing the client's. So is a trusted
-// proxy's request without the method or the URI: it would otherwise be
-// decided on the forward-auth request's own "GET /auth".
+// proxy's request without the method, the host or the URI: it would
+// otherwise be decided on the forward-auth request's own "GET /auth" at
+// the gateway's own host, past the policy's host rules.
 //
 // Nothing here logs; the guard's hooks (httpmw.WithDecisionHook,
 // httpmw.WithLogger) see every decision, with r.Pattern the rule's pattern.

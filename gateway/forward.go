@@ -67,9 +67,9 @@ func ParseTrustedProxies(list string) ([]netip.Prefix, error) {
 // Caddy forward_auth and Traefik ForwardAuth. A request from an address in
 // trusted is taken to describe the client's request with X-Forwarded-Method
 // (or X-Original-Method), X-Forwarded-Host, X-Forwarded-Uri (or
-// X-Original-URI) and X-Forwarded-Proto; the method and the URI are
-// required (400 without them), a missing host or scheme leaves that part of
-// the request as received, and each one given twice is a 400. A request
+// X-Original-URI) and X-Forwarded-Proto; the method, the host and the URI
+// are required (400 without them), a missing scheme leaves the request's
+// own, and each one given twice is a 400. A request
 // from any other address is decided as received: its forwarding headers are
 // ignored, so it cannot choose the route. All other headers
 // (Authorization, DPoP, Client-Cert) are the client's, as the proxy passed
@@ -201,10 +201,11 @@ func forwarded(r *http.Request, trust bool) (Request, error) {
 		}
 		if ok {
 			*f.dst = v
-		} else if f.dst == &req.URI || f.dst == &req.Method {
+		} else if f.dst != &req.Scheme {
 			// Without them the decision would be on the forward-auth
-			// request's own method and path ("GET /auth"), never the
-			// client's: a misconfigured proxy must not pass everything.
+			// request's own method, host and path ("GET stepup:8080/auth"),
+			// never the client's: a misconfigured proxy must not pass
+			// everything, nor skip the policy's host rules.
 			return Request{}, errForward("a trusted proxy sent no " + strings.Join(f.names, " or "))
 		}
 	}

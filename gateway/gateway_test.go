@@ -327,11 +327,18 @@ func TestForwardAuth(t *testing.T) {
 	mfa := f.tokens(t)["mfa"]
 	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 	h := f.gw.ForwardAuth(trusted)
+	// do sends a forward-auth request from remote with hdr, plus
+	// X-Forwarded-Host: api (as every proxy sends it) unless hdr names it;
+	// "-" leaves it out.
 	do := func(remote string, hdr map[string]string, method, target string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(method, target, nil)
 		req.RemoteAddr = remote
+		req.Header.Set("X-Forwarded-Host", "api")
 		for k, v := range hdr {
 			req.Header.Set(k, v)
+		}
+		if hdr["X-Forwarded-Host"] == "-" {
+			req.Header.Del("X-Forwarded-Host")
 		}
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
@@ -369,8 +376,9 @@ func TestForwardAuth(t *testing.T) {
 		{"X-Forwarded-Uri": "http://evil/public"},
 		{"X-Forwarded-Uri": "/public", "X-Forwarded-Host": "a, b"},
 		{"X-Forwarded-Uri": "/public", "X-Forwarded-Proto": "gopher"},
-		{"X-Forwarded-Method": "GET", "X-Forwarded-Host": "api"},  // no URI: not decided on /auth
-		{"X-Forwarded-Uri": "/public", "X-Forwarded-Host": "api"}, // no method: not decided as GET
+		{"X-Forwarded-Method": "GET", "X-Forwarded-Host": "api"},                             // no URI: not decided on /auth
+		{"X-Forwarded-Uri": "/public", "X-Forwarded-Host": "api"},                            // no method: not decided as GET
+		{"X-Forwarded-Method": "GET", "X-Forwarded-Uri": "/public", "X-Forwarded-Host": "-"}, // no host: not decided at the gateway's own
 	} {
 		if rec := do("10.0.0.1:1", hdr, "GET", "/auth"); rec.Code != 400 {
 			t.Errorf("%v: got %d, want 400", hdr, rec.Code)
@@ -457,6 +465,7 @@ func TestForwardAuthClientCert(t *testing.T) {
 		req := httptest.NewRequest("GET", "/auth", nil)
 		req.RemoteAddr = tc.remote
 		req.Header.Set("X-Forwarded-Method", "GET")
+		req.Header.Set("X-Forwarded-Host", "api")
 		req.Header.Set("X-Forwarded-Uri", "/profile")
 		req.Header.Set("Authorization", "Bearer "+tok)
 		req.Header.Set("Client-Cert", ":"+base64.StdEncoding.EncodeToString(der)+":")

@@ -331,6 +331,7 @@ func TestAuthzGracefulShutdown(t *testing.T) {
 	go func() {
 		req, _ := http.NewRequest("GET", "http://"+e.addrs.http+"/auth", nil)
 		req.Header.Set("X-Forwarded-Method", "GET")
+		req.Header.Set("X-Forwarded-Host", "api.example.com")
 		req.Header.Set("X-Forwarded-Uri", "/profile")
 		req.Header.Set("Authorization", "Bearer "+tok)
 		resp, err := http.DefaultClient.Do(req)
