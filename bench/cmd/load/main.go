@@ -150,35 +150,13 @@ func runAlg(ctx context.Context, stdout io.Writer, root, bin, alg string, d time
 	// public_token_header is the header baseline: the public route with
 	// the same Authorization header sent (and ignored), the transport cost
 	// of an 800-byte header without any verification.
-	for round := range rounds {
-		for _, sc := range []struct {
-			name, path string
-			max        int
-			token      func(int) string
-		}{
-			{"public", "/public", max, none},
-			{"protected_reused_token", "/profile", max, one},
-			{"public_token_header", "/public", max, one},
-			{"protected_distinct_tokens", "/profile", len(tokens), func(i int) string { return tokens[i] }},
-		} {
-			if sc.name == "protected_distinct_tokens" && round > 0 {
-				continue // the tokens are no longer first seen
-			}
-			cpu0, err := api.CPU()
-			if err != nil {
-				return err
-			}
-			r, err := bench.Load(ctx, sc.name, api.URL+sc.path, workers, sc.max, d, sc.token)
-			if err != nil {
-				return err
-			}
-			cpu1, err := api.CPU()
-			if err != nil {
-				return err
-			}
-			r.Alg, r.ServerCPU = alg, cpu1-cpu0
-			fmt.Fprintln(stdout, r)
-		}
+	if err := measure(ctx, stdout, alg, api.URL, api.CPU, rounds, workers, d, []scenario{
+		{"public", "/public", max, none, false},
+		{"protected_reused_token", "/profile", max, one, false},
+		{"public_token_header", "/public", max, one, false},
+		{"protected_distinct_tokens", "/profile", len(tokens), func(i int) string { return tokens[i] }, true},
+	}); err != nil {
+		return err
 	}
 	return floor("after")
 }
@@ -210,27 +188,40 @@ func runFloor(ctx context.Context, stdout io.Writer, alg string, d time.Duration
 	if _, err := bench.Load(ctx, "warmup", fs.URL+"/profile", workers, 2000, d, one); err != nil {
 		return err
 	}
+	return measure(ctx, stdout, alg, fs.URL, fs.CPU, rounds, workers, d, []scenario{
+		{"floor_public_token_header", "/public", max, one, false},
+		{"floor_distinct_tokens", "/profile", len(tokens), func(i int) string { return tokens[i] }, true},
+	})
+}
+
+// scenario is one measured load: the path, the request bound and the
+// token of request i. once: run in the first round only, its tokens being
+// first seen only then.
+type scenario struct {
+	name, path string
+	max        int
+	token      func(int) string
+	once       bool
+}
+
+// measure runs the rounds of scenarios against the server at url, reading
+// its CPU time around each, and prints one "load ..." line per scenario
+// and round.
+func measure(ctx context.Context, stdout io.Writer, alg, url string, cpu func() (time.Duration, error), rounds, workers int, d time.Duration, scenarios []scenario) error {
 	for round := range rounds {
-		for _, sc := range []struct {
-			name, path string
-			max        int
-			token      func(int) string
-		}{
-			{"floor_public_token_header", "/public", max, one},
-			{"floor_distinct_tokens", "/profile", len(tokens), func(i int) string { return tokens[i] }},
-		} {
-			if sc.name == "floor_distinct_tokens" && round > 0 {
-				continue // as for the example: one round of the distinct tokens
+		for _, sc := range scenarios {
+			if sc.once && round > 0 {
+				continue
 			}
-			cpu0, err := fs.CPU()
+			cpu0, err := cpu()
 			if err != nil {
 				return err
 			}
-			r, err := bench.Load(ctx, sc.name, fs.URL+sc.path, workers, sc.max, d, sc.token)
+			r, err := bench.Load(ctx, sc.name, url+sc.path, workers, sc.max, d, sc.token)
 			if err != nil {
 				return err
 			}
-			cpu1, err := fs.CPU()
+			cpu1, err := cpu()
 			if err != nil {
 				return err
 			}
