@@ -55,9 +55,9 @@ type env struct {
 	decisions []decision
 }
 
-// newEnv starts the test service behind an interceptor with the realm
-// testRealm, a recording decision hook and opts.
-func newEnv(t *testing.T, opts ...connectstepup.Option) *env {
+// newIssuer starts a test issuer, closed with the test, and a verifier of
+// its tokens.
+func newIssuer(t *testing.T) (*stepuptest.Issuer, *verify.Verifier) {
 	t.Helper()
 	iss, err := stepuptest.NewIssuer()
 	if err != nil {
@@ -72,6 +72,14 @@ func newEnv(t *testing.T, opts ...connectstepup.Option) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return iss, v
+}
+
+// newEnv starts the test service behind an interceptor with the realm
+// testRealm, a recording decision hook and opts.
+func newEnv(t *testing.T, opts ...connectstepup.Option) *env {
+	t.Helper()
+	iss, v := newIssuer(t)
 	m := testMethods(t)
 	e := &env{iss: iss, v: v}
 	hook := connectstepup.WithDecisionHook(func(_ context.Context, rule string, err error) {

@@ -24,7 +24,6 @@ import (
 	"github.com/stepupauth/stepup/dpop"
 	"github.com/stepupauth/stepup/grpcmw"
 	"github.com/stepupauth/stepup/httpmw"
-	"github.com/stepupauth/stepup/jwks"
 	"github.com/stepupauth/stepup/mtls"
 	"github.com/stepupauth/stepup/stepuptest"
 	"github.com/stepupauth/stepup/verify"
@@ -55,19 +54,7 @@ func newSenderEnv(t *testing.T, bare bool) *senderEnv {
 
 func newSenderEnvWith(t *testing.T, bare bool, dcfg dpop.Config) *senderEnv {
 	t.Helper()
-	iss, err := stepuptest.NewIssuer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(iss.Close)
-	keys, err := jwks.NewStatic(iss.JWKS())
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := verify.New(keys, verify.Config{Issuer: iss.Issuer(), Audience: iss.Audience()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	iss, v := newIssuer(t)
 	dv, err := dpop.New(dcfg)
 	if err != nil {
 		t.Fatal(err)
