@@ -2,6 +2,7 @@ package bench
 
 import (
 	"os"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -25,6 +26,10 @@ func TestProcessCPU(t *testing.T) {
 	if ClockTicks() != 100 {
 		t.Logf("CLK_TCK is %d", ClockTicks())
 	}
+	// ThreadCPU reads the calling OS thread's time: without the lock the
+	// goroutine may move to another thread mid-spin (CI saw 23ms -> 21ms).
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	t0, err := ProcessCPU(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
