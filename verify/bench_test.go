@@ -126,13 +126,13 @@ func BenchmarkVerifyParts(b *testing.B) {
 	b.Run("jws_header", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, rej := parseCompact(raw, &v.pol); rej != nil {
+			if _, _, rej := parseCompact(raw, &v.pol, nil); rej != nil {
 				b.Fatal(rej.err)
 			}
 		}
 	})
 	b.Run("claims_parse", func(b *testing.B) {
-		tok, rej := parseCompact(raw, &v.pol)
+		tok, _, rej := parseCompact(raw, &v.pol, nil)
 		if rej != nil {
 			b.Fatal(rej.err)
 		}

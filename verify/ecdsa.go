@@ -13,9 +13,10 @@ var errECDSASignature = errors.New("invalid ECDSA signature")
 // 7518 §3.4, over digest with pub. The math is crypto/ecdsa's
 // (VerifyASN1, which also refuses r or s of 0 or at least the order,
 // CVE-2022-21449); this only re-encodes r || s as the DER SEQUENCE of two
-// INTEGERs that VerifyASN1 reads, in a stack buffer, instead of going
-// through math/big as ecdsa.Verify does: the first-sight path then
-// allocates nothing for the encoding. FuzzVerifyECDSA checks it against
+// INTEGERs that VerifyASN1 reads, instead of going through math/big as
+// ecdsa.Verify does: one buffer of at most 143 bytes (VerifyASN1 takes it
+// to the heap, in the compiler's escape analysis), where big.Int made
+// several allocations. FuzzVerifyECDSA checks it against
 // the library path (github.com/lestrrat-go/dsig) on every input.
 func verifyECDSA(pub *ecdsa.PublicKey, digest, sig []byte) error {
 	size := (pub.Curve.Params().BitSize + 7) / 8

@@ -49,7 +49,7 @@ func jwsLayerPolicy() *policy {
 // against an oct key ([]byte) here, in the test; everything else goes
 // through the production checkKey and verifySignature.
 func verifyJWS(raw string, key *jwks.Key, pol *policy, allowSymmetric bool) ([]byte, *rejection) {
-	tok, rej := parseCompact(raw, pol)
+	tok, _, rej := parseCompact(raw, pol, nil)
 	if rej != nil {
 		return nil, rej
 	}

@@ -34,7 +34,7 @@ func TestParseHeaderEscapedNames(t *testing.T) {
 	}
 	for _, c := range cases {
 		var tok jwsToken
-		if got := parseHeader([]byte(c.hdr), pol, &tok); got != c.want {
+		if got := parseHeader([]byte(c.hdr), pol, &tok, new(string)); got != c.want {
 			t.Errorf("parseHeader(%.80s): got %v, want %v", c.hdr, got, c.want)
 		}
 	}
@@ -46,7 +46,7 @@ func TestParseHeaderEscapedNames(t *testing.T) {
 		}
 		h += "}"
 		var tok jwsToken
-		got := parseHeader([]byte(h), pol, &tok)
+		got := parseHeader([]byte(h), pol, &tok, new(string))
 		if (n == 62) != (got == nil) {
 			t.Errorf("%d members: %v", n+2, got)
 		}
@@ -67,7 +67,7 @@ func TestParseHeaderAllocs(t *testing.T) {
 	b := []byte(h)
 	a := testing.AllocsPerRun(20, func() {
 		var tok jwsToken
-		if rej := parseHeader(b, pol, &tok); rej != nil {
+		if rej := parseHeader(b, pol, &tok, new(string)); rej != nil {
 			t.Fatal(rej)
 		}
 	})

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math/bits"
 	"strings"
+	"unsafe"
 
 	"github.com/lestrrat-go/dsig"
 
@@ -98,55 +99,67 @@ type jwsToken struct {
 	payload      []byte
 	sig          []byte
 	alg          *algInfo
-	kid          string
+	// The kid is not kept here but returned beside the token: the key
+	// source keeps it, and a field of the token leaking would make the
+	// escape analysis move every part, scratch included, to the heap.
 }
 
 // b64 is the strict base64url decoding of RFC 7515 §2: no padding, no
 // characters outside the alphabet, zero trailing bits.
 var b64 = base64.RawURLEncoding.Strict()
 
+// scratchSize is the stack buffer verifySigned lends parseCompact for the
+// decoded parts of a token: a typical access token's header, payload and
+// an RSA-4096 signature fit, so its first sight allocates nothing for them.
+const scratchSize = 2048
+
 // parseCompact splits, decodes and checks raw against the header rules of
-// pol. It neither looks at the payload nor checks the signature.
-func parseCompact(raw string, pol *policy) (jwsToken, *rejection) {
-	var tok jwsToken
+// pol. It neither looks at the payload nor checks the signature. The
+// decoded parts go into scratch when they fit (the caller's, which must not
+// be used again while tok is), else into one allocation; the signing input
+// is raw's own bytes, which nothing writes to.
+func parseCompact(raw string, pol *policy, scratch []byte) (tok jwsToken, kid string, rej *rejection) {
 	// Exactly two dots (a fourth part is a JWE or garbage). The strict
 	// decoder below refuses every byte outside the base64url alphabet
 	// except CR and LF, which encoding/base64 silently skips: refuse those
 	// here. Count and IndexByte are vectorised.
 	if strings.Count(raw, ".") != 2 || strings.IndexByte(raw, '\r') >= 0 || strings.IndexByte(raw, '\n') >= 0 {
-		return tok, rejMalformed
+		return tok, "", rejMalformed
 	}
 	d1 := strings.IndexByte(raw, '.')
 	d2 := d1 + 1 + strings.IndexByte(raw[d1+1:], '.')
 	if d1 == 0 {
-		return tok, rejMalformed
+		return tok, "", rejMalformed
 	}
 
-	// One allocation holds a copy of raw (whose first two parts are the
-	// signing input) and the three decoded parts.
+	// The signing input is read only (hashed, or handed to ed25519), so
+	// it is a view of raw's bytes, not a copy. The three decoded parts
+	// share scratch, or one allocation when they do not fit.
+	in := unsafe.Slice(unsafe.StringData(raw), len(raw))
+	tok.signingInput = in[:d2:d2]
 	hn, pn, sn := b64.DecodedLen(d1), b64.DecodedLen(d2-d1-1), b64.DecodedLen(len(raw)-d2-1)
-	buf := make([]byte, len(raw)+hn+pn+sn)
-	copy(buf, raw)
-	tok.signingInput = buf[:d2:d2]
-	rest := buf[len(raw):]
-	hdr, ok := decodePart(rest[:hn:hn], buf[:d1])
+	rest := scratch
+	if hn+pn+sn > len(rest) {
+		rest = make([]byte, hn+pn+sn)
+	}
+	hdr, ok := decodePart(rest[:hn:hn], in[:d1])
 	if !ok {
-		return tok, rejMalformed
+		return tok, "", rejMalformed
 	}
 	rest = rest[hn:]
-	if tok.payload, ok = decodePart(rest[:pn:pn], buf[d1+1:d2]); !ok {
-		return tok, rejMalformed
+	if tok.payload, ok = decodePart(rest[:pn:pn], in[d1+1:d2]); !ok {
+		return tok, "", rejMalformed
 	}
-	if tok.sig, ok = decodePart(rest[pn:], buf[d2+1:len(raw)]); !ok {
-		return tok, rejMalformed
+	if tok.sig, ok = decodePart(rest[pn:pn+sn:pn+sn], in[d2+1:]); !ok {
+		return tok, "", rejMalformed
 	}
-	if rej := parseHeader(hdr, pol, &tok); rej != nil {
-		return tok, rej
+	if rej := parseHeader(hdr, pol, &tok, &kid); rej != nil {
+		return tok, "", rej
 	}
 	if len(tok.sig) == 0 { // an unsecured JWS, or a stripped signature
-		return tok, rejSignature
+		return tok, "", rejSignature
 	}
-	return tok, nil
+	return tok, kid, nil
 }
 
 func decodePart(dst, src []byte) ([]byte, bool) {
@@ -171,17 +184,20 @@ const (
 // jwk, jku, x5u and x5c are refused, and every other member is ignored (RFC
 // 7515 §4). It allocates at most once per member, and there are at most
 // maxHeaderMembers.
-func parseHeader(b []byte, pol *policy, tok *jwsToken) *rejection {
+func parseHeader(b []byte, pol *policy, tok *jwsToken, kid *string) *rejection {
 	var (
-		seen   int
-		others [maxHeaderMembers][]byte
-		other  = others[:0]
-		alg    []byte
-		typ    []byte
-		rej    *rejection
+		seen int
+		// The other members' names, for the duplicate check: a fixed
+		// array filled by index (an append could grow it on the heap, and
+		// the header with it, which is the caller's stack scratch).
+		others  [maxHeaderMembers][]byte
+		nothers int
+		alg     []byte
+		typ     []byte
+		rej     *rejection
 	)
 	err := jsonscan.Members(b, func(m jsonscan.Member) error {
-		if len(other)+bits.OnesCount(uint(seen)) >= maxHeaderMembers {
+		if nothers+bits.OnesCount(uint(seen)) >= maxHeaderMembers {
 			rej = rejMalformed
 			return errStop
 		}
@@ -203,13 +219,14 @@ func parseHeader(b []byte, pol *policy, tok *jwsToken) *rejection {
 			rej = rejHeader
 			return errStop
 		default:
-			for _, o := range other {
+			for _, o := range others[:nothers] {
 				if bytes.Equal(o, name) {
 					rej = rejMalformed
 					return errStop
 				}
 			}
-			other = append(other, name)
+			others[nothers] = name
+			nothers++
 			return nil
 		}
 		if seen&bit != 0 {
@@ -235,7 +252,7 @@ func parseHeader(b []byte, pol *policy, tok *jwsToken) *rejection {
 			if rej = checkKID(val); rej != nil {
 				return errStop
 			}
-			tok.kid = string(val)
+			*kid = string(val)
 		}
 		return nil
 	})
@@ -383,21 +400,31 @@ func algFits(alg *algInfo, jwkAlg string) bool {
 // library.
 func verifySignature(tok *jwsToken, key *jwks.Key, rsaKeys *rsaKeyCache) *rejection {
 	var err error
-	switch a := tok.alg; a.family {
+	a := tok.alg
+	switch a.family {
 	case famRSA:
 		var p *rsapkcs1.PublicKey
 		if p, err = rsaKeys.get(key.Public.(*rsa.PublicKey)); err == nil {
-			var buf [sha512.Size]byte
-			err = rsapkcs1.Verify(p, a.hash, digest(buf[:0], a.hash, tok.signingInput), tok.sig)
+			d, ok := digest(a.hash, tok.signingInput)
+			if !ok {
+				return rejKeyMismatch
+			}
+			err = rsapkcs1.Verify(p, a.hash, d[:a.hash.Size()], tok.sig)
 		}
 	case famRSAPSS:
-		var buf [sha512.Size]byte
-		err = dsig.VerifyRSADigest(key.Public.(*rsa.PublicKey), digest(buf[:0], a.hash, tok.signingInput), tok.sig, a.hash, true)
+		d, ok := digest(a.hash, tok.signingInput)
+		if !ok {
+			return rejKeyMismatch
+		}
+		err = dsig.VerifyRSADigest(key.Public.(*rsa.PublicKey), d[:a.hash.Size()], tok.sig, a.hash, true)
 	case famECDSA:
 		// The r||s length is checked; crypto/ecdsa rejects r or s of 0
 		// or >= N (CVE-2022-21449).
-		var buf [sha512.Size]byte
-		err = verifyECDSA(key.Public.(*ecdsa.PublicKey), digest(buf[:0], a.hash, tok.signingInput), tok.sig)
+		d, ok := digest(a.hash, tok.signingInput)
+		if !ok {
+			return rejKeyMismatch
+		}
+		err = verifyECDSA(key.Public.(*ecdsa.PublicKey), d[:a.hash.Size()], tok.sig)
 	case famEdDSA:
 		err = dsig.VerifyEdDSA(key.Public.(ed25519.PublicKey), tok.signingInput, tok.sig)
 	default:
@@ -409,22 +436,24 @@ func verifySignature(tok *jwsToken, key *jwks.Key, rsaKeys *rsaKeyCache) *reject
 	return nil
 }
 
-// digest appends the hash of msg to dst, without allocating for the
-// SHA-2 functions of the JOSE algorithms (dsig's VerifyRSA and VerifyECDSA
-// allocate a hash.Hash per call).
-func digest(dst []byte, h crypto.Hash, msg []byte) []byte {
+// digest returns the hash of msg by h in d[:h.Size()], for the SHA-2
+// functions of the JOSE algorithms (every hash of the alg table, which
+// TestDigestCoversAlgs checks), and ok false for any other. It returns
+// an array, not a slice of dst: the digest then stays on the caller's
+// stack, and so does the msg it is given (a hash.Hash would take both to
+// the heap, and the token's decoded parts with them).
+func digest(h crypto.Hash, msg []byte) (d [sha512.Size]byte, ok bool) {
 	switch h {
 	case crypto.SHA256:
-		d := sha256.Sum256(msg)
-		return append(dst, d[:]...)
+		s := sha256.Sum256(msg)
+		copy(d[:], s[:])
 	case crypto.SHA384:
-		d := sha512.Sum384(msg)
-		return append(dst, d[:]...)
+		s := sha512.Sum384(msg)
+		copy(d[:], s[:])
 	case crypto.SHA512:
-		d := sha512.Sum512(msg)
-		return append(dst, d[:]...)
+		d = sha512.Sum512(msg)
+	default:
+		return d, false
 	}
-	hh := h.New()
-	hh.Write(msg)
-	return hh.Sum(dst)
+	return d, true
 }

@@ -280,9 +280,9 @@ func TestRemoteOutage(t *testing.T) {
 // keysKID returns the kid in raw's header.
 func (e *e2e) keysKID(t *testing.T, raw string) string {
 	t.Helper()
-	tok, rej := parseCompact(raw, &e.v.pol)
+	_, kid, rej := parseCompact(raw, &e.v.pol, nil)
 	if rej != nil {
 		t.Fatalf("parseCompact: %v", rej.err)
 	}
-	return tok.kid
+	return kid
 }

@@ -479,7 +479,8 @@ func (v *Verifier) observeCache(hit bool) {
 // parsed only once the signature holds, so a forged token costs about what
 // a valid one does, whatever its payload holds.
 func (v *Verifier) verifySigned(ctx context.Context, raw string) (*claims.Claims, *jwks.Key, string, *rejection) {
-	tok, rej := parseCompact(raw, &v.pol)
+	var scratch [scratchSize]byte
+	tok, kid, rej := parseCompact(raw, &v.pol, scratch[:])
 	if rej != nil {
 		return nil, nil, "", rej
 	}
@@ -494,7 +495,7 @@ func (v *Verifier) verifySigned(ctx context.Context, raw string) (*claims.Claims
 		}
 		return nil, nil, "", rejectValue(ReasonIssuer, errIssuer, ic.iss)
 	}
-	key, err := v.keys.Key(ctx, ic.iss, tok.kid)
+	key, err := v.keys.Key(ctx, ic.iss, kid)
 	if err != nil {
 		return nil, nil, "", keyLookupRejection(ctx, err)
 	}
@@ -527,7 +528,7 @@ func (v *Verifier) verifySigned(ctx context.Context, raw string) (*claims.Claims
 	if rej := v.checkValues(c); rej != nil {
 		return nil, nil, "", rej
 	}
-	return c, key, tok.kid, nil
+	return c, key, kid, nil
 }
 
 // keyLookupRejection classifies a key source error. When the request's

@@ -248,6 +248,12 @@ func AppendUnquote(dst, tok []byte) []byte {
 // exactly want, without allocating for any want of up to 64 bytes.
 func Equal(tok []byte, want string) bool {
 	s := tok[1 : len(tok)-1]
+	// An escape is never shorter than the bytes it stands for, so content
+	// shorter than want cannot be want: most names of a claim set are
+	// told apart here, by length alone.
+	if len(s) < len(want) {
+		return false
+	}
 	if bytes.IndexByte(s, '\\') < 0 {
 		return string(s) == want
 	}

@@ -3,7 +3,6 @@ package rsapkcs1
 import (
 	"crypto"
 	"crypto/rsa"
-	"crypto/subtle"
 	"errors"
 	"math/big"
 
@@ -100,7 +99,7 @@ func Verify(pub *PublicKey, hash crypto.Hash, digest, sig []byte) error {
 	if err != nil {
 		return ErrVerification
 	}
-	em := bigmod.NewNat().ExpShortVarTime(s, Exponent, pub.n).Bytes(pub.n)
+	m := bigmod.NewNat().ExpShortVarTime(s, Exponent, pub.n)
 
 	// Step 3: EM' = EMSA-PKCS1-V1_5-ENCODE(M, k), from the digest.
 	var buf [MaxBits / 8]byte
@@ -109,9 +108,14 @@ func Verify(pub *PublicKey, hash crypto.Hash, digest, sig []byte) error {
 		return ErrVerification
 	}
 
-	// Step 4: compare EM and EM'. Nothing here is secret; constant time
-	// all the same, as crypto/rsa's comparison has no reason not to be.
-	if subtle.ConstantTimeCompare(em, want) != 1 {
+	// Step 4: compare EM and EM'. EM = I2OSP(m, k) and EM' are both k
+	// octets, so they are equal exactly when m equals OS2IP(EM'): the
+	// comparison is made on the integers, which spares the k-byte EM
+	// (bigmod's Bytes allocates it). EM' begins 0x00 0x01, so OS2IP(EM') <
+	// 2^(8(k-1)) <= n and SetBytes takes it. Nothing here is secret; Equal
+	// is constant time all the same, as crypto/rsa's comparison is.
+	w, err := bigmod.NewNat().SetBytes(want, pub.n)
+	if err != nil || m.Equal(w) != 1 {
 		return ErrVerification
 	}
 	return nil
