@@ -76,18 +76,62 @@ func ThreadCPU() (time.Duration, error) {
 // RSS returns the resident set size of this process, VmRSS of
 // /proc/self/status, in bytes.
 func RSS() (int64, error) {
-	data, err := os.ReadFile("/proc/self/status")
+	m, err := readMemory("/proc/self/status")
+	return m.RSS, err
+}
+
+// Memory is a process's resident set: VmRSS and VmHWM of /proc/PID/status,
+// in bytes.
+type Memory struct {
+	RSS  int64 // resident now
+	Peak int64 // the most resident since start, or since ResetPeakRSS
+}
+
+// ProcessMemory returns the resident set of the process pid.
+func ProcessMemory(pid int) (Memory, error) {
+	return readMemory("/proc/" + strconv.Itoa(pid) + "/status")
+}
+
+// ResetPeakRSS sets the peak resident set (VmHWM) of the process pid back
+// to its current one, by writing 5 to /proc/PID/clear_refs (Linux 4.0 and
+// later; the process must be this user's), so that the next
+// ProcessMemory's Peak is the peak of what runs in between.
+func ResetPeakRSS(pid int) error {
+	return os.WriteFile("/proc/"+strconv.Itoa(pid)+"/clear_refs", []byte("5"), 0)
+}
+
+func readMemory(path string) (Memory, error) {
+	data, err := os.ReadFile(path)
 	if err != nil {
-		return 0, err
+		return Memory{}, err
 	}
-	for line := range strings.Lines(string(data)) {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("bench: VmRSS: %w", err)
-			}
-			return kb << 10, nil
+	return parseStatus(string(data))
+}
+
+// parseStatus reads VmRSS and VmHWM out of a /proc/PID/status file.
+func parseStatus(status string) (Memory, error) {
+	var m Memory
+	seen := 0
+	for line := range strings.Lines(status) {
+		var dst *int64
+		name, rest, _ := strings.Cut(line, ":")
+		switch name {
+		case "VmRSS":
+			dst = &m.RSS
+		case "VmHWM":
+			dst = &m.Peak
+		default:
+			continue
 		}
+		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+		if err != nil {
+			return Memory{}, fmt.Errorf("bench: %s: %w", name, err)
+		}
+		*dst = kb << 10
+		seen++
 	}
-	return 0, errors.New("bench: no VmRSS in /proc/self/status")
+	if seen != 2 {
+		return Memory{}, errors.New("bench: no VmRSS or VmHWM in /proc status")
+	}
+	return m, nil
 }

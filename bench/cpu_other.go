@@ -20,3 +20,16 @@ func ThreadCPU() (time.Duration, error) { return 0, errNoProc }
 
 // RSS needs Linux's /proc.
 func RSS() (int64, error) { return 0, errNoProc }
+
+// Memory is a process's resident set: VmRSS and VmHWM of /proc/PID/status,
+// in bytes.
+type Memory struct {
+	RSS  int64 // resident now
+	Peak int64 // the most resident since start, or since ResetPeakRSS
+}
+
+// ProcessMemory needs Linux's /proc.
+func ProcessMemory(int) (Memory, error) { return Memory{}, errNoProc }
+
+// ResetPeakRSS needs Linux's /proc.
+func ResetPeakRSS(int) error { return errNoProc }

@@ -69,3 +69,46 @@ func TestFloorCPU(t *testing.T) {
 		}
 	}
 }
+
+func TestParseStatus(t *testing.T) {
+	status := "Name:\tload\nVmPeak:\t  900 kB\nVmHWM:\t   5120 kB\nVmRSS:\t   4096 kB\nThreads:\t4\n"
+	m, err := parseStatus(status)
+	if err != nil || m.RSS != 4096<<10 || m.Peak != 5120<<10 {
+		t.Fatalf("parseStatus: %+v, %v", m, err)
+	}
+	if _, err := parseStatus("Name:\tload\nVmRSS:\t4096 kB\n"); err == nil {
+		t.Error("parseStatus accepted a status without VmHWM")
+	}
+	if _, err := parseStatus("VmHWM:\tlots kB\nVmRSS:\t1 kB\n"); err == nil {
+		t.Error("parseStatus accepted a non-number")
+	}
+}
+
+// TestProcessMemory: after ResetPeakRSS the peak follows what is touched
+// next, and never reads below the resident set.
+func TestProcessMemory(t *testing.T) {
+	pid := os.Getpid()
+	if err := ResetPeakRSS(pid); err != nil {
+		t.Skipf("clear_refs: %v", err)
+	}
+	m0, err := ProcessMemory(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m0.Peak < m0.RSS || m0.RSS <= 0 {
+		t.Fatalf("after reset: %+v", m0)
+	}
+	const n = 48 << 20
+	b := make([]byte, n)
+	for i := 0; i < n; i += 4096 {
+		b[i] = 1
+	}
+	m1, err := ProcessMemory(pid)
+	runtime.KeepAlive(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m1.Peak < m0.RSS+n-(4<<20) {
+		t.Errorf("peak %d after touching %d bytes over a resident %d", m1.Peak, n, m0.RSS)
+	}
+}

@@ -164,6 +164,75 @@ func TokenAlg(raw string) string {
 // CPU returns the CPU time the program has used so far (ProcessCPU).
 func (a *HTTPAPI) CPU() (time.Duration, error) { return ProcessCPU(a.cmd.Process.Pid) }
 
+// Memory returns the program's resident set (ProcessMemory).
+func (a *HTTPAPI) Memory() (Memory, error) { return ProcessMemory(a.cmd.Process.Pid) }
+
+// ResetPeakRSS starts the program's peak resident set again from its
+// current one (ResetPeakRSS).
+func (a *HTTPAPI) ResetPeakRSS() error { return ResetPeakRSS(a.cmd.Process.Pid) }
+
+// DefaultTokenCacheEntries and DefaultTokenCacheBytes are the bounds of the
+// verifier's token cache when Config leaves them zero, which is how
+// examples/httpapi runs (verify's defaultTokenCacheSize and
+// defaultTokenCacheBytes; TestDefaultCacheBounds holds them equal).
+const (
+	DefaultTokenCacheEntries = 10_000
+	DefaultTokenCacheBytes   = 32 << 20
+)
+
+// CacheLookups returns the program's verified-token cache lookups so far,
+// hits and misses, from its /metrics (stepup_token_cache_lookups_total).
+func (a *HTTPAPI) CacheLookups(ctx context.Context) (hits, misses int64, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.URL+"/metrics", nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return 0, 0, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, 0, fmt.Errorf("bench: /metrics: %s", resp.Status)
+	}
+	return parseCacheLookups(string(body))
+}
+
+// parseCacheLookups reads the hit and miss samples of
+// stepup_token_cache_lookups_total out of Prometheus text exposition;
+// a result with no sample yet is 0.
+func parseCacheLookups(text string) (hits, misses int64, err error) {
+	seen := false
+	for line := range strings.Lines(text) {
+		rest, ok := strings.CutPrefix(line, "stepup_token_cache_lookups_total{")
+		if !ok {
+			continue
+		}
+		labels, value, ok := strings.Cut(rest, "} ")
+		if !ok {
+			return 0, 0, fmt.Errorf("bench: /metrics: malformed line %q", strings.TrimSpace(line))
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("bench: /metrics: %w", err)
+		}
+		switch labels {
+		case `result="hit"`:
+			hits, seen = int64(v), true
+		case `result="miss"`:
+			misses, seen = int64(v), true
+		}
+	}
+	if !seen {
+		return 0, 0, errors.New("bench: /metrics has no stepup_token_cache_lookups_total (is the token cache on?)")
+	}
+	return hits, misses, nil
+}
+
 // Logins logs in n times at the dev issuer's token endpoint (subjects
 // load-0, load-1, ...) and returns n distinct access tokens, for the
 // first-sight scenario. workers logins run at a time.

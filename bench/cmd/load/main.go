@@ -70,6 +70,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		workers  = fs.Int("workers", 8, "concurrent keep-alive connections")
 		max      = fs.Int("max", 200_000, "request bound of the public and reused-token scenarios")
 		distinct = fs.Int("distinct", 10000, "distinct tokens minted before measuring (request bound of the first-sight scenario)")
+		fill     = fs.Int("fill", 14000, "tokens sent twice before measuring, so that the cache admits them and is full (it holds 10,000 by default); 0 for none")
 		root     = fs.String("root", "", "the stepup repository (default: found above the working directory)")
 		rounds   = fs.Int("rounds", 3, "rounds of the scenarios, interleaved; the report takes the median")
 		algList  = fs.String("algs", strings.Join(bench.Algs, ","), "comma-separated algorithms the dev issuer signs with, one server each")
@@ -100,10 +101,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "load_config target=examples/httpapi(-dev,demo.yaml) algs=%s workers=%d duration=%s max=%d distinct=%d rounds=%d clk_tck=%d floor_n=%d\n",
-		strings.Join(algs, ","), *workers, *d, *max, *distinct, *rounds, bench.ClockTicks(), *floorN)
+	fmt.Fprintf(stdout, "load_config target=examples/httpapi(-dev,demo.yaml) algs=%s workers=%d duration=%s max=%d distinct=%d fill=%d rounds=%d clk_tck=%d floor_n=%d cache_entries=%d cache_bytes=%d\n",
+		strings.Join(algs, ","), *workers, *d, *max, *distinct, *fill, *rounds, bench.ClockTicks(), *floorN, bench.DefaultTokenCacheEntries, bench.DefaultTokenCacheBytes)
 	for _, alg := range algs {
-		if err := runAlg(ctx, stdout, *root, bin, alg, *d, *workers, *max, *distinct, *rounds, *floorN); err != nil {
+		if err := runAlg(ctx, stdout, *root, bin, alg, *d, *workers, *max, *distinct, *fill, *rounds, *floorN); err != nil {
 			return fmt.Errorf("%s: %w", alg, err)
 		}
 		if err := runFloor(ctx, stdout, alg, *d, *workers, *max, *distinct, *rounds); err != nil {
@@ -113,19 +114,23 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
-// runAlg starts the server for alg, mints the distinct tokens, times the
-// floor, runs the rounds and times the floor again.
-func runAlg(ctx context.Context, stdout io.Writer, root, bin, alg string, d time.Duration, workers, max, distinct, rounds, floorN int) (err error) {
+// runAlg starts the server for alg, mints the distinct and fill tokens,
+// fills its token cache, times the floor, runs the rounds and times the
+// floor again. It prints "memory" lines: the server's resident set before
+// the fill (its baseline), after it, and its peak during the first-sight
+// flood.
+func runAlg(ctx context.Context, stdout io.Writer, root, bin, alg string, d time.Duration, workers, max, distinct, fill, rounds, floorN int) (err error) {
 	api, err := bench.StartHTTPAPI(ctx, root, bin, alg)
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, api.Close()) }()
 	// Every first-sight token is minted here, before any measuring.
-	tokens, err := api.Logins(ctx, distinct, 2)
+	minted, err := api.Logins(ctx, distinct+fill, 2)
 	if err != nil {
 		return err
 	}
+	tokens, fillTokens := minted[:distinct], minted[distinct:]
 	reused := api.Token
 	none := func(int) string { return "" }
 	one := func(int) string { return reused }
@@ -134,6 +139,18 @@ func runAlg(ctx context.Context, stdout io.Writer, root, bin, alg string, d time
 		return err
 	}
 	if _, err := bench.Load(ctx, "warmup", api.URL+"/public", workers, 2000, d, none); err != nil {
+		return err
+	}
+	if err := memory(stdout, alg, "baseline", api); err != nil {
+		return err
+	}
+	if err := api.ResetPeakRSS(); err != nil {
+		return err
+	}
+	if err := fillCache(ctx, stdout, alg, api, workers, fillTokens); err != nil {
+		return err
+	}
+	if err := memory(stdout, alg, "filled", api); err != nil {
 		return err
 	}
 	floor := func(when string) error {
@@ -150,7 +167,7 @@ func runAlg(ctx context.Context, stdout io.Writer, root, bin, alg string, d time
 	// public_token_header is the header baseline: the public route with
 	// the same Authorization header sent (and ignored), the transport cost
 	// of an 800-byte header without any verification.
-	if err := measure(ctx, stdout, alg, api.URL, api.CPU, rounds, workers, d, []scenario{
+	if err := measure(ctx, stdout, alg, api.URL, api.CPU, api, rounds, workers, d, []scenario{
 		{"public", "/public", max, none, false},
 		{"protected_reused_token", "/profile", max, one, false},
 		{"public_token_header", "/public", max, one, false},
@@ -188,7 +205,7 @@ func runFloor(ctx context.Context, stdout io.Writer, alg string, d time.Duration
 	if _, err := bench.Load(ctx, "warmup", fs.URL+"/profile", workers, 2000, d, one); err != nil {
 		return err
 	}
-	return measure(ctx, stdout, alg, fs.URL, fs.CPU, rounds, workers, d, []scenario{
+	return measure(ctx, stdout, alg, fs.URL, fs.CPU, nil, rounds, workers, d, []scenario{
 		{"floor_public_token_header", "/public", max, one, false},
 		{"floor_distinct_tokens", "/profile", len(tokens), func(i int) string { return tokens[i] }, true},
 	})
@@ -206,12 +223,19 @@ type scenario struct {
 
 // measure runs the rounds of scenarios against the server at url, reading
 // its CPU time around each, and prints one "load ..." line per scenario
-// and round.
-func measure(ctx context.Context, stdout io.Writer, alg, url string, cpu func() (time.Duration, error), rounds, workers int, d time.Duration, scenarios []scenario) error {
+// and round. With mem, the peak resident set of each once scenario (the
+// first-sight flood) is reset before it and printed after it as a
+// "memory" line.
+func measure(ctx context.Context, stdout io.Writer, alg, url string, cpu func() (time.Duration, error), mem *bench.HTTPAPI, rounds, workers int, d time.Duration, scenarios []scenario) error {
 	for round := range rounds {
 		for _, sc := range scenarios {
 			if sc.once && round > 0 {
 				continue
+			}
+			if sc.once && mem != nil {
+				if err := mem.ResetPeakRSS(); err != nil {
+					return err
+				}
 			}
 			cpu0, err := cpu()
 			if err != nil {
@@ -227,7 +251,64 @@ func measure(ctx context.Context, stdout io.Writer, alg, url string, cpu func() 
 			}
 			r.Alg, r.ServerCPU = alg, cpu1-cpu0
 			fmt.Fprintln(stdout, r)
+			if sc.once && mem != nil {
+				if err := memory(stdout, alg, sc.name, mem); err != nil {
+					return err
+				}
+			}
 		}
 	}
+	return nil
+}
+
+// fillCache sends every fill token twice, so that the verified-token cache
+// admits it on its second sight, in chunks: a chunk's tokens once, then
+// the same again, so that the two requests of a token are never
+// concurrent and its fingerprint is still in the doorkeeper the second
+// time. Then it sends each fill token a third time and counts the cache
+// hits in the server's /metrics: the tokens the cache still holds, fewer
+// than were sent when it is full (it has evicted). It prints a
+// "cache_fill" line.
+func fillCache(ctx context.Context, stdout io.Writer, alg string, api *bench.HTTPAPI, workers int, fill []string) error {
+	if len(fill) == 0 {
+		return nil
+	}
+	// 64 tokens a chunk: with 8 workers their two requests are far
+	// apart, and two of them rarely share a doorkeeper slot (which would
+	// keep both out of the cache until a third sight).
+	const chunk = 64
+	token := func(i int) string {
+		base := i / (2 * chunk) * chunk
+		n := min(chunk, len(fill)-base)
+		return fill[base+i%(2*chunk)%n]
+	}
+	// The last chunk may be short: its 2n requests are the tail of the
+	// index range, so the bound is exactly twice the tokens.
+	if _, err := bench.Load(ctx, "cache_fill", api.URL+"/profile", workers, 2*len(fill), 10*time.Minute, token); err != nil {
+		return err
+	}
+	h0, m0, err := api.CacheLookups(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := bench.Load(ctx, "cache_fill_check", api.URL+"/profile", workers, len(fill), 10*time.Minute, func(i int) string { return fill[i] }); err != nil {
+		return err
+	}
+	h1, m1, err := api.CacheLookups(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "cache_fill alg=%s tokens=%d hits=%d misses=%d\n", alg, len(fill), h1-h0, m1-m0)
+	return nil
+}
+
+// memory prints the server's resident set and its peak since the last
+// reset as a "memory" line for phase.
+func memory(stdout io.Writer, alg, phase string, api *bench.HTTPAPI) error {
+	m, err := api.Memory()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "memory alg=%s phase=%s rss_kb=%d peak_kb=%d\n", alg, phase, m.RSS>>10, m.Peak>>10)
 	return nil
 }

@@ -177,7 +177,17 @@ func parseBench(r io.Reader) (map[string]*result, string, error) {
 var (
 	loadLine  = regexp.MustCompile(`^load ([a-z_]+) alg=([A-Za-z0-9]+) requests=(\d+) errors=(\d+) seconds=([\d.]+) rps=([\d.]+) .*server_cpu_us_per_req=([\d.]+)`)
 	floorLine = regexp.MustCompile(`^floor alg=([A-Za-z0-9]+) when=([a-z]+) n=\d+ cpu_us_per_op=([\d.]+)`)
+	fillLine  = regexp.MustCompile(`^cache_fill alg=([A-Za-z0-9]+) tokens=(\d+) hits=(\d+) misses=(\d+)$`)
+	memLine   = regexp.MustCompile(`^memory alg=([A-Za-z0-9]+) phase=([a-z_]+) rss_kb=(\d+) peak_kb=(\d+)$`)
 )
+
+// cacheFill is cmd/load's cache_fill line: the fill tokens sent and how
+// many of them the cache answered on a third sight.
+type cacheFill struct{ tokens, hits, misses int }
+
+// memSample is one "memory" line: the server's resident set and its peak
+// since the last reset, in kB.
+type memSample struct{ rssKB, peakKB int64 }
 
 // loadSample is one scenario round of cmd/load.
 type loadSample struct {
@@ -193,10 +203,30 @@ type loadRun struct {
 	algs   []string
 	runs   map[string]map[string][]loadSample
 	floors map[string][]float64
+	// fills and mem come from cmd/load runs that fill the cache first
+	// (older outputs have neither); mem is by alg, then phase.
+	fills      map[string]cacheFill
+	mem        map[string]map[string]memSample
+	cacheBytes int64 // cache_bytes of the config line, 0 when absent
 }
 
 // loadScenarios are cmd/load's scenarios, in its order.
 var loadScenarios = []string{"public", "protected_reused_token", "public_token_header", "protected_distinct_tokens"}
+
+// memPhases are cmd/load's memory lines: before the cache fill, after
+// it (peak: during it), and after the first-sight flood (peak: during it).
+var memPhases = []string{"baseline", "filled", "protected_distinct_tokens"}
+
+// floodPeak is the server's peak resident set during the first-sight
+// flood and the issue's allowance for it, the baseline plus the cache's
+// bytes and 25%, in kB; ok false when not measured.
+func (l *loadRun) floodPeak(alg string) (peak, allowance int64, ok bool) {
+	ms := l.mem[alg]
+	if ms == nil {
+		return 0, 0, false
+	}
+	return ms["protected_distinct_tokens"].peakKB, ms["baseline"].rssKB + l.cacheBytes*5/4>>10, true
+}
 
 // floorScenarios are cmd/load's scenarios of the floor server, which older
 // outputs lack: both or neither.
@@ -205,7 +235,8 @@ var floorScenarios = []string{"floor_public_token_header", "floor_distinct_token
 // parseLoad reads cmd/load output; every algorithm it ran must have every
 // scenario and a floor timing.
 func parseLoad(r io.Reader) (*loadRun, error) {
-	out := &loadRun{clkTck: 100, runs: map[string]map[string][]loadSample{}, floors: map[string][]float64{}}
+	out := &loadRun{clkTck: 100, runs: map[string]map[string][]loadSample{}, floors: map[string][]float64{},
+		fills: map[string]cacheFill{}, mem: map[string]map[string]memSample{}}
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		line := sc.Text()
@@ -220,7 +251,39 @@ func parseLoad(r io.Reader) (*loadRun, error) {
 					}
 					out.clkTck = n
 				}
+				if v, ok := strings.CutPrefix(f, "cache_bytes="); ok {
+					n, err := strconv.ParseInt(v, 10, 64)
+					if err != nil || n <= 0 {
+						return nil, fmt.Errorf("cannot parse %q", line)
+					}
+					out.cacheBytes = n
+				}
 			}
+		case strings.HasPrefix(line, "cache_fill "):
+			m := fillLine.FindStringSubmatch(line)
+			if m == nil {
+				return nil, fmt.Errorf("cannot parse %q", line)
+			}
+			var f cacheFill
+			f.tokens, _ = strconv.Atoi(m[2]) // \d+: only a huge number fails, read as 0
+			f.hits, _ = strconv.Atoi(m[3])
+			f.misses, _ = strconv.Atoi(m[4])
+			if f.hits+f.misses != f.tokens {
+				return nil, fmt.Errorf("cache_fill lookups do not add up to its tokens: %q", line)
+			}
+			out.fills[m[1]] = f
+		case strings.HasPrefix(line, "memory "):
+			m := memLine.FindStringSubmatch(line)
+			if m == nil {
+				return nil, fmt.Errorf("cannot parse %q", line)
+			}
+			var ms memSample
+			ms.rssKB, _ = strconv.ParseInt(m[3], 10, 64)
+			ms.peakKB, _ = strconv.ParseInt(m[4], 10, 64)
+			if out.mem[m[1]] == nil {
+				out.mem[m[1]] = map[string]memSample{}
+			}
+			out.mem[m[1]][m[2]] = ms
 		case strings.HasPrefix(line, "floor "):
 			m := floorLine.FindStringSubmatch(line)
 			if m == nil {
@@ -272,6 +335,16 @@ func parseLoad(r io.Reader) (*loadRun, error) {
 		}
 		if (len(out.runs[alg][floorScenarios[0]]) == 0) != (len(out.runs[alg][floorScenarios[1]]) == 0) {
 			return nil, fmt.Errorf("floor server scenarios incomplete for %s", alg)
+		}
+		if ms := out.mem[alg]; ms != nil {
+			for _, phase := range memPhases {
+				if _, ok := ms[phase]; !ok {
+					return nil, fmt.Errorf("memory phase %s missing for %s", phase, alg)
+				}
+			}
+			if out.cacheBytes == 0 {
+				return nil, errors.New("memory lines without cache_bytes in the config line")
+			}
 		}
 	}
 	return out, nil
@@ -379,11 +452,13 @@ func write(b *strings.Builder, res map[string]*result, cpu string, loads *loadRu
 		}
 		b.WriteString("\n")
 	}
-	row("first sight ≤ 1.2× floor", func(alg string) (string, bool) {
+	// Issue 15's targets; the issue 8 ones they tighten (first sight ≤
+	// 1.2× floor, faster than every peer, hit ≤ 2 µs) follow from them.
+	row("first sight ≤ 0.8× floor (RS256), ≤ 1.1× floor (ES256, EdDSA)", func(alg string) (string, bool) {
 		r := get(alg, "stepup_first_sight").minNs / get(alg, "floor").minNs
-		return fmt.Sprintf("%.2f×", r), r <= 1.2
+		return fmt.Sprintf("%.3f×", r), r <= firstSightTarget(alg)
 	})
-	row("first sight faster than every peer", func(alg string) (string, bool) {
+	row("first sight ≥ 1.3× faster than every peer", func(alg string) (string, bool) {
 		ours := get(alg, "stepup_first_sight").minNs
 		best, bestName := 0.0, ""
 		for _, p := range peers {
@@ -391,19 +466,15 @@ func write(b *strings.Builder, res map[string]*result, cpu string, loads *loadRu
 				best, bestName = ns, strings.TrimPrefix(p, "peer_")
 			}
 		}
-		return fmt.Sprintf("fastest peer (%s) %.2f× ours", bestName, best/ours), ours < best
+		return fmt.Sprintf("fastest peer (%s) %.2f× ours", bestName, best/ours), best/ours >= 1.3
 	})
-	row("cache hit ≤ 2 µs", func(alg string) (string, bool) {
-		ns := get(alg, "stepup_cache_hit").minNs
-		return fmtNs(ns), ns <= 2000
+	row("cache hit ≤ 200 ns, 0 allocs", func(alg string) (string, bool) {
+		r := get(alg, "stepup_cache_hit")
+		return fmt.Sprintf("%s, %.0f allocs", fmtNs(r.minNs), r.allocs), r.minNs <= 200 && r.allocs == 0
 	})
 	row("cache hit ≥ 15× faster than floor", func(alg string) (string, bool) {
 		r := get(alg, "floor").minNs / get(alg, "stepup_cache_hit").minNs
 		return fmt.Sprintf("%.0f×", r), r >= 15
-	})
-	row("cache hit ≤ 5 allocs", func(alg string) (string, bool) {
-		a := get(alg, "stepup_cache_hit").allocs
-		return fmt.Sprintf("%.0f", a), a <= 5
 	})
 	row("HTTP middleware first sight ≤ 40 allocs/op", func(alg string) (string, bool) {
 		a := get(alg, "http_first_sight").allocs
@@ -430,6 +501,20 @@ func write(b *strings.Builder, res map[string]*result, cpu string, loads *loadRu
 			r := loads.extra(alg, "protected_distinct_tokens") / loads.floor(alg)
 			return fmt.Sprintf("%.2f×", r), r <= 1.15
 		})
+		loadRow("load: cache full before the first-sight flood (it evicted fill tokens)", func(alg string) (string, bool) {
+			f, ok := loads.fills[alg]
+			if !ok {
+				return "not measured", false
+			}
+			return fmt.Sprintf("%d of %d fill tokens still cached", f.hits, f.tokens), f.hits < f.tokens
+		})
+		loadRow("load: peak RSS during the flood ≤ baseline + cache bytes + 25%", func(alg string) (string, bool) {
+			peak, allow, ok := loads.floodPeak(alg)
+			if !ok {
+				return "not measured", false
+			}
+			return fmt.Sprintf("%.1f MiB (allowed %.1f)", float64(peak)/1024, float64(allow)/1024), peak <= allow
+		})
 		loadRow("load, same: against the floor server's extra CPU (the raw check in a server under the same load; not the issue's floor)", func(alg string) (string, bool) {
 			sf, ok := loads.serverFloor(alg)
 			if !ok {
@@ -452,7 +537,49 @@ func write(b *strings.Builder, res map[string]*result, cpu string, loads *loadRu
 
 	if loads != nil {
 		writeLoad(b, loads)
+		writeMemory(b, loads)
 	}
+}
+
+// writeMemory writes the section "Loopback load test: a full cache and
+// memory", when cmd/load filled the cache and read the server's memory.
+func writeMemory(b *strings.Builder, l *loadRun) {
+	if len(l.mem) == 0 {
+		return
+	}
+	b.WriteString("\n## Loopback load test: a full cache and memory\n\n")
+	fmt.Fprintf(b, "Before the scenarios above, cmd/load fills the server's verified-token cache (default bounds: %d entries, %d MiB): "+
+		"each fill token is sent twice, 64 tokens at a time, so that the doorkeeper admits it on its second sight, then once more, "+
+		"and the server's own `stepup_token_cache_lookups_total` counts the hits of that third pass. Fewer hits than tokens means the "+
+		"cache evicted, so it was full when the first-sight flood ran, and it stays full: one-shot tokens are not admitted. "+
+		"Memory is the server's VmRSS and VmHWM (/proc/PID/status); the peak is reset (clear_refs) before the fill and again before the "+
+		"flood, so each peak is that phase's. The baseline is the resident set before the fill: the program with its keys, "+
+		"its minted tokens' logins done and the connections warm. The issue's bound for the flood's peak is the baseline plus the "+
+		"cache's bytes plus 25%%.\n\n", l.cacheEntries(), l.cacheBytes>>20)
+	b.WriteString("| alg | fill tokens | still cached on a third sight | baseline RSS | RSS after the fill | peak during the fill | peak during the flood | bound | |\n" +
+		"|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	mib := func(kb int64) string { return fmt.Sprintf("%.1f MiB", float64(kb)/1024) }
+	for _, alg := range l.algs {
+		ms := l.mem[alg]
+		if ms == nil {
+			continue
+		}
+		f := l.fills[alg]
+		peak, allow, _ := l.floodPeak(alg)
+		fmt.Fprintf(b, "| %s | %d | %d | %s | %s | %s | %s | %s | %s |\n", alg, f.tokens, f.hits,
+			mib(ms["baseline"].rssKB), mib(ms["filled"].rssKB), mib(ms["filled"].peakKB), mib(peak), mib(allow), mark(peak <= allow))
+	}
+}
+
+// cacheEntries returns the cache_entries of the config line, 0 when absent.
+func (l *loadRun) cacheEntries() int {
+	for f := range strings.FieldsSeq(l.cfg) {
+		if v, ok := strings.CutPrefix(f, "cache_entries="); ok {
+			n, _ := strconv.Atoi(v)
+			return n
+		}
+	}
+	return 0
 }
 
 // writeLoad writes the sections "Loopback load test" and "Loopback load
@@ -522,6 +649,16 @@ func writeLoad(b *strings.Builder, l *loadRun) {
 		fmt.Fprintf(b, "| %s | %s | %s | %.1f µs | %.1f µs | %.2f×: %s |\n", alg, us(alg, "floor_public_token_header"), us(alg, "floor_distinct_tokens"),
 			sf, l.extra(alg, "protected_distinct_tokens"), r, mark(r <= 1.15))
 	}
+}
+
+// firstSightTarget is issue 15's bound on first sight over the floor:
+// RS256, whose key is prepared once, below the standard library's check;
+// the others within 10% of it.
+func firstSightTarget(alg string) float64 {
+	if alg == "RS256" {
+		return 0.8
+	}
+	return 1.1
 }
 
 // floorN returns the floor_n of cmd/load's config line, "?" when absent.

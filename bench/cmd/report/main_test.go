@@ -51,7 +51,14 @@ func TestReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"| first sight ≤ 1.2× floor | 1.10×: met |",
+		// 33000/30000: above RS256's 0.8, within the others' 1.1.
+		"| first sight ≤ 0.8× floor (RS256), ≤ 1.1× floor (ES256, EdDSA) | 1.100×: **NOT met** | 1.100×: met | 1.100×: met |",
+		"| first sight ≥ 1.3× faster than every peer | fastest peer (golangjwt_keyfunc) 1.21× ours: **NOT met** |",
+		"| cache hit ≤ 200 ns, 0 allocs | 150 ns, 41 allocs: **NOT met** |",
+		"| load: cache full before the first-sight flood (it evicted fill tokens) | 9990 of 14000 fill tokens still cached: met | not run | 14000 of 14000 fill tokens still cached: **NOT met** |",
+		// RS256: 20000 kB + 40 MiB = 60960 kB allowed; EdDSA 70000 kB > 61000.
+		"| load: peak RSS during the flood ≤ baseline + cache bytes + 25% | 58.6 MiB (allowed 59.5): met | not run | 68.4 MiB (allowed 59.6): **NOT met** |",
+		"| RS256 | 14000 | 9990 | 19.5 MiB | 48.8 MiB | 50.8 MiB | 58.6 MiB | 59.5 MiB | met |",
 		"| HTTP middleware first sight ≤ 40 allocs/op | 41: **NOT met** |",
 		"| cache hit ≥ 15× faster than floor | 200×: met |",
 		"| load: protected route, reused token ≥ 90% of public route's req/s | 90% (900 vs 1000 req/s): met | not run | 85% (850 vs 1000 req/s): **NOT met** |",
@@ -75,20 +82,28 @@ func TestReport(t *testing.T) {
 	}
 }
 
-const syntheticLoad = "load_config algs=RS256,EdDSA clk_tck=100 floor_n=10\n" +
+const syntheticLoad = "load_config algs=RS256,EdDSA clk_tck=100 floor_n=10 cache_entries=10000 cache_bytes=33554432\n" +
+	"memory alg=RS256 phase=baseline rss_kb=20000 peak_kb=21000\n" +
+	"cache_fill alg=RS256 tokens=14000 hits=9990 misses=4010\n" +
+	"memory alg=RS256 phase=filled rss_kb=50000 peak_kb=52000\n" +
 	"floor alg=RS256 when=before n=10 cpu_us_per_op=25.0\n" +
 	"load public alg=RS256 requests=100 errors=0 seconds=1.000 rps=1000.0 p50_us=1 p99_us=2 server_cpu_ms=2 server_cpu_us_per_req=15.0\n" +
 	"load protected_reused_token alg=RS256 requests=1000 errors=0 seconds=1.000 rps=900.0 p50_us=1 p99_us=2 server_cpu_ms=2 server_cpu_us_per_req=22.0\n" +
 	"load public_token_header alg=RS256 requests=1000 errors=0 seconds=1.000 rps=950.0 p50_us=1 p99_us=2 server_cpu_ms=2 server_cpu_us_per_req=20.0\n" +
 	"load protected_distinct_tokens alg=RS256 requests=1000 errors=0 seconds=1.000 rps=500.0 p50_us=1 p99_us=2 server_cpu_ms=2 server_cpu_us_per_req=50.0\n" +
+	"memory alg=RS256 phase=protected_distinct_tokens rss_kb=59000 peak_kb=60000\n" +
 	"floor alg=RS256 when=after n=10 cpu_us_per_op=26.0\n" +
 	"load floor_public_token_header alg=RS256 requests=1000 errors=0 seconds=1.000 rps=950.0 p50_us=1 p99_us=2 server_cpu_ms=2 server_cpu_us_per_req=18.0\n" +
 	"load floor_distinct_tokens alg=RS256 requests=1000 errors=0 seconds=1.000 rps=600.0 p50_us=1 p99_us=2 server_cpu_ms=2 server_cpu_us_per_req=43.0\n" +
+	"memory alg=EdDSA phase=baseline rss_kb=20100 peak_kb=21000\n" +
+	"cache_fill alg=EdDSA tokens=14000 hits=14000 misses=0\n" +
+	"memory alg=EdDSA phase=filled rss_kb=50000 peak_kb=52000\n" +
 	"floor alg=EdDSA when=before n=10 cpu_us_per_op=45.0\n" +
 	"load public alg=EdDSA requests=1000 errors=0 seconds=1.000 rps=1000.0 p50_us=1 p99_us=2 server_cpu_ms=2 server_cpu_us_per_req=15.0\n" +
 	"load protected_reused_token alg=EdDSA requests=1000 errors=0 seconds=1.000 rps=850.0 p50_us=1 p99_us=2 server_cpu_ms=2 server_cpu_us_per_req=22.0\n" +
 	"load public_token_header alg=EdDSA requests=1000 errors=0 seconds=1.000 rps=950.0 p50_us=1 p99_us=2 server_cpu_ms=2 server_cpu_us_per_req=20.0\n" +
 	"load protected_distinct_tokens alg=EdDSA requests=1000 errors=0 seconds=1.000 rps=400.0 p50_us=1 p99_us=2 server_cpu_ms=2 server_cpu_us_per_req=60.0\n" +
+	"memory alg=EdDSA phase=protected_distinct_tokens rss_kb=61000 peak_kb=70000\n" +
 	"floor alg=EdDSA when=after n=10 cpu_us_per_op=40.0\n"
 
 const syntheticSoak = "soak seconds=5.0 staleness_ms=1250 refresh_ms=200 timeout_ms=100 requests=2000 transport_errors=0 statuses=200:1749,503:251 " +
@@ -123,15 +138,19 @@ func TestReportLoadAndSoakParseErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, tc := range map[string]struct{ flag, input string }{
-		"load without a floor":      {"-load", strings.ReplaceAll(syntheticLoad, "floor alg=EdDSA", "# floor alg=EdDSA")},
-		"load missing a scenario":   {"-load", strings.ReplaceAll(syntheticLoad, "load public_token_header alg=RS256", "# ")},
-		"load with errors":          {"-load", strings.Replace(syntheticLoad, "errors=0", "errors=3", 1)},
-		"load without server CPU":   {"-load", strings.Replace(syntheticLoad, " server_cpu_us_per_req=15.0", "", 1)},
-		"load, half a floor server": {"-load", strings.ReplaceAll(syntheticLoad, "load floor_distinct_tokens", "# ")},
-		"load empty":                {"-load", ""},
-		"soak missing a field":      {"-soak", strings.Replace(syntheticSoak, " jwks_fetches=57", "", 1)},
-		"soak without phases":       {"-soak", strings.Split(syntheticSoak, "soak_phase")[0]},
-		"soak garbled phase":        {"-soak", syntheticSoak + "soak_phase broken\n"},
+		"load without a floor":       {"-load", strings.ReplaceAll(syntheticLoad, "floor alg=EdDSA", "# floor alg=EdDSA")},
+		"load missing a scenario":    {"-load", strings.ReplaceAll(syntheticLoad, "load public_token_header alg=RS256", "# ")},
+		"load with errors":           {"-load", strings.Replace(syntheticLoad, "errors=0", "errors=3", 1)},
+		"load without server CPU":    {"-load", strings.Replace(syntheticLoad, " server_cpu_us_per_req=15.0", "", 1)},
+		"load, half a floor server":  {"-load", strings.ReplaceAll(syntheticLoad, "load floor_distinct_tokens", "# ")},
+		"load empty":                 {"-load", ""},
+		"load, fill not adding up":   {"-load", strings.Replace(syntheticLoad, "misses=4010", "misses=4011", 1)},
+		"load, a memory phase gone":  {"-load", strings.Replace(syntheticLoad, "memory alg=EdDSA phase=filled", "# ", 1)},
+		"load, memory no cache size": {"-load", strings.Replace(syntheticLoad, " cache_bytes=33554432", "", 1)},
+		"load, garbled memory":       {"-load", syntheticLoad + "memory alg=EdDSA phase=x rss_kb=lots peak_kb=1\n"},
+		"soak missing a field":       {"-soak", strings.Replace(syntheticSoak, " jwks_fetches=57", "", 1)},
+		"soak without phases":        {"-soak", strings.Split(syntheticSoak, "soak_phase")[0]},
+		"soak garbled phase":         {"-soak", syntheticSoak + "soak_phase broken\n"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			p := filepath.Join(dir, "in.txt")
