@@ -2,7 +2,11 @@ package rsapkcs1
 
 import (
 	"crypto"
+	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"flag"
 	"math/big"
 	"sync"
 	"testing"
@@ -30,16 +34,53 @@ const (
 	numOps
 )
 
+// randomKeyBits are the sizes of the keys fuzzKeys generates when the
+// fuzzer runs: sizes that are not a whole number of 64-bit limbs or bytes
+// (bigmod's last limb partly used, the top byte of the modulus nearly
+// empty), the smallest and a large one.
+var randomKeyBits = []int{2048, 2049, 2111, 3000, 4096}
+
+// fuzzKeys returns the keys FuzzVerify draws from: the three fixed test
+// keys, then, only when the fuzzer runs (-test.fuzz), one key of each
+// randomKeyBits size generated afresh in this process, so that a long
+// run meets keys no test fixed. Without -test.fuzz (go test running the
+// seed corpus) the list is the fixed keys and every input reproduces.
+var fuzzKeys = sync.OnceValue(func() []*rsa.PrivateKey {
+	keys := append([]*rsa.PrivateKey(nil), testKeys()...)
+	if f := flag.Lookup("test.fuzz"); f == nil || f.Value.String() == "" {
+		return keys
+	}
+	for _, bits := range randomKeyBits {
+		k, err := rsa.GenerateKey(rand.Reader, bits)
+		if err != nil {
+			panic(err)
+		}
+		keys = append(keys, k)
+	}
+	return keys
+})
+
+// keyPEM is the PKCS #8 PEM of a test key, printed with a disagreement on
+// a generated key so that the input can be replayed by hand.
+func keyPEM(k *rsa.PrivateKey) string {
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		return err.Error()
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "TESTING KEY", Bytes: der}))
+}
+
 // FuzzVerify is the differential gate: on every input, Verify with a
 // prepared key and crypto/rsa.VerifyPKCS1v15 with the same key must give
 // the same verdict. Keys are the three fixed test keys (2048, 2048 and 3072
-// bits), hashes SHA-256/384/512; the signature is random or a mutation of
+// bits) and, when fuzzing, keys of other sizes generated for the run
+// (fuzzKeys); hashes SHA-256/384/512; the signature is random or a mutation of
 // the valid one (see the op constants). The seed corpus holds a valid
 // signature for every key and hash and one input per op, so a plain go
 // test runs it.
 func FuzzVerify(f *testing.F) {
-	keys := testKeys()
-	for ki := range keys {
+	keys := fuzzKeys()
+	for ki := range testKeys() {
 		for hi := range fuzzHashes {
 			msg := []byte("seed message")
 			f.Add(uint8(ki), uint8(hi), msg, uint8(opRaw), uint16(0), sign(ki, hi, msg))
@@ -145,7 +186,11 @@ func FuzzVerify(f *testing.F) {
 		got := Verify(prepared[ki], hash, digest, sig) == nil
 		want := rsa.VerifyPKCS1v15(pub, hash, digest, sig) == nil
 		if got != want {
-			t.Fatalf("key %d (%d bits) %v op %d: Verify says %v, crypto/rsa says %v\nsig %x", ki, pub.N.BitLen(), hash, op%numOps, got, want, sig)
+			generated := ""
+			if int(ki) >= len(testKeys()) {
+				generated = "\ngenerated key:\n" + keyPEM(priv)
+			}
+			t.Fatalf("key %d (%d bits) %v op %d: Verify says %v, crypto/rsa says %v\nmsg %x\nsig %x%s", ki, pub.N.BitLen(), hash, op%numOps, got, want, msg, sig, generated)
 		}
 		if op%numOps == opValid && !got {
 			t.Fatalf("key %d %v: valid signature refused by both", ki, hash)
@@ -169,7 +214,7 @@ type sigKey struct {
 	msg    string
 }
 
-// sign returns a fresh copy of the valid signature of msg by test key ki
+// sign returns a fresh copy of the valid signature of msg by fuzz key ki
 // with hash fuzzHashes[hi].
 func sign(ki, hi int, msg []byte) []byte {
 	key := sigKey{ki, hi, string(msg)}
@@ -180,7 +225,7 @@ func sign(ki, hi int, msg []byte) []byte {
 		h := fuzzHashes[hi].New()
 		h.Write(msg)
 		var err error
-		sig, err = rsa.SignPKCS1v15(nil, testKeys()[ki], fuzzHashes[hi], h.Sum(nil))
+		sig, err = rsa.SignPKCS1v15(nil, fuzzKeys()[ki], fuzzHashes[hi], h.Sum(nil))
 		if err != nil {
 			panic(err)
 		}
