@@ -15,6 +15,9 @@ func ClockTicks() int64 { return 100 }
 // ProcessCPU needs Linux's /proc.
 func ProcessCPU(int) (time.Duration, error) { return 0, errNoProc }
 
+// CPUResolution is that of ProcessCPU's figures, which need /proc.
+func CPUResolution() time.Duration { return time.Second / time.Duration(ClockTicks()) }
+
 // ThreadCPU needs Linux's getrusage(RUSAGE_THREAD).
 func ThreadCPU() (time.Duration, error) { return 0, errNoProc }
 

@@ -21,6 +21,44 @@ func TestParseStatCPU(t *testing.T) {
 	}
 }
 
+func TestParseSchedstat(t *testing.T) {
+	got, err := parseSchedstat("1500000123 2000 7\n")
+	if want := 1500000123 * time.Nanosecond; err != nil || got != want {
+		t.Errorf("parseSchedstat: got %v, %v; want %v", got, err, want)
+	}
+	for _, bad := range []string{"", "1 2", "1 2 3 4", "x 2 3", "-5 2 3"} {
+		if _, err := parseSchedstat(bad); err == nil {
+			t.Errorf("parseSchedstat(%q): got nil error", bad)
+		}
+	}
+}
+
+// TestProcessCPUAgreesWithStat: where ProcessCPU sums the threads'
+// schedstat run times, the sum is the utime+stime of /proc/PID/stat (the
+// kernel derives those from the same run time), to within a few ticks.
+func TestProcessCPUAgreesWithStat(t *testing.T) {
+	if CPUResolution() != time.Nanosecond {
+		t.Skip("no schedstat: ProcessCPU reads /proc/PID/stat itself")
+	}
+	for end := time.Now().Add(50 * time.Millisecond); time.Now().Before(end); {
+	}
+	sched, err := ProcessCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stat, err := parseStatCPU(string(data), ClockTicks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, tol := (sched - stat).Abs(), 5*time.Second/time.Duration(ClockTicks()); d > tol {
+		t.Errorf("schedstat sum %v, /proc/self/stat %v: %v apart, want at most %v", sched, stat, d, tol)
+	}
+}
+
 // TestProcessCPU: this process's CPU time grows while it spins.
 func TestProcessCPU(t *testing.T) {
 	if ClockTicks() != 100 {

@@ -101,8 +101,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "load_config target=examples/httpapi(-dev,demo.yaml) algs=%s workers=%d duration=%s max=%d distinct=%d fill=%d rounds=%d clk_tck=%d floor_n=%d cache_entries=%d cache_bytes=%d\n",
-		strings.Join(algs, ","), *workers, *d, *max, *distinct, *fill, *rounds, bench.ClockTicks(), *floorN, bench.DefaultTokenCacheEntries, bench.DefaultTokenCacheBytes)
+	fmt.Fprintf(stdout, "load_config target=examples/httpapi(-dev,demo.yaml) algs=%s workers=%d duration=%s max=%d distinct=%d fill=%d rounds=%d clk_tck=%d cpu_resolution_ns=%d floor_n=%d cache_entries=%d cache_bytes=%d\n",
+		strings.Join(algs, ","), *workers, *d, *max, *distinct, *fill, *rounds, bench.ClockTicks(), bench.CPUResolution().Nanoseconds(), *floorN, bench.DefaultTokenCacheEntries, bench.DefaultTokenCacheBytes)
 	for _, alg := range algs {
 		if err := runAlg(ctx, stdout, *root, bin, alg, *d, *workers, *max, *distinct, *fill, *rounds, *floorN); err != nil {
 			return fmt.Errorf("%s: %w", alg, err)

@@ -200,6 +200,9 @@ type loadSample struct {
 type loadRun struct {
 	cfg    string
 	clkTck int
+	// resNS is the resolution of the CPU readings in ns: cmd/load's
+	// cpu_resolution_ns, or one clock tick in output without it.
+	resNS  float64
 	algs   []string
 	runs   map[string]map[string][]loadSample
 	floors map[string][]float64
@@ -250,6 +253,13 @@ func parseLoad(r io.Reader) (*loadRun, error) {
 						return nil, fmt.Errorf("cannot parse %q", line)
 					}
 					out.clkTck = n
+				}
+				if v, ok := strings.CutPrefix(f, "cpu_resolution_ns="); ok {
+					n, err := strconv.ParseInt(v, 10, 64)
+					if err != nil || n <= 0 {
+						return nil, fmt.Errorf("cannot parse %q", line)
+					}
+					out.resNS = float64(n)
 				}
 				if v, ok := strings.CutPrefix(f, "cache_bytes="); ok {
 					n, err := strconv.ParseInt(v, 10, 64)
@@ -380,7 +390,15 @@ func (l *loadRun) serverFloor(alg string) (float64, bool) {
 // of scenario s: two ticks (one per /proc reading) over its requests.
 func (l *loadRun) quantum(alg, s string) float64 {
 	n := slices.MinFunc(l.runs[alg][s], func(a, b loadSample) int { return a.requests - b.requests }).requests
-	return 2e6 / float64(l.clkTck) / float64(max(n, 1))
+	return 2 * l.resolution() / 1e3 / float64(max(n, 1))
+}
+
+// resolution is the resolution of the CPU readings in ns.
+func (l *loadRun) resolution() float64 {
+	if l.resNS > 0 {
+		return l.resNS
+	}
+	return 1e9 / float64(l.clkTck)
 }
 
 func medianOf[T any](xs []T, f func(T) float64) float64 {
@@ -607,12 +625,17 @@ func writeLoad(b *strings.Builder, l *loadRun) {
 		"so the gap between it and public is the cost of carrying an ~800-byte header (client and server), not verification.\n")
 
 	b.WriteString("\n## Loopback load test: server CPU per request\n\n")
-	fmt.Fprintf(b, "The server process's CPU time (utime+stime of /proc/PID/stat, all threads, in clock ticks of 1/%d s) read before and after each scenario, "+
-		"divided by the requests answered; medians of the rounds. One tick per reading bounds the error of a figure by ± (2 ticks / requests), given as ±. "+
+	clock := fmt.Sprintf("utime+stime of /proc/PID/stat, all threads, in clock ticks of 1/%d s", l.clkTck)
+	if l.resNS == 1 {
+		clock = "the sum of its threads' run times in /proc/PID/task/*/schedstat, in ns; the same total as utime+stime of /proc/PID/stat, which counts in clock ticks"
+	}
+	fmt.Fprintf(b, "The server process's CPU time (%s) read before and after each scenario, "+
+		"divided by the requests answered; medians of the rounds. The readings' resolution bounds the error of a figure by ± (2 × resolution / requests), given as ±; "+
+		"the machine's noise (below) is larger. "+
 		"Extra CPU is over the header baseline (public_token_header): what verifying the token costs the server, the protected route's "+
 		"JSON caller response and the guard's metrics hooks included. The floor is the raw signature check of the same algorithm "+
 		"(`bench.Floor`: hash the signing input and verify, the signature already decoded), timed in the load process's thread CPU time "+
-		"(getrusage RUSAGE_THREAD, %s checks) right before and right after that algorithm's load run; the ratio uses the lower of the two.\n\n", l.clkTck, floorN(l.cfg))
+		"(getrusage RUSAGE_THREAD, %s checks) right before and right after that algorithm's load run; the ratio uses the lower of the two.\n\n", clock, floorN(l.cfg))
 	b.WriteString("| alg | public | public_token_header | reused token | distinct tokens | extra, reused | extra, first sight | floor (before / after) | extra first sight ÷ floor (target ≤ 1.15×) |\n" +
 		"|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	us := func(alg, s string) string {

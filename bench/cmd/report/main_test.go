@@ -163,3 +163,36 @@ func TestReportLoadAndSoakParseErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestReportCPUResolution: cmd/load's cpu_resolution_ns, not the clock
+// tick, sets the ± of the CPU figures, and nanosecond readings are said to
+// come from schedstat.
+func TestReportCPUResolution(t *testing.T) {
+	for _, tc := range []struct {
+		res, want string
+	}{
+		// 2 × 1 ms over 100 requests: ± 20 µs (the tick would give 200).
+		{"1000000", "| RS256 | 15.0 µs ± 20.0 | 20.0 µs ± 2.0 |"},
+		{"1", "/proc/PID/task/*/schedstat"},
+	} {
+		dir := t.TempDir()
+		benchFile, loadFile, out := filepath.Join(dir, "b.txt"), filepath.Join(dir, "l.txt"), filepath.Join(dir, "B.md")
+		load := strings.Replace(syntheticLoad, "clk_tck=100", "clk_tck=100 cpu_resolution_ns="+tc.res, 1)
+		if err := os.WriteFile(benchFile, []byte(synthetic(3, "")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(loadFile, []byte(load), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := run([]string{"-bench", benchFile, "-load", loadFile, "-out", out, "-count", "3"}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(got), tc.want) {
+			t.Errorf("cpu_resolution_ns=%s: report lacks %q", tc.res, tc.want)
+		}
+	}
+}
