@@ -201,7 +201,8 @@ type loadRun struct {
 	cfg    string
 	clkTck int
 	// resNS is the resolution of the CPU readings in ns: cmd/load's
-	// cpu_resolution_ns, or one clock tick in output without it.
+	// cpu_resolution_ns, or one clock tick in output without it (set once
+	// the config line is read).
 	resNS  float64
 	algs   []string
 	runs   map[string]map[string][]loadSample
@@ -334,6 +335,9 @@ func parseLoad(r io.Reader) (*loadRun, error) {
 	if len(out.algs) == 0 {
 		return nil, errors.New("no load results")
 	}
+	if out.resNS == 0 {
+		out.resNS = 1e9 / float64(out.clkTck)
+	}
 	for _, alg := range out.algs {
 		for _, s := range loadScenarios {
 			if len(out.runs[alg][s]) == 0 {
@@ -386,19 +390,12 @@ func (l *loadRun) serverFloor(alg string) (float64, bool) {
 	return l.cpu(alg, "floor_distinct_tokens") - l.cpu(alg, "floor_public_token_header"), true
 }
 
-// quantum is the largest error the clock tick adds to a CPU µs per request
-// of scenario s: two ticks (one per /proc reading) over its requests.
+// quantum is the largest error the readings' resolution adds to a CPU µs
+// per request of scenario s: two resolutions (one per reading) over its
+// requests.
 func (l *loadRun) quantum(alg, s string) float64 {
 	n := slices.MinFunc(l.runs[alg][s], func(a, b loadSample) int { return a.requests - b.requests }).requests
-	return 2 * l.resolution() / 1e3 / float64(max(n, 1))
-}
-
-// resolution is the resolution of the CPU readings in ns.
-func (l *loadRun) resolution() float64 {
-	if l.resNS > 0 {
-		return l.resNS
-	}
-	return 1e9 / float64(l.clkTck)
+	return 2 * l.resNS / 1e3 / float64(max(n, 1))
 }
 
 func medianOf[T any](xs []T, f func(T) float64) float64 {
